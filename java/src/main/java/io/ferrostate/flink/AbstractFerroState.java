@@ -1,0 +1,197 @@
+package io.ferrostate.flink;
+
+import org.apache.flink.api.common.state.State;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.core.memory.DataInputView;
+import org.apache.flink.core.memory.DataOutputView;
+import org.apache.flink.queryablestate.client.state.serialization.KvStateSerializer;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.runtime.state.SerializedCompositeKeyBuilder;
+import org.apache.flink.runtime.state.internal.InternalKvState;
+import org.apache.flink.util.FlinkRuntimeException;
+import org.apache.flink.util.StateMigrationException;
+
+import io.ferrostate.flink.nativ.DirectOutputView;
+import io.ferrostate.flink.nativ.NativeStore;
+
+import java.io.IOException;
+
+/**
+ * Base of ferrostate's state classes: the state's values live in the native store under
+ * composite keys built in the shared direct key buffer.
+ *
+ * @param <K> key type
+ * @param <N> namespace type
+ * @param <V> type of the value the state keeps internally
+ */
+abstract class AbstractFerroState<K, N, V> implements InternalKvState<K, N, V>, State {
+
+    protected final FerroKeyedStateBackend<K> backend;
+    protected final NativeStore store;
+    protected final FerroKeyBuilder<K> keyBuilder;
+    protected final int stateId;
+
+    protected TypeSerializer<N> namespaceSerializer;
+    protected TypeSerializer<V> valueSerializer;
+    protected V defaultValue;
+    protected N currentNamespace;
+
+    protected AbstractFerroState(
+            FerroKeyedStateBackend<K> backend,
+            int stateId,
+            TypeSerializer<N> namespaceSerializer,
+            TypeSerializer<V> valueSerializer,
+            V defaultValue) {
+        this.backend = backend;
+        this.store = backend.store();
+        this.keyBuilder = backend.keyBuilder();
+        this.stateId = stateId;
+        this.namespaceSerializer = namespaceSerializer;
+        this.valueSerializer = valueSerializer;
+        this.defaultValue = defaultValue;
+    }
+
+    /** The native kind of this state's values. */
+    abstract int kind();
+
+    @Override
+    public TypeSerializer<K> getKeySerializer() {
+        return backend.getKeySerializer();
+    }
+
+    @Override
+    public TypeSerializer<N> getNamespaceSerializer() {
+        return namespaceSerializer;
+    }
+
+    @Override
+    public TypeSerializer<V> getValueSerializer() {
+        return valueSerializer;
+    }
+
+    @Override
+    public void setCurrentNamespace(N namespace) {
+        this.currentNamespace = namespace;
+    }
+
+    /** Builds the current composite key and returns its length. */
+    protected final int keyLength() {
+        return keyBuilder.buildCompositeKeyNamespace(currentNamespace, namespaceSerializer);
+    }
+
+    /** Builds the composite key of the current key and {@code namespace}. */
+    protected final int keyLength(N namespace) {
+        return keyBuilder.buildCompositeKeyNamespace(namespace, namespaceSerializer);
+    }
+
+    /** The value buffer, cleared, to serialize a value into. */
+    protected final DirectOutputView valueOut() {
+        DirectOutputView out = store.valueOut();
+        out.clear();
+        return out;
+    }
+
+    /** A copy of the stored bytes under the key in the key buffer, or null. */
+    protected final byte[] readRaw(int keyLength) {
+        int len = store.get(stateId, keyLength);
+        if (len < 0) {
+            return null;
+        }
+        byte[] raw = new byte[len];
+        try {
+            store.valueIn(len).readFully(raw, 0, len);
+        } catch (IOException e) {
+            throw new FlinkRuntimeException("Could not copy a stored value.", e);
+        }
+        return raw;
+    }
+
+    @Override
+    public void clear() {
+        store.delete(stateId, keyLength());
+    }
+
+    protected V getDefaultValue() {
+        return defaultValue == null ? null : valueSerializer.copy(defaultValue);
+    }
+
+    void setNamespaceSerializer(TypeSerializer<N> namespaceSerializer) {
+        this.namespaceSerializer = namespaceSerializer;
+    }
+
+    void setValueSerializer(TypeSerializer<V> valueSerializer) {
+        this.valueSerializer = valueSerializer;
+    }
+
+    void setDefaultValue(V defaultValue) {
+        this.defaultValue = defaultValue;
+    }
+
+    /**
+     * Queryable state. May run on another thread than the task's, so it builds the key in its
+     * own buffer and reads with the store's buffer-free path.
+     */
+    @Override
+    public byte[] getSerializedValue(
+            final byte[] serializedKeyAndNamespace,
+            final TypeSerializer<K> safeKeySerializer,
+            final TypeSerializer<N> safeNamespaceSerializer,
+            final TypeSerializer<V> safeValueSerializer)
+            throws Exception {
+        Tuple2<K, N> keyAndNamespace =
+                KvStateSerializer.deserializeKeyAndNamespace(
+                        serializedKeyAndNamespace, safeKeySerializer, safeNamespaceSerializer);
+        int keyGroup =
+                KeyGroupRangeAssignment.assignToKeyGroup(
+                        keyAndNamespace.f0, backend.getNumberOfKeyGroups());
+        SerializedCompositeKeyBuilder<K> builder =
+                new SerializedCompositeKeyBuilder<>(
+                        safeKeySerializer, keyBuilder.getKeyGroupPrefixBytes(), 32);
+        builder.setKeyAndKeyGroup(keyAndNamespace.f0, keyGroup);
+        byte[] key = builder.buildCompositeKeyNamespace(keyAndNamespace.f1, safeNamespaceSerializer);
+        byte[] stored = store.getBytes(stateId, key);
+        return stored == null ? null : storedToQueryable(stored, key, safeValueSerializer);
+    }
+
+    /** Turns stored bytes into the serialized form queryable state clients read. */
+    protected byte[] storedToQueryable(
+            byte[] stored, byte[] compositeKey, TypeSerializer<V> safeValueSerializer)
+            throws Exception {
+        return stored;
+    }
+
+    /**
+     * Rewrites one stored value from the prior serializer's format to the new one's (state
+     * migration). The default treats the whole stored value as one serialized {@code V}.
+     */
+    void migrateSerializedValue(
+            DataInputView in,
+            DataOutputView out,
+            TypeSerializer<V> priorSerializer,
+            TypeSerializer<V> newSerializer)
+            throws StateMigrationException {
+        try {
+            V value = priorSerializer.deserialize(in);
+            newSerializer.serialize(value, out);
+        } catch (Exception e) {
+            throw new StateMigrationException("Error while trying to migrate ferrostate state.", e);
+        }
+    }
+
+    @Override
+    public StateIncrementalVisitor<K, N, V> getStateIncrementalVisitor(
+            int recommendedMaxNumberOfReturnedRecords) {
+        return new FerroStateIncrementalVisitor<>(this, recommendedMaxNumberOfReturnedRecords);
+    }
+
+    /** Deserializes the state's internal value from its stored bytes. */
+    abstract V deserializeStored(DataInputView in, int length) throws IOException;
+
+    /** Serializes the state's internal value to its stored form. */
+    abstract void serializeStored(V value, DataOutputView out) throws IOException;
+
+    static FlinkRuntimeException wrap(String what, Exception e) {
+        return new FlinkRuntimeException(what, e);
+    }
+}

@@ -1,0 +1,747 @@
+package io.ferrostate.flink;
+
+import org.apache.flink.annotation.Internal;
+import org.apache.flink.annotation.VisibleForTesting;
+import org.apache.flink.api.common.ExecutionConfig;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.State;
+import org.apache.flink.api.common.state.StateDescriptor;
+import org.apache.flink.api.common.state.StateTtlConfig;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
+import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
+import org.apache.flink.api.common.typeutils.base.ListSerializer;
+import org.apache.flink.api.common.typeutils.base.MapSerializer;
+import org.apache.flink.api.common.typeutils.base.MapSerializerSnapshot;
+import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
+import org.apache.flink.queryablestate.client.state.serialization.KvStateSerializer;
+import org.apache.flink.runtime.checkpoint.CheckpointOptions;
+import org.apache.flink.runtime.query.TaskKvStateRegistry;
+import org.apache.flink.runtime.state.AbstractKeyedStateBackend;
+import org.apache.flink.runtime.state.CheckpointStreamFactory;
+import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
+import org.apache.flink.runtime.state.HeapPriorityQueuesManager;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.runtime.state.KeyGroupedInternalPriorityQueue;
+import org.apache.flink.runtime.state.Keyed;
+import org.apache.flink.runtime.state.KeyedStateHandle;
+import org.apache.flink.runtime.state.PriorityComparable;
+import org.apache.flink.runtime.state.RegisteredKeyValueStateBackendMetaInfo;
+import org.apache.flink.runtime.state.RegisteredStateMetaInfoBase;
+import org.apache.flink.runtime.state.SavepointResources;
+import org.apache.flink.runtime.state.SerializedCompositeKeyBuilder;
+import org.apache.flink.runtime.state.SnapshotResult;
+import org.apache.flink.runtime.state.SnapshotStrategy;
+import org.apache.flink.runtime.state.SnapshotStrategyRunner;
+import org.apache.flink.runtime.state.StateSnapshotTransformer.StateSnapshotTransformFactory;
+import org.apache.flink.runtime.state.StreamCompressionDecorator;
+import org.apache.flink.runtime.state.heap.HeapPriorityQueueElement;
+import org.apache.flink.runtime.state.heap.HeapPriorityQueueSetFactory;
+import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
+import org.apache.flink.runtime.state.InternalKeyContext;
+import org.apache.flink.runtime.state.ttl.TtlStateFactory;
+import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
+import org.apache.flink.util.FileUtils;
+import org.apache.flink.util.FlinkRuntimeException;
+import org.apache.flink.util.IOUtils;
+import org.apache.flink.util.StateMigrationException;
+
+import io.ferrostate.flink.iterator.FerroStateKeysIterator;
+import io.ferrostate.flink.nativ.DirectOutputView;
+import io.ferrostate.flink.nativ.NativeMemory;
+import io.ferrostate.flink.nativ.NativeStore;
+import io.ferrostate.flink.nativ.ScanBatch;
+import io.ferrostate.flink.snapshot.FerroFullSnapshotResources;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import javax.annotation.Nonnull;
+
+import java.io.File;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Spliterator;
+import java.util.Spliterators;
+import java.util.concurrent.RunnableFuture;
+import java.util.stream.Stream;
+import java.util.stream.StreamSupport;
+
+import static org.apache.flink.runtime.state.SnapshotExecutionType.ASYNCHRONOUS;
+import static org.apache.flink.util.Preconditions.checkState;
+
+/**
+ * A keyed state backend whose state lives in ferrostate's native store: a hot tier in front of
+ * RocksDB, reached through JNI with the composite key in a shared direct buffer.
+ *
+ * <p>Keys and values use the byte layout of Flink's RocksDB backend (lists excepted, see {@link
+ * ListFormat}), so canonical savepoints move between ferrostate, RocksDB and HashMap backends.
+ * Timers live in Flink's heap priority queues and are written with every snapshot.
+ */
+@Internal
+public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FerroKeyedStateBackend.class);
+
+    /** Creates or updates a state object for a registration. */
+    interface StateFactory {
+        <K, N, SV, S extends State, IS extends S> IS create(
+                StateDescriptor<S, SV> stateDesc,
+                StateRegistration<N, SV> registration,
+                FerroKeyedStateBackend<K> backend)
+                throws Exception;
+    }
+
+    interface StateUpdater {
+        <K, N, SV, S extends State, IS extends S> IS update(
+                StateDescriptor<S, SV> stateDesc, StateRegistration<N, SV> registration, IS existing)
+                throws Exception;
+    }
+
+    private static final Map<StateDescriptor.Type, StateFactory> CREATE = new HashMap<>();
+    private static final Map<StateDescriptor.Type, StateUpdater> UPDATE = new HashMap<>();
+
+    static {
+        CREATE.put(StateDescriptor.Type.VALUE, FerroValueState::create);
+        CREATE.put(StateDescriptor.Type.LIST, FerroListState::create);
+        CREATE.put(StateDescriptor.Type.MAP, FerroMapState::create);
+        CREATE.put(StateDescriptor.Type.REDUCING, FerroReducingState::create);
+        CREATE.put(StateDescriptor.Type.AGGREGATING, FerroAggregatingState::create);
+        UPDATE.put(StateDescriptor.Type.VALUE, FerroValueState::update);
+        UPDATE.put(StateDescriptor.Type.LIST, FerroListState::update);
+        UPDATE.put(StateDescriptor.Type.MAP, FerroMapState::update);
+        UPDATE.put(StateDescriptor.Type.REDUCING, FerroValueLikeState::update);
+        UPDATE.put(StateDescriptor.Type.AGGREGATING, FerroValueLikeState::update);
+    }
+
+    /** A state's id in the store and its meta info. */
+    static final class StateRegistration<N, SV> {
+        final int stateId;
+        final RegisteredKeyValueStateBackendMetaInfo<N, SV> metaInfo;
+
+        StateRegistration(int stateId, RegisteredKeyValueStateBackendMetaInfo<N, SV> metaInfo) {
+            this.stateId = stateId;
+            this.metaInfo = metaInfo;
+        }
+    }
+
+    /** What the backend knows of one key/value state. */
+    public static final class StateInfo {
+        public final int stateId;
+        public final RegisteredStateMetaInfoBase metaInfo;
+
+        public StateInfo(int stateId, RegisteredStateMetaInfoBase metaInfo) {
+            this.stateId = stateId;
+            this.metaInfo = metaInfo;
+        }
+    }
+
+    private final NativeStore store;
+    private final NativeMemory memory;
+    private final AutoCloseable memoryLease;
+    private final File instanceBasePath;
+    private final int keyGroupPrefixBytes;
+    private final FerroKeyBuilder<K> keyBuilder;
+    private final LinkedHashMap<String, StateInfo> kvStateInformation;
+    private final Map<String, State> createdKVStates = new HashMap<>();
+    private final HeapPriorityQueuesManager priorityQueues;
+    private final Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> registeredPQStates;
+    private final SnapshotStrategy<KeyedStateHandle, ?> checkpointStrategy;
+    private final boolean incremental;
+    private boolean disposed;
+
+    @SuppressWarnings("checkstyle:ParameterNumber")
+    FerroKeyedStateBackend(
+            TaskKvStateRegistry kvStateRegistry,
+            TypeSerializer<K> keySerializer,
+            ClassLoader userCodeClassLoader,
+            ExecutionConfig executionConfig,
+            TtlTimeProvider ttlTimeProvider,
+            org.apache.flink.runtime.state.metrics.LatencyTrackingStateConfig latencyTrackingStateConfig,
+            org.apache.flink.core.fs.CloseableRegistry cancelStreamRegistry,
+            StreamCompressionDecorator keyGroupCompressionDecorator,
+            InternalKeyContext<K> keyContext,
+            NativeStore store,
+            NativeMemory memory,
+            AutoCloseable memoryLease,
+            File instanceBasePath,
+            LinkedHashMap<String, StateInfo> kvStateInformation,
+            Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> registeredPQStates,
+            HeapPriorityQueueSetFactory priorityQueueFactory,
+            CheckpointStrategyFactory checkpointStrategyFactory,
+            boolean incremental) {
+        super(
+                kvStateRegistry,
+                keySerializer,
+                userCodeClassLoader,
+                executionConfig,
+                ttlTimeProvider,
+                latencyTrackingStateConfig,
+                cancelStreamRegistry,
+                keyGroupCompressionDecorator,
+                keyContext);
+        this.store = store;
+        this.memory = memory;
+        this.memoryLease = memoryLease;
+        this.instanceBasePath = instanceBasePath;
+        this.keyGroupPrefixBytes =
+                CompositeKeySerializationUtils.computeRequiredBytesInKeyGroupPrefix(
+                        keyContext.getNumberOfKeyGroups());
+        this.keyBuilder = new FerroKeyBuilder<>(keySerializer, keyGroupPrefixBytes, store.keyView());
+        this.kvStateInformation = kvStateInformation;
+        this.registeredPQStates = registeredPQStates;
+        this.priorityQueues =
+                new HeapPriorityQueuesManager(
+                        registeredPQStates,
+                        priorityQueueFactory,
+                        keyContext.getKeyGroupRange(),
+                        keyContext.getNumberOfKeyGroups());
+        this.incremental = incremental;
+        this.checkpointStrategy = checkpointStrategyFactory.create(this);
+    }
+
+    /** Creates the checkpoint strategy once the backend exists. */
+    interface CheckpointStrategyFactory {
+        SnapshotStrategy<KeyedStateHandle, ?> create(FerroKeyedStateBackend<?> backend);
+    }
+
+    // ------------------------------------------------------------------------
+    //  Accessors for states, snapshots and tests
+    // ------------------------------------------------------------------------
+
+    public NativeStore store() {
+        return store;
+    }
+
+    FerroKeyBuilder<K> keyBuilder() {
+        return keyBuilder;
+    }
+
+    public NativeMemory memory() {
+        return memory;
+    }
+
+    public int getKeyGroupPrefixBytes() {
+        return keyGroupPrefixBytes;
+    }
+
+    public File getInstanceBasePath() {
+        return instanceBasePath;
+    }
+
+    public boolean isIncremental() {
+        return incremental;
+    }
+
+    public LinkedHashMap<String, StateInfo> getKvStateInformation() {
+        return kvStateInformation;
+    }
+
+    public Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> getRegisteredPQStates() {
+        return registeredPQStates;
+    }
+
+    @VisibleForTesting
+    public boolean isDisposed() {
+        return disposed;
+    }
+
+    // ------------------------------------------------------------------------
+    //  Keys
+    // ------------------------------------------------------------------------
+
+    @Override
+    public void setCurrentKey(K newKey) {
+        super.setCurrentKey(newKey);
+        keyBuilder.setKeyAndKeyGroup(getCurrentKey(), getCurrentKeyGroupIndex());
+    }
+
+    @Override
+    public void setCurrentKeyGroupIndex(int currentKeyGroupIndex) {
+        super.setCurrentKeyGroupIndex(currentKeyGroupIndex);
+        if (getCurrentKey() != null) {
+            keyBuilder.setKeyAndKeyGroup(getCurrentKey(), currentKeyGroupIndex);
+        }
+    }
+
+    @Override
+    public <N> Stream<K> getKeys(String state, N namespace) {
+        StateInfo info = kvStateInformation.get(state);
+        if (info == null || !(info.metaInfo instanceof RegisteredKeyValueStateBackendMetaInfo)) {
+            return Stream.empty();
+        }
+        @SuppressWarnings("unchecked")
+        TypeSerializer<N> namespaceSerializer =
+                ((RegisteredKeyValueStateBackendMetaInfo<N, ?>) info.metaInfo)
+                        .getNamespaceSerializer();
+        boolean ambiguous =
+                CompositeKeySerializationUtils.isAmbiguousKeyPossible(
+                        getKeySerializer(), namespaceSerializer);
+        DataOutputSerializer nsOut = new DataOutputSerializer(8);
+        try {
+            CompositeKeySerializationUtils.writeNameSpace(
+                    namespace, namespaceSerializer, nsOut, ambiguous);
+        } catch (IOException e) {
+            throw new FlinkRuntimeException("Failed to serialize the namespace.", e);
+        }
+        FerroStateKeysIterator<K, N> it =
+                new FerroStateKeysIterator<>(
+                        new ScanBatch(store, info.stateId, new byte[0], 256),
+                        getKeySerializer(),
+                        namespaceSerializer,
+                        keyGroupPrefixBytes,
+                        ambiguous,
+                        nsOut.getCopyOfBuffer());
+        return StreamSupport.stream(
+                        Spliterators.spliteratorUnknownSize(it.keys(), Spliterator.ORDERED), false);
+    }
+
+    @Override
+    public <N> Stream<Tuple2<K, N>> getKeysAndNamespaces(String state) {
+        StateInfo info = kvStateInformation.get(state);
+        if (info == null || !(info.metaInfo instanceof RegisteredKeyValueStateBackendMetaInfo)) {
+            return Stream.empty();
+        }
+        @SuppressWarnings("unchecked")
+        TypeSerializer<N> namespaceSerializer =
+                ((RegisteredKeyValueStateBackendMetaInfo<N, ?>) info.metaInfo)
+                        .getNamespaceSerializer();
+        boolean ambiguous =
+                CompositeKeySerializationUtils.isAmbiguousKeyPossible(
+                        getKeySerializer(), namespaceSerializer);
+        FerroStateKeysIterator<K, N> it =
+                new FerroStateKeysIterator<>(
+                        new ScanBatch(store, info.stateId, new byte[0], 256),
+                        getKeySerializer(),
+                        namespaceSerializer,
+                        keyGroupPrefixBytes,
+                        ambiguous,
+                        null);
+        return StreamSupport.stream(
+                Spliterators.spliteratorUnknownSize(it.keysAndNamespaces(), Spliterator.ORDERED),
+                false);
+    }
+
+    // ------------------------------------------------------------------------
+    //  State registration
+    // ------------------------------------------------------------------------
+
+    @Override
+    @Nonnull
+    public <N, SV, SEV, S extends State, IS extends S> IS createOrUpdateInternalState(
+            @Nonnull TypeSerializer<N> namespaceSerializer,
+            @Nonnull StateDescriptor<S, SV> stateDesc,
+            @Nonnull StateSnapshotTransformFactory<SEV> snapshotTransformFactory)
+            throws Exception {
+        return createOrUpdateInternalState(
+                namespaceSerializer, stateDesc, snapshotTransformFactory, false);
+    }
+
+    @Override
+    @Nonnull
+    public <N, SV, SEV, S extends State, IS extends S> IS createOrUpdateInternalState(
+            @Nonnull TypeSerializer<N> namespaceSerializer,
+            @Nonnull StateDescriptor<S, SV> stateDesc,
+            @Nonnull StateSnapshotTransformFactory<SEV> snapshotTransformFactory,
+            boolean allowFutureMetadataUpdates)
+            throws Exception {
+        checkNotDisposed();
+        StateRegistration<N, SV> registration =
+                tryRegisterKvStateInformation(
+                        stateDesc,
+                        namespaceSerializer,
+                        snapshotTransformFactory,
+                        allowFutureMetadataUpdates);
+        if (!allowFutureMetadataUpdates) {
+            configureTtlCompaction(stateDesc, registration);
+        }
+        return createState(stateDesc, registration);
+    }
+
+    private <N, SV, S extends State, IS extends S> IS createState(
+            StateDescriptor<S, SV> stateDesc, StateRegistration<N, SV> registration)
+            throws Exception {
+        @SuppressWarnings("unchecked")
+        IS created = (IS) createdKVStates.get(stateDesc.getName());
+        if (created == null) {
+            StateFactory factory = CREATE.get(stateDesc.getType());
+            if (factory == null) {
+                throw new FlinkRuntimeException(notSupported(stateDesc));
+            }
+            created = factory.create(stateDesc, registration, this);
+        } else {
+            StateUpdater updater = UPDATE.get(stateDesc.getType());
+            if (updater == null) {
+                throw new FlinkRuntimeException(notSupported(stateDesc));
+            }
+            created = updater.update(stateDesc, registration, created);
+        }
+        createdKVStates.put(stateDesc.getName(), created);
+        return created;
+    }
+
+    private static String notSupported(StateDescriptor<?, ?> stateDesc) {
+        return String.format(
+                "State %s is not supported by %s",
+                stateDesc.getClass(), FerroKeyedStateBackend.class.getSimpleName());
+    }
+
+    /** The native kind of a state type. */
+    public static int kindOf(StateDescriptor.Type type) {
+        switch (type) {
+            case LIST:
+                return NativeStore.KIND_LIST;
+            case MAP:
+                return NativeStore.KIND_MAP;
+            default:
+                return NativeStore.KIND_VALUE;
+        }
+    }
+
+    private <N, S extends State, SV, SEV> StateRegistration<N, SV> tryRegisterKvStateInformation(
+            StateDescriptor<S, SV> stateDesc,
+            TypeSerializer<N> namespaceSerializer,
+            StateSnapshotTransformFactory<SEV> snapshotTransformFactory,
+            boolean allowFutureMetadataUpdates)
+            throws Exception {
+        StateInfo old = kvStateInformation.get(stateDesc.getName());
+        TypeSerializer<SV> stateSerializer = stateDesc.getSerializer();
+        RegisteredKeyValueStateBackendMetaInfo<N, SV> newMetaInfo;
+        int stateId;
+        if (old != null) {
+            if (!(old.metaInfo instanceof RegisteredKeyValueStateBackendMetaInfo)) {
+                throw new StateMigrationException(
+                        "The state "
+                                + stateDesc.getName()
+                                + " is registered as a priority queue, not as keyed state.");
+            }
+            @SuppressWarnings("unchecked")
+            RegisteredKeyValueStateBackendMetaInfo<N, SV> oldMeta =
+                    (RegisteredKeyValueStateBackendMetaInfo<N, SV>) old.metaInfo;
+            newMetaInfo =
+                    updateRestoredStateMetaInfo(
+                            old.stateId, oldMeta, stateDesc, namespaceSerializer, stateSerializer);
+            stateId = old.stateId;
+        } else {
+            newMetaInfo =
+                    new RegisteredKeyValueStateBackendMetaInfo<>(
+                            stateDesc.getType(),
+                            stateDesc.getName(),
+                            namespaceSerializer,
+                            stateSerializer,
+                            StateSnapshotTransformFactory.noTransform());
+            stateId = store.registerState(stateDesc.getName(), kindOf(stateDesc.getType()));
+        }
+        if (allowFutureMetadataUpdates) {
+            newMetaInfo = newMetaInfo.withSerializerUpgradesAllowed();
+        }
+        kvStateInformation.put(stateDesc.getName(), new StateInfo(stateId, newMetaInfo));
+        newMetaInfo.updateSnapshotTransformFactory(
+                FerroSnapshotTransforms.wrap(
+                        stateDesc, snapshotTransformFactory, newMetaInfo.getStateSerializer()));
+        return new StateRegistration<>(stateId, newMetaInfo);
+    }
+
+    private <N, S extends State, SV> RegisteredKeyValueStateBackendMetaInfo<N, SV>
+            updateRestoredStateMetaInfo(
+                    int stateId,
+                    RegisteredKeyValueStateBackendMetaInfo<N, SV> restored,
+                    StateDescriptor<S, SV> stateDesc,
+                    TypeSerializer<N> namespaceSerializer,
+                    TypeSerializer<SV> stateSerializer)
+                    throws Exception {
+        TypeSerializer<N> previousNamespaceSerializer = restored.getNamespaceSerializer();
+        TypeSerializerSchemaCompatibility<N> nsCompat =
+                restored.updateNamespaceSerializer(namespaceSerializer);
+        if (nsCompat.isCompatibleAfterMigration() || nsCompat.isIncompatible()) {
+            throw new StateMigrationException(
+                    "The new namespace serializer ("
+                            + namespaceSerializer
+                            + ") must be compatible with the old namespace serializer ("
+                            + previousNamespaceSerializer
+                            + ").");
+        }
+        restored.checkStateMetaInfo(stateDesc);
+        TypeSerializer<SV> previousStateSerializer = restored.getStateSerializer();
+        TypeSerializerSchemaCompatibility<SV> compat =
+                restored.updateStateSerializer(stateSerializer);
+        if (compat.isCompatibleAfterMigration()) {
+            migrateStateValues(stateId, stateDesc, restored);
+        } else if (compat.isIncompatible()) {
+            throw new StateMigrationException(
+                    "The new state serializer ("
+                            + stateSerializer
+                            + ") must not be incompatible with the old state serializer ("
+                            + previousStateSerializer
+                            + ").");
+        }
+        return restored;
+    }
+
+    /** Rewrites every stored value of a state from the previous serializer to the new one. */
+    @SuppressWarnings("unchecked")
+    private <N, S extends State, SV> void migrateStateValues(
+            int stateId, StateDescriptor<S, SV> stateDesc, RegisteredKeyValueStateBackendMetaInfo<N, SV> meta)
+            throws Exception {
+        if (stateDesc.getType() == StateDescriptor.Type.MAP) {
+            TypeSerializerSnapshot<SV> previousSnapshot = meta.getPreviousStateSerializerSnapshot();
+            checkState(previousSnapshot instanceof MapSerializerSnapshot,
+                    "previous serializer snapshot should be a MapSerializerSnapshot.");
+            MapSerializer<?, ?> newSerializer = (MapSerializer<?, ?>) meta.getStateSerializer();
+            MapSerializerSnapshot<?, ?> mapSnapshot = (MapSerializerSnapshot<?, ?>) previousSnapshot;
+            if (!userKeyCompatibleAsIs(mapSnapshot, newSerializer)) {
+                throw new StateMigrationException(
+                        "The new serializer for a MapState requires state migration in order for the job to proceed, since the key schema has changed. However, migration for MapState currently only allows value schema evolutions.");
+            }
+        }
+        LOG.info(
+                "Performing state migration for state {} because the state serializer's schema, i.e. serialization format, has changed.",
+                stateDesc);
+        State state = createState(stateDesc, new StateRegistration<>(stateId, meta));
+        AbstractFerroState<K, N, SV> ferroState = (AbstractFerroState<K, N, SV>) state;
+        ScanBatch scan = new ScanBatch(store, stateId, new byte[0], 512);
+        DataInputDeserializer in = new DataInputDeserializer();
+        DataOutputSerializer migrated = new DataOutputSerializer(512);
+        while (scan.advance()) {
+            byte[] key = scan.copyKey();
+            in.setBuffer(scan.copyValue());
+            migrated.clear();
+            ferroState.migrateSerializedValue(
+                    in, migrated, meta.getPreviousStateSerializer(), meta.getStateSerializer());
+            int keyLength = keyBuilder.writeRaw(key);
+            DirectOutputView out = store.valueOut();
+            out.clear();
+            out.write(migrated.getSharedBuffer(), 0, migrated.length());
+            store.put(stateId, keyLength, out.position());
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <UK> boolean userKeyCompatibleAsIs(
+            MapSerializerSnapshot<?, ?> previous, MapSerializer<?, ?> next) {
+        TypeSerializerSnapshot<UK> prevKey =
+                (TypeSerializerSnapshot<UK>) previous.getKeySerializerSnapshot();
+        TypeSerializer<UK> nextKey = (TypeSerializer<UK>) next.getKeySerializer();
+        return nextKey.snapshotConfiguration().resolveSchemaCompatibility(prevKey).isCompatibleAsIs();
+    }
+
+    /** Configures the native TTL compaction filter as Flink's RocksDB backend configures its own. */
+    private <N, SV> void configureTtlCompaction(
+            StateDescriptor<?, SV> stateDesc, StateRegistration<N, SV> registration) {
+        StateTtlConfig ttl = stateDesc.getTtlConfig();
+        boolean ttlSerializer =
+                TtlStateFactory.TtlSerializer.isTtlStateSerializer(
+                        registration.metaInfo.getStateSerializer());
+        if (ttl.isEnabled() && ttl.getCleanupStrategies().inRocksdbCompactFilter() && ttlSerializer) {
+            StateTtlConfig.RocksdbCompactFilterCleanupStrategy strategy =
+                    ttl.getCleanupStrategies().getRocksdbCompactFilterCleanupStrategy();
+            long queryAfter = strategy == null ? 1000 : strategy.getQueryTimeAfterNumEntries();
+            int layout =
+                    stateDesc instanceof ListStateDescriptor
+                            ? NativeStore.TTL_LIST
+                            : stateDesc instanceof MapStateDescriptor
+                                    ? NativeStore.TTL_MAP
+                                    : NativeStore.TTL_VALUE;
+            store.setTtl(
+                    registration.stateId,
+                    ttl.getTtl().toMilliseconds(),
+                    layout,
+                    (int) Math.min(Integer.MAX_VALUE, Math.max(1, queryAfter)));
+        } else {
+            store.setTtl(registration.stateId, -1, NativeStore.TTL_VALUE, 1);
+        }
+    }
+
+    // ------------------------------------------------------------------------
+    //  Priority queues (timers)
+    // ------------------------------------------------------------------------
+
+    @Nonnull
+    @Override
+    public <T extends HeapPriorityQueueElement & PriorityComparable<? super T> & Keyed<?>>
+            KeyGroupedInternalPriorityQueue<T> create(
+                    @Nonnull String stateName,
+                    @Nonnull TypeSerializer<T> byteOrderedElementSerializer) {
+        return create(stateName, byteOrderedElementSerializer, false);
+    }
+
+    @Override
+    public <T extends HeapPriorityQueueElement & PriorityComparable<? super T> & Keyed<?>>
+            KeyGroupedInternalPriorityQueue<T> create(
+                    @Nonnull String stateName,
+                    @Nonnull TypeSerializer<T> byteOrderedElementSerializer,
+                    boolean allowFutureMetadataUpdates) {
+        checkNotDisposed();
+        return priorityQueues.createOrUpdate(
+                stateName, byteOrderedElementSerializer, allowFutureMetadataUpdates);
+    }
+
+    // ------------------------------------------------------------------------
+    //  Snapshots
+    // ------------------------------------------------------------------------
+
+    @Nonnull
+    @Override
+    public RunnableFuture<SnapshotResult<KeyedStateHandle>> snapshot(
+            long checkpointId,
+            long timestamp,
+            @Nonnull CheckpointStreamFactory streamFactory,
+            @Nonnull CheckpointOptions checkpointOptions)
+            throws Exception {
+        checkNotDisposed();
+        return runStrategy(checkpointStrategy, checkpointId, timestamp, streamFactory, checkpointOptions);
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private RunnableFuture<SnapshotResult<KeyedStateHandle>> runStrategy(
+            SnapshotStrategy strategy,
+            long checkpointId,
+            long timestamp,
+            CheckpointStreamFactory streamFactory,
+            CheckpointOptions checkpointOptions)
+            throws Exception {
+        return new SnapshotStrategyRunner<KeyedStateHandle, org.apache.flink.runtime.state.SnapshotResources>(
+                        strategy.getClass().getSimpleName(), strategy, cancelStreamRegistry, ASYNCHRONOUS)
+                .snapshot(checkpointId, timestamp, streamFactory, checkpointOptions);
+    }
+
+    @Nonnull
+    @Override
+    public SavepointResources<K> savepoint() throws Exception {
+        checkNotDisposed();
+        return new SavepointResources<>(createFullSnapshotResources(true), ASYNCHRONOUS);
+    }
+
+    /**
+     * Takes the synchronous part of a full snapshot: writes the hot tier back and links the
+     * store's files into a snapshot directory that the asynchronous part reads.
+     */
+    public FerroFullSnapshotResources<K> createFullSnapshotResources(boolean includeTimers)
+            throws IOException {
+        return FerroFullSnapshotResources.create(this, includeTimers);
+    }
+
+    @Override
+    public void notifyCheckpointComplete(long checkpointId) throws Exception {
+        if (checkpointStrategy instanceof org.apache.flink.api.common.state.CheckpointListener) {
+            ((org.apache.flink.api.common.state.CheckpointListener) checkpointStrategy)
+                    .notifyCheckpointComplete(checkpointId);
+        }
+    }
+
+    @Override
+    public void notifyCheckpointAborted(long checkpointId) throws Exception {
+        if (checkpointStrategy instanceof org.apache.flink.api.common.state.CheckpointListener) {
+            ((org.apache.flink.api.common.state.CheckpointListener) checkpointStrategy)
+                    .notifyCheckpointAborted(checkpointId);
+        }
+    }
+
+    @Override
+    public boolean requiresLegacySynchronousTimerSnapshots(
+            org.apache.flink.runtime.checkpoint.SnapshotType checkpointType) {
+        // Timers go into every snapshot ferrostate writes.
+        return false;
+    }
+
+    @Override
+    public boolean isSafeToReuseKVState() {
+        return true;
+    }
+
+    // ------------------------------------------------------------------------
+    //  Queries and tests
+    // ------------------------------------------------------------------------
+
+    @VisibleForTesting
+    @Override
+    public int numKeyValueStateEntries() {
+        long count = 0;
+        for (StateInfo info : kvStateInformation.values()) {
+            count += store.count(info.stateId);
+        }
+        return (int) Math.min(Integer.MAX_VALUE, count);
+    }
+
+    /** Runs a full compaction of a state (TTL compaction-filter tests). */
+    @VisibleForTesting
+    public void compactState(StateDescriptor<?, ?> stateDesc) {
+        StateInfo info = kvStateInformation.get(stateDesc.getName());
+        if (info != null) {
+            store.compact(info.stateId);
+        }
+    }
+
+    /** Composite key {@code [key group][key][namespace]} of a queryable-state request. */
+    <N> byte[] compositeKeyFor(
+            byte[] serializedKeyAndNamespace,
+            TypeSerializer<K> safeKeySerializer,
+            TypeSerializer<N> safeNamespaceSerializer)
+            throws IOException {
+        Tuple2<K, N> kn =
+                KvStateSerializer.deserializeKeyAndNamespace(
+                        serializedKeyAndNamespace, safeKeySerializer, safeNamespaceSerializer);
+        int keyGroup = KeyGroupRangeAssignment.assignToKeyGroup(kn.f0, getNumberOfKeyGroups());
+        SerializedCompositeKeyBuilder<K> builder =
+                new SerializedCompositeKeyBuilder<>(safeKeySerializer, keyGroupPrefixBytes, 32);
+        builder.setKeyAndKeyGroup(kn.f0, keyGroup);
+        return builder.buildCompositeKeyNamespace(kn.f1, safeNamespaceSerializer);
+    }
+
+    /**
+     * Reads a whole map for queryable state, from whatever thread asks: it scans with its own
+     * buffer; each batch is one native call under the store's lock.
+     */
+    <UK, UV> Map<UK, UV> readMapForQuery(int stateId, byte[] prefix, MapSerializer<UK, UV> ms)
+            throws IOException {
+        Map<UK, UV> map = new LinkedHashMap<>();
+        ScanBatch scan = new ScanBatch(store, stateId, prefix, 256);
+        DataInputDeserializer in = new DataInputDeserializer();
+        while (scan.advance()) {
+            byte[] k = scan.copyKey();
+            in.setBuffer(k, prefix.length, k.length - prefix.length);
+            UK uk = ms.getKeySerializer().deserialize(in);
+            in.setBuffer(scan.copyValue());
+            map.put(uk, in.readBoolean() ? null : ms.getValueSerializer().deserialize(in));
+        }
+        return map;
+    }
+
+    private void checkNotDisposed() {
+        if (disposed) {
+            throw new IllegalStateException("The ferrostate keyed state backend is disposed.");
+        }
+    }
+
+    @Override
+    public void dispose() {
+        if (disposed) {
+            return;
+        }
+        super.dispose();
+        if (checkpointStrategy instanceof AutoCloseable) {
+            IOUtils.closeQuietly((AutoCloseable) checkpointStrategy);
+        }
+        store.close();
+        IOUtils.closeQuietly(memoryLease);
+        kvStateInformation.clear();
+        try {
+            FileUtils.deleteDirectory(instanceBasePath);
+        } catch (IOException e) {
+            LOG.warn("Could not delete ferrostate working directory {}", instanceBasePath, e);
+        }
+        disposed = true;
+    }
+
+    /** Ids and meta infos of the key/value states, in registration order. */
+    public List<StateInfo> kvStatesInOrder() {
+        return new ArrayList<>(kvStateInformation.values());
+    }
+}

@@ -1,0 +1,187 @@
+package io.ferrostate.flink;
+
+import org.apache.flink.annotation.Internal;
+import org.apache.flink.api.common.ExecutionConfig;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.core.fs.CloseableRegistry;
+import org.apache.flink.runtime.query.TaskKvStateRegistry;
+import org.apache.flink.runtime.state.AbstractKeyedStateBackendBuilder;
+import org.apache.flink.runtime.state.BackendBuildingException;
+import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
+import org.apache.flink.runtime.state.KeyGroupRange;
+import org.apache.flink.runtime.state.KeyGroupsStateHandle;
+import org.apache.flink.runtime.state.KeyedStateHandle;
+import org.apache.flink.runtime.state.LocalRecoveryConfig;
+import org.apache.flink.runtime.state.StreamCompressionDecorator;
+import org.apache.flink.runtime.state.heap.HeapPriorityQueueSetFactory;
+import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
+import org.apache.flink.runtime.state.InternalKeyContextImpl;
+import org.apache.flink.runtime.state.metrics.LatencyTrackingStateConfig;
+import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
+import org.apache.flink.util.FileUtils;
+import org.apache.flink.util.IOUtils;
+
+import io.ferrostate.flink.FerroKeyedStateBackend.StateInfo;
+import io.ferrostate.flink.nativ.NativeMemory;
+import io.ferrostate.flink.nativ.NativeStore;
+import io.ferrostate.flink.restore.FerroFullRestoreOperation;
+import io.ferrostate.flink.snapshot.FerroFullSnapshotStrategy;
+
+import java.io.File;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/** Builds a {@link FerroKeyedStateBackend}: opens the native store and restores into it. */
+@Internal
+public class FerroKeyedStateBackendBuilder<K> extends AbstractKeyedStateBackendBuilder<K> {
+
+    private final File instanceBasePath;
+    private final NativeMemory memory;
+    private final AutoCloseable memoryLease;
+    private final long maxHotValueBytes;
+    private final LocalRecoveryConfig localRecoveryConfig;
+    private boolean incremental;
+
+    @SuppressWarnings("checkstyle:ParameterNumber")
+    public FerroKeyedStateBackendBuilder(
+            TaskKvStateRegistry kvStateRegistry,
+            TypeSerializer<K> keySerializer,
+            ClassLoader userCodeClassLoader,
+            int numberOfKeyGroups,
+            KeyGroupRange keyGroupRange,
+            ExecutionConfig executionConfig,
+            TtlTimeProvider ttlTimeProvider,
+            LatencyTrackingStateConfig latencyTrackingStateConfig,
+            Collection<KeyedStateHandle> stateHandles,
+            StreamCompressionDecorator keyGroupCompressionDecorator,
+            CloseableRegistry cancelStreamRegistry,
+            File instanceBasePath,
+            NativeMemory memory,
+            AutoCloseable memoryLease,
+            long maxHotValueBytes,
+            LocalRecoveryConfig localRecoveryConfig) {
+        super(
+                kvStateRegistry,
+                keySerializer,
+                userCodeClassLoader,
+                numberOfKeyGroups,
+                keyGroupRange,
+                executionConfig,
+                ttlTimeProvider,
+                latencyTrackingStateConfig,
+                stateHandles,
+                keyGroupCompressionDecorator,
+                cancelStreamRegistry);
+        this.instanceBasePath = instanceBasePath;
+        this.memory = memory;
+        this.memoryLease = memoryLease;
+        this.maxHotValueBytes = maxHotValueBytes;
+        this.localRecoveryConfig = localRecoveryConfig;
+    }
+
+    public FerroKeyedStateBackendBuilder<K> setIncremental(boolean incremental) {
+        this.incremental = incremental;
+        return this;
+    }
+
+    @Override
+    public FerroKeyedStateBackend<K> build() throws BackendBuildingException {
+        NativeStore store = null;
+        LinkedHashMap<String, StateInfo> kvStates = new LinkedHashMap<>();
+        Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> queues = new HashMap<>();
+        HeapPriorityQueueSetFactory queueFactory =
+                new HeapPriorityQueueSetFactory(keyGroupRange, numberOfKeyGroups, 128);
+        int prefixBytes =
+                CompositeKeySerializationUtils.computeRequiredBytesInKeyGroupPrefix(numberOfKeyGroups);
+        try {
+            prepareDirectory();
+            store =
+                    new NativeStore(
+                            new File(instanceBasePath, "db").getAbsolutePath(),
+                            memory,
+                            maxHotValueBytes,
+                            ttlTimeProvider);
+            List<KeyedStateHandle> handles = new ArrayList<>();
+            restoreStateHandles.stream().filter(Objects::nonNull).forEach(handles::add);
+            if (!handles.isEmpty()) {
+                KeyedStateHandle first = handles.get(0);
+                if (first instanceof KeyGroupsStateHandle) {
+                    new FerroFullRestoreOperation<>(
+                                    keyGroupRange,
+                                    numberOfKeyGroups,
+                                    prefixBytes,
+                                    userCodeClassLoader,
+                                    handles,
+                                    keySerializerProvider,
+                                    store,
+                                    kvStates,
+                                    queues,
+                                    queueFactory)
+                            .restore();
+                } else {
+                    throw new BackendBuildingException(
+                            "ferrostate cannot restore state handles of type "
+                                    + first.getClass().getName()
+                                    + "; it restores Flink's canonical key-group snapshots (savepoints of any"
+                                    + " backend and its own full checkpoints).");
+                }
+            }
+            TypeSerializer<K> keySerializer = keySerializerProvider.currentSchemaSerializer();
+            NativeStore opened = store;
+            return new FerroKeyedStateBackend<>(
+                    kvStateRegistry,
+                    keySerializer,
+                    userCodeClassLoader,
+                    executionConfig,
+                    ttlTimeProvider,
+                    latencyTrackingStateConfig,
+                    cancelStreamRegistry,
+                    keyGroupCompressionDecorator,
+                    new InternalKeyContextImpl<>(keyGroupRange, numberOfKeyGroups),
+                    opened,
+                    memory,
+                    memoryLease,
+                    instanceBasePath,
+                    kvStates,
+                    queues,
+                    queueFactory,
+                    backend -> new FerroFullSnapshotStrategy<>(castBackend(backend), localRecoveryConfig),
+                    incremental);
+        } catch (Throwable t) {
+            if (store != null) {
+                store.close();
+            }
+            IOUtils.closeQuietly(memoryLease);
+            try {
+                FileUtils.deleteDirectory(instanceBasePath);
+            } catch (IOException e) {
+                t.addSuppressed(e);
+            }
+            if (t instanceof BackendBuildingException) {
+                throw (BackendBuildingException) t;
+            }
+            throw new BackendBuildingException(
+                    "Failed to build the ferrostate keyed state backend: " + t.getMessage(), t);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <K> FerroKeyedStateBackend<K> castBackend(FerroKeyedStateBackend<?> backend) {
+        return (FerroKeyedStateBackend<K>) backend;
+    }
+
+    private void prepareDirectory() throws IOException {
+        if (instanceBasePath.exists()) {
+            FileUtils.deleteDirectory(instanceBasePath);
+        }
+        if (!instanceBasePath.mkdirs()) {
+            throw new IOException("Could not create ferrostate working directory " + instanceBasePath);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package io.ferrostate.flink;
+
+import org.apache.flink.annotation.PublicEvolving;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.configuration.MemorySize;
+
+/** Configuration options of the ferrostate state backend. */
+@PublicEvolving
+public final class FerroStateOptions {
+
+    private FerroStateOptions() {}
+
+    /** Directories for the working files of the native stores. */
+    public static final ConfigOption<String> LOCAL_DIRECTORIES =
+            ConfigOptions.key("state.backend.ferrostate.localdir")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "Local directories where ferrostate keeps the working files of its stores"
+                                    + " (RocksDB files and snapshot links), separated by ',' or the"
+                                    + " system's path separator. Several directories spread stores over"
+                                    + " disks. Defaults to the TaskManager's temporary working directory.");
+
+    /** Whether the stores take Flink's managed memory. */
+    public static final ConfigOption<Boolean> USE_MANAGED_MEMORY =
+            ConfigOptions.key("state.backend.ferrostate.memory.managed")
+                    .booleanType()
+                    .defaultValue(true)
+                    .withDescription(
+                            "If true, the stores of a slot share that slot's managed memory (the"
+                                    + " fraction Flink assigns to state backends) as one budget for the"
+                                    + " hot tier, RocksDB's block cache and its memtables. Ignored when"
+                                    + " 'state.backend.ferrostate.memory.fixed-per-slot' is set.");
+
+    /** A fixed memory budget per slot, instead of managed memory. */
+    public static final ConfigOption<MemorySize> FIX_PER_SLOT_MEMORY_SIZE =
+            ConfigOptions.key("state.backend.ferrostate.memory.fixed-per-slot")
+                    .memoryType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "A fixed memory budget shared by the ferrostate stores of a slot, outside"
+                                    + " Flink's managed memory. Overrides the managed-memory setting.");
+
+    /** Budget used when no managed memory is available to the task. */
+    public static final ConfigOption<MemorySize> FALLBACK_MEMORY_SIZE =
+            ConfigOptions.key("state.backend.ferrostate.memory.fallback-size")
+                    .memoryType()
+                    .defaultValue(MemorySize.parse("64mb"))
+                    .withDescription(
+                            "Budget of a store whose task gets no (or less than 16 MiB of) managed"
+                                    + " memory and no fixed per-slot size is set.");
+
+    /** Share of the budget for the hot tier. */
+    public static final ConfigOption<Double> HOT_TIER_RATIO =
+            ConfigOptions.key("state.backend.ferrostate.memory.hot-ratio")
+                    .doubleType()
+                    .defaultValue(0.5)
+                    .withDescription(
+                            "Share of the memory budget held by the hot tier, the native hash table of"
+                                    + " recently used entries in front of RocksDB (0 to 0.9). The rest"
+                                    + " goes to RocksDB's block cache and memtables.");
+
+    /** Share of RocksDB's part of the budget for memtables. */
+    public static final ConfigOption<Double> WRITE_BUFFER_RATIO =
+            ConfigOptions.key("state.backend.ferrostate.memory.write-buffer-ratio")
+                    .doubleType()
+                    .defaultValue(0.25)
+                    .withDescription(
+                            "Share of RocksDB's part of the budget that memtables may take; they are"
+                                    + " charged to the block cache, so RocksDB stays within its part.");
+
+    /** Values larger than this bypass the hot tier. */
+    public static final ConfigOption<MemorySize> MAX_HOT_VALUE_SIZE =
+            ConfigOptions.key("state.backend.ferrostate.hot.max-value-size")
+                    .memoryType()
+                    .defaultValue(MemorySize.parse("64kb"))
+                    .withDescription(
+                            "Values (and list appends) larger than this are written to RocksDB directly"
+                                    + " instead of being kept in the hot tier.");
+}

@@ -1,0 +1,47 @@
+package io.ferrostate.flink.nativ;
+
+import org.apache.flink.annotation.Internal;
+
+/** Manifests, verification and key-group-ordered scans of snapshot directories. */
+@Internal
+public final class NativeSnapshots {
+
+    static {
+        NativeLibraryLoader.ensureLoaded();
+    }
+
+    private NativeSnapshots() {}
+
+    /**
+     * Writes the manifest of snapshot directory {@code dir}. Files named in {@code knownNames}
+     * with the same size keep the checksum given (SST files never change); the others are read.
+     *
+     * @return one line per file: {@code name\tsize\tcrc32c}
+     */
+    public static native String writeManifest(
+            String dir, String[] knownNames, long[] knownSizes, int[] knownCrcs);
+
+    /**
+     * Verifies every file of {@code dir} against its manifest: a missing, truncated or damaged
+     * file throws {@link FerroCorruptionException} naming it.
+     *
+     * @return the manifest's lines, as {@link #writeManifest}
+     */
+    public static native String verify(String dir);
+
+    /** Per state: {@code name\tentries\tbytes\tmin key group\tmax key group}. */
+    public static native String stats(String dir, long memory, int prefixBytes);
+
+    static native long openScan(
+            String dir,
+            long memory,
+            String[] names,
+            int[] kinds,
+            int prefixBytes,
+            int firstKeyGroup,
+            int lastKeyGroup);
+
+    static native int nextBatch(long scan, java.nio.ByteBuffer out);
+
+    static native void closeScan(long scan);
+}

@@ -1,0 +1,244 @@
+package io.ferrostate.flink.nativ;
+
+import org.apache.flink.annotation.Internal;
+
+import java.nio.ByteBuffer;
+
+/**
+ * One backend's native store: a hot tier in front of RocksDB, a column family per state.
+ *
+ * <p>Keys and values cross JNI through two direct buffers registered with the native side:
+ * Java writes the composite key into {@link #keyView()} and passes lengths only; a value to
+ * write goes into {@link #valueOut()}; a value read comes back in the value buffer and is read
+ * through {@link #valueIn(int)}. Not thread-safe: a backend's task thread uses it.
+ */
+@Internal
+public final class NativeStore extends NativeObject {
+
+    static {
+        NativeLibraryLoader.ensureLoaded();
+    }
+
+    /** State kinds, as the native side knows them. */
+    public static final int KIND_VALUE = 0;
+
+    public static final int KIND_LIST = 1;
+    public static final int KIND_MAP = 2;
+
+    /** TTL layouts of {@link #setTtl}. */
+    public static final int TTL_VALUE = 0;
+
+    public static final int TTL_LIST = 1;
+    public static final int TTL_MAP = 2;
+
+    private final DirectOutputView keyView;
+    private final DirectOutputView valueOut;
+    private final DirectInputView valueIn = new DirectInputView();
+    private final String path;
+
+    /**
+     * Opens (or creates) the store at {@code path}.
+     *
+     * @param timeProvider object with a {@code long currentTimestamp()} method that the TTL
+     *     compaction filter asks for the time (Flink's {@code TtlTimeProvider}); null for the
+     *     system clock
+     */
+    public NativeStore(String path, NativeMemory memory, long maxHotValue, Object timeProvider) {
+        super(open(path, memory.nativeHandle(), maxHotValue, timeProvider), "store at " + path);
+        this.path = path;
+        DirectOutputView.GrowthListener reRegister = v -> registerBuffers();
+        this.keyView = new DirectOutputView(256, reRegister);
+        this.valueOut = new DirectOutputView(4096, reRegister);
+        registerBuffers();
+    }
+
+    private void registerBuffers() {
+        setBuffers(handle(), keyView.buffer(), valueOut.buffer());
+    }
+
+    public String path() {
+        return path;
+    }
+
+    /** Where composite keys are built. */
+    public DirectOutputView keyView() {
+        return keyView;
+    }
+
+    /** Where values to write are serialized; cleared by the caller. */
+    public DirectOutputView valueOut() {
+        return valueOut;
+    }
+
+    /** The value just read, {@code length} bytes. */
+    public DirectInputView valueIn(int length) {
+        return valueIn.reset(valueOut.buffer(), 0, length);
+    }
+
+    public int registerState(String name, int kind) {
+        return registerState(handle(), name, kind);
+    }
+
+    /** Names of all states the store holds, restored ones included, by state id. */
+    public String[] stateNames() {
+        return stateNames(handle());
+    }
+
+    /** Sets the TTL compaction filter of a state; a negative ttl clears it. */
+    public void setTtl(int state, long ttlMillis, int layout, int queryTimeAfterNumEntries) {
+        setTtl(handle(), state, ttlMillis, layout, queryTimeAfterNumEntries);
+    }
+
+    /**
+     * Reads the value of the key in the key buffer ({@code keyLength} bytes).
+     *
+     * @return the value's length (read it with {@link #valueIn(int)}), or -1 when absent
+     */
+    public int get(int state, int keyLength) {
+        long h = handle();
+        int len = get(h, state, keyLength);
+        if (len > valueOut.buffer().capacity()) {
+            valueOut.clear();
+            valueOut.ensureCapacity(len);
+            len = get(h, state, keyLength);
+        }
+        return len;
+    }
+
+    /**
+     * Reads the value of {@code key} without touching the shared buffers: safe from threads
+     * other than the task thread (queryable state). Returns null when absent.
+     */
+    public byte[] getBytes(int state, byte[] key) {
+        return getBytes(handle(), state, key);
+    }
+
+    public boolean contains(int state, int keyLength) {
+        return contains(handle(), state, keyLength);
+    }
+
+    /** Writes the value in the value buffer ({@code valueLength} bytes). */
+    public void put(int state, int keyLength, int valueLength) {
+        put(handle(), state, keyLength, valueLength);
+    }
+
+    public void delete(int state, int keyLength) {
+        delete(handle(), state, keyLength);
+    }
+
+    /** Appends list elements (in the store's list format) from the value buffer. */
+    public void append(int state, int keyLength, int valueLength) {
+        append(handle(), state, keyLength, valueLength);
+    }
+
+    /**
+     * Scans entries whose key starts with the prefix at {@code [0, prefixLength)} of {@code
+     * io}, from the start key that follows it ({@code startLength < 0}: from the first). See
+     * {@link ScanBatch}.
+     */
+    public int scan(
+            int state,
+            ByteBuffer io,
+            int prefixLength,
+            int startLength,
+            boolean exclusive,
+            int maxEntries) {
+        return scan(handle(), state, io, prefixLength, startLength, exclusive, maxEntries);
+    }
+
+    /** Deletes every entry whose key starts with the key buffer's first {@code prefixLength} bytes. */
+    public void deletePrefix(int state, int prefixLength) {
+        deletePrefix(handle(), state, prefixLength);
+    }
+
+    public long count(int state) {
+        return count(handle(), state);
+    }
+
+    public void flushAll() {
+        flushAll(handle());
+    }
+
+    public void dropHotTier() {
+        dropHotTier(handle());
+    }
+
+    /** Writes a consistent copy of the store (hard links) into {@code dir}, which must not exist. */
+    public void checkpoint(String dir) {
+        checkpoint(handle(), dir);
+    }
+
+    public void compact(int state) {
+        compact(handle(), state);
+    }
+
+    public void clipKeyGroups(int prefixBytes, int startKeyGroup, int endKeyGroup) {
+        clipKeyGroups(handle(), prefixBytes, startKeyGroup, endKeyGroup);
+    }
+
+    public long importKeyGroups(String dir, int prefixBytes, int startKeyGroup, int endKeyGroup) {
+        return importKeyGroups(handle(), dir, prefixBytes, startKeyGroup, endKeyGroup);
+    }
+
+    /** {@code [hot tier bytes, RocksDB bytes, budget]}. */
+    public long[] memoryUsage() {
+        return memoryUsage(handle());
+    }
+
+    @Override
+    protected void dispose(long handle) {
+        close(handle);
+    }
+
+    private static native long open(String path, long memory, long maxHotValue, Object timeProvider);
+
+    private static native void close(long handle);
+
+    private static native void setBuffers(long handle, ByteBuffer key, ByteBuffer value);
+
+    private static native int registerState(long handle, String name, int kind);
+
+    private static native String[] stateNames(long handle);
+
+    private static native void setTtl(long handle, int state, long ttl, int layout, int queryAfter);
+
+    private static native int get(long handle, int state, int keyLength);
+
+    private static native byte[] getBytes(long handle, int state, byte[] key);
+
+    private static native boolean contains(long handle, int state, int keyLength);
+
+    private static native void put(long handle, int state, int keyLength, int valueLength);
+
+    private static native void delete(long handle, int state, int keyLength);
+
+    private static native void append(long handle, int state, int keyLength, int valueLength);
+
+    private static native int scan(
+            long handle,
+            int state,
+            ByteBuffer io,
+            int prefixLength,
+            int startLength,
+            boolean exclusive,
+            int maxEntries);
+
+    private static native void deletePrefix(long handle, int state, int prefixLength);
+
+    private static native long count(long handle, int state);
+
+    private static native void flushAll(long handle);
+
+    private static native void dropHotTier(long handle);
+
+    private static native void checkpoint(long handle, String dir);
+
+    private static native void compact(long handle, int state);
+
+    private static native void clipKeyGroups(long handle, int prefixBytes, int start, int end);
+
+    private static native long importKeyGroups(
+            long handle, String dir, int prefixBytes, int start, int end);
+
+    private static native long[] memoryUsage(long handle);
+}

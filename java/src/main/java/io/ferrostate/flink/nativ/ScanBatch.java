@@ -1,0 +1,153 @@
+package io.ferrostate.flink.nativ;
+
+import org.apache.flink.annotation.Internal;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/**
+ * Reads a state's entries in key order from a {@link NativeStore}, a batch of entries per JNI
+ * crossing, each batch in a direct buffer of its own (so state accesses between batches do not
+ * disturb it). Each batch starts after the last key of the previous one, so entries removed or
+ * added meanwhile are seen as RocksDB iterators would see them.
+ */
+@Internal
+public final class ScanBatch {
+    private static final int DEFAULT_CAPACITY = 64 * 1024;
+
+    private final NativeStore store;
+    private final int state;
+    private final byte[] prefix;
+    private final int maxEntries;
+    private ByteBuffer io;
+
+    private byte[] lastKey;
+    private boolean exhausted;
+
+    private int remaining;
+    private int readPos;
+
+    // The current entry, as offsets into io.
+    private int keyOffset;
+    private int keyLength;
+    private int valueOffset;
+    private int valueLength;
+
+    public ScanBatch(NativeStore store, int state, byte[] prefix, int maxEntries) {
+        this.store = store;
+        this.state = state;
+        this.prefix = prefix;
+        this.maxEntries = maxEntries;
+        this.io = allocate(Math.max(DEFAULT_CAPACITY, prefix.length * 4));
+    }
+
+    private static ByteBuffer allocate(int capacity) {
+        return ByteBuffer.allocateDirect(capacity).order(ByteOrder.BIG_ENDIAN);
+    }
+
+    /** Moves to the next entry; false when there is none. */
+    public boolean advance() {
+        if (remaining == 0) {
+            if (exhausted || !fetch()) {
+                return false;
+            }
+        }
+        int p = readPos;
+        keyLength = io.getInt(p);
+        keyOffset = p + 4;
+        valueLength = io.getInt(keyOffset + keyLength);
+        valueOffset = keyOffset + keyLength + 4;
+        readPos = valueOffset + valueLength;
+        remaining--;
+        if (remaining == 0) {
+            lastKey = copyKey();
+        }
+        return true;
+    }
+
+    private boolean fetch() {
+        while (true) {
+            int startLength = lastKey == null ? -1 : lastKey.length;
+            int need = prefix.length + Math.max(startLength, 0);
+            if (need > io.capacity()) {
+                io = allocate(need * 2);
+            }
+            ByteBuffer w = io.duplicate();
+            w.clear();
+            w.put(prefix);
+            if (lastKey != null) {
+                w.put(lastKey);
+            }
+            int n = store.scan(state, io, prefix.length, startLength, true, maxEntries);
+            if (n < 0) {
+                io = allocate(Math.max(-n, io.capacity() * 2));
+                continue;
+            }
+            if (n == 0) {
+                exhausted = true;
+                return false;
+            }
+            remaining = n;
+            readPos = 0;
+            return true;
+        }
+    }
+
+    public ByteBuffer buffer() {
+        return io;
+    }
+
+    public int keyOffset() {
+        return keyOffset;
+    }
+
+    public int keyLength() {
+        return keyLength;
+    }
+
+    public int valueOffset() {
+        return valueOffset;
+    }
+
+    public int valueLength() {
+        return valueLength;
+    }
+
+    /** A copy of the current key. */
+    public byte[] copyKey() {
+        byte[] k = new byte[keyLength];
+        ByteBuffer d = io.duplicate();
+        d.position(keyOffset);
+        d.get(k);
+        return k;
+    }
+
+    /** A copy of the current value. */
+    public byte[] copyValue() {
+        byte[] v = new byte[valueLength];
+        ByteBuffer d = io.duplicate();
+        d.position(valueOffset);
+        d.get(v);
+        return v;
+    }
+
+    /** True when the current key ends with {@code suffix}. */
+    public boolean keyEndsWith(byte[] suffix) {
+        if (suffix.length > keyLength) {
+            return false;
+        }
+        int base = keyOffset + keyLength - suffix.length;
+        for (int i = 0; i < suffix.length; i++) {
+            if (io.get(base + i) != suffix[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public String toString() {
+        return "ScanBatch{state=" + state + ", prefix=" + Arrays.toString(prefix) + "}";
+    }
+}

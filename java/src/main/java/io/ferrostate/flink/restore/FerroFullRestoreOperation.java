@@ -1,0 +1,201 @@
+package io.ferrostate.flink.restore;
+
+import org.apache.flink.annotation.Internal;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.common.typeutils.base.ListSerializer;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.runtime.state.KeyExtractorFunction;
+import org.apache.flink.runtime.state.KeyGroupRange;
+import org.apache.flink.runtime.state.KeyedStateHandle;
+import org.apache.flink.runtime.state.RegisteredKeyValueStateBackendMetaInfo;
+import org.apache.flink.runtime.state.RegisteredPriorityQueueStateBackendMetaInfo;
+import org.apache.flink.runtime.state.RegisteredStateMetaInfoBase;
+import org.apache.flink.runtime.state.StateSerializerProvider;
+import org.apache.flink.runtime.state.heap.HeapPriorityQueueElement;
+import org.apache.flink.runtime.state.heap.HeapPriorityQueueSet;
+import org.apache.flink.runtime.state.heap.HeapPriorityQueueSetFactory;
+import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
+import org.apache.flink.runtime.state.metainfo.StateMetaInfoSnapshot;
+import org.apache.flink.runtime.state.restore.FullSnapshotRestoreOperation;
+import org.apache.flink.runtime.state.restore.KeyGroup;
+import org.apache.flink.runtime.state.restore.KeyGroupEntry;
+import org.apache.flink.runtime.state.restore.SavepointRestoreResult;
+import org.apache.flink.runtime.state.restore.ThrowingIterator;
+
+import io.ferrostate.flink.FerroKeyedStateBackend;
+import io.ferrostate.flink.FerroKeyedStateBackend.StateInfo;
+import io.ferrostate.flink.ListFormat;
+import io.ferrostate.flink.nativ.DirectOutputView;
+import io.ferrostate.flink.nativ.NativeStore;
+
+import java.io.IOException;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Restores snapshots in Flink's canonical key-group format (savepoints of any backend, and
+ * ferrostate's full checkpoints) into the native store, with Flink's own reader. Only the key
+ * groups of this backend's range are read. Lists arrive in Flink's delimited format and are
+ * stored in ferrostate's; timers go into the heap priority queues.
+ */
+@Internal
+public final class FerroFullRestoreOperation<K> {
+    private final KeyGroupRange keyGroupRange;
+    private final int numberOfKeyGroups;
+    private final int keyGroupPrefixBytes;
+    private final ClassLoader classLoader;
+    private final Collection<KeyedStateHandle> handles;
+    private final StateSerializerProvider<K> keySerializerProvider;
+    private final NativeStore store;
+    private final LinkedHashMap<String, StateInfo> kvStates;
+    private final Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> queues;
+    private final HeapPriorityQueueSetFactory queueFactory;
+    private final DataInputDeserializer in = new DataInputDeserializer();
+
+    public FerroFullRestoreOperation(
+            KeyGroupRange keyGroupRange,
+            int numberOfKeyGroups,
+            int keyGroupPrefixBytes,
+            ClassLoader classLoader,
+            Collection<KeyedStateHandle> handles,
+            StateSerializerProvider<K> keySerializerProvider,
+            NativeStore store,
+            LinkedHashMap<String, StateInfo> kvStates,
+            Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> queues,
+            HeapPriorityQueueSetFactory queueFactory) {
+        this.keyGroupRange = keyGroupRange;
+        this.numberOfKeyGroups = numberOfKeyGroups;
+        this.keyGroupPrefixBytes = keyGroupPrefixBytes;
+        this.classLoader = classLoader;
+        this.handles = handles;
+        this.keySerializerProvider = keySerializerProvider;
+        this.store = store;
+        this.kvStates = kvStates;
+        this.queues = queues;
+        this.queueFactory = queueFactory;
+    }
+
+    public void restore() throws Exception {
+        FullSnapshotRestoreOperation<K> op =
+                new FullSnapshotRestoreOperation<>(
+                        keyGroupRange, classLoader, handles, keySerializerProvider);
+        try (ThrowingIterator<SavepointRestoreResult> results = op.restore()) {
+            while (results.hasNext()) {
+                apply(results.next());
+            }
+        }
+    }
+
+    /** Where the entries of one restored state id go. */
+    private static final class Target {
+        final int stateId;
+        final TypeSerializer<Object> listElementSerializer;
+        final HeapPriorityQueueSnapshotRestoreWrapper<HeapPriorityQueueElement> queue;
+
+        Target(
+                int stateId,
+                TypeSerializer<Object> listElementSerializer,
+                HeapPriorityQueueSnapshotRestoreWrapper<HeapPriorityQueueElement> queue) {
+            this.stateId = stateId;
+            this.listElementSerializer = listElementSerializer;
+            this.queue = queue;
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private void apply(SavepointRestoreResult result) throws Exception {
+        List<StateMetaInfoSnapshot> metas = result.getStateMetaInfoSnapshots();
+        Map<Integer, Target> targets = new HashMap<>();
+        for (int i = 0; i < metas.size(); i++) {
+            StateMetaInfoSnapshot meta = metas.get(i);
+            if (meta.getBackendStateType()
+                    == StateMetaInfoSnapshot.BackendStateType.PRIORITY_QUEUE) {
+                HeapPriorityQueueSnapshotRestoreWrapper<?> wrapper =
+                        queues.computeIfAbsent(
+                                meta.getName(),
+                                name ->
+                                        createQueue(
+                                                new RegisteredPriorityQueueStateBackendMetaInfo<>(meta)));
+                targets.put(
+                        i,
+                        new Target(
+                                -1,
+                                null,
+                                (HeapPriorityQueueSnapshotRestoreWrapper<HeapPriorityQueueElement>)
+                                        wrapper));
+            } else {
+                StateInfo info = kvStates.get(meta.getName());
+                RegisteredKeyValueStateBackendMetaInfo<?, ?> kv;
+                if (info == null) {
+                    kv =
+                            (RegisteredKeyValueStateBackendMetaInfo<?, ?>)
+                                    RegisteredStateMetaInfoBase.fromMetaInfoSnapshot(meta);
+                    int id =
+                            store.registerState(
+                                    meta.getName(), FerroKeyedStateBackend.kindOf(kv.getStateType()));
+                    info = new StateInfo(id, kv);
+                    kvStates.put(meta.getName(), info);
+                } else {
+                    kv = (RegisteredKeyValueStateBackendMetaInfo<?, ?>) info.metaInfo;
+                }
+                TypeSerializer<Object> element = null;
+                if (FerroKeyedStateBackend.kindOf(kv.getStateType()) == NativeStore.KIND_LIST) {
+                    element =
+                            ((ListSerializer<Object>) kv.getStateSerializer())
+                                    .getElementSerializer();
+                }
+                targets.put(i, new Target(info.stateId, element, null));
+            }
+        }
+        try (ThrowingIterator<KeyGroup> keyGroups = result.getRestoredKeyGroups()) {
+            while (keyGroups.hasNext()) {
+                try (ThrowingIterator<KeyGroupEntry> entries =
+                        keyGroups.next().getKeyGroupEntries()) {
+                    while (entries.hasNext()) {
+                        KeyGroupEntry entry = entries.next();
+                        Target target = targets.get(entry.getKvStateId());
+                        if (target == null) {
+                            throw new IOException(
+                                    "Snapshot entry for unknown state id " + entry.getKvStateId());
+                        }
+                        write(target, entry);
+                    }
+                }
+            }
+        }
+    }
+
+    private void write(Target target, KeyGroupEntry entry) throws IOException {
+        byte[] key = entry.getKey();
+        if (target.queue != null) {
+            in.setBuffer(key);
+            in.skipBytesToRead(keyGroupPrefixBytes);
+            HeapPriorityQueueElement element =
+                    target.queue.getMetaInfo().getElementSerializer().deserialize(in);
+            target.queue.getPriorityQueue().add(element);
+            return;
+        }
+        byte[] value = entry.getValue();
+        if (target.listElementSerializer != null) {
+            value = ListFormat.fromDelimited(value, target.listElementSerializer);
+        }
+        DirectOutputView keyView = store.keyView();
+        keyView.clear();
+        keyView.write(key);
+        DirectOutputView valueOut = store.valueOut();
+        valueOut.clear();
+        valueOut.write(value);
+        store.put(target.stateId, key.length, value.length);
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private HeapPriorityQueueSnapshotRestoreWrapper<?> createQueue(
+            RegisteredPriorityQueueStateBackendMetaInfo metaInfo) {
+        HeapPriorityQueueSet pq = queueFactory.create(metaInfo.getName(), metaInfo.getElementSerializer());
+        return new HeapPriorityQueueSnapshotRestoreWrapper<>(
+                pq, metaInfo, KeyExtractorFunction.forKeyedObjects(), keyGroupRange, numberOfKeyGroups);
+    }
+}

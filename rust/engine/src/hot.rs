@@ -1,0 +1,419 @@
+//! The hot tier: a hash table of recently used entries of one state, in front of RocksDB.
+//!
+//! Every slot holds its key and value inline when they are short ([`IBytes`]), so a lookup
+//! touches one cache line of the table. Writes stay in the table, marked dirty, until the
+//! table is flushed (before a snapshot or an iteration, or when memory runs short): dirty
+//! entries then go to RocksDB in one write batch. Eviction is CLOCK: a slot touched since the
+//! last sweep gets a second chance.
+
+use crate::bytes::IBytes;
+use hashbrown::HashTable;
+use std::hash::BuildHasher;
+
+/// What the hot tier knows about a key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SlotVal {
+    /// The key holds this value.
+    Present(IBytes),
+    /// The key holds no value (deleted, or known to be missing from RocksDB).
+    Absent,
+    /// List elements appended to whatever RocksDB holds, which was not read.
+    Appended(IBytes),
+}
+
+/// A slot of the table.
+#[derive(Debug)]
+pub struct Slot {
+    key: IBytes,
+    /// The value as the hot tier knows it.
+    pub val: SlotVal,
+    flags: u8,
+}
+
+const DIRTY: u8 = 1;
+const REFERENCED: u8 = 2;
+
+/// Byte cost of one slot of the table's storage (the slot plus hashbrown's control byte).
+pub const SLOT_COST: usize = std::mem::size_of::<Slot>() + 1;
+
+impl Slot {
+    fn heap_bytes(&self) -> usize {
+        self.key.heap_bytes()
+            + match &self.val {
+                SlotVal::Present(v) | SlotVal::Appended(v) => v.heap_bytes(),
+                SlotVal::Absent => 0,
+            }
+    }
+
+    /// The key of this slot.
+    pub fn key(&self) -> &[u8] {
+        self.key.as_slice()
+    }
+}
+
+/// A write that must reach RocksDB when the table is flushed.
+pub enum WriteBack<'a> {
+    Put(&'a [u8], &'a [u8]),
+    Delete(&'a [u8]),
+    Merge(&'a [u8], &'a [u8]),
+}
+
+type Hasher = foldhash::fast::FixedState;
+
+/// The hot entries of one state.
+pub struct HotTable {
+    table: HashTable<Slot>,
+    hasher: Hasher,
+    /// Keys that turned dirty since the last flush (a key may be listed twice or be gone).
+    dirty: Vec<IBytes>,
+    /// Heap bytes held by keys and values beyond the slots themselves.
+    heap_bytes: usize,
+}
+
+impl Default for HotTable {
+    fn default() -> Self {
+        HotTable::new()
+    }
+}
+
+impl HotTable {
+    /// An empty table.
+    pub fn new() -> HotTable {
+        HotTable {
+            table: HashTable::new(),
+            hasher: Hasher::with_seed(0x5eed_f0e5),
+            dirty: Vec::new(),
+            heap_bytes: 0,
+        }
+    }
+
+    #[inline]
+    fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// Bytes this table holds, by its own accounting.
+    pub fn memory_bytes(&self) -> usize {
+        self.table.capacity() * SLOT_COST
+            + self.heap_bytes
+            + self.dirty.capacity() * std::mem::size_of::<IBytes>()
+    }
+
+    /// Number of slots in use.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// True when the table holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// True when some entry still has to reach RocksDB.
+    pub fn has_dirty(&self) -> bool {
+        !self.dirty.is_empty()
+    }
+
+    /// The value the hot tier holds for `key`, marking the slot as recently used.
+    #[inline]
+    pub fn get(&mut self, key: &[u8]) -> Option<&SlotVal> {
+        let hash = self.hash(key);
+        self.table
+            .find_mut(hash, |s| s.key.as_slice() == key)
+            .map(|s| {
+                s.flags |= REFERENCED;
+                &s.val
+            })
+    }
+
+    /// Sets what the hot tier holds for `key`. `dirty` says whether RocksDB must learn of it.
+    #[inline]
+    pub fn set(&mut self, key: &[u8], val: &[u8], dirty: bool) {
+        self.upsert(key, dirty, |slot_val, heap| {
+            let before = value_heap(slot_val);
+            if let SlotVal::Present(v) = slot_val {
+                v.assign(val);
+            } else {
+                *slot_val = SlotVal::Present(IBytes::from_slice(val));
+            }
+            *heap = *heap + value_heap(slot_val) - before;
+        });
+    }
+
+    /// Records that `key` holds no value.
+    #[inline]
+    pub fn set_absent(&mut self, key: &[u8], dirty: bool) {
+        self.upsert(key, dirty, |slot_val, heap| {
+            *heap -= value_heap(slot_val);
+            *slot_val = SlotVal::Absent;
+        });
+    }
+
+    /// Appends list elements (already in the store's list format) to `key`'s value without
+    /// reading RocksDB: a known value grows in place, an unknown one becomes a pending merge.
+    #[inline]
+    pub fn append(&mut self, key: &[u8], elements: &[u8]) {
+        let hash = self.hash(key);
+        match self.table.find_mut(hash, |s| s.key.as_slice() == key) {
+            Some(slot) => {
+                let before = value_heap(&slot.val);
+                match &mut slot.val {
+                    SlotVal::Present(v) | SlotVal::Appended(v) => v.extend_from_slice(elements),
+                    SlotVal::Absent => slot.val = SlotVal::Present(IBytes::from_slice(elements)),
+                }
+                self.heap_bytes = self.heap_bytes + value_heap(&slot.val) - before;
+                slot.flags |= REFERENCED;
+                if slot.flags & DIRTY == 0 {
+                    slot.flags |= DIRTY;
+                    self.dirty.push(slot.key.clone());
+                }
+            }
+            None => {
+                let slot = Slot {
+                    key: IBytes::from_slice(key),
+                    val: SlotVal::Appended(IBytes::from_slice(elements)),
+                    flags: DIRTY | REFERENCED,
+                };
+                self.insert_new(hash, slot, true);
+            }
+        }
+    }
+
+    fn upsert(&mut self, key: &[u8], dirty: bool, f: impl FnOnce(&mut SlotVal, &mut usize)) {
+        let hash = self.hash(key);
+        match self.table.find_mut(hash, |s| s.key.as_slice() == key) {
+            Some(slot) => {
+                f(&mut slot.val, &mut self.heap_bytes);
+                slot.flags |= REFERENCED;
+                if dirty && slot.flags & DIRTY == 0 {
+                    slot.flags |= DIRTY;
+                    self.dirty.push(slot.key.clone());
+                }
+            }
+            None => {
+                let mut slot = Slot {
+                    key: IBytes::from_slice(key),
+                    val: SlotVal::Absent,
+                    flags: REFERENCED | if dirty { DIRTY } else { 0 },
+                };
+                // insert_new counts the new slot's heap bytes.
+                let mut ignored = 0usize;
+                f(&mut slot.val, &mut ignored);
+                self.insert_new(hash, slot, dirty);
+            }
+        }
+    }
+
+    fn insert_new(&mut self, hash: u64, slot: Slot, dirty: bool) {
+        self.heap_bytes += slot.heap_bytes();
+        if dirty {
+            self.dirty.push(slot.key.clone());
+        }
+        let hasher = &self.hasher;
+        self.table
+            .insert_unique(hash, slot, |s| hasher.hash_one(s.key.as_slice()));
+    }
+
+    /// Forgets `key` entirely (RocksDB is then the only authority for it).
+    pub fn forget(&mut self, key: &[u8]) {
+        let hash = self.hash(key);
+        if let Ok(entry) = self.table.find_entry(hash, |s| s.key.as_slice() == key) {
+            let (slot, _) = entry.remove();
+            self.heap_bytes -= slot.heap_bytes();
+        }
+    }
+
+    /// Hands every dirty entry to `sink` and marks it clean. Pending appends are dropped from
+    /// the table afterwards, since the hot tier never knew their whole value.
+    pub fn flush<E>(
+        &mut self,
+        mut sink: impl FnMut(WriteBack<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let dirty = std::mem::take(&mut self.dirty);
+        let mut merged: Vec<IBytes> = Vec::new();
+        for key in &dirty {
+            let hash = self.hash(key.as_slice());
+            if let Some(slot) = self.table.find_mut(hash, |s| s.key == *key) {
+                if slot.flags & DIRTY == 0 {
+                    continue;
+                }
+                match &slot.val {
+                    SlotVal::Present(v) => sink(WriteBack::Put(key.as_slice(), v.as_slice()))?,
+                    SlotVal::Absent => sink(WriteBack::Delete(key.as_slice()))?,
+                    SlotVal::Appended(v) => {
+                        sink(WriteBack::Merge(key.as_slice(), v.as_slice()))?;
+                        merged.push(key.clone());
+                    }
+                }
+                slot.flags &= !DIRTY;
+            }
+        }
+        for key in merged {
+            self.forget(key.as_slice());
+        }
+        // Keep the list's allocation unless it grew far beyond what a flush usually sees.
+        let mut dirty = dirty;
+        dirty.clear();
+        if dirty.capacity() > 4096 && dirty.capacity() > 4 * self.table.len() {
+            dirty.shrink_to(self.table.len());
+        }
+        self.dirty = dirty;
+        Ok(())
+    }
+
+    /// Evicts clean slots, giving slots used since the last sweep a second chance, until at
+    /// least `want` bytes are freed or nothing evictable is left. Call [`HotTable::flush`]
+    /// first: dirty slots are never evicted. Returns the bytes freed.
+    pub fn evict(&mut self, want: usize) -> usize {
+        let before = self.memory_bytes();
+        let mut freed_heap = 0usize;
+        let mut evicted = 0usize;
+        // Each evicted slot frees at least its share of the table once the table shrinks.
+        for _pass in 0..2 {
+            let target_slots = want / SLOT_COST + 1;
+            self.table.retain(|slot| {
+                if evicted >= target_slots || slot.flags & DIRTY != 0 {
+                    return true;
+                }
+                if slot.flags & REFERENCED != 0 {
+                    slot.flags &= !REFERENCED;
+                    return true;
+                }
+                freed_heap += slot.heap_bytes();
+                evicted += 1;
+                false
+            });
+            if evicted >= target_slots {
+                break;
+            }
+        }
+        self.heap_bytes -= freed_heap;
+        let hasher = &self.hasher;
+        self.table
+            .shrink_to(self.table.len(), |s| hasher.hash_one(s.key.as_slice()));
+        before.saturating_sub(self.memory_bytes())
+    }
+
+    /// Drops every slot for which `pred` says so (used when key groups leave this backend).
+    pub fn remove_where(&mut self, mut pred: impl FnMut(&[u8]) -> bool) {
+        let mut freed = 0usize;
+        self.table.retain(|slot| {
+            if pred(slot.key.as_slice()) {
+                freed += slot.heap_bytes();
+                false
+            } else {
+                true
+            }
+        });
+        self.heap_bytes -= freed;
+    }
+
+    /// Drops everything.
+    pub fn clear(&mut self) {
+        self.table = HashTable::new();
+        self.dirty = Vec::new();
+        self.heap_bytes = 0;
+    }
+}
+
+fn value_heap(v: &SlotVal) -> usize {
+    match v {
+        SlotVal::Present(b) | SlotVal::Appended(b) => b.heap_bytes(),
+        SlotVal::Absent => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flushed(t: &mut HotTable) -> Vec<String> {
+        let mut out = Vec::new();
+        t.flush::<()>(|w| {
+            out.push(match w {
+                WriteBack::Put(k, v) => format!("put {:?}={:?}", k, v),
+                WriteBack::Delete(k) => format!("del {:?}", k),
+                WriteBack::Merge(k, v) => format!("merge {:?}+{:?}", k, v),
+            });
+            Ok(())
+        })
+        .unwrap();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn set_get_absent() {
+        let mut t = HotTable::new();
+        assert_eq!(t.get(b"a"), None);
+        t.set(b"a", b"1", true);
+        assert_eq!(
+            t.get(b"a"),
+            Some(&SlotVal::Present(IBytes::from_slice(b"1")))
+        );
+        t.set_absent(b"a", true);
+        assert_eq!(t.get(b"a"), Some(&SlotVal::Absent));
+        assert_eq!(flushed(&mut t), vec!["del [97]".to_string()]);
+        assert!(!t.has_dirty());
+        assert_eq!(flushed(&mut t), Vec::<String>::new());
+    }
+
+    #[test]
+    fn clean_entries_are_not_written_back() {
+        let mut t = HotTable::new();
+        t.set(b"k", b"v", false);
+        t.set_absent(b"m", false);
+        assert_eq!(flushed(&mut t), Vec::<String>::new());
+        t.set(b"k", b"w", true);
+        assert_eq!(flushed(&mut t), vec!["put [107]=[119]".to_string()]);
+    }
+
+    #[test]
+    fn append_to_unknown_becomes_merge_and_is_forgotten() {
+        let mut t = HotTable::new();
+        t.append(b"l", b"x");
+        t.append(b"l", b"y");
+        assert_eq!(
+            t.get(b"l"),
+            Some(&SlotVal::Appended(IBytes::from_slice(b"xy")))
+        );
+        assert_eq!(flushed(&mut t), vec!["merge [108]+[120, 121]".to_string()]);
+        assert_eq!(t.get(b"l"), None);
+        t.set(b"l", b"a", false);
+        t.append(b"l", b"b");
+        assert_eq!(flushed(&mut t), vec!["put [108]=[97, 98]".to_string()]);
+    }
+
+    #[test]
+    fn eviction_spares_dirty_and_referenced() {
+        let mut t = HotTable::new();
+        for i in 0u32..1000 {
+            t.set(&i.to_be_bytes(), &[0u8; 40], false);
+        }
+        t.set(b"dirty", b"d", true);
+        let before = t.memory_bytes();
+        // The first pass clears reference bits, the second evicts.
+        let freed = t.evict(before);
+        assert!(freed > 0);
+        assert_eq!(
+            t.get(b"dirty"),
+            Some(&SlotVal::Present(IBytes::from_slice(b"d")))
+        );
+        assert!(t.len() < 1001);
+        assert!(t.memory_bytes() < before);
+    }
+
+    #[test]
+    fn heap_accounting_returns_to_zero() {
+        let mut t = HotTable::new();
+        let big = vec![7u8; 100];
+        t.set(&[1u8; 30], &big, true);
+        t.set(&[1u8; 30], b"small", true);
+        t.append(&[2u8; 30], &big);
+        t.set_absent(&[3u8; 30], true);
+        t.flush::<()>(|_| Ok(())).unwrap();
+        t.remove_where(|_| true);
+        assert_eq!(t.heap_bytes, 0);
+        assert!(t.is_empty());
+    }
+}

@@ -1,0 +1,95 @@
+//! The memory budget a store lives in, shared by every store of one Flink slot.
+//!
+//! One budget covers the hot tier and RocksDB: RocksDB's block cache holds data, index and
+//! filter blocks, and the write buffer manager charges memtables to the same cache, so
+//! RocksDB stays within the cache's capacity; the hot tier counts its own bytes and evicts
+//! when the shared counter passes its share.
+
+use rocksdb::{Cache, WriteBufferManager};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::Arc;
+
+/// Smallest budget a store accepts; below it RocksDB cannot work sensibly.
+pub const MIN_BUDGET: usize = 16 << 20;
+
+/// The memory shared by the stores of one slot.
+pub struct SharedMemory {
+    budget: usize,
+    hot_limit: usize,
+    write_buffer_size: usize,
+    hot_used: AtomicIsize,
+    cache: Cache,
+    write_buffers: WriteBufferManager,
+}
+
+impl SharedMemory {
+    /// A budget of `budget` bytes: `hot_ratio` of it for the hot tier, the rest for RocksDB,
+    /// of which `write_buffer_ratio` may be memtables.
+    pub fn new(budget: usize, hot_ratio: f64, write_buffer_ratio: f64) -> Arc<SharedMemory> {
+        let budget = budget.max(MIN_BUDGET);
+        let hot_ratio = hot_ratio.clamp(0.0, 0.9);
+        let hot_limit = (budget as f64 * hot_ratio) as usize;
+        let rocks = budget - hot_limit;
+        let write_buffers = ((rocks as f64) * write_buffer_ratio.clamp(0.05, 0.9)) as usize;
+        let cache = Cache::new_lru_cache(rocks);
+        let manager = WriteBufferManager::new_write_buffer_manager_with_cache(
+            write_buffers,
+            false,
+            cache.clone(),
+        );
+        Arc::new(SharedMemory {
+            budget,
+            hot_limit,
+            // A memtable of an eighth of the write buffer memory, at least 1 MiB: two per state
+            // and a few states fit before the manager forces flushes.
+            write_buffer_size: (write_buffers / 8).clamp(1 << 20, 64 << 20),
+            hot_used: AtomicIsize::new(0),
+            cache,
+            write_buffers: manager,
+        })
+    }
+
+    /// The whole budget in bytes.
+    pub fn budget(&self) -> usize {
+        self.budget
+    }
+
+    /// The hot tier's share.
+    pub fn hot_limit(&self) -> usize {
+        self.hot_limit
+    }
+
+    /// Bytes the hot tiers of all stores hold, as published.
+    pub fn hot_used(&self) -> usize {
+        self.hot_used.load(Ordering::Relaxed).max(0) as usize
+    }
+
+    pub(crate) fn add_hot(&self, delta: isize) {
+        self.hot_used.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    pub(crate) fn hot_over_limit(&self) -> bool {
+        self.hot_used() > self.hot_limit
+    }
+
+    pub(crate) fn hot_excess(&self) -> usize {
+        self.hot_used().saturating_sub(self.hot_limit)
+    }
+
+    pub(crate) fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    pub(crate) fn write_buffer_manager(&self) -> &WriteBufferManager {
+        &self.write_buffers
+    }
+
+    pub(crate) fn write_buffer_size(&self) -> usize {
+        self.write_buffer_size
+    }
+
+    /// Bytes RocksDB holds in the shared cache (memtables included).
+    pub fn rocksdb_usage(&self) -> usize {
+        self.cache.get_usage()
+    }
+}

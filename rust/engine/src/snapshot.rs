@@ -1,0 +1,383 @@
+//! Snapshots of a store: an immutable directory of files (a RocksDB checkpoint) described by
+//! a versioned manifest that records each file's size and CRC-32C, and a reader that walks a
+//! snapshot's entries in key-group order for Flink's canonical savepoint format.
+
+use crate::error::{Error, Result};
+use crate::keygroup;
+use crate::list;
+use crate::memory::SharedMemory;
+use crate::store::{open_read_only, scan_cf, ScanStart, StateKind};
+use rocksdb::DB;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// File name of the manifest inside a snapshot directory.
+pub const MANIFEST_NAME: &str = "FERROSTATE-MANIFEST";
+
+const MAGIC: &[u8; 8] = b"FERROMF\x01";
+
+/// The manifest format this build writes; it reads this one and older ones.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Largest manifest accepted when decoding (a corrupt length must not allocate gigabytes).
+const MAX_MANIFEST: usize = 64 << 20;
+
+/// One file of a snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// File name inside the snapshot directory.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// CRC-32C (Castagnoli) of the whole file.
+    pub crc32c: u32,
+}
+
+/// What a snapshot directory holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Format of the snapshot.
+    pub format_version: u32,
+    /// Every file but the manifest itself, sorted by name.
+    pub files: Vec<FileEntry>,
+}
+
+impl Manifest {
+    /// Encodes the manifest: magic, version, payload length, bincode payload, CRC-32C of it.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let payload = bincode::serde::encode_to_vec(self, bincode::config::standard())
+            .map_err(|e| Error::corrupt("manifest", format!("cannot encode: {e}")))?;
+        let mut out = Vec::with_capacity(payload.len() + 20);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&self.format_version.to_be_bytes());
+        out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        out.extend_from_slice(&payload);
+        out.extend_from_slice(&crc32c::crc32c(&payload).to_be_bytes());
+        Ok(out)
+    }
+
+    /// Decodes a manifest, checking magic, version, length and checksum.
+    pub fn decode(bytes: &[u8]) -> Result<Manifest> {
+        let bad = |detail: String| Error::corrupt(MANIFEST_NAME, detail);
+        if bytes.len() < 20 || &bytes[..8] != MAGIC {
+            return Err(bad(
+                "not a ferrostate manifest (bad magic or too short)".into()
+            ));
+        }
+        let version = u32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+        if version == 0 || version > FORMAT_VERSION {
+            return Err(bad(format!(
+                "format version {version} is not supported (this build reads 1..={FORMAT_VERSION})"
+            )));
+        }
+        let len = u32::from_be_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]) as usize;
+        if len > MAX_MANIFEST || bytes.len() != 16 + len + 4 {
+            return Err(bad(format!(
+                "payload length {len} does not match the {} bytes present",
+                bytes.len()
+            )));
+        }
+        let payload = &bytes[16..16 + len];
+        let stored = u32::from_be_bytes([
+            bytes[16 + len],
+            bytes[17 + len],
+            bytes[18 + len],
+            bytes[19 + len],
+        ]);
+        let actual = crc32c::crc32c(payload);
+        if stored != actual {
+            return Err(bad(format!(
+                "checksum mismatch: stored crc32c {stored:08x}, computed {actual:08x}"
+            )));
+        }
+        let config = bincode::config::standard().with_limit::<MAX_MANIFEST>();
+        let (m, used): (Manifest, usize) = bincode::serde::decode_from_slice(payload, config)
+            .map_err(|e| bad(format!("cannot decode: {e}")))?;
+        if used != payload.len() {
+            return Err(bad("trailing bytes after the manifest".into()));
+        }
+        if m.format_version != version {
+            return Err(bad("header and payload disagree on the version".into()));
+        }
+        Ok(m)
+    }
+
+    /// Reads and decodes the manifest of `dir`.
+    pub fn read(dir: &Path) -> Result<Manifest> {
+        let path = dir.join(MANIFEST_NAME);
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        Manifest::decode(&bytes)
+    }
+
+    /// Total size of the files.
+    pub fn total_size(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+}
+
+/// CRC-32C and length of a file, read in 1 MiB pieces.
+pub fn crc_file(path: &Path) -> Result<(u32, u64)> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut crc = 0u32;
+    let mut len = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        crc = crc32c::crc32c_append(crc, &buf[..n]);
+        len += n as u64;
+    }
+    Ok((crc, len))
+}
+
+/// SST files never change once written, so their checksum can be taken from an earlier
+/// manifest; every other file (RocksDB's MANIFEST, OPTIONS, CURRENT) is read again.
+fn is_immutable(name: &str) -> bool {
+    name.ends_with(".sst") || name.ends_with(".blob")
+}
+
+/// Writes the manifest of snapshot directory `dir`, reading only the files whose checksum
+/// `known` (name -> (size, crc32c), from earlier manifests) does not give.
+pub fn write_manifest(dir: &Path, known: &HashMap<String, (u64, u32)>) -> Result<Manifest> {
+    let mut files = Vec::new();
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == MANIFEST_NAME {
+            continue;
+        }
+        let meta = entry.metadata().map_err(|e| Error::io(entry.path(), e))?;
+        if !meta.is_file() {
+            return Err(Error::InvalidArgument(format!(
+                "snapshot directory {} holds a non-file entry {name}",
+                dir.display()
+            )));
+        }
+        let size = meta.len();
+        let crc = match known.get(&name) {
+            Some(&(s, c)) if s == size && is_immutable(&name) => c,
+            _ => crc_file(&entry.path())?.0,
+        };
+        files.push(FileEntry {
+            name,
+            size,
+            crc32c: crc,
+        });
+    }
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    let m = Manifest {
+        format_version: FORMAT_VERSION,
+        files,
+    };
+    let path = dir.join(MANIFEST_NAME);
+    std::fs::write(&path, m.encode()?).map_err(|e| Error::io(&path, e))?;
+    Ok(m)
+}
+
+/// Checks every file the manifest of `dir` lists: present, of the recorded size, with the
+/// recorded checksum. The first problem is the error, naming the file.
+pub fn verify(dir: &Path) -> Result<Manifest> {
+    let m = Manifest::read(dir)?;
+    for f in &m.files {
+        let path: PathBuf = dir.join(&f.name);
+        if !path.is_file() {
+            return Err(Error::corrupt(
+                path.display().to_string(),
+                "file listed in the manifest is missing",
+            ));
+        }
+        let (crc, len) = crc_file(&path)?;
+        if crc != f.crc32c || len != f.size {
+            return Err(Error::ChecksumMismatch {
+                file: path,
+                expected: f.crc32c,
+                actual: crc,
+                expected_len: f.size,
+                actual_len: len,
+            });
+        }
+    }
+    Ok(m)
+}
+
+/// Where a key-group-ordered scan stands between two batches.
+#[derive(Clone, Debug, Default)]
+pub struct KgCursor {
+    /// Key group being read.
+    pub kg: u32,
+    /// Index (into the scan's state list) of the state being read.
+    pub state: usize,
+    /// Last key handed out in this key group and state.
+    pub last_key: Option<Vec<u8>>,
+    /// True once every key group is done.
+    pub done: bool,
+}
+
+/// A snapshot directory opened read-only, for canonical savepoints and inspection.
+pub struct SnapshotReader {
+    db: DB,
+    dir: PathBuf,
+    scratch: Vec<u8>,
+}
+
+impl SnapshotReader {
+    /// Opens snapshot directory `dir`.
+    pub fn open(dir: &Path, memory: &SharedMemory) -> Result<SnapshotReader> {
+        Ok(SnapshotReader {
+            db: open_read_only(dir, memory)?,
+            dir: dir.to_path_buf(),
+            scratch: Vec::new(),
+        })
+    }
+
+    /// The directory read.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Names of the column families (states) present.
+    pub fn state_names(&self) -> Result<Vec<String>> {
+        Ok(DB::list_cf(&rocksdb::Options::default(), &self.dir)?
+            .into_iter()
+            .filter(|n| n != rocksdb::DEFAULT_COLUMN_FAMILY_NAME)
+            .collect())
+    }
+
+    /// Visits the entries of `states` (names and kinds), key group by key group from
+    /// `cursor.kg` to `last_kg`, and within a key group state by state, until `sink` returns
+    /// false. List values are handed out in Flink's delimited format. `sink` gets the index
+    /// of the state in `states`, the key and the value.
+    pub fn scan_key_groups(
+        &mut self,
+        states: &[(String, StateKind)],
+        prefix_bytes: usize,
+        last_kg: u32,
+        cursor: &mut KgCursor,
+        mut sink: impl FnMut(usize, &[u8], &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        while !cursor.done {
+            if cursor.kg > last_kg {
+                cursor.done = true;
+                break;
+            }
+            if cursor.state >= states.len() {
+                cursor.kg += 1;
+                cursor.state = 0;
+                cursor.last_key = None;
+                continue;
+            }
+            let (name, kind) = &states[cursor.state];
+            let cf = self.db.cf_handle(name).ok_or_else(|| {
+                Error::corrupt(
+                    self.dir.display().to_string(),
+                    format!("snapshot has no column family for state {name:?}"),
+                )
+            })?;
+            let prefix = keygroup::encode(cursor.kg, prefix_bytes)?;
+            let last = cursor.last_key.take();
+            let start = match &last {
+                Some(k) => ScanStart::At {
+                    key: k,
+                    exclusive: true,
+                },
+                None => ScanStart::First,
+            };
+            let state_idx = cursor.state;
+            let scratch = &mut self.scratch;
+            let mut accepted_last: Option<Vec<u8>> = None;
+            let mut stopped = false;
+            scan_cf(&self.db, cf, &prefix, start, |k, v| {
+                let value = if *kind == StateKind::List {
+                    list::to_delimited(v, scratch)?;
+                    &scratch[..]
+                } else {
+                    v
+                };
+                if sink(state_idx, k, value)? {
+                    accepted_last = Some(k.to_vec());
+                    Ok(true)
+                } else {
+                    stopped = true;
+                    Ok(false)
+                }
+            })?;
+            if stopped {
+                cursor.last_key = accepted_last.or(last);
+                return Ok(());
+            }
+            cursor.state += 1;
+            cursor.last_key = None;
+        }
+        Ok(())
+    }
+
+    /// Number of entries and bytes (keys plus values) per state, and per key group.
+    pub fn stats(&self, prefix_bytes: usize) -> Result<Vec<StateStats>> {
+        let mut out = Vec::new();
+        for name in self.state_names()? {
+            let cf = self
+                .db
+                .cf_handle(&name)
+                .ok_or_else(|| Error::corrupt(self.dir.display().to_string(), "missing cf"))?;
+            let mut s = StateStats {
+                name: name.clone(),
+                ..StateStats::default()
+            };
+            scan_cf(&self.db, cf, &[], ScanStart::First, |k, v| {
+                let kg = keygroup::decode(k, prefix_bytes)?;
+                s.entries += 1;
+                s.bytes += (k.len() + v.len()) as u64;
+                s.min_kg = Some(s.min_kg.map_or(kg, |m: u32| m.min(kg)));
+                s.max_kg = Some(s.max_kg.map_or(kg, |m: u32| m.max(kg)));
+                Ok(true)
+            })?;
+            out.push(s);
+        }
+        Ok(out)
+    }
+}
+
+/// What one state of a snapshot holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StateStats {
+    /// State name.
+    pub name: String,
+    /// Number of entries.
+    pub entries: u64,
+    /// Bytes of keys and values.
+    pub bytes: u64,
+    /// Lowest key group present.
+    pub min_kg: Option<u32>,
+    /// Highest key group present.
+    pub max_kg: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_round_trip_and_damage() {
+        let m = Manifest {
+            format_version: FORMAT_VERSION,
+            files: vec![FileEntry {
+                name: "000012.sst".into(),
+                size: 77,
+                crc32c: 0xdeadbeef,
+            }],
+        };
+        let bytes = m.encode().unwrap();
+        assert_eq!(Manifest::decode(&bytes).unwrap(), m);
+        for i in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[i] ^= 0x40;
+            assert!(Manifest::decode(&b).is_err(), "flip at {i} went unnoticed");
+        }
+        assert!(Manifest::decode(&bytes[..bytes.len() - 1]).is_err());
+    }
+}

@@ -1,0 +1,750 @@
+//! The store of one keyed state backend: a hot tier per state in front of one RocksDB
+//! instance with a column family per state.
+//!
+//! Keys are Flink's composite keys, `[key group][key][namespace]` (plus `[user key]` for map
+//! state), written by the Java side exactly as Flink's RocksDB backend writes them, so each
+//! key group is a contiguous key range in every column family.
+
+use crate::error::{Error, Result};
+use crate::fault;
+use crate::hot::{HotTable, SlotVal, WriteBack};
+use crate::keygroup;
+use crate::list;
+use crate::memory::SharedMemory;
+use crate::ttl::{self, Clock, TtlCell, TtlConfig, TtlFilterFactory};
+use rocksdb::{
+    BlockBasedOptions, ColumnFamily, ColumnFamilyDescriptor, DBRawIterator, Options, ReadOptions,
+    WriteBatch, WriteOptions, DB,
+};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// How values of a state are laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum StateKind {
+    /// Value, reducing and aggregating state: one value per key and namespace.
+    Value = 0,
+    /// List state, in the store's list format ([`crate::list`]).
+    List = 1,
+    /// Map state: one entry per user key, the value preceded by a null flag.
+    Map = 2,
+}
+
+impl StateKind {
+    /// Decodes the kind the Java side sends.
+    pub fn from_code(code: i32) -> Result<StateKind> {
+        match code {
+            0 => Ok(StateKind::Value),
+            1 => Ok(StateKind::List),
+            2 => Ok(StateKind::Map),
+            other => Err(Error::InvalidArgument(format!(
+                "unknown state kind {other}"
+            ))),
+        }
+    }
+}
+
+/// Everything needed to open a store.
+#[derive(Clone)]
+pub struct StoreOptions {
+    /// The working directory of the RocksDB instance.
+    pub path: PathBuf,
+    /// The memory budget this store shares with others of the same slot.
+    pub memory: Arc<SharedMemory>,
+    /// The time source of the TTL compaction filter.
+    pub clock: Clock,
+    /// Values longer than this bypass the hot tier.
+    pub max_hot_value: usize,
+}
+
+impl StoreOptions {
+    /// Options with a private budget of `budget` bytes and the system clock.
+    pub fn new(path: impl Into<PathBuf>, budget: usize) -> StoreOptions {
+        StoreOptions {
+            path: path.into(),
+            memory: SharedMemory::new(budget, 0.5, 0.25),
+            clock: ttl::system_clock(),
+            max_hot_value: 64 * 1024,
+        }
+    }
+}
+
+struct State {
+    name: String,
+    kind: Option<StateKind>,
+    hot: HotTable,
+    ttl: Arc<TtlCell>,
+    /// Bytes of `hot` counted into the store's usage so far.
+    accounted: usize,
+}
+
+/// Publish the hot tier's usage to the shared budget once it moved by this much.
+const PUBLISH_STEP: isize = 64 * 1024;
+
+/// One backend's store.
+pub struct Store {
+    db: DB,
+    opts: StoreOptions,
+    states: Vec<State>,
+    by_name: HashMap<String, u32>,
+    write_opts: WriteOptions,
+    /// Change of the hot tier's usage not yet published to the shared counter.
+    unpublished: isize,
+    /// Hot bytes this store has published.
+    published: usize,
+}
+
+/// Options of every column family.
+fn cf_options(memory: &SharedMemory, ttl: Option<(Arc<TtlCell>, Clock)>) -> Options {
+    let mut o = Options::default();
+    let mut table = BlockBasedOptions::default();
+    table.set_block_cache(memory.cache());
+    table.set_cache_index_and_filter_blocks(true);
+    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    table.set_bloom_filter(10.0, false);
+    table.set_block_size(16 * 1024);
+    o.set_block_based_table_factory(&table);
+    o.set_merge_operator_associative("ferrostate.list-concat", list::merge_concat);
+    o.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    o.set_write_buffer_size(memory.write_buffer_size());
+    o.set_max_write_buffer_number(2);
+    if let Some((cell, clock)) = ttl {
+        o.set_compaction_filter_factory(TtlFilterFactory::new(cell, clock));
+    }
+    o
+}
+
+fn db_options(memory: &SharedMemory) -> Options {
+    let mut o = Options::default();
+    o.create_if_missing(true);
+    o.create_missing_column_families(true);
+    o.set_write_buffer_manager(memory.write_buffer_manager());
+    o.set_max_background_jobs(2);
+    o.set_max_open_files(-1);
+    o.set_keep_log_file_num(2);
+    o.set_max_log_file_size(1 << 20);
+    o.set_stats_dump_period_sec(0);
+    o.set_max_manifest_file_size(16 << 20);
+    o
+}
+
+/// Opens `path` read-only (a snapshot directory), with every column family it holds.
+pub(crate) fn open_read_only(path: &Path, memory: &SharedMemory) -> Result<DB> {
+    let names = DB::list_cf(&Options::default(), path)?;
+    let descriptors = names
+        .iter()
+        .map(|n| ColumnFamilyDescriptor::new(n, cf_options(memory, None)));
+    Ok(DB::open_cf_descriptors_read_only(
+        &db_options(memory),
+        path,
+        descriptors,
+        false,
+    )?)
+}
+
+/// The smallest byte string greater than every string starting with `prefix`, or `None`
+/// when there is none (an empty prefix or one of all `0xff`).
+pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut s = prefix.to_vec();
+    while let Some(last) = s.pop() {
+        if last != 0xff {
+            s.push(last + 1);
+            return Some(s);
+        }
+    }
+    None
+}
+
+/// Where a scan starts.
+#[derive(Clone, Copy, Debug)]
+pub enum ScanStart<'a> {
+    /// At the first key with the prefix.
+    First,
+    /// At this key, or after it when `exclusive`.
+    At { key: &'a [u8], exclusive: bool },
+}
+
+/// Visits the entries of `cf` whose keys start with `prefix`, in key order, until `sink`
+/// returns false. Returns the number of entries `sink` accepted.
+pub(crate) fn scan_cf(
+    db: &DB,
+    cf: &ColumnFamily,
+    prefix: &[u8],
+    start: ScanStart<'_>,
+    mut sink: impl FnMut(&[u8], &[u8]) -> Result<bool>,
+) -> Result<usize> {
+    let mut ro = ReadOptions::default();
+    ro.set_total_order_seek(true);
+    if let Some(upper) = prefix_successor(prefix) {
+        ro.set_iterate_upper_bound(upper);
+    }
+    let mut it: DBRawIterator<'_> = db.raw_iterator_cf_opt(cf, ro);
+    match start {
+        ScanStart::First => it.seek(prefix),
+        ScanStart::At { key, exclusive } => {
+            it.seek(key);
+            if exclusive && it.key() == Some(key) {
+                it.next();
+            }
+        }
+    }
+    let mut n = 0;
+    while let (Some(k), Some(v)) = (it.key(), it.value()) {
+        if !k.starts_with(prefix) {
+            break;
+        }
+        if !sink(k, v)? {
+            return Ok(n);
+        }
+        n += 1;
+        it.next();
+    }
+    it.status()?;
+    Ok(n)
+}
+
+impl Store {
+    /// Opens the store at `opts.path`, creating it when missing and opening every column
+    /// family it already holds (after a restore).
+    pub fn open(opts: StoreOptions) -> Result<Store> {
+        std::fs::create_dir_all(&opts.path).map_err(|e| Error::io(&opts.path, e))?;
+        let existing = if opts.path.join("CURRENT").exists() {
+            DB::list_cf(&Options::default(), &opts.path)?
+        } else {
+            Vec::new()
+        };
+        let mut states = Vec::new();
+        let mut by_name = HashMap::new();
+        let mut descriptors = Vec::new();
+        for name in existing {
+            let cell = Arc::new(TtlCell::default());
+            descriptors.push(ColumnFamilyDescriptor::new(
+                &name,
+                cf_options(&opts.memory, Some((cell.clone(), opts.clock.clone()))),
+            ));
+            if name != rocksdb::DEFAULT_COLUMN_FAMILY_NAME {
+                by_name.insert(name.clone(), states.len() as u32);
+                states.push(State {
+                    name,
+                    kind: None,
+                    hot: HotTable::new(),
+                    ttl: cell,
+                    accounted: 0,
+                });
+            }
+        }
+        let db = DB::open_cf_descriptors(&db_options(&opts.memory), &opts.path, descriptors)?;
+        let mut write_opts = WriteOptions::default();
+        write_opts.disable_wal(true);
+        Ok(Store {
+            db,
+            opts,
+            states,
+            by_name,
+            write_opts,
+            unpublished: 0,
+            published: 0,
+        })
+    }
+
+    /// The working directory.
+    pub fn path(&self) -> &Path {
+        &self.opts.path
+    }
+
+    /// Registers a state (or finds the one restored under that name) and returns its id.
+    /// A restored state takes the kind of its first registration; a different kind later is
+    /// an error.
+    pub fn register_state(&mut self, name: &str, kind: StateKind) -> Result<u32> {
+        if name.is_empty() || name == rocksdb::DEFAULT_COLUMN_FAMILY_NAME {
+            return Err(Error::InvalidArgument(format!(
+                "state name {name:?} is reserved"
+            )));
+        }
+        if let Some(&id) = self.by_name.get(name) {
+            let st = &mut self.states[id as usize];
+            match st.kind {
+                None => st.kind = Some(kind),
+                Some(k) if k == kind => {}
+                Some(k) => {
+                    return Err(Error::InvalidArgument(format!(
+                        "state {name:?} is registered as {k:?}, not {kind:?}"
+                    )))
+                }
+            }
+            return Ok(id);
+        }
+        let cell = Arc::new(TtlCell::default());
+        let o = cf_options(
+            &self.opts.memory,
+            Some((cell.clone(), self.opts.clock.clone())),
+        );
+        self.db.create_cf(name, &o)?;
+        let id = self.states.len() as u32;
+        self.states.push(State {
+            name: name.to_string(),
+            kind: Some(kind),
+            hot: HotTable::new(),
+            ttl: cell,
+            accounted: 0,
+        });
+        self.by_name.insert(name.to_string(), id);
+        Ok(id)
+    }
+
+    /// Names of all states, by id (restored ones included).
+    pub fn state_names(&self) -> Vec<String> {
+        self.states.iter().map(|s| s.name.clone()).collect()
+    }
+
+    /// The kind a state was registered with.
+    pub fn state_kind(&self, state: u32) -> Result<Option<StateKind>> {
+        Ok(self.state(state)?.kind)
+    }
+
+    /// Sets or clears the TTL compaction filter of a state.
+    pub fn set_ttl(&mut self, state: u32, config: Option<TtlConfig>) -> Result<()> {
+        self.state(state)?.ttl.set(config);
+        Ok(())
+    }
+
+    fn state(&self, state: u32) -> Result<&State> {
+        self.states
+            .get(state as usize)
+            .ok_or(Error::UnknownState(state))
+    }
+
+    fn cf<'a>(db: &'a DB, name: &str) -> Result<&'a ColumnFamily> {
+        db.cf_handle(name)
+            .ok_or_else(|| Error::corrupt("store", format!("column family {name:?} is missing")))
+    }
+
+    /// Reads the value of `key` and hands it to `sink`; `None` when the key holds nothing.
+    #[inline]
+    pub fn get<R>(
+        &mut self,
+        state: u32,
+        key: &[u8],
+        sink: impl FnOnce(&[u8]) -> R,
+    ) -> Result<Option<R>> {
+        let st = self
+            .states
+            .get_mut(state as usize)
+            .ok_or(Error::UnknownState(state))?;
+        let pending_append = match st.hot.get(key) {
+            Some(SlotVal::Present(v)) => return Ok(Some(sink(v.as_slice()))),
+            Some(SlotVal::Absent) => return Ok(None),
+            Some(SlotVal::Appended(_)) => true,
+            None => false,
+        };
+        let cf = Self::cf(&self.db, &st.name)?;
+        let result = {
+            let base = self.db.get_pinned_cf(cf, key)?;
+            if pending_append {
+                // The list's stored part was never read: read it now and keep the whole list.
+                let mut whole = base.as_deref().unwrap_or_default().to_vec();
+                if let Some(SlotVal::Appended(app)) = st.hot.get(key) {
+                    whole.extend_from_slice(app.as_slice());
+                }
+                st.hot.set(key, &whole, true);
+                Some(sink(&whole))
+            } else {
+                match base {
+                    Some(v) => {
+                        if v.len() <= self.opts.max_hot_value {
+                            st.hot.set(key, &v, false);
+                        }
+                        Some(sink(&v))
+                    }
+                    None => {
+                        st.hot.set_absent(key, false);
+                        None
+                    }
+                }
+            }
+        };
+        self.account(state);
+        Ok(result)
+    }
+
+    /// True when `key` holds a value.
+    pub fn contains(&mut self, state: u32, key: &[u8]) -> Result<bool> {
+        Ok(self.get(state, key, |_| ())?.is_some())
+    }
+
+    /// Sets the value of `key`.
+    #[inline]
+    pub fn put(&mut self, state: u32, key: &[u8], value: &[u8]) -> Result<()> {
+        if value.len() > self.opts.max_hot_value {
+            self.take_hot(state, key)?;
+            let st = self.state(state)?;
+            let cf = Self::cf(&self.db, &st.name)?;
+            fault::check_write()?;
+            self.db.put_cf_opt(cf, key, value, &self.write_opts)?;
+        } else {
+            self.state_mut(state)?.hot.set(key, value, true);
+        }
+        self.account(state);
+        Ok(())
+    }
+
+    /// Removes the value of `key`.
+    #[inline]
+    pub fn delete(&mut self, state: u32, key: &[u8]) -> Result<()> {
+        self.state_mut(state)?.hot.set_absent(key, true);
+        self.account(state);
+        Ok(())
+    }
+
+    /// Appends list elements (in the store's list format) to `key` without reading it.
+    #[inline]
+    pub fn append(&mut self, state: u32, key: &[u8], elements: &[u8]) -> Result<()> {
+        if elements.len() > self.opts.max_hot_value {
+            self.take_hot(state, key)?;
+            let st = self.state(state)?;
+            let cf = Self::cf(&self.db, &st.name)?;
+            fault::check_write()?;
+            self.db.merge_cf_opt(cf, key, elements, &self.write_opts)?;
+        } else {
+            self.state_mut(state)?.hot.append(key, elements);
+        }
+        self.account(state);
+        Ok(())
+    }
+
+    fn state_mut(&mut self, state: u32) -> Result<&mut State> {
+        self.states
+            .get_mut(state as usize)
+            .ok_or(Error::UnknownState(state))
+    }
+
+    /// Writes the hot slot of `key` back if it is dirty and drops it, so a direct write to
+    /// RocksDB can follow.
+    fn take_hot(&mut self, state: u32, key: &[u8]) -> Result<()> {
+        let st = self
+            .states
+            .get_mut(state as usize)
+            .ok_or(Error::UnknownState(state))?;
+        if st.hot.has_dirty() {
+            Self::flush_state(&self.db, &self.write_opts, st)?;
+        }
+        st.hot.forget(key);
+        Ok(())
+    }
+
+    fn flush_state(db: &DB, write_opts: &WriteOptions, st: &mut State) -> Result<()> {
+        if !st.hot.has_dirty() {
+            return Ok(());
+        }
+        let cf = Self::cf(db, &st.name)?;
+        let mut batch = WriteBatch::default();
+        st.hot.flush::<Error>(|w| {
+            match w {
+                WriteBack::Put(k, v) => batch.put_cf(cf, k, v),
+                WriteBack::Delete(k) => batch.delete_cf(cf, k),
+                WriteBack::Merge(k, v) => batch.merge_cf(cf, k, v),
+            }
+            Ok(())
+        })?;
+        fault::check_write()?;
+        db.write_opt(batch, write_opts)?;
+        Ok(())
+    }
+
+    /// Writes every dirty hot entry of `state` to RocksDB.
+    pub fn flush(&mut self, state: u32) -> Result<()> {
+        let st = self
+            .states
+            .get_mut(state as usize)
+            .ok_or(Error::UnknownState(state))?;
+        Self::flush_state(&self.db, &self.write_opts, st)?;
+        self.account(state);
+        Ok(())
+    }
+
+    /// Writes every dirty hot entry of every state to RocksDB.
+    pub fn flush_all(&mut self) -> Result<()> {
+        for i in 0..self.states.len() {
+            self.flush(i as u32)?;
+        }
+        Ok(())
+    }
+
+    /// Updates the accounting after `state`'s hot table changed, evicting when the shared
+    /// budget is exceeded.
+    #[inline]
+    fn account(&mut self, state: u32) {
+        let Some(st) = self.states.get_mut(state as usize) else {
+            return;
+        };
+        let now = st.hot.memory_bytes();
+        self.unpublished += now as isize - st.accounted as isize;
+        st.accounted = now;
+        if self.unpublished.abs() >= PUBLISH_STEP {
+            self.publish();
+            if self.opts.memory.hot_over_limit() {
+                // Accounting must not fail a read; a failed write-back resurfaces on the
+                // next flush, which reports it.
+                let _ = self.evict();
+            }
+        }
+    }
+
+    fn publish(&mut self) {
+        self.published = (self.published as isize + self.unpublished).max(0) as usize;
+        self.opts.memory.add_hot(self.unpublished);
+        self.unpublished = 0;
+    }
+
+    /// Brings the hot tier back under its share of the budget: writes dirty entries back,
+    /// then evicts cold entries.
+    pub fn evict(&mut self) -> Result<()> {
+        let excess = self.opts.memory.hot_excess();
+        if excess == 0 {
+            return Ok(());
+        }
+        // Free down to 3/4 of the limit so eviction runs rarely.
+        let mut want = excess + self.opts.memory.hot_limit() / 4;
+        let total: usize = self
+            .states
+            .iter()
+            .map(|s| s.accounted)
+            .sum::<usize>()
+            .max(1);
+        for i in 0..self.states.len() {
+            let st = &mut self.states[i];
+            Self::flush_state(&self.db, &self.write_opts, st)?;
+            // Each state gives up its share of what must go.
+            let share =
+                want.min(((st.accounted as u128 * want as u128) / total as u128) as usize + 1);
+            st.hot.evict(share);
+            let now = st.hot.memory_bytes();
+            let freed = st.accounted.saturating_sub(now);
+            want = want.saturating_sub(freed);
+            self.unpublished += now as isize - st.accounted as isize;
+            st.accounted = now;
+        }
+        self.publish();
+        Ok(())
+    }
+
+    /// Drops the whole hot tier after writing it back (tests and memory pressure).
+    pub fn drop_hot(&mut self) -> Result<()> {
+        self.flush_all()?;
+        for st in &mut self.states {
+            st.hot.clear();
+        }
+        for i in 0..self.states.len() {
+            self.account(i as u32);
+        }
+        self.publish();
+        Ok(())
+    }
+
+    /// Visits the entries of `state` whose keys start with `prefix`, in key order, until
+    /// `sink` returns false. Dirty hot entries are written back first, so RocksDB holds
+    /// everything.
+    pub fn scan(
+        &mut self,
+        state: u32,
+        prefix: &[u8],
+        start: ScanStart<'_>,
+        sink: impl FnMut(&[u8], &[u8]) -> Result<bool>,
+    ) -> Result<usize> {
+        self.flush(state)?;
+        let st = self.state(state)?;
+        let cf = Self::cf(&self.db, &st.name)?;
+        scan_cf(&self.db, cf, prefix, start, sink)
+    }
+
+    /// Removes every entry of `state` whose key starts with `prefix` (clearing a map).
+    pub fn delete_prefix(&mut self, state: u32, prefix: &[u8]) -> Result<()> {
+        self.flush(state)?;
+        let st = self
+            .states
+            .get_mut(state as usize)
+            .ok_or(Error::UnknownState(state))?;
+        let cf = Self::cf(&self.db, &st.name)?;
+        let mut batch = WriteBatch::default();
+        scan_cf(&self.db, cf, prefix, ScanStart::First, |k, _| {
+            st.hot.forget(k);
+            batch.delete_cf(cf, k);
+            Ok(true)
+        })?;
+        if !batch.is_empty() {
+            fault::check_write()?;
+            self.db.write_opt(batch, &self.write_opts)?;
+        }
+        self.account(state);
+        Ok(())
+    }
+
+    /// Number of entries of `state`.
+    pub fn count(&mut self, state: u32) -> Result<usize> {
+        self.scan(state, &[], ScanStart::First, |_, _| Ok(true))
+    }
+
+    /// Deletes every key outside key groups `[start, end]`, written with `prefix_bytes`
+    /// bytes: after a restore, the key groups that now belong to other backends go, by range
+    /// deletion and whole-file deletion rather than a rewrite.
+    pub fn clip_key_groups(&mut self, prefix_bytes: usize, start: u32, end: u32) -> Result<()> {
+        if start > end {
+            return Err(Error::InvalidArgument(format!(
+                "empty key group range [{start}, {end}]"
+            )));
+        }
+        self.flush_all()?;
+        let low = keygroup::encode(start, prefix_bytes)?;
+        let high = keygroup::encode(end + 1, prefix_bytes).ok();
+        let top = vec![0xffu8; prefix_bytes + 1];
+        for st in &mut self.states {
+            let cf = Self::cf(&self.db, &st.name)?;
+            let empty: &[u8] = &[];
+            fault::check_write()?;
+            self.db.delete_file_in_range_cf(cf, empty, &low[..])?;
+            self.db.delete_range_cf(cf, empty, &low[..])?;
+            if let Some(high) = &high {
+                self.db.delete_file_in_range_cf(cf, &high[..], &top[..])?;
+                self.db.delete_range_cf(cf, &high[..], &top[..])?;
+            }
+            st.hot.remove_where(|k| {
+                keygroup::decode(k, prefix_bytes).map_or(true, |kg| kg < start || kg > end)
+            });
+        }
+        for i in 0..self.states.len() {
+            self.account(i as u32);
+        }
+        Ok(())
+    }
+
+    /// Copies every entry of the store at `dir` (a snapshot directory) whose key group lies
+    /// in `[start, end]` into this store, by state name (used when several snapshots are
+    /// merged into one backend on rescaling).
+    pub fn import_key_groups(
+        &mut self,
+        dir: &Path,
+        prefix_bytes: usize,
+        start: u32,
+        end: u32,
+    ) -> Result<u64> {
+        let other = open_read_only(dir, &self.opts.memory)?;
+        let names = DB::list_cf(&Options::default(), dir)?;
+        let low = keygroup::encode(start, prefix_bytes)?;
+        let mut copied = 0u64;
+        for name in names {
+            if name == rocksdb::DEFAULT_COLUMN_FAMILY_NAME {
+                continue;
+            }
+            let id = match self.by_name.get(&name) {
+                Some(&id) => id,
+                None => {
+                    let cell = Arc::new(TtlCell::default());
+                    let o = cf_options(
+                        &self.opts.memory,
+                        Some((cell.clone(), self.opts.clock.clone())),
+                    );
+                    self.db.create_cf(&name, &o)?;
+                    let id = self.states.len() as u32;
+                    self.states.push(State {
+                        name: name.clone(),
+                        kind: None,
+                        hot: HotTable::new(),
+                        ttl: cell,
+                        accounted: 0,
+                    });
+                    self.by_name.insert(name.clone(), id);
+                    id
+                }
+            };
+            self.flush(id)?;
+            let src = Self::cf(&other, &name)?;
+            let dst = Self::cf(&self.db, &name)?;
+            let mut batch = WriteBatch::default();
+            let mut err = None;
+            scan_cf(
+                &other,
+                src,
+                &[],
+                ScanStart::At {
+                    key: &low,
+                    exclusive: false,
+                },
+                |k, v| match keygroup::decode(k, prefix_bytes) {
+                    Ok(kg) if kg > end => Ok(false),
+                    Ok(_) => {
+                        batch.put_cf(dst, k, v);
+                        copied += 1;
+                        if batch.size_in_bytes() > 4 << 20 {
+                            fault::check_write()?;
+                            self.db
+                                .write_opt(std::mem::take(&mut batch), &self.write_opts)?;
+                        }
+                        Ok(true)
+                    }
+                    Err(e) => {
+                        err = Some(e);
+                        Ok(false)
+                    }
+                },
+            )?;
+            if let Some(e) = err {
+                return Err(e);
+            }
+            fault::check_write()?;
+            self.db.write_opt(batch, &self.write_opts)?;
+        }
+        Ok(copied)
+    }
+
+    /// Writes a consistent copy of the store into `dir` (which must not exist): dirty hot
+    /// entries are written back, memtables flushed, and SST files hard-linked.
+    pub fn checkpoint(&mut self, dir: &Path) -> Result<()> {
+        self.flush_all()?;
+        fault::check_write()?;
+        let cp = rocksdb::checkpoint::Checkpoint::new(&self.db)?;
+        cp.create_checkpoint(dir)?;
+        Ok(())
+    }
+
+    /// Runs a full manual compaction of `state` (TTL cleanup tests and maintenance).
+    pub fn compact(&mut self, state: u32) -> Result<()> {
+        self.flush(state)?;
+        let st = self.state(state)?;
+        let cf = Self::cf(&self.db, &st.name)?;
+        let none: Option<&[u8]> = None;
+        self.db.flush_cf(cf)?;
+        self.db.compact_range_cf(cf, none, none);
+        Ok(())
+    }
+
+    /// Native memory held: the hot tier by its own accounting, and RocksDB's block cache
+    /// (which is charged with the memtables).
+    pub fn memory_usage(&self) -> MemoryUsage {
+        MemoryUsage {
+            hot: self.states.iter().map(|s| s.accounted).sum(),
+            rocksdb: self.opts.memory.rocksdb_usage(),
+            budget: self.opts.memory.budget(),
+        }
+    }
+}
+
+/// What a store holds in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryUsage {
+    /// Bytes of the hot tier.
+    pub hot: usize,
+    /// Bytes RocksDB's block cache holds (data, index and filter blocks and memtables) for
+    /// every store sharing the budget.
+    pub rocksdb: usize,
+    /// The shared budget.
+    pub budget: usize,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Give the shared budget back.
+        self.opts.memory.add_hot(-(self.published as isize));
+    }
+}

@@ -1,0 +1,232 @@
+//! Natives of `io.ferrostate.flink.nativ.NativeSnapshots`: manifests of snapshot
+//! directories, their verification, and the key-group-ordered scan that feeds Flink's
+//! canonical savepoint writer.
+
+use crate::{guard, JniError, JniResult};
+use ferrostate_engine::snapshot::{self, KgCursor, SnapshotReader};
+use ferrostate_engine::store::StateKind;
+use jni::objects::{JByteBuffer, JClass, JIntArray, JLongArray, JObjectArray, JString};
+use jni::sys::{jint, jlong, jstring};
+use jni::JNIEnv;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+fn strings(env: &mut JNIEnv, arr: &JObjectArray) -> JniResult<Vec<String>> {
+    let n = env.get_array_length(arr)?;
+    let mut out = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let o = env.get_object_array_element(arr, i)?;
+        out.push(env.get_string(&JString::from(o))?.into());
+    }
+    Ok(out)
+}
+
+fn manifest_lines(m: &snapshot::Manifest) -> String {
+    let mut s = String::new();
+    for f in &m.files {
+        let _ = writeln!(s, "{}\t{}\t{}", f.name, f.size, f.crc32c);
+    }
+    s
+}
+
+/// Writes the manifest of `dir`; `known*` give checksums of files uploaded before. Returns
+/// one line per file: `name\tsize\tcrc32c`.
+#[no_mangle]
+pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_writeManifest<'l>(
+    mut env: JNIEnv<'l>,
+    _c: JClass<'l>,
+    dir: JString<'l>,
+    known_names: JObjectArray<'l>,
+    known_sizes: JLongArray<'l>,
+    known_crcs: JIntArray<'l>,
+) -> jstring {
+    guard(&mut env, "write snapshot manifest", |env| {
+        let dir: String = env.get_string(&dir)?.into();
+        let names = strings(env, &known_names)?;
+        let mut sizes = vec![0i64; names.len()];
+        let mut crcs = vec![0i32; names.len()];
+        env.get_long_array_region(&known_sizes, 0, &mut sizes)?;
+        env.get_int_array_region(&known_crcs, 0, &mut crcs)?;
+        let known: HashMap<String, (u64, u32)> = names
+            .into_iter()
+            .zip(sizes.iter().zip(crcs.iter()))
+            .map(|(n, (s, c))| (n, (*s as u64, *c as u32)))
+            .collect();
+        let m = snapshot::write_manifest(Path::new(&dir), &known)?;
+        Ok(env.new_string(manifest_lines(&m))?.into_raw())
+    })
+}
+
+/// Verifies every file of `dir` against its manifest; returns the manifest's lines.
+#[no_mangle]
+pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_verify<'l>(
+    mut env: JNIEnv<'l>,
+    _c: JClass<'l>,
+    dir: JString<'l>,
+) -> jstring {
+    guard(&mut env, "verify snapshot", |env| {
+        let dir: String = env.get_string(&dir)?.into();
+        let m = snapshot::verify(Path::new(&dir))?;
+        Ok(env.new_string(manifest_lines(&m))?.into_raw())
+    })
+}
+
+/// A key-group-ordered scan over a snapshot directory.
+struct KgScan {
+    reader: SnapshotReader,
+    states: Vec<(String, StateKind)>,
+    prefix_bytes: usize,
+    last_kg: u32,
+    cursor: KgCursor,
+}
+
+fn scan_handle<'a>(h: jlong) -> JniResult<&'a mut KgScan> {
+    if h == 0 {
+        return Err(JniError::Closed("snapshot scan"));
+    }
+    // SAFETY: handles come from `openScan` and are freed once by `closeScan`; one thread
+    // (the asynchronous snapshot writer) uses a scan.
+    Ok(unsafe { &mut *(h as *mut KgScan) })
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_openScan<'l>(
+    mut env: JNIEnv<'l>,
+    _c: JClass<'l>,
+    dir: JString<'l>,
+    memory: jlong,
+    names: JObjectArray<'l>,
+    kinds: JIntArray<'l>,
+    prefix_bytes: jint,
+    first_kg: jint,
+    last_kg: jint,
+) -> jlong {
+    guard(&mut env, "open snapshot scan", |env| {
+        let dir: String = env.get_string(&dir)?.into();
+        let memory = crate::memory::shared_or_private(memory)?;
+        let names = strings(env, &names)?;
+        let mut k = vec![0i32; names.len()];
+        env.get_int_array_region(&kinds, 0, &mut k)?;
+        let states = names
+            .into_iter()
+            .zip(k)
+            .map(|(n, k)| Ok((n, StateKind::from_code(k)?)))
+            .collect::<ferrostate_engine::Result<Vec<_>>>()?;
+        if first_kg < 0 || last_kg < first_kg {
+            return Err(JniError::Arg(format!(
+                "bad key group range [{first_kg}, {last_kg}]"
+            )));
+        }
+        let reader = SnapshotReader::open(Path::new(&dir), &memory)?;
+        let scan = KgScan {
+            reader,
+            states,
+            prefix_bytes: prefix_bytes as usize,
+            last_kg: last_kg as u32,
+            cursor: KgCursor {
+                kg: first_kg as u32,
+                ..KgCursor::default()
+            },
+        };
+        Ok(Box::into_raw(Box::new(scan)) as jlong)
+    })
+}
+
+/// Fills `out` with entries `[i32 state index][i32 key length][key][i32 value length][value]`
+/// and returns their number: 0 when the scan is done, `-n` when the next entry needs `n`
+/// bytes and does not fit.
+#[no_mangle]
+pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_nextBatch<'l>(
+    mut env: JNIEnv<'l>,
+    _c: JClass<'l>,
+    h: jlong,
+    out: JByteBuffer<'l>,
+) -> jint {
+    guard(&mut env, "read snapshot scan", |env| {
+        let s = scan_handle(h)?;
+        let ptr = env.get_direct_buffer_address(&out)?;
+        let cap = env.get_direct_buffer_capacity(&out)?;
+        // SAFETY: a live direct buffer of `cap` bytes, used by this thread during the call.
+        let buf = unsafe { std::slice::from_raw_parts_mut(ptr, cap) };
+        let mut pos = 0usize;
+        let mut count: jint = 0;
+        let mut too_big = None;
+        s.reader.scan_key_groups(
+            &s.states,
+            s.prefix_bytes,
+            s.last_kg,
+            &mut s.cursor,
+            |state, k, v| {
+                let need = 12 + k.len() + v.len();
+                if pos + need > cap {
+                    if count == 0 {
+                        too_big = Some(need);
+                    }
+                    return Ok(false);
+                }
+                buf[pos..pos + 4].copy_from_slice(&(state as u32).to_be_bytes());
+                buf[pos + 4..pos + 8].copy_from_slice(&(k.len() as u32).to_be_bytes());
+                buf[pos + 8..pos + 8 + k.len()].copy_from_slice(k);
+                let vp = pos + 8 + k.len();
+                buf[vp..vp + 4].copy_from_slice(&(v.len() as u32).to_be_bytes());
+                buf[vp + 4..vp + 4 + v.len()].copy_from_slice(v);
+                pos += need;
+                count += 1;
+                Ok(true)
+            },
+        )?;
+        match too_big {
+            Some(n) => {
+                Ok(-(jint::try_from(n).map_err(|_| JniError::Arg("entry over 2 GiB".into()))?))
+            }
+            None => Ok(count),
+        }
+    })
+}
+
+#[no_mangle]
+pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_closeScan<'l>(
+    mut env: JNIEnv<'l>,
+    _c: JClass<'l>,
+    h: jlong,
+) {
+    guard(&mut env, "close snapshot scan", |_| {
+        if h != 0 {
+            // SAFETY: see `scan_handle`.
+            drop(unsafe { Box::from_raw(h as *mut KgScan) });
+        }
+        Ok(())
+    })
+}
+
+/// Per state: `name\tentries\tbytes\tmin key group\tmax key group` (empty when none).
+#[no_mangle]
+pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_stats<'l>(
+    mut env: JNIEnv<'l>,
+    _c: JClass<'l>,
+    dir: JString<'l>,
+    memory: jlong,
+    prefix_bytes: jint,
+) -> jstring {
+    guard(&mut env, "snapshot statistics", |env| {
+        let dir: String = env.get_string(&dir)?.into();
+        let memory = crate::memory::shared_or_private(memory)?;
+        let reader = SnapshotReader::open(Path::new(&dir), &memory)?;
+        let mut s = String::new();
+        for st in reader.stats(prefix_bytes as usize)? {
+            let opt = |v: Option<u32>| v.map(|x| x.to_string()).unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "{}\t{}\t{}\t{}\t{}",
+                st.name,
+                st.entries,
+                st.bytes,
+                opt(st.min_kg),
+                opt(st.max_kg)
+            );
+        }
+        Ok(env.new_string(s)?.into_raw())
+    })
+}
