@@ -708,14 +708,21 @@ impl Store {
         Ok(())
     }
 
-    /// Runs a full manual compaction of `state` (TTL cleanup tests and maintenance).
+    /// Runs a full manual compaction of `state` (TTL cleanup tests and maintenance). The
+    /// state's hot entries are written back and dropped first: the compaction filter may delete
+    /// entries, and the hot tier must not keep serving them.
     pub fn compact(&mut self, state: u32) -> Result<()> {
         self.flush(state)?;
-        let st = self.state(state)?;
+        let st = self
+            .states
+            .get_mut(state as usize)
+            .ok_or(Error::UnknownState(state))?;
+        st.hot.clear();
         let cf = Self::cf(&self.db, &st.name)?;
         let none: Option<&[u8]> = None;
         self.db.flush_cf(cf)?;
         self.db.compact_range_cf(cf, none, none);
+        self.account(state);
         Ok(())
     }
 

@@ -37,6 +37,9 @@ abstract class AbstractFerroState<K, N, V> implements InternalKvState<K, N, V>, 
     protected V defaultValue;
     protected N currentNamespace;
 
+    /** True when the state's TTL asks for incremental cleanup explicitly. */
+    private boolean incrementalCleanup;
+
     protected AbstractFerroState(
             FerroKeyedStateBackend<K> backend,
             int stateId,
@@ -179,9 +182,25 @@ abstract class AbstractFerroState<K, N, V> implements InternalKvState<K, N, V>, 
         }
     }
 
+    void setIncrementalCleanup(boolean incrementalCleanup) {
+        this.incrementalCleanup = incrementalCleanup;
+    }
+
+    /**
+     * Visits all entries for Flink's incremental TTL cleanup. Only offered when the state's TTL
+     * configures {@code cleanupIncrementally(...)} explicitly: Flink's default background cleanup
+     * would otherwise scan the store on every state access, while the native compaction filter
+     * already removes expired entries. As in Flink's RocksDB backend, refusing the visitor turns
+     * incremental cleanup off.
+     */
     @Override
     public StateIncrementalVisitor<K, N, V> getStateIncrementalVisitor(
             int recommendedMaxNumberOfReturnedRecords) {
+        if (!incrementalCleanup) {
+            throw new UnsupportedOperationException(
+                    "ferrostate runs incremental TTL cleanup only when configured with"
+                            + " cleanupIncrementally(); background cleanup uses the native compaction filter.");
+        }
         return new FerroStateIncrementalVisitor<>(this, recommendedMaxNumberOfReturnedRecords);
     }
 

@@ -383,8 +383,26 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
             }
             created = updater.update(stateDesc, registration, created);
         }
+        ((AbstractFerroState<?, ?, ?>) created)
+                .setIncrementalCleanup(explicitIncrementalCleanup(stateDesc.getTtlConfig()));
         createdKVStates.put(stateDesc.getName(), created);
         return created;
+    }
+
+    /** Flink's default incremental strategy, which background cleanup implies. */
+    private static final StateTtlConfig.IncrementalCleanupStrategy DEFAULT_INCREMENTAL =
+            StateTtlConfig.newBuilder(java.time.Duration.ofMillis(1))
+                    .build()
+                    .getCleanupStrategies()
+                    .getIncrementalCleanupStrategy();
+
+    private static boolean explicitIncrementalCleanup(StateTtlConfig ttl) {
+        if (!ttl.isEnabled()) {
+            return false;
+        }
+        StateTtlConfig.IncrementalCleanupStrategy s =
+                ttl.getCleanupStrategies().getIncrementalCleanupStrategy();
+        return s != null && s != DEFAULT_INCREMENTAL;
     }
 
     private static String notSupported(StateDescriptor<?, ?> stateDesc) {

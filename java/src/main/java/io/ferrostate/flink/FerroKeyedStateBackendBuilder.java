@@ -134,6 +134,9 @@ public class FerroKeyedStateBackendBuilder<K> extends AbstractKeyedStateBackendB
             }
             TypeSerializer<K> keySerializer = keySerializerProvider.currentSchemaSerializer();
             NativeStore opened = store;
+            // The registry passed in guards the restore only: Flink closes it once restore is
+            // done. Snapshots register with a registry of the backend's own, closed on close().
+            CloseableRegistry backendRegistry = new CloseableRegistry();
             return new FerroKeyedStateBackend<>(
                     kvStateRegistry,
                     keySerializer,
@@ -141,7 +144,7 @@ public class FerroKeyedStateBackendBuilder<K> extends AbstractKeyedStateBackendB
                     executionConfig,
                     ttlTimeProvider,
                     latencyTrackingStateConfig,
-                    cancelStreamRegistry,
+                    backendRegistry,
                     keyGroupCompressionDecorator,
                     new InternalKeyContextImpl<>(keyGroupRange, numberOfKeyGroups),
                     opened,

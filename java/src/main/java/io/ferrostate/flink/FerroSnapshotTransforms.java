@@ -126,9 +126,12 @@ final class FerroSnapshotTransforms {
         }
     }
 
-    /** Applies a value transformer behind the null flag of a map value. */
+    /**
+     * Applies a value transformer behind the null flag of a map value. Unlike RocksDB's wrapper,
+     * which keeps a filtered entry as a null value, a filtered entry is dropped (as the heap
+     * backend does), so restored TTL maps hold no null {@code TtlValue}s.
+     */
     static final class MapWrapper implements StateSnapshotTransformer<byte[]> {
-        private static final byte[] NULL_VALUE = {1};
         private static final byte NON_NULL = 0;
         private final StateSnapshotTransformer<byte[]> elementTransformer;
 
@@ -140,12 +143,12 @@ final class FerroSnapshotTransforms {
         @Nullable
         public byte[] filterOrTransform(@Nullable byte[] value) {
             if (value == null || value.length == 0 || value[0] != NON_NULL) {
-                return NULL_VALUE;
+                return value;
             }
             byte[] withoutFlag = Arrays.copyOfRange(value, 1, value.length);
             byte[] filtered = elementTransformer.filterOrTransform(withoutFlag);
             if (filtered == null) {
-                return NULL_VALUE;
+                return null;
             }
             if (filtered == withoutFlag) {
                 return value;

@@ -46,10 +46,12 @@ public final class ListFormat {
             int start = d.length();
             d.writeInt(0);
             serializer.serialize(value, d);
-            int end = d.length();
-            d.setPosition(start);
-            d.writeInt(end - start - 4);
-            d.setPosition(end);
+            int len = d.length() - start - 4;
+            byte[] buf = d.getSharedBuffer();
+            buf[start] = (byte) (len >>> 24);
+            buf[start + 1] = (byte) (len >>> 16);
+            buf[start + 2] = (byte) (len >>> 8);
+            buf[start + 3] = (byte) len;
         } else {
             DataOutputSerializer tmp = new DataOutputSerializer(64);
             serializer.serialize(value, tmp);

@@ -1,0 +1,57 @@
+# ferrostate: the entry points. `make demo` runs the example job, `make test` runs every test.
+# Caches live outside the clone: Cargo's target directory and Maven's ~/.m2, so repeat builds
+# are quick; a fresh machine builds everything (RocksDB from C++ source included) from nothing.
+
+SHELL := /bin/bash
+CARGO_TARGET_DIR ?= $(HOME)/.cache/ferrostate/target
+export CARGO_TARGET_DIR
+MVN ?= mvn -B -ntp
+CARGO ?= cargo
+
+.PHONY: all deps rust-lint rust-test native jar demo test java-test bench bench-full clean
+
+all: jar
+
+# The rocksdb crate compiles RocksDB with bindgen, which needs clang and libclang.
+deps:
+	@if ! command -v clang >/dev/null 2>&1 || ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1; then \
+	  echo "ferrostate: installing clang and libclang-dev (needed to build RocksDB)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else \
+	    echo "ferrostate: clang and libclang-dev are missing and I cannot install them without root."; \
+	    echo "Install them yourself, e.g.: apt-get install clang libclang-dev"; exit 1; fi; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y clang libclang-dev >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update >/dev/null 2>&1 && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y clang libclang-dev; } || \
+	  { echo "ferrostate: could not install clang libclang-dev; install them and run make again."; exit 1; }; \
+	fi
+	@command -v $(CARGO) >/dev/null || { echo "ferrostate: cargo is missing; install Rust from https://rustup.rs"; exit 1; }
+	@command -v mvn >/dev/null || { echo "ferrostate: Maven (mvn) is missing; install it (apt-get install maven)"; exit 1; }
+	@command -v java >/dev/null || { echo "ferrostate: a JDK (11 or newer) is missing"; exit 1; }
+
+native: deps
+	$(CARGO) build --release --locked
+
+rust-lint: deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --release --locked --all-targets -- -D warnings
+
+rust-test: deps
+	$(CARGO) test --release --locked
+
+jar: native
+	$(MVN) -q install -DskipTests
+
+demo: native
+	$(MVN) -q install -DskipTests -pl examples -am
+	$(MVN) -q -pl examples exec:exec@demo
+
+# Everything: Rust format, lints and tests, then every Java test (Flink's own suites side by
+# side for ferrostate, RocksDB and HashMap, MiniCluster jobs, the real-cluster tests).
+test: rust-lint rust-test
+	$(MVN) verify
+
+java-test: native
+	$(MVN) verify
+
+clean:
+	$(MVN) -q clean
+	rm -rf bench/results/tmp
