@@ -223,36 +223,43 @@ impl HotTable {
         }
     }
 
-    /// Hands every dirty entry to `sink` and marks it clean. Pending appends are dropped from
-    /// the table afterwards, since the hot tier never knew their whole value.
+    /// Writes dirty entries back: hands each to `sink` (which stages it, e.g. in a write batch),
+    /// then calls `commit` (which makes the staged writes durable). Only when `commit` succeeds
+    /// are the entries marked clean, and pending appends dropped from the table (the hot tier
+    /// never knew their whole value); when staging or committing fails, the table is unchanged
+    /// and every entry stays dirty, so nothing is lost.
     pub fn flush<E>(
         &mut self,
         mut sink: impl FnMut(WriteBack<'_>) -> Result<(), E>,
+        commit: impl FnOnce() -> Result<(), E>,
     ) -> Result<(), E> {
-        let dirty = std::mem::take(&mut self.dirty);
-        let mut merged: Vec<IBytes> = Vec::new();
-        for key in &dirty {
-            let hash = self.hash(key.as_slice());
-            if let Some(slot) = self.table.find_mut(hash, |s| s.key == *key) {
+        for key in &self.dirty {
+            let hash = self.hasher.hash_one(key.as_slice());
+            if let Some(slot) = self.table.find(hash, |s| s.key == *key) {
                 if slot.flags & DIRTY == 0 {
                     continue;
                 }
                 match &slot.val {
                     SlotVal::Present(v) => sink(WriteBack::Put(key.as_slice(), v.as_slice()))?,
                     SlotVal::Absent => sink(WriteBack::Delete(key.as_slice()))?,
-                    SlotVal::Appended(v) => {
-                        sink(WriteBack::Merge(key.as_slice(), v.as_slice()))?;
-                        merged.push(key.clone());
-                    }
+                    SlotVal::Appended(v) => sink(WriteBack::Merge(key.as_slice(), v.as_slice()))?,
                 }
-                slot.flags &= !DIRTY;
             }
         }
-        for key in merged {
-            self.forget(key.as_slice());
+        commit()?;
+        let mut dirty = std::mem::take(&mut self.dirty);
+        for key in &dirty {
+            let hash = self.hasher.hash_one(key.as_slice());
+            if let Ok(entry) = self.table.find_entry(hash, |s| s.key == *key) {
+                if matches!(entry.get().val, SlotVal::Appended(_)) {
+                    let (slot, _) = entry.remove();
+                    self.heap_bytes -= slot.heap_bytes();
+                } else {
+                    entry.into_mut().flags &= !DIRTY;
+                }
+            }
         }
         // Keep the list's allocation unless it grew far beyond what a flush usually sees.
-        let mut dirty = dirty;
         dirty.clear();
         if dirty.capacity() > 4096 && dirty.capacity() > 4 * self.table.len() {
             dirty.shrink_to(self.table.len());
@@ -329,17 +336,39 @@ mod tests {
 
     fn flushed(t: &mut HotTable) -> Vec<String> {
         let mut out = Vec::new();
-        t.flush::<()>(|w| {
-            out.push(match w {
-                WriteBack::Put(k, v) => format!("put {:?}={:?}", k, v),
-                WriteBack::Delete(k) => format!("del {:?}", k),
-                WriteBack::Merge(k, v) => format!("merge {:?}+{:?}", k, v),
-            });
-            Ok(())
-        })
+        t.flush::<()>(
+            |w| {
+                out.push(match w {
+                    WriteBack::Put(k, v) => format!("put {:?}={:?}", k, v),
+                    WriteBack::Delete(k) => format!("del {:?}", k),
+                    WriteBack::Merge(k, v) => format!("merge {:?}+{:?}", k, v),
+                });
+                Ok(())
+            },
+            || Ok(()),
+        )
         .unwrap();
         out.sort();
         out
+    }
+
+    #[test]
+    fn a_failed_commit_keeps_everything_dirty() {
+        let mut t = HotTable::new();
+        t.set(b"a", b"1", true);
+        t.append(b"l", b"x");
+        t.set_absent(b"d", true);
+        let failed = t.flush(|_| Ok(()), || Err("disk full"));
+        assert_eq!(failed, Err("disk full"));
+        assert!(t.has_dirty());
+        assert_eq!(
+            flushed(&mut t),
+            vec![
+                "del [100]".to_string(),
+                "merge [108]+[120]".to_string(),
+                "put [97]=[49]".to_string()
+            ]
+        );
     }
 
     #[test]
@@ -411,7 +440,7 @@ mod tests {
         t.set(&[1u8; 30], b"small", true);
         t.append(&[2u8; 30], &big);
         t.set_absent(&[3u8; 30], true);
-        t.flush::<()>(|_| Ok(())).unwrap();
+        t.flush::<()>(|_| Ok(()), || Ok(())).unwrap();
         t.remove_where(|_| true);
         assert_eq!(t.heap_bytes, 0);
         assert!(t.is_empty());

@@ -94,6 +94,20 @@ pub struct Store {
     unpublished: isize,
     /// Hot bytes this store has published.
     published: usize,
+    stats: StoreStats,
+}
+
+/// Counters of what the store did, for tests and benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Point reads that went to RocksDB (hot tier misses).
+    pub rocksdb_reads: u64,
+    /// Write batches (write-backs) and direct writes sent to RocksDB.
+    pub rocksdb_writes: u64,
+    /// Reads answered by the hot tier.
+    pub hot_hits: u64,
+    /// Evictions of the hot tier.
+    pub evictions: u64,
 }
 
 /// Options of every column family.
@@ -246,6 +260,7 @@ impl Store {
             write_opts,
             unpublished: 0,
             published: 0,
+            stats: StoreStats::default(),
         })
     }
 
@@ -334,12 +349,19 @@ impl Store {
             .get_mut(state as usize)
             .ok_or(Error::UnknownState(state))?;
         let pending_append = match st.hot.get(key) {
-            Some(SlotVal::Present(v)) => return Ok(Some(sink(v.as_slice()))),
-            Some(SlotVal::Absent) => return Ok(None),
+            Some(SlotVal::Present(v)) => {
+                self.stats.hot_hits += 1;
+                return Ok(Some(sink(v.as_slice())));
+            }
+            Some(SlotVal::Absent) => {
+                self.stats.hot_hits += 1;
+                return Ok(None);
+            }
             Some(SlotVal::Appended(_)) => true,
             None => false,
         };
         let cf = Self::cf(&self.db, &st.name)?;
+        self.stats.rocksdb_reads += 1;
         let result = {
             let base = self.db.get_pinned_cf(cf, key)?;
             if pending_append {
@@ -383,6 +405,7 @@ impl Store {
             let cf = Self::cf(&self.db, &st.name)?;
             fault::check_write()?;
             self.db.put_cf_opt(cf, key, value, &self.write_opts)?;
+            self.stats.rocksdb_writes += 1;
         } else {
             self.state_mut(state)?.hot.set(key, value, true);
         }
@@ -407,6 +430,7 @@ impl Store {
             let cf = Self::cf(&self.db, &st.name)?;
             fault::check_write()?;
             self.db.merge_cf_opt(cf, key, elements, &self.write_opts)?;
+            self.stats.rocksdb_writes += 1;
         } else {
             self.state_mut(state)?.hot.append(key, elements);
         }
@@ -428,28 +452,40 @@ impl Store {
             .get_mut(state as usize)
             .ok_or(Error::UnknownState(state))?;
         if st.hot.has_dirty() {
-            Self::flush_state(&self.db, &self.write_opts, st)?;
+            Self::flush_state(&self.db, &self.write_opts, st, &mut self.stats)?;
         }
         st.hot.forget(key);
         Ok(())
     }
 
-    fn flush_state(db: &DB, write_opts: &WriteOptions, st: &mut State) -> Result<()> {
+    fn flush_state(
+        db: &DB,
+        write_opts: &WriteOptions,
+        st: &mut State,
+        stats: &mut StoreStats,
+    ) -> Result<()> {
         if !st.hot.has_dirty() {
             return Ok(());
         }
         let cf = Self::cf(db, &st.name)?;
-        let mut batch = WriteBatch::default();
-        st.hot.flush::<Error>(|w| {
-            match w {
-                WriteBack::Put(k, v) => batch.put_cf(cf, k, v),
-                WriteBack::Delete(k) => batch.delete_cf(cf, k),
-                WriteBack::Merge(k, v) => batch.merge_cf(cf, k, v),
-            }
-            Ok(())
-        })?;
-        fault::check_write()?;
-        db.write_opt(batch, write_opts)?;
+        let batch = std::cell::RefCell::new(WriteBatch::default());
+        st.hot.flush::<Error>(
+            |w| {
+                let mut b = batch.borrow_mut();
+                match w {
+                    WriteBack::Put(k, v) => b.put_cf(cf, k, v),
+                    WriteBack::Delete(k) => b.delete_cf(cf, k),
+                    WriteBack::Merge(k, v) => b.merge_cf(cf, k, v),
+                }
+                Ok(())
+            },
+            || {
+                fault::check_write()?;
+                db.write_opt(batch.take(), write_opts)?;
+                Ok(())
+            },
+        )?;
+        stats.rocksdb_writes += 1;
         Ok(())
     }
 
@@ -459,7 +495,7 @@ impl Store {
             .states
             .get_mut(state as usize)
             .ok_or(Error::UnknownState(state))?;
-        Self::flush_state(&self.db, &self.write_opts, st)?;
+        Self::flush_state(&self.db, &self.write_opts, st, &mut self.stats)?;
         self.account(state);
         Ok(())
     }
@@ -505,6 +541,7 @@ impl Store {
         if excess == 0 {
             return Ok(());
         }
+        self.stats.evictions += 1;
         // Free down to 3/4 of the limit so eviction runs rarely.
         let mut want = excess + self.opts.memory.hot_limit() / 4;
         let total: usize = self
@@ -515,7 +552,7 @@ impl Store {
             .max(1);
         for i in 0..self.states.len() {
             let st = &mut self.states[i];
-            Self::flush_state(&self.db, &self.write_opts, st)?;
+            Self::flush_state(&self.db, &self.write_opts, st, &mut self.stats)?;
             // Each state gives up its share of what must go.
             let share =
                 want.min(((st.accounted as u128 * want as u128) / total as u128) as usize + 1);
@@ -724,6 +761,11 @@ impl Store {
         self.db.compact_range_cf(cf, none, none);
         self.account(state);
         Ok(())
+    }
+
+    /// What the store did so far.
+    pub fn stats(&self) -> StoreStats {
+        self.stats
     }
 
     /// Native memory held: the hot tier by its own accounting, and RocksDB's block cache

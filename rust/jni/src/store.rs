@@ -618,3 +618,27 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_getBytes<'l>(
         }
     })
 }
+
+/// `[RocksDB point reads, RocksDB writes, hot-tier hits, evictions]`.
+#[no_mangle]
+pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_stats<'l>(
+    mut env: JNIEnv<'l>,
+    _c: JClass<'l>,
+    h: jlong,
+) -> jlongArray {
+    guard(&mut env, "store statistics", |env| {
+        let st = with_store(h, |s| Ok(s.store.stats()))?;
+        let arr = env.new_long_array(4)?;
+        env.set_long_array_region(
+            &arr,
+            0,
+            &[
+                st.rocksdb_reads as jlong,
+                st.rocksdb_writes as jlong,
+                st.hot_hits as jlong,
+                st.evictions as jlong,
+            ],
+        )?;
+        Ok(arr.into_raw())
+    })
+}

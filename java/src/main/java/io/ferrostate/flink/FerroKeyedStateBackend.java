@@ -259,8 +259,9 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
 
     @Override
     public void setCurrentKey(K newKey) {
+        // Flink's key context rejects keys outside this backend's key groups.
         super.setCurrentKey(newKey);
-        keyBuilder.setKeyAndKeyGroup(getCurrentKey(), getCurrentKeyGroupIndex());
+        keyBuilder.setKeyAndKeyGroup(newKey, getCurrentKeyGroupIndex());
     }
 
     @Override

@@ -24,4 +24,18 @@ public final class NativeLibrary {
 
     /** Panics inside native code, to prove that a panic becomes a Java exception. */
     public static native void panicForTest(String message);
+
+    /** Does nothing: the cost of a native call (benchmarks). */
+    public static native void noop();
+
+    /** Registers a direct buffer for {@link #touch}; free it with {@link #freeTouchBuffer}. */
+    public static native long registerTouchBuffer(java.nio.ByteBuffer buffer);
+
+    public static native void freeTouchBuffer(long handle);
+
+    /**
+     * Reads {@code length} bytes of a registered buffer and writes 8 bytes back: the floor of
+     * one state access through the shared buffer (benchmarks).
+     */
+    public static native int touch(long handle, int length);
 }

@@ -185,6 +185,11 @@ public final class NativeStore extends NativeObject {
         return memoryUsage(handle());
     }
 
+    /** {@code [RocksDB point reads, RocksDB writes, hot-tier hits, evictions]}. */
+    public long[] stats() {
+        return stats(handle());
+    }
+
     @Override
     protected void dispose(long handle) {
         close(handle);
@@ -241,4 +246,6 @@ public final class NativeStore extends NativeObject {
             long handle, String dir, int prefixBytes, int start, int end);
 
     private static native long[] memoryUsage(long handle);
+
+    private static native long[] stats(long handle);
 }
