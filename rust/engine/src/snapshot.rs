@@ -381,3 +381,129 @@ mod tests {
         assert!(Manifest::decode(&bytes[..bytes.len() - 1]).is_err());
     }
 }
+
+/// Magic at the start of the meta stream of ferrostate's native snapshots.
+pub const INDEX_MAGIC: &[u8; 8] = b"FERROMT\x01";
+
+/// One file of a native snapshot as uploaded to Flink's checkpoint storage.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexFile {
+    /// Name in the snapshot directory (RocksDB's file name).
+    pub local_name: String,
+    /// Where the checkpoint storage keeps it (a file URI), or empty when it is held inline.
+    pub remote: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// CRC-32C of the whole file.
+    pub crc32c: u32,
+    /// True for files shared between checkpoints (SST files).
+    pub shared: bool,
+}
+
+/// The index written at the start of a native snapshot's meta stream: what the snapshot holds
+/// and where each file went, readable without Java by `ferrostate inspect`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotIndex {
+    /// Format of the index.
+    pub format_version: u32,
+    /// Checkpoint id.
+    pub checkpoint_id: u64,
+    /// First key group of the backend that wrote it.
+    pub key_group_start: u32,
+    /// Last key group (inclusive).
+    pub key_group_end: u32,
+    /// Bytes of the key-group prefix.
+    pub prefix_bytes: u32,
+    /// States (column families) by name, with their kind code.
+    pub states: Vec<(String, u8)>,
+    /// Priority queues (timers) by name; their elements follow in the meta stream.
+    pub queues: Vec<String>,
+    /// Every file of the snapshot.
+    pub files: Vec<IndexFile>,
+}
+
+impl SnapshotIndex {
+    /// `[magic][u32 length][bincode payload][u32 crc32c of payload]`.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let payload = bincode::serde::encode_to_vec(self, bincode::config::standard())
+            .map_err(|e| Error::corrupt("snapshot index", format!("cannot encode: {e}")))?;
+        let mut out = Vec::with_capacity(payload.len() + 16);
+        out.extend_from_slice(INDEX_MAGIC);
+        out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        out.extend_from_slice(&payload);
+        out.extend_from_slice(&crc32c::crc32c(&payload).to_be_bytes());
+        Ok(out)
+    }
+
+    /// Decodes an index from the start of `bytes`; returns it and the bytes it took.
+    pub fn decode(bytes: &[u8]) -> Result<(SnapshotIndex, usize)> {
+        let bad = |d: String| Error::corrupt("snapshot index", d);
+        if bytes.len() < 16 || &bytes[..8] != INDEX_MAGIC {
+            return Err(bad(
+                "not a ferrostate snapshot (no index magic): written by another state backend?"
+                    .into(),
+            ));
+        }
+        let len = u32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
+        if len > MAX_MANIFEST || bytes.len() < 12 + len + 4 {
+            return Err(bad(format!("index of {len} bytes is truncated")));
+        }
+        let payload = &bytes[12..12 + len];
+        let crc = u32::from_be_bytes([
+            bytes[12 + len],
+            bytes[13 + len],
+            bytes[14 + len],
+            bytes[15 + len],
+        ]);
+        let actual = crc32c::crc32c(payload);
+        if crc != actual {
+            return Err(bad(format!(
+                "checksum mismatch: stored crc32c {crc:08x}, computed {actual:08x}"
+            )));
+        }
+        let config = bincode::config::standard().with_limit::<MAX_MANIFEST>();
+        let (index, _): (SnapshotIndex, usize) =
+            bincode::serde::decode_from_slice(payload, config)
+                .map_err(|e| bad(format!("cannot decode: {e}")))?;
+        if index.format_version == 0 || index.format_version > FORMAT_VERSION {
+            return Err(bad(format!(
+                "format version {} is not supported",
+                index.format_version
+            )));
+        }
+        Ok((index, 16 + len))
+    }
+}
+
+#[cfg(test)]
+mod index_tests {
+    use super::*;
+
+    #[test]
+    fn index_round_trip_and_damage() {
+        let index = SnapshotIndex {
+            format_version: FORMAT_VERSION,
+            checkpoint_id: 7,
+            key_group_start: 0,
+            key_group_end: 127,
+            prefix_bytes: 1,
+            states: vec![("s".into(), 1)],
+            queues: vec!["timers".into()],
+            files: vec![IndexFile {
+                local_name: "000009.sst".into(),
+                remote: "file:///x/shared/abc".into(),
+                size: 10,
+                crc32c: 3,
+                shared: true,
+            }],
+        };
+        let mut bytes = index.encode().unwrap();
+        bytes.extend_from_slice(b"java part");
+        let (back, used) = SnapshotIndex::decode(&bytes).unwrap();
+        assert_eq!(back, index);
+        assert_eq!(&bytes[used..], b"java part");
+        bytes[14] ^= 1;
+        assert!(SnapshotIndex::decode(&bytes).is_err());
+        assert!(SnapshotIndex::decode(b"something else entirely").is_err());
+    }
+}

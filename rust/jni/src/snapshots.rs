@@ -230,3 +230,80 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_stats<'l>(
         Ok(env.new_string(s)?.into_raw())
     })
 }
+
+/// Encodes the index of a native snapshot (see `SnapshotIndex`).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_encodeIndex<'l>(
+    mut env: JNIEnv<'l>,
+    _c: JClass<'l>,
+    checkpoint_id: jlong,
+    key_groups: JIntArray<'l>,
+    state_names: JObjectArray<'l>,
+    state_kinds: JIntArray<'l>,
+    queues: JObjectArray<'l>,
+    local_names: JObjectArray<'l>,
+    remotes: JObjectArray<'l>,
+    sizes: JLongArray<'l>,
+    crcs: JIntArray<'l>,
+    shared: JIntArray<'l>,
+) -> jni::sys::jbyteArray {
+    guard(&mut env, "encode snapshot index", |env| {
+        let mut kg = [0i32; 3];
+        env.get_int_array_region(&key_groups, 0, &mut kg)?;
+        let names = strings(env, &state_names)?;
+        let mut kinds = vec![0i32; names.len()];
+        env.get_int_array_region(&state_kinds, 0, &mut kinds)?;
+        let queues = strings(env, &queues)?;
+        let locals = strings(env, &local_names)?;
+        let remotes = strings(env, &remotes)?;
+        let n = locals.len();
+        let mut sz = vec![0i64; n];
+        let mut cr = vec![0i32; n];
+        let mut sh = vec![0i32; n];
+        env.get_long_array_region(&sizes, 0, &mut sz)?;
+        env.get_int_array_region(&crcs, 0, &mut cr)?;
+        env.get_int_array_region(&shared, 0, &mut sh)?;
+        if remotes.len() != n {
+            return Err(JniError::Arg("file arrays differ in length".into()));
+        }
+        let index = snapshot::SnapshotIndex {
+            format_version: snapshot::FORMAT_VERSION,
+            checkpoint_id: checkpoint_id as u64,
+            key_group_start: kg[0] as u32,
+            key_group_end: kg[1] as u32,
+            prefix_bytes: kg[2] as u32,
+            states: names
+                .into_iter()
+                .zip(kinds)
+                .map(|(n, k)| (n, k as u8))
+                .collect(),
+            queues,
+            files: (0..n)
+                .map(|i| snapshot::IndexFile {
+                    local_name: locals[i].clone(),
+                    remote: remotes[i].clone(),
+                    size: sz[i] as u64,
+                    crc32c: cr[i] as u32,
+                    shared: sh[i] != 0,
+                })
+                .collect(),
+        };
+        Ok(env.byte_array_from_slice(&index.encode()?)?.into_raw())
+    })
+}
+
+/// Checks the index at the start of a meta stream and returns its length in bytes; a stream
+/// that is not a ferrostate snapshot, or a damaged index, throws.
+#[no_mangle]
+pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_indexLength<'l>(
+    mut env: JNIEnv<'l>,
+    _c: JClass<'l>,
+    head: jni::objects::JByteArray<'l>,
+) -> jint {
+    guard(&mut env, "read snapshot index", |env| {
+        let bytes = env.convert_byte_array(&head)?;
+        let (_, used) = snapshot::SnapshotIndex::decode(&bytes)?;
+        Ok(used as jint)
+    })
+}

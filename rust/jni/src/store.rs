@@ -10,8 +10,7 @@ use ferrostate_engine::store::{ScanStart, StateKind, Store, StoreOptions};
 use ferrostate_engine::ttl::{self, Clock, TtlConfig, TtlLayout};
 use jni::objects::{GlobalRef, JByteArray, JByteBuffer, JClass, JObject, JString};
 use jni::sys::{jboolean, jbyteArray, jint, jlong, jlongArray, jobjectArray, JNI_TRUE};
-use jni::{JNIEnv, JavaVM};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use jni::JNIEnv;
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -138,26 +137,24 @@ fn value_len(len: usize) -> JniResult<jint> {
     jint::try_from(len).map_err(|_| JniError::Arg(format!("value of {len} bytes exceeds 2 GiB")))
 }
 
-/// A clock that asks the job's `TtlTimeProvider`, from whatever thread RocksDB compacts on.
-fn java_clock(env: &mut JNIEnv, provider: &JObject) -> JniResult<Clock> {
-    let vm: JavaVM = env.get_java_vm()?;
-    let provider = env.new_global_ref(provider)?;
-    let system = ttl::system_clock();
+/// A clock that reads the time the job's `TtlTimeProvider` last told, from an 8-byte direct
+/// buffer Java writes (native byte order) whenever TTL state asks for the time. RocksDB's
+/// compaction threads never call into the JVM: a native thread attached to the JVM blocks the
+/// JVM's exit.
+fn published_clock(env: &mut JNIEnv, cell: &JByteBuffer) -> JniResult<Clock> {
+    let ptr = env.get_direct_buffer_address(cell)?;
+    let cap = env.get_direct_buffer_capacity(cell)?;
+    if cap < 8 || (ptr as usize) % 8 != 0 {
+        return Err(JniError::Arg(
+            "the time cell must be an aligned direct buffer of 8 bytes".into(),
+        ));
+    }
+    let addr = ptr as usize;
     Ok(Arc::new(move || {
-        let asked = catch_unwind(AssertUnwindSafe(|| {
-            let mut env = vm.attach_current_thread_as_daemon().ok()?;
-            match env
-                .call_method(&provider, "currentTimestamp", "()J", &[])
-                .and_then(|v| v.j())
-            {
-                Ok(t) => Some(t),
-                Err(_) => {
-                    let _ = env.exception_clear();
-                    None
-                }
-            }
-        }));
-        asked.ok().flatten().unwrap_or_else(|| system())
+        // SAFETY: the Java store keeps the buffer alive until the store is closed, and closing
+        // the store waits for RocksDB's background work; the read is of an aligned i64 that
+        // Java writes whole.
+        unsafe { std::ptr::read_volatile(addr as *const i64) }
     }))
 }
 
@@ -168,15 +165,15 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_open<'l>(
     path: JString<'l>,
     memory: jlong,
     max_hot_value: jlong,
-    time_provider: JObject<'l>,
+    time_cell: JByteBuffer<'l>,
 ) -> jlong {
     guard(&mut env, "open store", |env| {
         let path: String = env.get_string(&path)?.into();
         let memory = crate::memory::shared(memory)?;
-        let clock = if time_provider.is_null() {
+        let clock = if time_cell.is_null() {
             ttl::system_clock()
         } else {
-            java_clock(env, &time_provider)?
+            published_clock(env, &time_cell)?
         };
         let store = Store::open(StoreOptions {
             path: path.into(),

@@ -28,6 +28,7 @@ import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.runtime.state.KeyGroupedInternalPriorityQueue;
 import org.apache.flink.runtime.state.Keyed;
 import org.apache.flink.runtime.state.KeyedStateHandle;
+import org.apache.flink.runtime.state.LocalRecoveryConfig;
 import org.apache.flink.runtime.state.PriorityComparable;
 import org.apache.flink.runtime.state.RegisteredKeyValueStateBackendMetaInfo;
 import org.apache.flink.runtime.state.RegisteredStateMetaInfoBase;
@@ -55,6 +56,8 @@ import io.ferrostate.flink.nativ.NativeMemory;
 import io.ferrostate.flink.nativ.NativeStore;
 import io.ferrostate.flink.nativ.ScanBatch;
 import io.ferrostate.flink.snapshot.FerroFullSnapshotResources;
+import io.ferrostate.flink.snapshot.FerroFullSnapshotStrategy;
+import io.ferrostate.flink.snapshot.FerroNativeSnapshotStrategy;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -154,6 +157,8 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
     private final HeapPriorityQueuesManager priorityQueues;
     private final Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> registeredPQStates;
     private final SnapshotStrategy<KeyedStateHandle, ?> checkpointStrategy;
+    /** Native snapshots: incremental checkpoints (when on) and native savepoints. */
+    private final FerroNativeSnapshotStrategy<K> nativeStrategy;
     private final boolean incremental;
     private boolean disposed;
 
@@ -175,7 +180,8 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
             LinkedHashMap<String, StateInfo> kvStateInformation,
             Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> registeredPQStates,
             HeapPriorityQueueSetFactory priorityQueueFactory,
-            CheckpointStrategyFactory checkpointStrategyFactory,
+            NativeStrategyFactory nativeStrategyFactory,
+            LocalRecoveryConfig localRecoveryConfig,
             boolean incremental) {
         super(
                 kvStateRegistry,
@@ -204,12 +210,14 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
                         keyContext.getKeyGroupRange(),
                         keyContext.getNumberOfKeyGroups());
         this.incremental = incremental;
-        this.checkpointStrategy = checkpointStrategyFactory.create(this);
+        this.nativeStrategy = nativeStrategyFactory.create(this);
+        this.checkpointStrategy =
+                incremental ? nativeStrategy : new FerroFullSnapshotStrategy<>(this, localRecoveryConfig);
     }
 
-    /** Creates the checkpoint strategy once the backend exists. */
-    interface CheckpointStrategyFactory {
-        SnapshotStrategy<KeyedStateHandle, ?> create(FerroKeyedStateBackend<?> backend);
+    /** Creates the native snapshot strategy once the backend exists. */
+    interface NativeStrategyFactory {
+        <K> FerroNativeSnapshotStrategy<K> create(FerroKeyedStateBackend<K> backend);
     }
 
     // ------------------------------------------------------------------------
@@ -615,7 +623,10 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
             @Nonnull CheckpointOptions checkpointOptions)
             throws Exception {
         checkNotDisposed();
-        return runStrategy(checkpointStrategy, checkpointId, timestamp, streamFactory, checkpointOptions);
+        // Canonical savepoints never come here (Flink calls savepoint()); native ones do.
+        SnapshotStrategy<KeyedStateHandle, ?> strategy =
+                checkpointOptions.getCheckpointType().isSavepoint() ? nativeStrategy : checkpointStrategy;
+        return runStrategy(strategy, checkpointId, timestamp, streamFactory, checkpointOptions);
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
@@ -648,19 +659,13 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
     }
 
     @Override
-    public void notifyCheckpointComplete(long checkpointId) throws Exception {
-        if (checkpointStrategy instanceof org.apache.flink.api.common.state.CheckpointListener) {
-            ((org.apache.flink.api.common.state.CheckpointListener) checkpointStrategy)
-                    .notifyCheckpointComplete(checkpointId);
-        }
+    public void notifyCheckpointComplete(long checkpointId) {
+        nativeStrategy.notifyCheckpointComplete(checkpointId);
     }
 
     @Override
-    public void notifyCheckpointAborted(long checkpointId) throws Exception {
-        if (checkpointStrategy instanceof org.apache.flink.api.common.state.CheckpointListener) {
-            ((org.apache.flink.api.common.state.CheckpointListener) checkpointStrategy)
-                    .notifyCheckpointAborted(checkpointId);
-        }
+    public void notifyCheckpointAborted(long checkpointId) {
+        nativeStrategy.notifyCheckpointAborted(checkpointId);
     }
 
     @Override
@@ -694,6 +699,8 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
     public void compactState(StateDescriptor<?, ?> stateDesc) {
         StateInfo info = kvStateInformation.get(stateDesc.getName());
         if (info != null) {
+            // Publish the current TTL time to the native filter first.
+            ttlTimeProvider.currentTimestamp();
             store.compact(info.stateId);
         }
     }
@@ -745,9 +752,7 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
             return;
         }
         super.dispose();
-        if (checkpointStrategy instanceof AutoCloseable) {
-            IOUtils.closeQuietly((AutoCloseable) checkpointStrategy);
-        }
+        IOUtils.closeQuietly(nativeStrategy);
         store.close();
         IOUtils.closeQuietly(memoryLease);
         kvStateInformation.clear();

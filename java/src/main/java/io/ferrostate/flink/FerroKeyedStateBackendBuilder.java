@@ -7,6 +7,7 @@ import org.apache.flink.core.fs.CloseableRegistry;
 import org.apache.flink.runtime.query.TaskKvStateRegistry;
 import org.apache.flink.runtime.state.AbstractKeyedStateBackendBuilder;
 import org.apache.flink.runtime.state.BackendBuildingException;
+import org.apache.flink.runtime.state.IncrementalKeyedStateHandle;
 import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
 import org.apache.flink.runtime.state.KeyGroupRange;
 import org.apache.flink.runtime.state.KeyGroupsStateHandle;
@@ -25,7 +26,9 @@ import io.ferrostate.flink.FerroKeyedStateBackend.StateInfo;
 import io.ferrostate.flink.nativ.NativeMemory;
 import io.ferrostate.flink.nativ.NativeStore;
 import io.ferrostate.flink.restore.FerroFullRestoreOperation;
-import io.ferrostate.flink.snapshot.FerroFullSnapshotStrategy;
+import io.ferrostate.flink.restore.FerroNativeRestoreOperation;
+import io.ferrostate.flink.ttl.PublishingTimeProvider;
+import io.ferrostate.flink.snapshot.FerroNativeSnapshotStrategy;
 
 import java.io.File;
 import java.io.IOException;
@@ -36,6 +39,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.UUID;
 
 /** Builds a {@link FerroKeyedStateBackend}: opens the native store and restores into it. */
 @Internal
@@ -73,7 +79,7 @@ public class FerroKeyedStateBackendBuilder<K> extends AbstractKeyedStateBackendB
                 numberOfKeyGroups,
                 keyGroupRange,
                 executionConfig,
-                ttlTimeProvider,
+                PublishingTimeProvider.wrap(ttlTimeProvider),
                 latencyTrackingStateConfig,
                 stateHandles,
                 keyGroupCompressionDecorator,
@@ -101,15 +107,42 @@ public class FerroKeyedStateBackendBuilder<K> extends AbstractKeyedStateBackendB
                 CompositeKeySerializationUtils.computeRequiredBytesInKeyGroupPrefix(numberOfKeyGroups);
         try {
             prepareDirectory();
-            store =
-                    new NativeStore(
-                            new File(instanceBasePath, "db").getAbsolutePath(),
-                            memory,
-                            maxHotValueBytes,
-                            ttlTimeProvider);
             List<KeyedStateHandle> handles = new ArrayList<>();
             restoreStateHandles.stream().filter(Objects::nonNull).forEach(handles::add);
-            if (!handles.isEmpty()) {
+            UUID backendUID = UUID.randomUUID();
+            SortedMap<Long, Map<String, FerroNativeSnapshotStrategy.Uploaded>> restoredFiles =
+                    new TreeMap<>();
+            long lastCompleted = -1;
+            if (!handles.isEmpty() && handles.get(0) instanceof IncrementalKeyedStateHandle) {
+                FerroNativeRestoreOperation.Result result =
+                        new FerroNativeRestoreOperation<>(
+                                        keyGroupRange,
+                                        numberOfKeyGroups,
+                                        prefixBytes,
+                                        userCodeClassLoader,
+                                        handles,
+                                        keySerializerProvider,
+                                        instanceBasePath,
+                                        memory,
+                                        maxHotValueBytes,
+                                        PublishingTimeProvider.cellOf(ttlTimeProvider),
+                                        kvStates,
+                                        queues,
+                                        queueFactory)
+                                .restore();
+                store = result.store;
+                backendUID = result.backendUID;
+                restoredFiles = result.restoredSstFiles;
+                lastCompleted = result.lastCompletedCheckpointId;
+            } else {
+                store =
+                        new NativeStore(
+                                new File(instanceBasePath, "db").getAbsolutePath(),
+                                memory,
+                                maxHotValueBytes,
+                                PublishingTimeProvider.cellOf(ttlTimeProvider));
+            }
+            if (!handles.isEmpty() && !(handles.get(0) instanceof IncrementalKeyedStateHandle)) {
                 KeyedStateHandle first = handles.get(0);
                 if (first instanceof KeyGroupsStateHandle) {
                     new FerroFullRestoreOperation<>(
@@ -129,7 +162,7 @@ public class FerroKeyedStateBackendBuilder<K> extends AbstractKeyedStateBackendB
                             "ferrostate cannot restore state handles of type "
                                     + first.getClass().getName()
                                     + "; it restores Flink's canonical key-group snapshots (savepoints of any"
-                                    + " backend and its own full checkpoints).");
+                                    + " backend and its own full checkpoints) and its own native snapshots.");
                 }
             }
             TypeSerializer<K> keySerializer = keySerializerProvider.currentSchemaSerializer();
@@ -137,6 +170,9 @@ public class FerroKeyedStateBackendBuilder<K> extends AbstractKeyedStateBackendB
             // The registry passed in guards the restore only: Flink closes it once restore is
             // done. Snapshots register with a registry of the backend's own, closed on close().
             CloseableRegistry backendRegistry = new CloseableRegistry();
+            UUID uid = backendUID;
+            SortedMap<Long, Map<String, FerroNativeSnapshotStrategy.Uploaded>> files = restoredFiles;
+            long completed = lastCompleted;
             return new FerroKeyedStateBackend<>(
                     kvStateRegistry,
                     keySerializer,
@@ -154,7 +190,14 @@ public class FerroKeyedStateBackendBuilder<K> extends AbstractKeyedStateBackendB
                     kvStates,
                     queues,
                     queueFactory,
-                    backend -> new FerroFullSnapshotStrategy<>(castBackend(backend), localRecoveryConfig),
+                    new FerroKeyedStateBackend.NativeStrategyFactory() {
+                        @Override
+                        public <T> FerroNativeSnapshotStrategy<T> create(FerroKeyedStateBackend<T> backend) {
+                            return new FerroNativeSnapshotStrategy<>(
+                                    backend, localRecoveryConfig, uid, files, completed);
+                        }
+                    },
+                    localRecoveryConfig,
                     incremental);
         } catch (Throwable t) {
             if (store != null) {
@@ -172,11 +215,6 @@ public class FerroKeyedStateBackendBuilder<K> extends AbstractKeyedStateBackendB
             throw new BackendBuildingException(
                     "Failed to build the ferrostate keyed state backend: " + t.getMessage(), t);
         }
-    }
-
-    @SuppressWarnings("unchecked")
-    private static <K> FerroKeyedStateBackend<K> castBackend(FerroKeyedStateBackend<?> backend) {
-        return (FerroKeyedStateBackend<K>) backend;
     }
 
     private void prepareDirectory() throws IOException {

@@ -152,7 +152,8 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
 
     @Override
     public boolean supportsSavepointFormat(SavepointFormatType formatType) {
-        return formatType == SavepointFormatType.CANONICAL;
+        return formatType == SavepointFormatType.CANONICAL
+                || formatType == SavepointFormatType.NATIVE;
     }
 
     @Override

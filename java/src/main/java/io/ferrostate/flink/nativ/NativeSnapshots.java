@@ -32,6 +32,27 @@ public final class NativeSnapshots {
     /** Per state: {@code name\tentries\tbytes\tmin key group\tmax key group}. */
     public static native String stats(String dir, long memory, int prefixBytes);
 
+    /**
+     * Encodes the index at the start of a native snapshot's meta stream.
+     *
+     * @param keyGroups {@code [first key group, last key group, prefix bytes]}
+     * @param shared 1 for files shared between checkpoints, else 0
+     */
+    public static native byte[] encodeIndex(
+            long checkpointId,
+            int[] keyGroups,
+            String[] stateNames,
+            int[] stateKinds,
+            String[] queues,
+            String[] localNames,
+            String[] remotes,
+            long[] sizes,
+            int[] crcs,
+            int[] shared);
+
+    /** Verifies an encoded index (magic, version, checksum) and returns its length. */
+    public static native int indexLength(byte[] index);
+
     static native long openScan(
             String dir,
             long memory,

@@ -35,17 +35,19 @@ public final class NativeStore extends NativeObject {
     private final DirectOutputView valueOut;
     private final DirectInputView valueIn = new DirectInputView();
     private final String path;
+    /** Kept alive for the native TTL clock, which reads it until the store is closed. */
+    private final ByteBuffer timeCell;
 
     /**
      * Opens (or creates) the store at {@code path}.
      *
-     * @param timeProvider object with a {@code long currentTimestamp()} method that the TTL
-     *     compaction filter asks for the time (Flink's {@code TtlTimeProvider}); null for the
-     *     system clock
+     * @param timeCell an aligned 8-byte direct buffer holding the current TTL time in native
+     *     byte order, which the TTL compaction filter reads; null for the system clock
      */
-    public NativeStore(String path, NativeMemory memory, long maxHotValue, Object timeProvider) {
-        super(open(path, memory.nativeHandle(), maxHotValue, timeProvider), "store at " + path);
+    public NativeStore(String path, NativeMemory memory, long maxHotValue, ByteBuffer timeCell) {
+        super(open(path, memory.nativeHandle(), maxHotValue, timeCell), "store at " + path);
         this.path = path;
+        this.timeCell = timeCell;
         DirectOutputView.GrowthListener reRegister = v -> registerBuffers();
         this.keyView = new DirectOutputView(256, reRegister);
         this.valueOut = new DirectOutputView(4096, reRegister);
@@ -195,7 +197,7 @@ public final class NativeStore extends NativeObject {
         close(handle);
     }
 
-    private static native long open(String path, long memory, long maxHotValue, Object timeProvider);
+    private static native long open(String path, long memory, long maxHotValue, ByteBuffer timeCell);
 
     private static native void close(long handle);
 

@@ -34,7 +34,7 @@ public class FerroStateBackendMigrationTest extends StateBackendMigrationTestBas
         SupplierWithException<CheckpointStorage, IOException> jm = JobManagerCheckpointStorage::new;
         SupplierWithException<CheckpointStorage, IOException> fs =
                 () -> new FileSystemCheckpointStorage(TempDirUtils.newFolder(tempFolder).toURI().toString());
-        return Arrays.asList(new Object[][] {{false, jm}, {false, fs}});
+        return Arrays.asList(new Object[][] {{false, jm}, {false, fs}, {true, jm}, {true, fs}});
     }
 
     @Override

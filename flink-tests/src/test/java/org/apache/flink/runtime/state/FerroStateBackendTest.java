@@ -42,7 +42,7 @@ public class FerroStateBackendTest extends StateBackendTestBase<FerroStateBacken
                                 new Path(TempDirUtils.newFolder(tempFolder).toURI().toString()),
                                 0,
                                 -1);
-        return Arrays.asList(new Object[][] {{false, jm}, {false, fs}});
+        return Arrays.asList(new Object[][] {{false, jm}, {false, fs}, {true, jm}, {true, fs}});
     }
 
     @Override

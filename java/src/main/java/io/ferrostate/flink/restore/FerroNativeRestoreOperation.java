@@ -1,0 +1,353 @@
+package io.ferrostate.flink.restore;
+
+import org.apache.flink.annotation.Internal;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
+import org.apache.flink.core.fs.FSDataInputStream;
+import org.apache.flink.core.memory.DataInputView;
+import org.apache.flink.core.memory.DataInputViewStreamWrapper;
+import org.apache.flink.runtime.state.IncrementalKeyedStateHandle;
+import org.apache.flink.runtime.state.IncrementalKeyedStateHandle.HandleAndLocalPath;
+import org.apache.flink.runtime.state.IncrementalLocalKeyedStateHandle;
+import org.apache.flink.runtime.state.IncrementalRemoteKeyedStateHandle;
+import org.apache.flink.runtime.state.KeyExtractorFunction;
+import org.apache.flink.runtime.state.KeyGroupRange;
+import org.apache.flink.runtime.state.KeyedBackendSerializationProxy;
+import org.apache.flink.runtime.state.KeyedStateHandle;
+import org.apache.flink.runtime.state.RegisteredKeyValueStateBackendMetaInfo;
+import org.apache.flink.runtime.state.RegisteredPriorityQueueStateBackendMetaInfo;
+import org.apache.flink.runtime.state.RegisteredStateMetaInfoBase;
+import org.apache.flink.runtime.state.StateSerializerProvider;
+import org.apache.flink.runtime.state.StreamStateHandle;
+import org.apache.flink.runtime.state.heap.HeapPriorityQueueElement;
+import org.apache.flink.runtime.state.heap.HeapPriorityQueueSet;
+import org.apache.flink.runtime.state.heap.HeapPriorityQueueSetFactory;
+import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
+import org.apache.flink.runtime.state.metainfo.StateMetaInfoSnapshot;
+import org.apache.flink.util.FileUtils;
+import org.apache.flink.util.StateMigrationException;
+
+import io.ferrostate.flink.FerroKeyedStateBackend;
+import io.ferrostate.flink.FerroKeyedStateBackend.StateInfo;
+import io.ferrostate.flink.nativ.NativeMemory;
+import io.ferrostate.flink.nativ.NativeSnapshots;
+import io.ferrostate.flink.nativ.NativeStore;
+import io.ferrostate.flink.snapshot.FerroNativeSnapshotStrategy;
+import io.ferrostate.flink.snapshot.FerroNativeSnapshotStrategy.Uploaded;
+import io.ferrostate.flink.snapshot.NativeSnapshotMeta;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.UUID;
+
+/**
+ * Restores ferrostate's native snapshots (incremental checkpoints, native savepoints, local
+ * copies). Every file is checked against the snapshot's manifest (size and CRC-32C) before the
+ * store opens it; a damaged, truncated or missing file fails the restore naming the file.
+ *
+ * <p>With one snapshot, its files become the store directly and the key groups now owned by
+ * other subtasks are dropped by range deletion and whole-file deletion ({@code clipKeyGroups}),
+ * never by a rewrite. With several (rescaling), the one overlapping most becomes the base and
+ * the others' entries in this backend's range are copied in.
+ */
+@Internal
+public final class FerroNativeRestoreOperation<K> {
+    private static final Logger LOG = LoggerFactory.getLogger(FerroNativeRestoreOperation.class);
+
+    private final KeyGroupRange keyGroupRange;
+    private final int numberOfKeyGroups;
+    private final int keyGroupPrefixBytes;
+    private final ClassLoader classLoader;
+    private final List<KeyedStateHandle> handles;
+    private final StateSerializerProvider<K> keySerializerProvider;
+    private final File instanceBasePath;
+    private final NativeMemory memory;
+    private final long maxHotValue;
+    private final java.nio.ByteBuffer timeCell;
+    private final LinkedHashMap<String, StateInfo> kvStates;
+    private final Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> queues;
+    private final HeapPriorityQueueSetFactory queueFactory;
+
+    /** What the restore leaves for the backend. */
+    public static final class Result {
+        public final NativeStore store;
+        public final UUID backendUID;
+        public final SortedMap<Long, Map<String, Uploaded>> restoredSstFiles;
+        public final long lastCompletedCheckpointId;
+
+        Result(
+                NativeStore store,
+                UUID backendUID,
+                SortedMap<Long, Map<String, Uploaded>> restoredSstFiles,
+                long lastCompletedCheckpointId) {
+            this.store = store;
+            this.backendUID = backendUID;
+            this.restoredSstFiles = restoredSstFiles;
+            this.lastCompletedCheckpointId = lastCompletedCheckpointId;
+        }
+    }
+
+    @SuppressWarnings("checkstyle:ParameterNumber")
+    public FerroNativeRestoreOperation(
+            KeyGroupRange keyGroupRange,
+            int numberOfKeyGroups,
+            int keyGroupPrefixBytes,
+            ClassLoader classLoader,
+            List<KeyedStateHandle> handles,
+            StateSerializerProvider<K> keySerializerProvider,
+            File instanceBasePath,
+            NativeMemory memory,
+            long maxHotValue,
+            java.nio.ByteBuffer timeCell,
+            LinkedHashMap<String, StateInfo> kvStates,
+            Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> queues,
+            HeapPriorityQueueSetFactory queueFactory) {
+        this.keyGroupRange = keyGroupRange;
+        this.numberOfKeyGroups = numberOfKeyGroups;
+        this.keyGroupPrefixBytes = keyGroupPrefixBytes;
+        this.classLoader = classLoader;
+        this.handles = handles;
+        this.keySerializerProvider = keySerializerProvider;
+        this.instanceBasePath = instanceBasePath;
+        this.memory = memory;
+        this.maxHotValue = maxHotValue;
+        this.timeCell = timeCell;
+        this.kvStates = kvStates;
+        this.queues = queues;
+        this.queueFactory = queueFactory;
+    }
+
+    public Result restore() throws Exception {
+        IncrementalKeyedStateHandle base = pickBase();
+        File dbDir = new File(instanceBasePath, "db");
+        Map<String, long[]> checks = materialize(base, dbDir);
+        NativeStore store = new NativeStore(dbDir.getAbsolutePath(), memory, maxHotValue, timeCell);
+        try {
+            readMeta(base, store);
+            boolean rescaled = !base.getKeyGroupRange().equals(keyGroupRange);
+            if (rescaled) {
+                store.clipKeyGroups(
+                        keyGroupPrefixBytes, keyGroupRange.getStartKeyGroup(), keyGroupRange.getEndKeyGroup());
+            }
+            for (KeyedStateHandle h : handles) {
+                if (h == base) {
+                    continue;
+                }
+                IncrementalKeyedStateHandle other = (IncrementalKeyedStateHandle) h;
+                if (other.getKeyGroupRange().getIntersection(keyGroupRange).getNumberOfKeyGroups() == 0) {
+                    continue;
+                }
+                File tmp = new File(instanceBasePath, "import-" + UUID.randomUUID());
+                try {
+                    materialize(other, tmp);
+                    readMeta(other, store);
+                    long copied =
+                            store.importKeyGroups(
+                                    tmp.getAbsolutePath(),
+                                    keyGroupPrefixBytes,
+                                    keyGroupRange.getStartKeyGroup(),
+                                    keyGroupRange.getEndKeyGroup());
+                    LOG.info("Imported {} entries of {} into {}", copied, other.getKeyGroupRange(), keyGroupRange);
+                } finally {
+                    FileUtils.deleteDirectory(tmp);
+                }
+            }
+            SortedMap<Long, Map<String, Uploaded>> restoredFiles = new TreeMap<>();
+            long lastCompleted = -1;
+            UUID uid = UUID.randomUUID();
+            if (handles.size() == 1 && !rescaled && base instanceof IncrementalRemoteKeyedStateHandle) {
+                // Files of the restored checkpoint may be referenced again (claim mode); after
+                // a no-claim restore Flink's first checkpoint shares nothing anyway.
+                IncrementalRemoteKeyedStateHandle remote = (IncrementalRemoteKeyedStateHandle) base;
+                Map<String, Uploaded> files = new HashMap<>();
+                for (HandleAndLocalPath f : remote.getSharedState()) {
+                    long[] sc = checks.get(f.getLocalPath());
+                    if (sc != null) {
+                        files.put(f.getLocalPath(), new Uploaded(f.getHandle(), sc[0], (int) sc[1]));
+                    }
+                }
+                restoredFiles.put(remote.getCheckpointId(), files);
+                lastCompleted = remote.getCheckpointId();
+                uid = remote.getBackendIdentifier();
+            }
+            Files.deleteIfExists(new File(dbDir, FerroNativeSnapshotStrategy.MANIFEST).toPath());
+            return new Result(store, uid, restoredFiles, lastCompleted);
+        } catch (Throwable t) {
+            store.close();
+            throw t;
+        }
+    }
+
+    /** Checks {@code dir} against its manifest; returns name to {size, crc32c}. */
+    private static Map<String, long[]> verified(File dir) {
+        Map<String, long[]> out = new HashMap<>();
+        // Fails with a FerroCorruptionException naming the first damaged or missing file.
+        String lines = NativeSnapshots.verify(dir.getAbsolutePath());
+        for (String line : lines.split("\n")) {
+            if (!line.isEmpty()) {
+                String[] f = line.split("\t");
+                out.put(f[0], new long[] {Long.parseLong(f[1]), Long.parseLong(f[2])});
+            }
+        }
+        return out;
+    }
+
+    /** The handle overlapping this backend's key groups the most. */
+    private IncrementalKeyedStateHandle pickBase() {
+        IncrementalKeyedStateHandle best = null;
+        int bestOverlap = -1;
+        for (KeyedStateHandle h : handles) {
+            if (!(h instanceof IncrementalKeyedStateHandle)) {
+                throw new IllegalStateException(
+                        "Cannot restore a mix of snapshot types: " + h.getClass().getName());
+            }
+            int overlap = h.getKeyGroupRange().getIntersection(keyGroupRange).getNumberOfKeyGroups();
+            if (overlap > bestOverlap) {
+                best = (IncrementalKeyedStateHandle) h;
+                bestOverlap = overlap;
+            }
+        }
+        return best;
+    }
+
+    /** Puts the snapshot's files into {@code dir} and checks them against the manifest. */
+    private Map<String, long[]> materialize(IncrementalKeyedStateHandle handle, File dir)
+            throws IOException {
+        Files.createDirectories(dir.toPath());
+        if (handle instanceof IncrementalLocalKeyedStateHandle) {
+            File local =
+                    ((IncrementalLocalKeyedStateHandle) handle)
+                            .getDirectoryStateHandle()
+                            .getDirectory()
+                            .toFile();
+            File[] files = local.listFiles();
+            if (files == null) {
+                throw new IOException("Local snapshot directory " + local + " is gone.");
+            }
+            for (File f : files) {
+                File target = new File(dir, f.getName());
+                try {
+                    Files.createLink(target.toPath(), f.toPath());
+                } catch (IOException | UnsupportedOperationException e) {
+                    Files.copy(f.toPath(), target.toPath(), StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        } else {
+            IncrementalRemoteKeyedStateHandle remote = (IncrementalRemoteKeyedStateHandle) handle;
+            List<HandleAndLocalPath> all = new ArrayList<>(remote.getSharedState());
+            all.addAll(remote.getPrivateState());
+            for (HandleAndLocalPath f : all) {
+                download(f.getHandle(), new File(dir, f.getLocalPath()));
+            }
+        }
+        return verified(dir);
+    }
+
+    private static void download(StreamStateHandle handle, File target) throws IOException {
+        try (FSDataInputStream in = handle.openInputStream();
+                OutputStream out = Files.newOutputStream(target.toPath())) {
+            copy(in, out);
+        } catch (IOException e) {
+            throw new IOException(
+                    "Could not download " + target.getName() + " from " + handle + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void copy(InputStream in, OutputStream out) throws IOException {
+        byte[] buffer = new byte[64 * 1024];
+        int n;
+        while ((n = in.read(buffer)) >= 0) {
+            out.write(buffer, 0, n);
+        }
+    }
+
+    /** Reads a snapshot's meta data: registers its states and restores its timers in range. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private void readMeta(IncrementalKeyedStateHandle handle, NativeStore store) throws Exception {
+        try (FSDataInputStream in = handle.getMetaDataStateHandle().openInputStream()) {
+            DataInputView view = new DataInputViewStreamWrapper(in);
+            NativeSnapshotMeta.readIndex(view);
+            KeyedBackendSerializationProxy<K> proxy = new KeyedBackendSerializationProxy<>(classLoader);
+            proxy.read(view);
+            checkKeySerializer(proxy);
+            List<HeapPriorityQueueSnapshotRestoreWrapper<HeapPriorityQueueElement>> restoredQueues =
+                    new ArrayList<>();
+            for (StateMetaInfoSnapshot meta : proxy.getStateMetaInfoSnapshots()) {
+                if (meta.getBackendStateType() == StateMetaInfoSnapshot.BackendStateType.PRIORITY_QUEUE) {
+                    HeapPriorityQueueSnapshotRestoreWrapper<?> w =
+                            queues.computeIfAbsent(
+                                    meta.getName(),
+                                    name -> createQueue(new RegisteredPriorityQueueStateBackendMetaInfo<>(meta)));
+                    restoredQueues.add((HeapPriorityQueueSnapshotRestoreWrapper<HeapPriorityQueueElement>) w);
+                } else if (!kvStates.containsKey(meta.getName())) {
+                    RegisteredKeyValueStateBackendMetaInfo<?, ?> kv =
+                            (RegisteredKeyValueStateBackendMetaInfo<?, ?>)
+                                    RegisteredStateMetaInfoBase.fromMetaInfoSnapshot(meta);
+                    int id =
+                            store.registerState(
+                                    meta.getName(), FerroKeyedStateBackend.kindOf(kv.getStateType()));
+                    kvStates.put(meta.getName(), new StateInfo(id, kv));
+                }
+            }
+            NativeSnapshotMeta.readQueues(
+                    view,
+                    restoredQueues.size(),
+                    new NativeSnapshotMeta.QueueSink() {
+                        @Override
+                        public TypeSerializer<?> serializer(int index) {
+                            return restoredQueues.get(index).getMetaInfo().getElementSerializer();
+                        }
+
+                        @Override
+                        public void accept(int index, int keyGroup, Object element) {
+                            if (keyGroupRange.contains(keyGroup)) {
+                                restoredQueues.get(index).getPriorityQueue().add((HeapPriorityQueueElement) element);
+                            }
+                        }
+                    });
+        }
+    }
+
+    private boolean keySerializerChecked;
+
+    private void checkKeySerializer(KeyedBackendSerializationProxy<K> proxy) throws StateMigrationException {
+        if (keySerializerChecked) {
+            return;
+        }
+        keySerializerChecked = true;
+        TypeSerializer<K> current = keySerializerProvider.currentSchemaSerializer();
+        TypeSerializerSchemaCompatibility<K> compat =
+                keySerializerProvider.setPreviousSerializerSnapshotForRestoredState(
+                        proxy.getKeySerializerSnapshot());
+        if (compat.isCompatibleAfterMigration() || compat.isIncompatible()) {
+            throw new StateMigrationException(
+                    "The new key serializer ("
+                            + current
+                            + ") must be compatible with the previous key serializer ("
+                            + keySerializerProvider.previousSchemaSerializer()
+                            + ").");
+        }
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private HeapPriorityQueueSnapshotRestoreWrapper<?> createQueue(
+            RegisteredPriorityQueueStateBackendMetaInfo metaInfo) {
+        HeapPriorityQueueSet pq = queueFactory.create(metaInfo.getName(), metaInfo.getElementSerializer());
+        return new HeapPriorityQueueSnapshotRestoreWrapper<>(
+                pq, metaInfo, KeyExtractorFunction.forKeyedObjects(), keyGroupRange, numberOfKeyGroups);
+    }
+}

@@ -1,0 +1,522 @@
+package io.ferrostate.flink.snapshot;
+
+import org.apache.flink.annotation.Internal;
+import org.apache.flink.api.common.state.CheckpointListener;
+import org.apache.flink.core.fs.CloseableRegistry;
+import org.apache.flink.core.memory.DataOutputView;
+import org.apache.flink.core.memory.DataOutputViewStreamWrapper;
+import org.apache.flink.runtime.checkpoint.CheckpointOptions;
+import org.apache.flink.runtime.checkpoint.SnapshotType;
+import org.apache.flink.runtime.state.CheckpointStateOutputStream;
+import org.apache.flink.runtime.state.CheckpointStreamFactory;
+import org.apache.flink.runtime.state.CheckpointStreamWithResultProvider;
+import org.apache.flink.runtime.state.CheckpointedStateScope;
+import org.apache.flink.runtime.state.DirectoryStateHandle;
+import org.apache.flink.runtime.state.IncrementalKeyedStateHandle.HandleAndLocalPath;
+import org.apache.flink.runtime.state.IncrementalLocalKeyedStateHandle;
+import org.apache.flink.runtime.state.IncrementalRemoteKeyedStateHandle;
+import org.apache.flink.runtime.state.KeyGroupRange;
+import org.apache.flink.runtime.state.KeyedBackendSerializationProxy;
+import org.apache.flink.runtime.state.KeyedStateHandle;
+import org.apache.flink.runtime.state.LocalRecoveryConfig;
+import org.apache.flink.runtime.state.PlaceholderStreamStateHandle;
+import org.apache.flink.runtime.state.RegisteredKeyValueStateBackendMetaInfo;
+import org.apache.flink.runtime.state.SnapshotResources;
+import org.apache.flink.runtime.state.SnapshotResult;
+import org.apache.flink.runtime.state.SnapshotStrategy;
+import org.apache.flink.runtime.state.StateUtil;
+import org.apache.flink.runtime.state.StreamStateHandle;
+import org.apache.flink.runtime.checkpoint.filemerging.FileMergingSnapshotManager;
+import org.apache.flink.runtime.state.filesystem.FileStateHandle;
+import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
+import org.apache.flink.runtime.state.heap.HeapPriorityQueueStateSnapshot;
+import org.apache.flink.runtime.state.memory.ByteStreamStateHandle;
+import org.apache.flink.runtime.state.metainfo.StateMetaInfoSnapshot;
+import org.apache.flink.util.FileUtils;
+import org.apache.flink.util.IOUtils;
+
+import io.ferrostate.flink.FerroKeyedStateBackend;
+import io.ferrostate.flink.nativ.NativeSnapshots;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import javax.annotation.Nonnull;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.UUID;
+
+/**
+ * Native snapshots: an immutable file set of the store (a RocksDB checkpoint of hard links,
+ * taken after the hot tier is written back) plus a manifest with a CRC-32C per file, uploaded
+ * through Flink's {@link CheckpointStreamFactory} as an {@link
+ * IncrementalRemoteKeyedStateHandle}.
+ *
+ * <p>Incremental checkpoints upload only the SST files that the last completed checkpoint did
+ * not hold; those it held are referenced as {@link PlaceholderStreamStateHandle}s, which Flink's
+ * {@code SharedStateRegistry} swaps for the registered handles, and Flink deletes shared files
+ * no retained checkpoint references. The synchronous part only writes back and links files; the
+ * task goes on while the asynchronous part checksums and uploads. Native savepoints and the
+ * first checkpoint after a no-claim restore share nothing with earlier snapshots, as Flink's
+ * {@link SnapshotType.SharingFilesStrategy} says.
+ */
+@Internal
+public final class FerroNativeSnapshotStrategy<K>
+        implements SnapshotStrategy<KeyedStateHandle, FerroNativeSnapshotStrategy.Resources>,
+                CheckpointListener,
+                AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FerroNativeSnapshotStrategy.class);
+
+    /** Name of the store's own manifest file inside a snapshot directory. */
+    public static final String MANIFEST = "FERROSTATE-MANIFEST";
+
+    private static final String SST = ".sst";
+    private static final int COPY_BUFFER = 64 * 1024;
+
+    /** An uploaded file: its handle and what the manifest recorded for it. */
+    public static final class Uploaded {
+        final StreamStateHandle handle;
+        final long size;
+        final int crc;
+
+        public Uploaded(StreamStateHandle handle, long size, int crc) {
+            this.handle = handle;
+            this.size = size;
+            this.crc = crc;
+        }
+    }
+
+    private final FerroKeyedStateBackend<K> backend;
+    private final LocalRecoveryConfig localRecoveryConfig;
+    private final UUID backendUID;
+
+    /** SST files uploaded per checkpoint, by local name; guarded by itself. */
+    private final SortedMap<Long, Map<String, Uploaded>> uploadedSstFiles;
+
+    private long lastCompletedCheckpointId;
+
+    public FerroNativeSnapshotStrategy(
+            FerroKeyedStateBackend<K> backend,
+            LocalRecoveryConfig localRecoveryConfig,
+            UUID backendUID,
+            SortedMap<Long, Map<String, Uploaded>> restoredSstFiles,
+            long lastCompletedCheckpointId) {
+        this.backend = backend;
+        this.localRecoveryConfig = localRecoveryConfig;
+        this.backendUID = backendUID;
+        this.uploadedSstFiles = new TreeMap<>(restoredSstFiles);
+        this.lastCompletedCheckpointId = lastCompletedCheckpointId;
+    }
+
+    /** What the synchronous part hands to the asynchronous one. */
+    public static final class Resources implements SnapshotResources {
+        final File directory;
+        final boolean keepDirectory;
+        final List<StateMetaInfoSnapshot> metaInfos;
+        final String[] stateNames;
+        final int[] stateKinds;
+        final String[] queueNames;
+        final List<HeapPriorityQueueStateSnapshot<?>> queues;
+        final Map<String, Uploaded> confirmed;
+
+        Resources(
+                File directory,
+                boolean keepDirectory,
+                List<StateMetaInfoSnapshot> metaInfos,
+                String[] stateNames,
+                int[] stateKinds,
+                String[] queueNames,
+                List<HeapPriorityQueueStateSnapshot<?>> queues,
+                Map<String, Uploaded> confirmed) {
+            this.directory = directory;
+            this.keepDirectory = keepDirectory;
+            this.metaInfos = metaInfos;
+            this.stateNames = stateNames;
+            this.stateKinds = stateKinds;
+            this.queueNames = queueNames;
+            this.queues = queues;
+            this.confirmed = confirmed;
+        }
+
+        @Override
+        public void release() {
+            if (!keepDirectory) {
+                deleteQuietly(directory);
+            }
+        }
+    }
+
+    @Override
+    public Resources syncPrepareResources(long checkpointId) throws Exception {
+        if (backend.getKvStateInformation().isEmpty() && backend.getRegisteredPQStates().isEmpty()) {
+            // Nothing registered: the snapshot is empty (a null handle), as Flink expects.
+            return null;
+        }
+        boolean local = localRecoveryConfig.isLocalBackupEnabled();
+        File directory;
+        if (local) {
+            File base =
+                    localRecoveryConfig
+                            .getLocalStateDirectoryProvider()
+                            .orElseThrow(LocalRecoveryConfig.localRecoveryNotEnabled())
+                            .subtaskSpecificCheckpointDirectory(checkpointId);
+            Files.createDirectories(base.toPath());
+            directory = new File(base, "ferrostate-" + UUID.randomUUID());
+        } else {
+            directory =
+                    new File(
+                            backend.getInstanceBasePath(),
+                            "chk-" + checkpointId + "-" + UUID.randomUUID());
+        }
+        // Write back the hot tier and hard-link an immutable copy of the store.
+        backend.store().checkpoint(directory.getAbsolutePath());
+
+        List<StateMetaInfoSnapshot> metas = new ArrayList<>();
+        List<FerroKeyedStateBackend.StateInfo> states = backend.kvStatesInOrder();
+        String[] names = new String[states.size()];
+        int[] kinds = new int[states.size()];
+        for (int i = 0; i < states.size(); i++) {
+            FerroKeyedStateBackend.StateInfo info = states.get(i);
+            metas.add(info.metaInfo.snapshot());
+            names[i] = info.metaInfo.getName();
+            kinds[i] =
+                    FerroKeyedStateBackend.kindOf(
+                            ((RegisteredKeyValueStateBackendMetaInfo<?, ?>) info.metaInfo).getStateType());
+        }
+        List<HeapPriorityQueueStateSnapshot<?>> queues = new ArrayList<>();
+        List<String> queueNames = new ArrayList<>();
+        for (HeapPriorityQueueSnapshotRestoreWrapper<?> pq : backend.getRegisteredPQStates().values()) {
+            metas.add(pq.getMetaInfo().snapshot());
+            queues.add(pq.stateSnapshot());
+            queueNames.add(pq.getMetaInfo().getName());
+        }
+        Map<String, Uploaded> confirmed;
+        synchronized (uploadedSstFiles) {
+            Map<String, Uploaded> c = uploadedSstFiles.get(lastCompletedCheckpointId);
+            confirmed = c == null ? Collections.emptyMap() : new HashMap<>(c);
+        }
+        return new Resources(
+                directory,
+                local,
+                metas,
+                names,
+                kinds,
+                queueNames.toArray(new String[0]),
+                queues,
+                confirmed);
+    }
+
+    @Override
+    public SnapshotResultSupplier<KeyedStateHandle> asyncSnapshot(
+            Resources resources,
+            long checkpointId,
+            long timestamp,
+            @Nonnull CheckpointStreamFactory streamFactory,
+            @Nonnull CheckpointOptions checkpointOptions) {
+        SnapshotType.SharingFilesStrategy sharing =
+                checkpointOptions.getCheckpointType().getSharingFilesStrategy();
+        if (resources == null) {
+            return registry -> SnapshotResult.empty();
+        }
+        return registry -> upload(resources, checkpointId, streamFactory, sharing, registry);
+    }
+
+    private SnapshotResult<KeyedStateHandle> upload(
+            Resources res,
+            long checkpointId,
+            CheckpointStreamFactory factory,
+            SnapshotType.SharingFilesStrategy sharing,
+            CloseableRegistry registry)
+            throws Exception {
+        boolean reuse = sharing == SnapshotType.SharingFilesStrategy.FORWARD_BACKWARD;
+        Map<String, Uploaded> known = reuse ? res.confirmed : Collections.emptyMap();
+        List<String> knownNames = new ArrayList<>(known.keySet());
+        long[] knownSizes = new long[knownNames.size()];
+        int[] knownCrcs = new int[knownNames.size()];
+        for (int i = 0; i < knownNames.size(); i++) {
+            Uploaded u = known.get(knownNames.get(i));
+            knownSizes[i] = u.size;
+            knownCrcs[i] = u.crc;
+        }
+        String manifest =
+                NativeSnapshots.writeManifest(
+                        res.directory.getAbsolutePath(),
+                        knownNames.toArray(new String[0]),
+                        knownSizes,
+                        knownCrcs);
+
+        List<HandleAndLocalPath> shared = new ArrayList<>();
+        List<HandleAndLocalPath> privateFiles = new ArrayList<>();
+        List<StreamStateHandle> reused = new ArrayList<>();
+        List<StreamStateHandle> created = new ArrayList<>();
+        Map<String, Uploaded> uploadedNow = new HashMap<>();
+        List<String[]> indexFiles = new ArrayList<>();
+        List<long[]> indexNumbers = new ArrayList<>();
+        long checkpointedSize = 0;
+        boolean completed = false;
+        CheckpointedStateScope sstScope =
+                sharing == SnapshotType.SharingFilesStrategy.NO_SHARING
+                        ? CheckpointedStateScope.EXCLUSIVE
+                        : CheckpointedStateScope.SHARED;
+        try {
+            List<String[]> files = new ArrayList<>();
+            for (String line : manifest.split("\n")) {
+                if (!line.isEmpty()) {
+                    files.add(line.split("\t"));
+                }
+            }
+            // The store's manifest goes last, after every file it describes.
+            files.add(new String[] {MANIFEST, "-1", Long.toString(crc32c(new File(res.directory, MANIFEST)))});
+            for (String[] f : files) {
+                String name = f[0];
+                File file = new File(res.directory, name);
+                long size = Long.parseLong(f[1]) < 0 ? file.length() : Long.parseLong(f[1]);
+                int crc = (int) Long.parseLong(f[2]);
+                boolean sst = name.endsWith(SST);
+                StreamStateHandle handle;
+                Uploaded previous = sst ? known.get(name) : null;
+                if (previous != null && factory.couldReuseStateHandle(previous.handle)) {
+                    handle =
+                            new PlaceholderStreamStateHandle(
+                                    previous.handle.getStreamStateHandleID(),
+                                    previous.handle.getStateSize(),
+                                    FileMergingSnapshotManager.isFileMergingHandle(previous.handle));
+                    reused.add(previous.handle);
+                    uploadedNow.put(name, previous);
+                } else {
+                    handle =
+                            uploadFile(
+                                    file,
+                                    factory,
+                                    sst ? sstScope : CheckpointedStateScope.EXCLUSIVE,
+                                    registry);
+                    created.add(handle);
+                    checkpointedSize += handle.getStateSize();
+                    if (sst) {
+                        uploadedNow.put(name, new Uploaded(handle, size, crc));
+                    }
+                }
+                if (sst) {
+                    shared.add(HandleAndLocalPath.of(handle, name));
+                } else {
+                    privateFiles.add(HandleAndLocalPath.of(handle, name));
+                }
+                String remote =
+                        previous != null ? remoteOf(previous.handle) : remoteOf(handle);
+                indexFiles.add(new String[] {name, remote});
+                indexNumbers.add(new long[] {size, crc, sst ? 1 : 0});
+            }
+
+            SnapshotResult<StreamStateHandle> meta =
+                    writeMeta(res, checkpointId, factory, registry, indexFiles, indexNumbers);
+            created.add(meta.getJobManagerOwnedSnapshot());
+            checkpointedSize += meta.getJobManagerOwnedSnapshot().getStateSize();
+
+            KeyGroupRange range = backend.getKeyGroupRange();
+            IncrementalRemoteKeyedStateHandle remote =
+                    new IncrementalRemoteKeyedStateHandle(
+                            backendUID,
+                            range,
+                            checkpointId,
+                            shared,
+                            privateFiles,
+                            meta.getJobManagerOwnedSnapshot(),
+                            checkpointedSize);
+            synchronized (uploadedSstFiles) {
+                if (sharing != SnapshotType.SharingFilesStrategy.NO_SHARING) {
+                    uploadedSstFiles.put(checkpointId, Collections.unmodifiableMap(uploadedNow));
+                }
+            }
+            SnapshotResult<KeyedStateHandle> result;
+            if (res.keepDirectory && meta.getTaskLocalSnapshot() != null) {
+                IncrementalLocalKeyedStateHandle local =
+                        new IncrementalLocalKeyedStateHandle(
+                                backendUID,
+                                checkpointId,
+                                DirectoryStateHandle.forPathWithSize(res.directory.toPath()),
+                                range,
+                                meta.getTaskLocalSnapshot(),
+                                shared);
+                result = SnapshotResult.withLocalState(remote, local);
+            } else {
+                if (res.keepDirectory) {
+                    deleteQuietly(res.directory);
+                }
+                result = SnapshotResult.of(remote);
+            }
+            completed = true;
+            LOG.debug(
+                    "ferrostate snapshot {} of {}: {} files, {} bytes uploaded, {} files reused.",
+                    checkpointId,
+                    range,
+                    files.size(),
+                    checkpointedSize,
+                    reused.size());
+            return result;
+        } finally {
+            if (completed) {
+                factory.reusePreviousStateHandle(reused);
+            } else {
+                // Nothing a later checkpoint depends on stays behind: only handles this attempt
+                // created are discarded; reused ones belong to earlier checkpoints.
+                for (StreamStateHandle h : created) {
+                    StateUtil.discardStateObjectQuietly(h);
+                }
+                deleteQuietly(res.directory);
+            }
+        }
+    }
+
+    private static long crc32c(File file) throws IOException {
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(Files.readAllBytes(file.toPath()));
+        return crc.getValue();
+    }
+
+    private static String remoteOf(StreamStateHandle handle) {
+        return handle instanceof FileStateHandle
+                ? ((FileStateHandle) handle).getFilePath().toString()
+                : "";
+    }
+
+    private static StreamStateHandle uploadFile(
+            File file,
+            CheckpointStreamFactory factory,
+            CheckpointedStateScope scope,
+            CloseableRegistry registry)
+            throws IOException {
+        CheckpointStateOutputStream out = factory.createCheckpointStateOutputStream(scope);
+        registry.registerCloseable(out);
+        boolean done = false;
+        try (InputStream in = Files.newInputStream(file.toPath())) {
+            byte[] buffer = new byte[COPY_BUFFER];
+            int n;
+            while ((n = in.read(buffer)) >= 0) {
+                out.write(buffer, 0, n);
+            }
+            if (!registry.unregisterCloseable(out)) {
+                throw new IOException("Snapshot was cancelled while uploading " + file.getName());
+            }
+            StreamStateHandle handle = out.closeAndGetHandle();
+            done = true;
+            // Checkpoint streams return no handle for zero bytes (e.g. an empty WAL file).
+            return handle != null
+                    ? handle
+                    : new ByteStreamStateHandle("ferrostate-empty-" + UUID.randomUUID(), new byte[0]);
+        } finally {
+            if (!done && registry.unregisterCloseable(out)) {
+                IOUtils.closeQuietly(out);
+            }
+        }
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private SnapshotResult<StreamStateHandle> writeMeta(
+            Resources res,
+            long checkpointId,
+            CheckpointStreamFactory factory,
+            CloseableRegistry registry,
+            List<String[]> indexFiles,
+            List<long[]> indexNumbers)
+            throws Exception {
+        int n = indexFiles.size();
+        String[] locals = new String[n];
+        String[] remotes = new String[n];
+        long[] sizes = new long[n];
+        int[] crcs = new int[n];
+        int[] shared = new int[n];
+        for (int i = 0; i < n; i++) {
+            locals[i] = indexFiles.get(i)[0];
+            remotes[i] = indexFiles.get(i)[1];
+            sizes[i] = indexNumbers.get(i)[0];
+            crcs[i] = (int) indexNumbers.get(i)[1];
+            shared[i] = (int) indexNumbers.get(i)[2];
+        }
+        KeyGroupRange range = backend.getKeyGroupRange();
+        byte[] index =
+                NativeSnapshots.encodeIndex(
+                        checkpointId,
+                        new int[] {
+                            range.getStartKeyGroup(),
+                            range.getEndKeyGroup(),
+                            backend.getKeyGroupPrefixBytes()
+                        },
+                        res.stateNames,
+                        res.stateKinds,
+                        res.queueNames,
+                        locals,
+                        remotes,
+                        sizes,
+                        crcs,
+                        shared);
+        CheckpointStreamWithResultProvider stream =
+                res.keepDirectory
+                        ? CheckpointStreamWithResultProvider.createDuplicatingStream(
+                                checkpointId,
+                                CheckpointedStateScope.EXCLUSIVE,
+                                factory,
+                                localRecoveryConfig
+                                        .getLocalStateDirectoryProvider()
+                                        .orElseThrow(LocalRecoveryConfig.localRecoveryNotEnabled()))
+                        : CheckpointStreamWithResultProvider.createSimpleStream(
+                                CheckpointedStateScope.EXCLUSIVE, factory);
+        registry.registerCloseable(stream);
+        try {
+            DataOutputView out = new DataOutputViewStreamWrapper(stream.getCheckpointOutputStream());
+            out.write(index);
+            new KeyedBackendSerializationProxy<>(backend.getKeySerializer(), res.metaInfos, false)
+                    .write(out);
+            NativeSnapshotMeta.writeQueues(out, res.queues, range);
+            if (!registry.unregisterCloseable(stream)) {
+                throw new IOException("Snapshot was cancelled while writing its meta data.");
+            }
+            SnapshotResult<StreamStateHandle> result = stream.closeAndFinalizeCheckpointStreamResult();
+            stream = null;
+            return result;
+        } finally {
+            if (stream != null && registry.unregisterCloseable(stream)) {
+                IOUtils.closeQuietly(stream);
+            }
+        }
+    }
+
+    @Override
+    public void notifyCheckpointComplete(long completedCheckpointId) {
+        synchronized (uploadedSstFiles) {
+            if (completedCheckpointId > lastCompletedCheckpointId
+                    && uploadedSstFiles.containsKey(completedCheckpointId)) {
+                uploadedSstFiles.keySet().removeIf(id -> id < completedCheckpointId);
+                lastCompletedCheckpointId = completedCheckpointId;
+            }
+        }
+    }
+
+    @Override
+    public void notifyCheckpointAborted(long abortedCheckpointId) {
+        synchronized (uploadedSstFiles) {
+            uploadedSstFiles.remove(abortedCheckpointId);
+        }
+    }
+
+    @Override
+    public void close() {}
+
+    private static void deleteQuietly(File dir) {
+        try {
+            FileUtils.deleteDirectory(dir);
+        } catch (IOException e) {
+            LOG.warn("Could not delete snapshot directory {}", dir, e);
+        }
+    }
+}

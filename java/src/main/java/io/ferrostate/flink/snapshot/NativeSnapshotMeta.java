@@ -1,0 +1,109 @@
+package io.ferrostate.flink.snapshot;
+
+import org.apache.flink.annotation.Internal;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.core.memory.DataInputView;
+import org.apache.flink.core.memory.DataOutputView;
+import org.apache.flink.runtime.state.KeyGroupRange;
+import org.apache.flink.runtime.state.heap.HeapPriorityQueueStateSnapshot;
+
+import io.ferrostate.flink.nativ.FerroCorruptionException;
+import io.ferrostate.flink.nativ.NativeSnapshots;
+
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * The meta stream of ferrostate's native snapshots: {@code [index][Flink's
+ * KeyedBackendSerializationProxy][timers]}. The index (written and checked natively) records
+ * the states, key groups and every file with its checksum and remote location, so {@code
+ * ferrostate inspect} reads a checkpoint without a JVM. The timers follow as, per priority
+ * queue, runs of {@code [key group][count][elements]} ended by {@code -1}.
+ */
+@Internal
+public final class NativeSnapshotMeta {
+    private static final byte[] MAGIC = {'F', 'E', 'R', 'R', 'O', 'M', 'T', 1};
+
+    private NativeSnapshotMeta() {}
+
+    /** Reads the index and checks it; throws a clear error for a foreign or damaged stream. */
+    public static void readIndex(DataInputView in) throws IOException {
+        byte[] head = new byte[12];
+        in.readFully(head);
+        if (!Arrays.equals(Arrays.copyOf(head, 8), MAGIC)) {
+            throw new FerroCorruptionException(
+                    "The snapshot's meta data is not ferrostate's: it was written by another state"
+                            + " backend's native format. Restore it on ferrostate from a canonical"
+                            + " savepoint instead.");
+        }
+        int len =
+                ((head[8] & 0xff) << 24)
+                        | ((head[9] & 0xff) << 16)
+                        | ((head[10] & 0xff) << 8)
+                        | (head[11] & 0xff);
+        if (len < 0 || len > (64 << 20)) {
+            throw new FerroCorruptionException("snapshot index length " + len + " is impossible");
+        }
+        byte[] all = Arrays.copyOf(head, 12 + len + 4);
+        in.readFully(all, 12, len + 4);
+        NativeSnapshots.indexLength(all);
+    }
+
+    /** Writes the timers of {@code range} from the queue snapshots. */
+    @SuppressWarnings("unchecked")
+    public static void writeQueues(
+            DataOutputView out, List<HeapPriorityQueueStateSnapshot<?>> queues, KeyGroupRange range)
+            throws IOException {
+        out.writeInt(queues.size());
+        for (HeapPriorityQueueStateSnapshot<?> q : queues) {
+            TypeSerializer<Object> serializer =
+                    (TypeSerializer<Object>) q.getMetaInfo().getElementSerializer();
+            for (int kg : range) {
+                Iterator<Object> it = (Iterator<Object>) q.getIteratorForKeyGroup(kg);
+                if (!it.hasNext()) {
+                    continue;
+                }
+                java.util.List<Object> elements = new java.util.ArrayList<>();
+                it.forEachRemaining(elements::add);
+                out.writeInt(kg);
+                out.writeInt(elements.size());
+                for (Object e : elements) {
+                    serializer.serialize(e, out);
+                }
+            }
+            out.writeInt(-1);
+        }
+    }
+
+    /** Receives restored timers. */
+    public interface QueueSink {
+        /** Serializer of the elements of queue {@code index}. */
+        TypeSerializer<?> serializer(int index);
+
+        /** Takes one element of queue {@code index} in key group {@code keyGroup}. */
+        void accept(int index, int keyGroup, Object element) throws IOException;
+    }
+
+    public static void readQueues(DataInputView in, int expectedQueues, QueueSink sink)
+            throws IOException {
+        int n = in.readInt();
+        if (n != expectedQueues) {
+            throw new FerroCorruptionException(
+                    "snapshot holds " + n + " timer queues but its meta data names " + expectedQueues);
+        }
+        for (int q = 0; q < n; q++) {
+            TypeSerializer<?> serializer = sink.serializer(q);
+            for (int kg = in.readInt(); kg != -1; kg = in.readInt()) {
+                int count = in.readInt();
+                if (count < 0) {
+                    throw new FerroCorruptionException("negative timer count in the snapshot");
+                }
+                for (int i = 0; i < count; i++) {
+                    sink.accept(q, kg, serializer.deserialize(in));
+                }
+            }
+        }
+    }
+}
