@@ -462,9 +462,8 @@ impl SnapshotIndex {
             )));
         }
         let config = bincode::config::standard().with_limit::<MAX_MANIFEST>();
-        let (index, _): (SnapshotIndex, usize) =
-            bincode::serde::decode_from_slice(payload, config)
-                .map_err(|e| bad(format!("cannot decode: {e}")))?;
+        let (index, _): (SnapshotIndex, usize) = bincode::serde::decode_from_slice(payload, config)
+            .map_err(|e| bad(format!("cannot decode: {e}")))?;
         if index.format_version == 0 || index.format_version > FORMAT_VERSION {
             return Err(bad(format!(
                 "format version {} is not supported",

@@ -131,7 +131,6 @@ fn checked_len(len: jint, cap: usize) -> JniResult<usize> {
     Ok(len as usize)
 }
 
-
 #[inline]
 fn value_len(len: usize) -> JniResult<jint> {
     jint::try_from(len).map_err(|_| JniError::Arg(format!("value of {len} bytes exceeds 2 GiB")))
@@ -144,7 +143,7 @@ fn value_len(len: usize) -> JniResult<jint> {
 fn published_clock(env: &mut JNIEnv, cell: &JByteBuffer) -> JniResult<Clock> {
     let ptr = env.get_direct_buffer_address(cell)?;
     let cap = env.get_direct_buffer_capacity(cell)?;
-    if cap < 8 || (ptr as usize) % 8 != 0 {
+    if cap < 8 || !(ptr as usize).is_multiple_of(8) {
         return Err(JniError::Arg(
             "the time cell must be an aligned direct buffer of 8 bytes".into(),
         ));
@@ -488,7 +487,9 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_flushAll<'l>(
     _c: JClass<'l>,
     h: jlong,
 ) {
-    guard(&mut env, "flush", |_| with_store(h, |s| Ok(s.store.flush_all()?)))
+    guard(&mut env, "flush", |_| {
+        with_store(h, |s| Ok(s.store.flush_all()?))
+    })
 }
 
 #[no_mangle]
@@ -608,7 +609,9 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_getBytes<'l>(
 ) -> jbyteArray {
     guard(&mut env, "get bytes", |env| {
         let key = env.convert_byte_array(&key)?;
-        let value = with_store(h, |s| Ok(s.store.get(state as u32, &key, |v| v.to_vec())?))?;
+        let value = with_store(h, |s| {
+            Ok(s.store.get(state as u32, &key, |v| v.to_vec())?)
+        })?;
         match value {
             Some(v) => Ok(env.byte_array_from_slice(&v)?.into_raw()),
             None => Ok(std::ptr::null_mut()),

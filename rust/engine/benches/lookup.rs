@@ -1,0 +1,85 @@
+//! The floor of a state access in Rust alone: hot-tier lookups of 500,000 short keys (the
+//! shape of Flink's state benchmarks), a hash map of the same keys for comparison, and a
+//! RocksDB point read (the cold path).
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use ferrostate_engine::hot::HotTable;
+use ferrostate_engine::{StateKind, Store, StoreOptions};
+use std::collections::HashMap;
+
+const KEYS: u32 = 500_000;
+
+fn composite(i: u32) -> [u8; 10] {
+    // [key group][8-byte Long key][VoidNamespace byte], as Flink writes it.
+    let mut k = [0u8; 10];
+    k[0] = (i % 128) as u8;
+    k[1..9].copy_from_slice(&(i as u64).to_be_bytes());
+    k
+}
+
+fn order(n: u32) -> Vec<u32> {
+    let mut x = 88172645463325252u64;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % KEYS as u64) as u32
+        })
+        .collect()
+}
+
+fn lookups(c: &mut Criterion) {
+    let mut hot = HotTable::new();
+    let mut map: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+    for i in 0..KEYS {
+        hot.set(&composite(i), &(i as u64).to_be_bytes(), false);
+        map.insert(composite(i).to_vec(), (i as u64).to_be_bytes().to_vec());
+    }
+    let probes = order(1 << 16);
+    let mut n = 0usize;
+    c.bench_function("hot_tier_get", |b| {
+        b.iter(|| {
+            n = (n + 1) & 0xffff;
+            black_box(hot.get(&composite(probes[n])).is_some())
+        })
+    });
+    c.bench_function("std_hashmap_vec_get", |b| {
+        b.iter(|| {
+            n = (n + 1) & 0xffff;
+            black_box(map.get(&composite(probes[n])[..]).map(|v| v.len()))
+        })
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(StoreOptions::new(dir.path(), 256 << 20)).unwrap();
+    let st = store.register_state("v", StateKind::Value).unwrap();
+    for i in 0..KEYS {
+        store
+            .put(st, &composite(i), &(i as u64).to_be_bytes())
+            .unwrap();
+    }
+    c.bench_function("store_get_hot", |b| {
+        b.iter(|| {
+            n = (n + 1) & 0xffff;
+            black_box(store.get(st, &composite(probes[n]), |v| v.len()).unwrap())
+        })
+    });
+    store.drop_hot().unwrap();
+    c.bench_function("store_get_rocksdb_then_hot", |b| {
+        b.iter(|| {
+            n = (n + 1) & 0xffff;
+            black_box(store.get(st, &composite(probes[n]), |v| v.len()).unwrap())
+        })
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(std::time::Duration::from_millis(500))
+        .measurement_time(std::time::Duration::from_secs(2));
+    targets = lookups
+}
+criterion_main!(benches);

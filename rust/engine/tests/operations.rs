@@ -1,0 +1,195 @@
+//! Every store operation against a model, with a budget small enough that the hot tier
+//! writes back and evicts all the time.
+
+mod common;
+
+use common::{get, key, store};
+use ferrostate_engine::list;
+use ferrostate_engine::{ScanStart, StateKind};
+use std::collections::BTreeMap;
+
+/// A tiny deterministic generator (xorshift), so the test needs no extra crate.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn values_match_a_model_under_eviction() {
+    // 16 MiB is the smallest budget; 100k entries of ~100 bytes overflow its hot share.
+    let (_dir, mut s) = store(16 << 20);
+    let st = s.register_state("v", StateKind::Value).unwrap();
+    let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    let mut rng = Rng(7);
+    for i in 0..300_000u32 {
+        let k = key((rng.next() % 128) as u8, (rng.next() % 100_000) as u32);
+        match rng.next() % 5 {
+            0 => {
+                s.delete(st, &k).unwrap();
+                model.remove(&k);
+            }
+            1 | 2 => {
+                assert_eq!(get(&mut s, st, &k), model.get(&k).cloned(), "read {i}");
+            }
+            _ => {
+                let v: Vec<u8> = (0..(rng.next() % 120) as usize)
+                    .map(|j| (i as usize + j) as u8)
+                    .collect();
+                s.put(st, &k, &v).unwrap();
+                model.insert(k, v);
+            }
+        }
+    }
+    assert!(s.stats().evictions > 0, "the hot tier must have evicted");
+    for (k, v) in &model {
+        assert_eq!(get(&mut s, st, k).as_ref(), Some(v));
+    }
+    // A full scan returns exactly the model, in key order.
+    let mut scanned = Vec::new();
+    s.scan(st, &[], ScanStart::First, |k, v| {
+        scanned.push((k.to_vec(), v.to_vec()));
+        Ok(true)
+    })
+    .unwrap();
+    let expected: Vec<_> = model.into_iter().collect();
+    assert_eq!(scanned, expected);
+}
+
+#[test]
+fn list_appends_merge_without_reads_and_read_back_whole() {
+    let (_dir, mut s) = store(16 << 20);
+    let st = s.register_state("l", StateKind::List).unwrap();
+    let k = key(3, 1);
+    let mut e = Vec::new();
+    list::push_element(&mut e, b"first");
+    s.append(st, &k, &e).unwrap();
+    s.drop_hot().unwrap();
+    let reads = s.stats().rocksdb_reads;
+    for i in 0..100u32 {
+        let mut e = Vec::new();
+        list::push_element(&mut e, &i.to_be_bytes());
+        s.append(st, &k, &e).unwrap();
+    }
+    s.flush_all().unwrap();
+    assert_eq!(s.stats().rocksdb_reads, reads, "appends must not read");
+    let v = get(&mut s, st, &k).unwrap();
+    let elements: Vec<Vec<u8>> = list::elements(&v).map(|e| e.unwrap().to_vec()).collect();
+    assert_eq!(elements.len(), 101);
+    assert_eq!(elements[0], b"first");
+    assert_eq!(elements[100], 99u32.to_be_bytes());
+    // A big append goes straight to RocksDB as a merge, after the hot entry is written back.
+    let mut big = Vec::new();
+    list::push_element(&mut big, &vec![7u8; 4096]);
+    s.append(st, &k, &big).unwrap();
+    assert_eq!(list::validate(&get(&mut s, st, &k).unwrap()).unwrap(), 102);
+}
+
+#[test]
+fn prefix_scans_resume_and_delete_prefix_clears_one_map() {
+    let (_dir, mut s) = store(16 << 20);
+    let st = s.register_state("m", StateKind::Map).unwrap();
+    for user in 0..3u32 {
+        for uk in 0..500u32 {
+            let mut k = key(1, user);
+            k.extend_from_slice(&uk.to_be_bytes());
+            s.put(st, &k, &[0, uk as u8]).unwrap();
+        }
+    }
+    let prefix = key(1, 1);
+    // Read the map of user 1 in batches of 64, resuming after the last key.
+    let mut seen = 0;
+    let mut last: Option<Vec<u8>> = None;
+    loop {
+        let mut batch = Vec::new();
+        let start = match &last {
+            Some(k) => ScanStart::At {
+                key: k,
+                exclusive: true,
+            },
+            None => ScanStart::First,
+        };
+        s.scan(st, &prefix, start, |k, _| {
+            batch.push(k.to_vec());
+            Ok(batch.len() < 64)
+        })
+        .unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        seen += batch.len();
+        last = batch.last().cloned();
+    }
+    assert_eq!(seen, 500);
+    s.delete_prefix(st, &prefix).unwrap();
+    assert_eq!(
+        s.scan(st, &prefix, ScanStart::First, |_, _| Ok(true))
+            .unwrap(),
+        0
+    );
+    assert_eq!(s.count(st).unwrap(), 1000);
+    let mut other = key(1, 2);
+    other.extend_from_slice(&7u32.to_be_bytes());
+    assert_eq!(get(&mut s, st, &other), Some(vec![0, 7]));
+}
+
+#[test]
+fn large_and_empty_values_round_trip() {
+    let (_dir, mut s) = store(16 << 20);
+    let st = s.register_state("v", StateKind::Value).unwrap();
+    let big: Vec<u8> = (0..(10 << 20)).map(|i| (i * 31) as u8).collect();
+    s.put(st, &key(0, 1), &big).unwrap();
+    s.put(st, &key(0, 2), &[]).unwrap();
+    assert_eq!(get(&mut s, st, &key(0, 1)), Some(big.clone()));
+    assert_eq!(get(&mut s, st, &key(0, 2)), Some(vec![]));
+    s.drop_hot().unwrap();
+    assert_eq!(get(&mut s, st, &key(0, 1)), Some(big));
+    assert_eq!(get(&mut s, st, &key(0, 2)), Some(vec![]));
+}
+
+#[test]
+fn states_are_isolated_and_unknown_ids_are_errors() {
+    let (_dir, mut s) = store(16 << 20);
+    let a = s.register_state("a", StateKind::Value).unwrap();
+    let b = s.register_state("b", StateKind::Value).unwrap();
+    assert_eq!(s.register_state("a", StateKind::Value).unwrap(), a);
+    assert!(s.register_state("a", StateKind::List).is_err());
+    s.put(a, &key(0, 1), b"in a").unwrap();
+    assert_eq!(get(&mut s, b, &key(0, 1)), None);
+    assert!(s.get(99, &key(0, 1), |_| ()).is_err());
+    assert!(s.put(99, &key(0, 1), b"x").is_err());
+}
+
+#[test]
+fn a_reopened_store_has_everything_written_back() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut s = ferrostate_engine::Store::open(ferrostate_engine::StoreOptions::new(
+            dir.path(),
+            16 << 20,
+        ))
+        .unwrap();
+        let st = s.register_state("v", StateKind::Value).unwrap();
+        for i in 0..1000u32 {
+            s.put(st, &key((i % 128) as u8, i), &i.to_le_bytes())
+                .unwrap();
+        }
+        s.flush_all().unwrap();
+    }
+    let mut s =
+        ferrostate_engine::Store::open(ferrostate_engine::StoreOptions::new(dir.path(), 16 << 20))
+            .unwrap();
+    assert_eq!(s.state_names(), vec!["v".to_string()]);
+    let st = s.register_state("v", StateKind::Value).unwrap();
+    for i in 0..1000u32 {
+        assert_eq!(
+            get(&mut s, st, &key((i % 128) as u8, i)),
+            Some(i.to_le_bytes().to_vec())
+        );
+    }
+}
