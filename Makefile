@@ -52,6 +52,27 @@ test: rust-lint rust-test
 java-test: native
 	$(MVN) verify
 
+# JMH suite (bench/README.md): HashMap vs EmbeddedRocksDB vs ferrostate in one run, two memory
+# regimes, the floor under one access and the example job. `bench` is the short profile (under
+# 20 minutes on 2 cores); `bench-full` runs longer iterations, for committed results. Both write
+# bench/results/latest.md and latest.json. BENCH_ARGS passes options to the runner, e.g.
+#   make bench BENCH_ARGS="--include ValueStateBenchmark --regimes in-memory"
+bench: native
+	$(MVN) -q package -DskipTests -pl bench -am
+	@if [ -f rust/engine/benches/lookup.rs ]; then \
+	  $(CARGO) bench --locked -p ferrostate-engine --bench lookup; fi
+	java -Xmx1g -Dlog4j2.configurationFile=log4j2-bench.properties \
+	  -cp "bench/target/classes:$$(cat bench/target/bench.classpath)" io.ferrostate.bench.BenchRunner \
+	  --profile short --out bench/results $(BENCH_ARGS)
+
+bench-full: native
+	$(MVN) -q package -DskipTests -pl bench -am
+	@if [ -f rust/engine/benches/lookup.rs ]; then \
+	  $(CARGO) bench --locked -p ferrostate-engine --bench lookup -- --warm-up-time 2 --measurement-time 5; fi
+	java -Xmx1g -Dlog4j2.configurationFile=log4j2-bench.properties \
+	  -cp "bench/target/classes:$$(cat bench/target/bench.classpath)" io.ferrostate.bench.BenchRunner \
+	  --profile full --out bench/results $(BENCH_ARGS)
+
 clean:
 	$(MVN) -q clean
 	rm -rf bench/results/tmp

@@ -1,0 +1,201 @@
+package io.ferrostate.bench;
+
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.typeutils.base.LongSerializer;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.contrib.streaming.state.EmbeddedRocksDBStateBackend;
+import org.apache.flink.contrib.streaming.state.RocksDBKeyedStateBackend;
+import org.apache.flink.core.fs.CloseableRegistry;
+import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
+import org.apache.flink.runtime.operators.testutils.MockEnvironment;
+import org.apache.flink.runtime.state.CheckpointableKeyedStateBackend;
+import org.apache.flink.runtime.state.ConfigurableStateBackend;
+import org.apache.flink.runtime.state.KeyGroupRange;
+import org.apache.flink.runtime.state.KeyedStateBackend;
+import org.apache.flink.runtime.state.KeyedStateBackendParametersImpl;
+import org.apache.flink.runtime.state.StateBackend;
+import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
+import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
+import org.apache.flink.util.FileUtils;
+
+import io.ferrostate.flink.FerroKeyedStateBackend;
+import io.ferrostate.flink.FerroStateBackend;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.Collections;
+
+/**
+ * Builds the keyed state backends of the micro-benchmarks, the role Flink's {@code
+ * StateBackendBenchmarkUtils} plays for flink-benchmarks, but through each backend's public
+ * {@link StateBackend#createKeyedStateBackend} on a task environment, as a TaskManager builds it:
+ *
+ * <ul>
+ *   <li>a {@link MockEnvironment} whose {@code MemoryManager} holds the regime's budget as managed
+ *       memory, and a managed-memory fraction of 1.0 for the operator, so RocksDB (which uses the
+ *       slot's managed memory by default: {@code state.backend.rocksdb.memory.managed: true}) and
+ *       ferrostate ({@code state.backend.ferrostate.memory.managed: true}) get the same budget;
+ *   <li>every backend configured from an otherwise empty Flink {@link Configuration}, i.e. its
+ *       defaults; only the working directory is set;
+ *   <li>{@code Long} keys, 2 key groups and key-group range [0, 1], as flink-benchmarks does.
+ * </ul>
+ */
+public final class BenchBackends {
+    static final int NUMBER_OF_KEY_GROUPS = 2;
+    static final KeyGroupRange KEY_GROUP_RANGE = new KeyGroupRange(0, 1);
+
+    /** One keyed backend, its task environment and its working directory. */
+    public static final class Built implements AutoCloseable {
+        public final BackendType type;
+        public final Regime regime;
+        public final CheckpointableKeyedStateBackend<Long> backend;
+        public final File dir;
+        private final MockEnvironment env;
+
+        Built(
+                BackendType type,
+                Regime regime,
+                CheckpointableKeyedStateBackend<Long> backend,
+                File dir,
+                MockEnvironment env) {
+            this.type = type;
+            this.regime = regime;
+            this.backend = backend;
+            this.dir = dir;
+            this.env = env;
+        }
+
+        /** The ferrostate backend, or null. */
+        public FerroKeyedStateBackend<Long> ferro() {
+            return backend instanceof FerroKeyedStateBackend
+                    ? (FerroKeyedStateBackend<Long>) backend
+                    : null;
+        }
+
+        @Override
+        public void close() throws Exception {
+            try {
+                backend.dispose();
+                if (backend instanceof AutoCloseable) {
+                    ((AutoCloseable) backend).close();
+                }
+            } finally {
+                env.close();
+                FileUtils.deleteDirectoryQuietly(dir);
+            }
+        }
+    }
+
+    /** The backends under comparison. */
+    public enum BackendType {
+        HEAP,
+        ROCKSDB,
+        FERROSTATE
+    }
+
+    private BenchBackends() {}
+
+    /** Where working directories go: {@code -Dferrostate.bench.workdir}, else java.io.tmpdir. */
+    static File workRoot() throws IOException {
+        String dir = System.getProperty("ferrostate.bench.workdir");
+        File root = new File(dir != null ? dir : System.getProperty("java.io.tmpdir"));
+        Files.createDirectories(root.toPath());
+        return root;
+    }
+
+    public static Built create(BackendType type, Regime regime) throws Exception {
+        File dir = Files.createTempDirectory(workRoot().toPath(), "bench-" + type.name().toLowerCase() + "-").toFile();
+        MockEnvironment env =
+                MockEnvironment.builder().setManagedMemorySize(regime.budgetBytes()).build();
+        try {
+            StateBackend backend = stateBackend(type, dir);
+            CheckpointableKeyedStateBackend<Long> keyed =
+                    backend.createKeyedStateBackend(
+                            new KeyedStateBackendParametersImpl<>(
+                                    env,
+                                    new JobID(),
+                                    "bench-op",
+                                    LongSerializer.INSTANCE,
+                                    NUMBER_OF_KEY_GROUPS,
+                                    KEY_GROUP_RANGE,
+                                    env.getTaskKvStateRegistry(),
+                                    TtlTimeProvider.DEFAULT,
+                                    new UnregisteredMetricsGroup(),
+                                    (name, value) -> {},
+                                    Collections.emptyList(),
+                                    new CloseableRegistry(),
+                                    1.0));
+            return new Built(type, regime, keyed, dir, env);
+        } catch (Throwable t) {
+            env.close();
+            FileUtils.deleteDirectoryQuietly(dir);
+            throw t;
+        }
+    }
+
+    /** The backend as a job configures it: defaults, plus a working directory. */
+    static StateBackend stateBackend(BackendType type, File dir) {
+        Configuration config = new Configuration();
+        // Extra Flink options for experiments: -Dferrostate.bench.flink.<key>=<value>, e.g.
+        // -Dferrostate.bench.flink.state.backend.rocksdb.memory.partitioned-index-filters=true
+        String prefix = "ferrostate.bench.flink.";
+        for (String k : System.getProperties().stringPropertyNames()) {
+            if (k.startsWith(prefix)) {
+                config.setString(k.substring(prefix.length()), System.getProperty(k));
+            }
+        }
+        ClassLoader cl = BenchBackends.class.getClassLoader();
+        switch (type) {
+            case HEAP:
+                return new HashMapStateBackend().configure(config, cl);
+            case ROCKSDB:
+                config.setString("state.backend.rocksdb.localdir", dir.getAbsolutePath());
+                return configure(new EmbeddedRocksDBStateBackend(false), config, cl);
+            case FERROSTATE:
+                config.setString("state.backend.ferrostate.localdir", dir.getAbsolutePath());
+                return configure(new FerroStateBackend(false), config, cl);
+            default:
+                throw new IllegalArgumentException(type.name());
+        }
+    }
+
+    private static StateBackend configure(
+            ConfigurableStateBackend backend, Configuration config, ClassLoader cl) {
+        return backend.configure(config, cl);
+    }
+
+    /**
+     * Full compaction where the backend has one (RocksDB, ferrostate), as flink-benchmarks'
+     * list benchmark does for RocksDB after loading its data.
+     */
+    static void compact(KeyedStateBackend<Long> backend, org.apache.flink.api.common.state.StateDescriptor<?, ?> desc)
+            throws Exception {
+        if (backend instanceof RocksDBKeyedStateBackend) {
+            ((RocksDBKeyedStateBackend<Long>) backend).compactState(desc);
+        } else if (backend instanceof FerroKeyedStateBackend) {
+            ((FerroKeyedStateBackend<Long>) backend).compactState(desc);
+        }
+    }
+
+    /** Bytes of the files under {@code dir}. */
+    static long diskBytes(File dir) {
+        if (dir == null || !dir.exists()) {
+            return 0;
+        }
+        try (java.util.stream.Stream<java.nio.file.Path> s = Files.walk(dir.toPath())) {
+            return s.filter(Files::isRegularFile)
+                    .mapToLong(
+                            p -> {
+                                try {
+                                    return Files.size(p);
+                                } catch (IOException e) {
+                                    return 0;
+                                }
+                            })
+                    .sum();
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return -1;
+        }
+    }
+}
