@@ -160,6 +160,8 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
     /** Native snapshots: incremental checkpoints (when on) and native savepoints. */
     private final FerroNativeSnapshotStrategy<K> nativeStrategy;
     private final boolean incremental;
+    /** Fault drills: syncs the write-failure switch with a file before snapshots; or null. */
+    @javax.annotation.Nullable private FailWritesFile failWritesFile;
     private boolean disposed;
 
     @SuppressWarnings("checkstyle:ParameterNumber")
@@ -213,6 +215,16 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
         this.nativeStrategy = nativeStrategyFactory.create(this);
         this.checkpointStrategy =
                 incremental ? nativeStrategy : new FerroFullSnapshotStrategy<>(this, localRecoveryConfig);
+    }
+
+    void setFailWritesFile(@javax.annotation.Nullable FailWritesFile failWritesFile) {
+        this.failWritesFile = failWritesFile;
+    }
+
+    private void syncFailWritesFile() {
+        if (failWritesFile != null) {
+            failWritesFile.sync();
+        }
     }
 
     /** Creates the native snapshot strategy once the backend exists. */
@@ -623,6 +635,7 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
             @Nonnull CheckpointOptions checkpointOptions)
             throws Exception {
         checkNotDisposed();
+        syncFailWritesFile();
         // Canonical savepoints never come here (Flink calls savepoint()); native ones do.
         SnapshotStrategy<KeyedStateHandle, ?> strategy =
                 checkpointOptions.getCheckpointType().isSavepoint() ? nativeStrategy : checkpointStrategy;
@@ -646,6 +659,7 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
     @Override
     public SavepointResources<K> savepoint() throws Exception {
         checkNotDisposed();
+        syncFailWritesFile();
         return new SavepointResources<>(createFullSnapshotResources(true), ASYNCHRONOUS);
     }
 

@@ -64,6 +64,8 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
     private final double hotRatio;
     private final double writeBufferRatio;
     @Nullable private final MemorySize maxHotValue;
+    /** {@link FerroStateOptions#DEBUG_FAIL_WRITES_FILE}; null when unset. */
+    @Nullable private final String failWritesFile;
 
     /** A backend configured from the cluster and job configuration. */
     public FerroStateBackend() {
@@ -84,6 +86,7 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
         this.hotRatio = -1;
         this.writeBufferRatio = -1;
         this.maxHotValue = null;
+        this.failWritesFile = null;
     }
 
     private FerroStateBackend(FerroStateBackend original, ReadableConfig config) {
@@ -118,6 +121,12 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
                 original.maxHotValue != null
                         ? original.maxHotValue
                         : config.get(FerroStateOptions.MAX_HOT_VALUE_SIZE);
+        this.failWritesFile =
+                original.failWritesFile != null
+                        ? original.failWritesFile
+                        : config.getOptional(FerroStateOptions.DEBUG_FAIL_WRITES_FILE)
+                                .filter(s -> !s.trim().isEmpty())
+                                .orElse(null);
         if (hotRatio < 0 || hotRatio > 0.9) {
             throw new IllegalConfigurationException(
                     FerroStateOptions.HOT_TIER_RATIO.key() + " must be within [0, 0.9], is " + hotRatio);
@@ -160,6 +169,10 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
     public <K> AbstractKeyedStateBackend<K> createKeyedStateBackend(
             KeyedStateBackendParameters<K> parameters) throws IOException {
         NativeLibraryLoader.ensureLoaded();
+        FailWritesFile faultSwitch = failWritesFile == null ? null : new FailWritesFile(failWritesFile);
+        if (faultSwitch != null) {
+            faultSwitch.sync();
+        }
         Environment env = parameters.getEnv();
         String operator = parameters.getOperatorIdentifier().replaceAll("[^a-zA-Z0-9\\-]", "_");
         File instanceBasePath =
@@ -176,27 +189,30 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
         StreamCompressionDecorator compression = getCompressionDecorator(executionConfig);
         LatencyTrackingStateConfig latencyTracking =
                 latencyTrackingConfigBuilder.setMetricGroup(parameters.getMetricGroup()).build();
-        return new FerroKeyedStateBackendBuilder<>(
-                        parameters.getKvStateRegistry(),
-                        parameters.getKeySerializer(),
-                        env.getUserCodeClassLoader().asClassLoader(),
-                        parameters.getNumberOfKeyGroups(),
-                        parameters.getKeyGroupRange(),
-                        executionConfig,
-                        parameters.getTtlTimeProvider(),
-                        latencyTracking,
-                        parameters.getStateHandles(),
-                        compression,
-                        parameters.getCancelStreamRegistry(),
-                        instanceBasePath,
-                        memory.memory,
-                        memory.lease,
-                        maxHotValue == null
-                                ? FerroStateOptions.MAX_HOT_VALUE_SIZE.defaultValue().getBytes()
-                                : maxHotValue.getBytes(),
-                        env.getTaskStateManager().createLocalRecoveryConfig())
-                .setIncremental(isIncrementalCheckpointsEnabled())
-                .build();
+        FerroKeyedStateBackend<K> backend =
+                new FerroKeyedStateBackendBuilder<>(
+                                parameters.getKvStateRegistry(),
+                                parameters.getKeySerializer(),
+                                env.getUserCodeClassLoader().asClassLoader(),
+                                parameters.getNumberOfKeyGroups(),
+                                parameters.getKeyGroupRange(),
+                                executionConfig,
+                                parameters.getTtlTimeProvider(),
+                                latencyTracking,
+                                parameters.getStateHandles(),
+                                compression,
+                                parameters.getCancelStreamRegistry(),
+                                instanceBasePath,
+                                memory.memory,
+                                memory.lease,
+                                maxHotValue == null
+                                        ? FerroStateOptions.MAX_HOT_VALUE_SIZE.defaultValue().getBytes()
+                                        : maxHotValue.getBytes(),
+                                env.getTaskStateManager().createLocalRecoveryConfig())
+                        .setIncremental(isIncrementalCheckpointsEnabled())
+                        .build();
+        backend.setFailWritesFile(faultSwitch);
+        return backend;
     }
 
     private File pickDirectory(Environment env) {

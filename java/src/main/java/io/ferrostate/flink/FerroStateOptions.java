@@ -78,4 +78,20 @@ public final class FerroStateOptions {
                     .withDescription(
                             "Values (and list appends) larger than this are written to RocksDB directly"
                                     + " instead of being kept in the hot tier.");
+
+    /** Testing only: a file whose existence turns on the store's write-failure switch. */
+    public static final ConfigOption<String> DEBUG_FAIL_WRITES_FILE =
+            ConfigOptions.key("state.backend.ferrostate.debug.fail-writes-file")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "Testing only (fault drills). A local file path: while this file exists,"
+                                    + " every write of ferrostate's stores in the TaskManager fails as if"
+                                    + " the disk were full ('no space left on device (ferrostate fault"
+                                    + " injection is on)'), which fails the task; once it is deleted, the"
+                                    + " job recovers. Checked when a keyed backend is created or restored"
+                                    + " and before each snapshot writes the hot tier back, not on state"
+                                    + " accesses. The switch is shared by every store of the TaskManager"
+                                    + " whose ferrostate classes come from the same class loader. Unset"
+                                    + " (the default), ferrostate never touches the switch.");
 }
