@@ -5,7 +5,7 @@ import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.core.fs.FSDataInputStream;
 import org.apache.flink.core.memory.DataInputView;
-import org.apache.flink.core.memory.DataInputViewStreamWrapper;
+import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.runtime.state.IncrementalKeyedStateHandle;
 import org.apache.flink.runtime.state.IncrementalKeyedStateHandle.HandleAndLocalPath;
 import org.apache.flink.runtime.state.IncrementalLocalKeyedStateHandle;
@@ -278,8 +278,13 @@ public final class FerroNativeRestoreOperation<K> {
     /** Reads a snapshot's meta data: registers its states and restores its timers in range. */
     @SuppressWarnings({"unchecked", "rawtypes"})
     private void readMeta(IncrementalKeyedStateHandle handle, NativeStore store) throws Exception {
+        byte[] metaBytes;
         try (FSDataInputStream in = handle.getMetaDataStateHandle().openInputStream()) {
-            DataInputView view = new DataInputViewStreamWrapper(in);
+            metaBytes =
+                    NativeSnapshotMeta.readChecksummed(in, String.valueOf(handle.getMetaDataStateHandle()));
+        }
+        {
+            DataInputView view = new DataInputDeserializer(metaBytes);
             NativeSnapshotMeta.readIndex(view);
             KeyedBackendSerializationProxy<K> proxy = new KeyedBackendSerializationProxy<>(classLoader);
             proxy.read(view);

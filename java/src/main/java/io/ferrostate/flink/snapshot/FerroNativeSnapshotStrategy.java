@@ -3,8 +3,7 @@ package io.ferrostate.flink.snapshot;
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.core.fs.CloseableRegistry;
-import org.apache.flink.core.memory.DataOutputView;
-import org.apache.flink.core.memory.DataOutputViewStreamWrapper;
+import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.runtime.checkpoint.CheckpointOptions;
 import org.apache.flink.runtime.checkpoint.SnapshotType;
 import org.apache.flink.runtime.state.CheckpointStateOutputStream;
@@ -473,11 +472,13 @@ public final class FerroNativeSnapshotStrategy<K>
                                 CheckpointedStateScope.EXCLUSIVE, factory);
         registry.registerCloseable(stream);
         try {
-            DataOutputView out = new DataOutputViewStreamWrapper(stream.getCheckpointOutputStream());
+            DataOutputSerializer out = new DataOutputSerializer(4096);
             out.write(index);
             new KeyedBackendSerializationProxy<>(backend.getKeySerializer(), res.metaInfos, false)
                     .write(out);
             NativeSnapshotMeta.writeQueues(out, res.queues, range);
+            NativeSnapshotMeta.writeChecksummed(
+                    stream.getCheckpointOutputStream(), out.getSharedBuffer(), out.length());
             if (!registry.unregisterCloseable(stream)) {
                 throw new IOException("Snapshot was cancelled while writing its meta data.");
             }

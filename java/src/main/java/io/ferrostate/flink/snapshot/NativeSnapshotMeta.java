@@ -11,20 +11,67 @@ import io.ferrostate.flink.nativ.FerroCorruptionException;
 import io.ferrostate.flink.nativ.NativeSnapshots;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.zip.CRC32C;
 
 /**
  * The meta stream of ferrostate's native snapshots: {@code [index][Flink's
  * KeyedBackendSerializationProxy][timers]}. The index (written and checked natively) records
  * the states, key groups and every file with its checksum and remote location, so {@code
  * ferrostate inspect} reads a checkpoint without a JVM. The timers follow as, per priority
- * queue, runs of {@code [key group][count][elements]} ended by {@code -1}.
+ * queue, runs of {@code [key group][count][elements]} ended by {@code -1}. The stream ends with
+ * the CRC-32C of everything before it and a trailer magic, so a damaged or truncated meta data
+ * file (serializers, timers) fails the restore instead of restoring wrong timers.
  */
 @Internal
 public final class NativeSnapshotMeta {
     private static final byte[] MAGIC = {'F', 'E', 'R', 'R', 'O', 'M', 'T', 1};
+    private static final byte[] TRAILER = {'F', 'E', 'R', 'R', 'O', 'C', 'R', 'C'};
+
+    /** Writes {@code meta[0, length)} followed by its CRC-32C and the trailer magic. */
+    public static void writeChecksummed(OutputStream out, byte[] meta, int length)
+            throws IOException {
+        CRC32C crc = new CRC32C();
+        crc.update(meta, 0, length);
+        out.write(meta, 0, length);
+        int c = (int) crc.getValue();
+        out.write(new byte[] {(byte) (c >>> 24), (byte) (c >>> 16), (byte) (c >>> 8), (byte) c});
+        out.write(TRAILER);
+    }
+
+    /**
+     * Reads a whole meta data stream and checks its CRC-32C trailer; returns the bytes the
+     * checksum covers. {@code what} names the file in the error of a damaged stream.
+     */
+    public static byte[] readChecksummed(InputStream in, String what) throws IOException {
+        byte[] all = in.readAllBytes();
+        int n = all.length - 12;
+        if (n < 0 || !Arrays.equals(Arrays.copyOfRange(all, n + 4, all.length), TRAILER)) {
+            throw new FerroCorruptionException(
+                    "checksum mismatch in the snapshot meta data file "
+                            + what
+                            + ": it has no checksum trailer (truncated, or damaged at its end)");
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(all, 0, n);
+        int stored =
+                ((all[n] & 0xff) << 24)
+                        | ((all[n + 1] & 0xff) << 16)
+                        | ((all[n + 2] & 0xff) << 8)
+                        | (all[n + 3] & 0xff);
+        if (stored != (int) crc.getValue()) {
+            throw new FerroCorruptionException(
+                    String.format(
+                            "checksum mismatch in the snapshot meta data file %s: stored crc32c %08x,"
+                                    + " computed %08x over %d bytes",
+                            what, stored, (int) crc.getValue(), n));
+        }
+        return Arrays.copyOf(all, n);
+    }
 
     private NativeSnapshotMeta() {}
 
