@@ -139,10 +139,22 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
     public static final class StateInfo {
         public final int stateId;
         public final RegisteredStateMetaInfoBase metaInfo;
+        /**
+         * Why some restored list values could not be split into elements with the serializer
+         * restored from the snapshot (they are kept whole, as one element); null when all were.
+         */
+        @javax.annotation.Nullable private Exception unreadRestoredLists;
 
         public StateInfo(int stateId, RegisteredStateMetaInfoBase metaInfo) {
             this.stateId = stateId;
             this.metaInfo = metaInfo;
+        }
+
+        /** Records that restored list values were kept whole because they could not be read. */
+        public void keptRestoredListsWhole(Exception cause) {
+            if (unreadRestoredLists == null) {
+                unreadRestoredLists = cause;
+            }
         }
     }
 
@@ -466,7 +478,12 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
                     (RegisteredKeyValueStateBackendMetaInfo<N, SV>) old.metaInfo;
             newMetaInfo =
                     updateRestoredStateMetaInfo(
-                            old.stateId, oldMeta, stateDesc, namespaceSerializer, stateSerializer);
+                            old.stateId,
+                            oldMeta,
+                            stateDesc,
+                            namespaceSerializer,
+                            stateSerializer,
+                            old.unreadRestoredLists);
             stateId = old.stateId;
         } else {
             newMetaInfo =
@@ -494,7 +511,8 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
                     RegisteredKeyValueStateBackendMetaInfo<N, SV> restored,
                     StateDescriptor<S, SV> stateDesc,
                     TypeSerializer<N> namespaceSerializer,
-                    TypeSerializer<SV> stateSerializer)
+                    TypeSerializer<SV> stateSerializer,
+                    @javax.annotation.Nullable Exception unreadRestoredLists)
                     throws Exception {
         TypeSerializer<N> previousNamespaceSerializer = restored.getNamespaceSerializer();
         TypeSerializerSchemaCompatibility<N> nsCompat =
@@ -511,6 +529,18 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
         TypeSerializer<SV> previousStateSerializer = restored.getStateSerializer();
         TypeSerializerSchemaCompatibility<SV> compat =
                 restored.updateStateSerializer(stateSerializer);
+        if (unreadRestoredLists != null && !compat.isIncompatible()) {
+            throw new StateMigrationException(
+                    "The list state "
+                            + stateDesc.getName()
+                            + " was restored from a canonical snapshot whose values could not be read"
+                            + " with the serializer restored from it ("
+                            + previousStateSerializer
+                            + "), although the new serializer ("
+                            + stateSerializer
+                            + ") is compatible.",
+                    unreadRestoredLists);
+        }
         if (compat.isCompatibleAfterMigration()) {
             migrateStateValues(stateId, stateDesc, restored);
         } else if (compat.isIncompatible()) {

@@ -91,14 +91,17 @@ public final class FerroFullRestoreOperation<K> {
 
     /** Where the entries of one restored state id go. */
     private static final class Target {
+        final StateInfo info;
         final int stateId;
         final TypeSerializer<Object> listElementSerializer;
         final HeapPriorityQueueSnapshotRestoreWrapper<HeapPriorityQueueElement> queue;
 
         Target(
+                StateInfo info,
                 int stateId,
                 TypeSerializer<Object> listElementSerializer,
                 HeapPriorityQueueSnapshotRestoreWrapper<HeapPriorityQueueElement> queue) {
+            this.info = info;
             this.stateId = stateId;
             this.listElementSerializer = listElementSerializer;
             this.queue = queue;
@@ -122,6 +125,7 @@ public final class FerroFullRestoreOperation<K> {
                 targets.put(
                         i,
                         new Target(
+                                null,
                                 -1,
                                 null,
                                 (HeapPriorityQueueSnapshotRestoreWrapper<HeapPriorityQueueElement>)
@@ -147,7 +151,7 @@ public final class FerroFullRestoreOperation<K> {
                             ((ListSerializer<Object>) kv.getStateSerializer())
                                     .getElementSerializer();
                 }
-                targets.put(i, new Target(info.stateId, element, null));
+                targets.put(i, new Target(info, info.stateId, element, null));
             }
         }
         try (ThrowingIterator<KeyGroup> keyGroups = result.getRestoredKeyGroups()) {
@@ -180,7 +184,7 @@ public final class FerroFullRestoreOperation<K> {
         }
         byte[] value = entry.getValue();
         if (target.listElementSerializer != null) {
-            value = ListFormat.fromDelimited(value, target.listElementSerializer);
+            value = toStoredList(target, value);
         }
         DirectOutputView keyView = store.keyView();
         keyView.clear();
@@ -189,6 +193,30 @@ public final class FerroFullRestoreOperation<K> {
         valueOut.clear();
         valueOut.write(value);
         store.put(target.stateId, key.length, value.length);
+    }
+
+    /**
+     * Converts a restored list to the store's format. Finding the elements needs the serializer
+     * restored from the snapshot, which reads into the job's current classes; when they changed
+     * incompatibly it fails. Flink's RocksDB backend does not read values at restore and reports
+     * that as a {@link org.apache.flink.util.StateMigrationException} when the state is
+     * registered, so the value is kept whole (one element: snapshots write it back byte for
+     * byte) and the registration decides, after its compatibility check.
+     */
+    private byte[] toStoredList(Target target, byte[] delimited) {
+        try {
+            return ListFormat.fromDelimited(delimited, target.listElementSerializer);
+        } catch (Exception e) {
+            target.info.keptRestoredListsWhole(e);
+            byte[] whole = new byte[4 + delimited.length];
+            int n = delimited.length;
+            whole[0] = (byte) (n >>> 24);
+            whole[1] = (byte) (n >>> 16);
+            whole[2] = (byte) (n >>> 8);
+            whole[3] = (byte) n;
+            System.arraycopy(delimited, 0, whole, 4, n);
+            return whole;
+        }
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
