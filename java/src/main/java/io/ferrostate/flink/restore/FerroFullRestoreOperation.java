@@ -6,10 +6,12 @@ import org.apache.flink.api.common.typeutils.base.ListSerializer;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.runtime.state.KeyExtractorFunction;
 import org.apache.flink.runtime.state.KeyGroupRange;
+import org.apache.flink.runtime.state.KeyGroupsStateHandle;
 import org.apache.flink.runtime.state.KeyedStateHandle;
 import org.apache.flink.runtime.state.RegisteredKeyValueStateBackendMetaInfo;
 import org.apache.flink.runtime.state.RegisteredPriorityQueueStateBackendMetaInfo;
 import org.apache.flink.runtime.state.RegisteredStateMetaInfoBase;
+import org.apache.flink.runtime.state.SavepointKeyedStateHandle;
 import org.apache.flink.runtime.state.StateSerializerProvider;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueElement;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSet;
@@ -29,6 +31,7 @@ import io.ferrostate.flink.nativ.DirectOutputView;
 import io.ferrostate.flink.nativ.NativeStore;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -81,12 +84,35 @@ public final class FerroFullRestoreOperation<K> {
     public void restore() throws Exception {
         FullSnapshotRestoreOperation<K> op =
                 new FullSnapshotRestoreOperation<>(
-                        keyGroupRange, classLoader, handles, keySerializerProvider);
+                        keyGroupRange, classLoader, clipCheckpoints(), keySerializerProvider);
         try (ThrowingIterator<SavepointRestoreResult> results = op.restore()) {
             while (results.hasNext()) {
                 apply(results.next());
             }
         }
+    }
+
+    /**
+     * Checkpoints are read for this backend's key groups only, as Flink's own backends read
+     * theirs (HashMap skips the others, RocksDB clips them); Flink's reader would fail on the
+     * first key group out of range. Savepoints stay as they are: there Flink's HashMap and
+     * RocksDB backends fail too. An empty intersection still restores the states' meta info.
+     */
+    private Collection<KeyedStateHandle> clipCheckpoints() {
+        List<KeyedStateHandle> clipped = new ArrayList<>(handles.size());
+        for (KeyedStateHandle handle : handles) {
+            if (handle instanceof KeyGroupsStateHandle
+                    && !(handle instanceof SavepointKeyedStateHandle)) {
+                KeyGroupsStateHandle groups = (KeyGroupsStateHandle) handle;
+                clipped.add(
+                        new KeyGroupsStateHandle(
+                                groups.getGroupRangeOffsets().getIntersection(keyGroupRange),
+                                groups.getDelegateStateHandle()));
+            } else {
+                clipped.add(handle);
+            }
+        }
+        return clipped;
     }
 
     /** Where the entries of one restored state id go. */
