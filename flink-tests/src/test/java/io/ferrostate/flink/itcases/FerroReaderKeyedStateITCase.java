@@ -1,0 +1,16 @@
+package io.ferrostate.flink.itcases;
+
+import org.apache.flink.state.api.SavepointReaderKeyedStateITCase;
+
+import io.ferrostate.flink.FerroStateBackend;
+
+/**
+ * Flink's own State Processor API reader test ({@code flink-state-processor-api} test-jar),
+ * run against ferrostate as Flink runs it against its HashMap and EmbeddedRocksDB backends.
+ */
+public class FerroReaderKeyedStateITCase extends SavepointReaderKeyedStateITCase<FerroStateBackend> {
+    @Override
+    protected FerroStateBackend getStateBackend() {
+        return new FerroStateBackend();
+    }
+}
