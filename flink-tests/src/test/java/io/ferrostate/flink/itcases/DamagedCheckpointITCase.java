@@ -145,6 +145,7 @@ class DamagedCheckpointITCase {
         Throwable error = restoreFails(checkpoints, cps[1]);
         assertThat(ExceptionUtils.stringifyException(error))
                 .contains(victim.getValue())
+                .contains(victim.getKey().getFileName().toString())
                 .containsIgnoringCase("checksum mismatch");
         restoresExactly(checkpoints, cps[0]);
     }
@@ -158,6 +159,7 @@ class DamagedCheckpointITCase {
         Throwable error = restoreFails(checkpoints, cps[1]);
         assertThat(ExceptionUtils.stringifyException(error))
                 .contains(victim.getValue())
+                .contains(victim.getKey().getFileName().toString())
                 .containsIgnoringCase("checksum mismatch");
         restoresExactly(checkpoints, cps[0]);
     }
@@ -171,6 +173,7 @@ class DamagedCheckpointITCase {
         Throwable error = restoreFails(checkpoints, cps[1]);
         assertThat(ExceptionUtils.stringifyException(error))
                 .contains(victim.getValue())
+                .contains(victim.getKey().getFileName().toString())
                 .containsPattern("(?i)missing|no such file");
         restoresExactly(checkpoints, cps[0]);
     }

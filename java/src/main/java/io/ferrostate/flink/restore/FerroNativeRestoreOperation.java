@@ -29,6 +29,7 @@ import org.apache.flink.util.StateMigrationException;
 
 import io.ferrostate.flink.FerroKeyedStateBackend;
 import io.ferrostate.flink.FerroKeyedStateBackend.StateInfo;
+import io.ferrostate.flink.nativ.FerroCorruptionException;
 import io.ferrostate.flink.nativ.NativeMemory;
 import io.ferrostate.flink.nativ.NativeSnapshots;
 import io.ferrostate.flink.nativ.NativeStore;
@@ -252,6 +253,28 @@ public final class FerroNativeRestoreOperation<K> {
             all.addAll(remote.getPrivateState());
             for (HandleAndLocalPath f : all) {
                 download(f.getHandle(), new File(dir, f.getLocalPath()));
+            }
+            try {
+                return verified(dir);
+            } catch (FerroCorruptionException e) {
+                // The error names the downloaded copy, which is deleted with the failed
+                // backend: name the checkpoint's own file too.
+                for (HandleAndLocalPath f : all) {
+                    if (e.getMessage() != null
+                            && e.getMessage().contains(File.separator + f.getLocalPath() + ":")) {
+                        FerroCorruptionException named =
+                                new FerroCorruptionException(
+                                        e.getMessage()
+                                                + " (checkpoint file "
+                                                + f.getHandle()
+                                                + " of checkpoint "
+                                                + remote.getCheckpointId()
+                                                + ")");
+                        named.initCause(e);
+                        throw named;
+                    }
+                }
+                throw e;
             }
         }
         return verified(dir);
