@@ -11,12 +11,15 @@ use std::fmt;
 pub const INLINE_CAP: usize = 22;
 
 /// A byte string of any length, inline when it is at most [`INLINE_CAP`] bytes (24 bytes in all).
+///
+/// Heap contents keep spare capacity when they grow by appending (list state), so a list
+/// that grows one element at a time costs amortized constant time per element.
 #[derive(Clone)]
 pub enum IBytes {
     /// Short contents, stored in the value itself.
     Inline { len: u8, buf: [u8; INLINE_CAP] },
-    /// Long contents, in one heap allocation.
-    Heap(Box<[u8]>),
+    /// Long contents: the first `len` bytes of `buf` (whose length is the capacity).
+    Heap { len: u32, buf: Box<[u8]> },
 }
 
 impl IBytes {
@@ -37,7 +40,10 @@ impl IBytes {
                 buf,
             }
         } else {
-            IBytes::Heap(bytes.into())
+            IBytes::Heap {
+                len: bytes.len() as u32,
+                buf: bytes.into(),
+            }
         }
     }
 
@@ -46,7 +52,10 @@ impl IBytes {
         if bytes.len() <= INLINE_CAP {
             IBytes::from_slice(&bytes)
         } else {
-            IBytes::Heap(bytes.into_boxed_slice())
+            IBytes::Heap {
+                len: bytes.len() as u32,
+                buf: bytes.into_boxed_slice(),
+            }
         }
     }
 
@@ -55,7 +64,7 @@ impl IBytes {
     pub fn as_slice(&self) -> &[u8] {
         match self {
             IBytes::Inline { len, buf } => &buf[..*len as usize],
-            IBytes::Heap(b) => b,
+            IBytes::Heap { len, buf } => &buf[..*len as usize],
         }
     }
 
@@ -64,7 +73,7 @@ impl IBytes {
     pub fn len(&self) -> usize {
         match self {
             IBytes::Inline { len, .. } => *len as usize,
-            IBytes::Heap(b) => b.len(),
+            IBytes::Heap { len, .. } => *len as usize,
         }
     }
 
@@ -74,41 +83,58 @@ impl IBytes {
         self.len() == 0
     }
 
-    /// Bytes held on the heap, beyond the value itself.
+    /// Bytes held on the heap, beyond the value itself (the capacity).
     #[inline]
     pub fn heap_bytes(&self) -> usize {
         match self {
             IBytes::Inline { .. } => 0,
-            IBytes::Heap(b) => b.len(),
+            IBytes::Heap { buf, .. } => buf.len(),
         }
     }
 
-    /// Replaces the contents with a copy of `bytes`, reusing the inline space when it fits.
+    /// Replaces the contents with a copy of `bytes`, reusing the space held when it fits and
+    /// is not more than twice what is needed.
     #[inline]
     pub fn assign(&mut self, bytes: &[u8]) {
-        match self {
-            IBytes::Heap(b) if b.len() == bytes.len() => b.copy_from_slice(bytes),
-            _ => *self = IBytes::from_slice(bytes),
+        if let IBytes::Heap { len, buf } = self {
+            if bytes.len() > INLINE_CAP && bytes.len() <= buf.len() && buf.len() <= 2 * bytes.len()
+            {
+                buf[..bytes.len()].copy_from_slice(bytes);
+                *len = bytes.len() as u32;
+                return;
+            }
         }
+        *self = IBytes::from_slice(bytes);
     }
 
-    /// Appends `more` to the contents.
+    /// Appends `more` to the contents, doubling the heap capacity when it runs out.
     pub fn extend_from_slice(&mut self, more: &[u8]) {
         if more.is_empty() {
             return;
         }
-        let total = self.len() + more.len();
-        if total <= INLINE_CAP {
-            if let IBytes::Inline { len, buf } = self {
-                buf[*len as usize..total].copy_from_slice(more);
+        let old = self.len();
+        let total = old + more.len();
+        match self {
+            IBytes::Inline { len, buf } if total <= INLINE_CAP => {
+                buf[old..total].copy_from_slice(more);
                 *len = total as u8;
-                return;
+            }
+            IBytes::Heap { len, buf } if total <= buf.len() => {
+                buf[old..total].copy_from_slice(more);
+                *len = total as u32;
+            }
+            _ => {
+                let capacity = total.max(2 * self.heap_bytes()).max(2 * INLINE_CAP);
+                let mut v = Vec::with_capacity(capacity);
+                v.extend_from_slice(self.as_slice());
+                v.extend_from_slice(more);
+                v.resize(capacity, 0);
+                *self = IBytes::Heap {
+                    len: total as u32,
+                    buf: v.into_boxed_slice(),
+                };
             }
         }
-        let mut v = Vec::with_capacity(total);
-        v.extend_from_slice(self.as_slice());
-        v.extend_from_slice(more);
-        *self = IBytes::Heap(v.into_boxed_slice());
     }
 }
 
@@ -149,6 +175,12 @@ mod tests {
             assert_eq!(b.as_slice(), &data[..]);
             assert_eq!(b.len(), n);
             assert_eq!(b.heap_bytes(), if n > INLINE_CAP { n } else { 0 });
+            let mut grown = IBytes::EMPTY;
+            for chunk in data.chunks(7) {
+                grown.extend_from_slice(chunk);
+            }
+            assert_eq!(grown.as_slice(), &data[..]);
+            assert!(grown.heap_bytes() <= 2 * n.max(2 * INLINE_CAP));
             assert_eq!(IBytes::from_vec(data.clone()), b);
         }
     }
@@ -159,7 +191,7 @@ mod tests {
         b.extend_from_slice(b"abcdefghij");
         assert!(matches!(b, IBytes::Inline { .. }));
         b.extend_from_slice(b"KLMNOP");
-        assert!(matches!(b, IBytes::Heap(_)));
+        assert!(matches!(b, IBytes::Heap { .. }));
         assert_eq!(b.as_slice(), b"0123456789abcdefghijKLMNOP");
         b.assign(b"x");
         assert_eq!(b.as_slice(), b"x");

@@ -11,38 +11,53 @@ use hashbrown::HashTable;
 use std::hash::BuildHasher;
 
 /// What the hot tier knows about a key.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SlotVal {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlotRef<'a> {
     /// The key holds this value.
-    Present(IBytes),
+    Present(&'a [u8]),
     /// The key holds no value (deleted, or known to be missing from RocksDB).
     Absent,
     /// List elements appended to whatever RocksDB holds, which was not read.
-    Appended(IBytes),
+    Appended(&'a [u8]),
 }
 
-/// A slot of the table.
+/// A slot of the table: key, value and flags in 56 bytes.
 #[derive(Debug)]
 pub struct Slot {
     key: IBytes,
-    /// The value as the hot tier knows it.
-    pub val: SlotVal,
+    val: IBytes,
     flags: u8,
 }
 
 const DIRTY: u8 = 1;
 const REFERENCED: u8 = 2;
+const KIND_MASK: u8 = 12;
+const PRESENT: u8 = 0;
+const ABSENT: u8 = 4;
+const APPENDED: u8 = 8;
 
 /// Byte cost of one slot of the table's storage (the slot plus hashbrown's control byte).
 pub const SLOT_COST: usize = std::mem::size_of::<Slot>() + 1;
 
 impl Slot {
     fn heap_bytes(&self) -> usize {
-        self.key.heap_bytes()
-            + match &self.val {
-                SlotVal::Present(v) | SlotVal::Appended(v) => v.heap_bytes(),
-                SlotVal::Absent => 0,
-            }
+        self.key.heap_bytes() + self.val.heap_bytes()
+    }
+
+    fn kind(&self) -> u8 {
+        self.flags & KIND_MASK
+    }
+
+    fn set_kind(&mut self, kind: u8) {
+        self.flags = (self.flags & !KIND_MASK) | kind;
+    }
+
+    fn view(&self) -> SlotRef<'_> {
+        match self.kind() {
+            PRESENT => SlotRef::Present(self.val.as_slice()),
+            APPENDED => SlotRef::Appended(self.val.as_slice()),
+            _ => SlotRef::Absent,
+        }
     }
 
     /// The key of this slot.
@@ -68,6 +83,12 @@ pub struct HotTable {
     dirty: Vec<IBytes>,
     /// Heap bytes held by keys and values beyond the slots themselves.
     heap_bytes: usize,
+    /// The table's storage may not double past this many bytes while clean slots can be
+    /// evicted instead.
+    growth_limit: usize,
+    /// Entries the table's storage holds when free of tombstones (its capacity after the last
+    /// allocation or rehash).
+    full_cap: usize,
 }
 
 impl Default for HotTable {
@@ -84,7 +105,15 @@ impl HotTable {
             hasher: Hasher::with_seed(0x5eed_f0e5),
             dirty: Vec::new(),
             heap_bytes: 0,
+            growth_limit: usize::MAX,
+            full_cap: 0,
         }
+    }
+
+    /// Caps the table's storage: once full, it evicts clean slots rather than doubling past
+    /// `bytes` (a doubled table would hold twice the budget until it emptied again).
+    pub fn set_growth_limit(&mut self, bytes: usize) {
+        self.growth_limit = bytes;
     }
 
     #[inline]
@@ -114,38 +143,33 @@ impl HotTable {
         !self.dirty.is_empty()
     }
 
-    /// The value the hot tier holds for `key`, marking the slot as recently used.
+    /// What the hot tier holds for `key`, marking the slot as recently used.
     #[inline]
-    pub fn get(&mut self, key: &[u8]) -> Option<&SlotVal> {
+    pub fn get(&mut self, key: &[u8]) -> Option<SlotRef<'_>> {
         let hash = self.hash(key);
         self.table
             .find_mut(hash, |s| s.key.as_slice() == key)
             .map(|s| {
                 s.flags |= REFERENCED;
-                &s.val
+                s.view()
             })
     }
 
-    /// Sets what the hot tier holds for `key`. `dirty` says whether RocksDB must learn of it.
+    /// Sets the value of `key`. `dirty` says whether RocksDB must learn of it.
     #[inline]
     pub fn set(&mut self, key: &[u8], val: &[u8], dirty: bool) {
-        self.upsert(key, dirty, |slot_val, heap| {
-            let before = value_heap(slot_val);
-            if let SlotVal::Present(v) = slot_val {
-                v.assign(val);
-            } else {
-                *slot_val = SlotVal::Present(IBytes::from_slice(val));
-            }
-            *heap = *heap + value_heap(slot_val) - before;
+        self.upsert(key, dirty, |slot| {
+            slot.val.assign(val);
+            slot.set_kind(PRESENT);
         });
     }
 
     /// Records that `key` holds no value.
     #[inline]
     pub fn set_absent(&mut self, key: &[u8], dirty: bool) {
-        self.upsert(key, dirty, |slot_val, heap| {
-            *heap -= value_heap(slot_val);
-            *slot_val = SlotVal::Absent;
+        self.upsert(key, dirty, |slot| {
+            slot.val = IBytes::EMPTY;
+            slot.set_kind(ABSENT);
         });
     }
 
@@ -156,12 +180,14 @@ impl HotTable {
         let hash = self.hash(key);
         match self.table.find_mut(hash, |s| s.key.as_slice() == key) {
             Some(slot) => {
-                let before = value_heap(&slot.val);
-                match &mut slot.val {
-                    SlotVal::Present(v) | SlotVal::Appended(v) => v.extend_from_slice(elements),
-                    SlotVal::Absent => slot.val = SlotVal::Present(IBytes::from_slice(elements)),
+                let before = slot.val.heap_bytes();
+                if slot.kind() == ABSENT {
+                    slot.val.assign(elements);
+                    slot.set_kind(PRESENT);
+                } else {
+                    slot.val.extend_from_slice(elements);
                 }
-                self.heap_bytes = self.heap_bytes + value_heap(&slot.val) - before;
+                self.heap_bytes = self.heap_bytes + slot.val.heap_bytes() - before;
                 slot.flags |= REFERENCED;
                 if slot.flags & DIRTY == 0 {
                     slot.flags |= DIRTY;
@@ -171,19 +197,21 @@ impl HotTable {
             None => {
                 let slot = Slot {
                     key: IBytes::from_slice(key),
-                    val: SlotVal::Appended(IBytes::from_slice(elements)),
-                    flags: DIRTY | REFERENCED,
+                    val: IBytes::from_slice(elements),
+                    flags: APPENDED | DIRTY | REFERENCED,
                 };
                 self.insert_new(hash, slot, true);
             }
         }
     }
 
-    fn upsert(&mut self, key: &[u8], dirty: bool, f: impl FnOnce(&mut SlotVal, &mut usize)) {
+    fn upsert(&mut self, key: &[u8], dirty: bool, f: impl FnOnce(&mut Slot)) {
         let hash = self.hash(key);
         match self.table.find_mut(hash, |s| s.key.as_slice() == key) {
             Some(slot) => {
-                f(&mut slot.val, &mut self.heap_bytes);
+                let before = slot.val.heap_bytes();
+                f(slot);
+                self.heap_bytes = self.heap_bytes + slot.val.heap_bytes() - before;
                 slot.flags |= REFERENCED;
                 if dirty && slot.flags & DIRTY == 0 {
                     slot.flags |= DIRTY;
@@ -193,18 +221,29 @@ impl HotTable {
             None => {
                 let mut slot = Slot {
                     key: IBytes::from_slice(key),
-                    val: SlotVal::Absent,
+                    val: IBytes::EMPTY,
                     flags: REFERENCED | if dirty { DIRTY } else { 0 },
                 };
-                // insert_new counts the new slot's heap bytes.
-                let mut ignored = 0usize;
-                f(&mut slot.val, &mut ignored);
+                f(&mut slot);
                 self.insert_new(hash, slot, dirty);
             }
         }
     }
 
     fn insert_new(&mut self, hash: u64, slot: Slot, dirty: bool) {
+        let full = self.full_cap;
+        if full > 0
+            && self.table.len() >= self.table.capacity()
+            && 2 * full * SLOT_COST > self.growth_limit
+        {
+            // Removals leave tombstones, so room appears only once the table is at most half
+            // full: then hashbrown rehashes in place instead of doubling.
+            let excess = self
+                .table
+                .len()
+                .saturating_sub((full / 2).saturating_sub(1));
+            self.make_room(excess);
+        }
         self.heap_bytes += slot.heap_bytes();
         if dirty {
             self.dirty.push(slot.key.clone());
@@ -212,6 +251,7 @@ impl HotTable {
         let hasher = &self.hasher;
         self.table
             .insert_unique(hash, slot, |s| hasher.hash_one(s.key.as_slice()));
+        self.full_cap = self.full_cap.max(self.table.capacity());
     }
 
     /// Forgets `key` entirely (RocksDB is then the only authority for it).
@@ -239,10 +279,10 @@ impl HotTable {
                 if slot.flags & DIRTY == 0 {
                     continue;
                 }
-                match &slot.val {
-                    SlotVal::Present(v) => sink(WriteBack::Put(key.as_slice(), v.as_slice()))?,
-                    SlotVal::Absent => sink(WriteBack::Delete(key.as_slice()))?,
-                    SlotVal::Appended(v) => sink(WriteBack::Merge(key.as_slice(), v.as_slice()))?,
+                match slot.view() {
+                    SlotRef::Present(v) => sink(WriteBack::Put(key.as_slice(), v))?,
+                    SlotRef::Absent => sink(WriteBack::Delete(key.as_slice()))?,
+                    SlotRef::Appended(v) => sink(WriteBack::Merge(key.as_slice(), v))?,
                 }
             }
         }
@@ -251,7 +291,7 @@ impl HotTable {
         for key in &dirty {
             let hash = self.hasher.hash_one(key.as_slice());
             if let Ok(entry) = self.table.find_entry(hash, |s| s.key == *key) {
-                if matches!(entry.get().val, SlotVal::Appended(_)) {
+                if entry.get().kind() == APPENDED {
                     let (slot, _) = entry.remove();
                     self.heap_bytes -= slot.heap_bytes();
                 } else {
@@ -268,18 +308,51 @@ impl HotTable {
         Ok(())
     }
 
-    /// Evicts clean slots, giving slots used since the last sweep a second chance, until at
-    /// least `want` bytes are freed or nothing evictable is left. Call [`HotTable::flush`]
-    /// first: dirty slots are never evicted. Returns the bytes freed.
+    /// Evicts clean slots, giving slots used since the last sweep a second chance, until about
+    /// `want` bytes are freed (counting each slot's heap bytes and its share of the table) or
+    /// nothing evictable is left. Call [`HotTable::flush`] first: dirty slots are never
+    /// evicted. The table's storage shrinks (a rehash) only once it is mostly empty, so steady
+    /// eviction does not rehash. Returns the bytes freed by this table's own accounting.
     pub fn evict(&mut self, want: usize) -> usize {
         let before = self.memory_bytes();
+        let mut freed = 0usize;
         let mut freed_heap = 0usize;
-        let mut evicted = 0usize;
-        // Each evicted slot frees at least its share of the table once the table shrinks.
         for _pass in 0..2 {
-            let target_slots = want / SLOT_COST + 1;
             self.table.retain(|slot| {
-                if evicted >= target_slots || slot.flags & DIRTY != 0 {
+                if freed >= want || slot.flags & DIRTY != 0 {
+                    return true;
+                }
+                if slot.flags & REFERENCED != 0 {
+                    slot.flags &= !REFERENCED;
+                    return true;
+                }
+                let heap = slot.heap_bytes();
+                freed_heap += heap;
+                freed += heap + SLOT_COST;
+                false
+            });
+            if freed >= want {
+                break;
+            }
+        }
+        self.heap_bytes -= freed_heap;
+        if self.table.len() * 4 < self.full_cap {
+            let hasher = &self.hasher;
+            self.table
+                .shrink_to(self.table.len() * 2, |s| hasher.hash_one(s.key.as_slice()));
+            self.full_cap = self.table.capacity();
+        }
+        before.saturating_sub(self.memory_bytes())
+    }
+
+    /// Evicts up to `slots` clean slots (second chance for recently used ones) so a full table
+    /// takes new entries without growing.
+    fn make_room(&mut self, slots: usize) {
+        let mut evicted = 0usize;
+        let mut freed_heap = 0usize;
+        for _pass in 0..2 {
+            self.table.retain(|slot| {
+                if evicted >= slots || slot.flags & DIRTY != 0 {
                     return true;
                 }
                 if slot.flags & REFERENCED != 0 {
@@ -290,15 +363,11 @@ impl HotTable {
                 evicted += 1;
                 false
             });
-            if evicted >= target_slots {
+            if evicted >= slots {
                 break;
             }
         }
         self.heap_bytes -= freed_heap;
-        let hasher = &self.hasher;
-        self.table
-            .shrink_to(self.table.len(), |s| hasher.hash_one(s.key.as_slice()));
-        before.saturating_sub(self.memory_bytes())
     }
 
     /// Drops every slot for which `pred` says so (used when key groups leave this backend).
@@ -317,16 +386,10 @@ impl HotTable {
 
     /// Drops everything.
     pub fn clear(&mut self) {
+        self.full_cap = 0;
         self.table = HashTable::new();
         self.dirty = Vec::new();
         self.heap_bytes = 0;
-    }
-}
-
-fn value_heap(v: &SlotVal) -> usize {
-    match v {
-        SlotVal::Present(b) | SlotVal::Appended(b) => b.heap_bytes(),
-        SlotVal::Absent => 0,
     }
 }
 
@@ -376,12 +439,9 @@ mod tests {
         let mut t = HotTable::new();
         assert_eq!(t.get(b"a"), None);
         t.set(b"a", b"1", true);
-        assert_eq!(
-            t.get(b"a"),
-            Some(&SlotVal::Present(IBytes::from_slice(b"1")))
-        );
+        assert_eq!(t.get(b"a"), Some(SlotRef::Present(b"1")));
         t.set_absent(b"a", true);
-        assert_eq!(t.get(b"a"), Some(&SlotVal::Absent));
+        assert_eq!(t.get(b"a"), Some(SlotRef::Absent));
         assert_eq!(flushed(&mut t), vec!["del [97]".to_string()]);
         assert!(!t.has_dirty());
         assert_eq!(flushed(&mut t), Vec::<String>::new());
@@ -402,10 +462,7 @@ mod tests {
         let mut t = HotTable::new();
         t.append(b"l", b"x");
         t.append(b"l", b"y");
-        assert_eq!(
-            t.get(b"l"),
-            Some(&SlotVal::Appended(IBytes::from_slice(b"xy")))
-        );
+        assert_eq!(t.get(b"l"), Some(SlotRef::Appended(b"xy")));
         assert_eq!(flushed(&mut t), vec!["merge [108]+[120, 121]".to_string()]);
         assert_eq!(t.get(b"l"), None);
         t.set(b"l", b"a", false);
@@ -424,12 +481,31 @@ mod tests {
         // The first pass clears reference bits, the second evicts.
         let freed = t.evict(before);
         assert!(freed > 0);
-        assert_eq!(
-            t.get(b"dirty"),
-            Some(&SlotVal::Present(IBytes::from_slice(b"d")))
-        );
+        assert_eq!(t.get(b"dirty"), Some(SlotRef::Present(b"d")));
         assert!(t.len() < 1001);
         assert!(t.memory_bytes() < before);
+    }
+
+    #[test]
+    fn a_full_table_evicts_instead_of_doubling_past_its_limit() {
+        let mut t = HotTable::new();
+        for i in 0u32..10_000 {
+            t.set(&i.to_be_bytes(), b"v", false);
+        }
+        let cap = t.full_cap;
+        t.set_growth_limit(cap * SLOT_COST);
+        for i in 10_000u32..100_000 {
+            t.set(&i.to_be_bytes(), b"v", false);
+        }
+        assert_eq!(t.full_cap, cap, "the table did not grow");
+        assert!(t.len() > cap / 2);
+        // Dirty slots are never dropped: with nothing clean left, the table grows.
+        let mut d = HotTable::new();
+        d.set_growth_limit(1);
+        for i in 0u32..1000 {
+            d.set(&i.to_be_bytes(), b"v", true);
+        }
+        assert_eq!(d.len(), 1000);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! RocksDB stays within the cache's capacity; the hot tier counts its own bytes and evicts
 //! when the shared counter passes its share.
 
-use rocksdb::{Cache, WriteBufferManager};
+use rocksdb::{Cache, LruCacheOptions, WriteBufferManager};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Arc;
 
@@ -31,7 +31,12 @@ impl SharedMemory {
         let hot_limit = (budget as f64 * hot_ratio) as usize;
         let rocks = budget - hot_limit;
         let write_buffers = ((rocks as f64) * write_buffer_ratio.clamp(0.05, 0.9)) as usize;
-        let cache = Cache::new_lru_cache(rocks);
+        // Few shards: with many small shards of a small cache, large index blocks keep evicting
+        // each other (Flink's RocksDB defaults show this out of core).
+        let mut cache_opts = LruCacheOptions::default();
+        cache_opts.set_capacity(rocks);
+        cache_opts.set_num_shard_bits(2);
+        let cache = Cache::new_lru_cache_opts(&cache_opts);
         let manager = WriteBufferManager::new_write_buffer_manager_with_cache(
             write_buffers,
             false,

@@ -642,3 +642,58 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_stats<'l>(
         Ok(arr.into_raw())
     })
 }
+
+#[no_mangle]
+pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_isEmptyPrefix<'l>(
+    mut env: JNIEnv<'l>,
+    _c: JClass<'l>,
+    h: jlong,
+    state: jint,
+    prefix_len: jint,
+) -> jboolean {
+    guard(&mut env, "is empty", |_| {
+        with_store(h, |s| {
+            let prefix = s.key.slice(prefix_len)?;
+            let mut any = false;
+            s.store
+                .scan(state as u32, prefix, ScanStart::First, |_, _| {
+                    any = true;
+                    Ok(false)
+                })?;
+            Ok((!any) as jboolean)
+        })
+    })
+}
+
+/// The Rust-only floor of a state access (benchmarks): `count` lookups of the keys laid back
+/// to back in `keys` (each `key_len` bytes), in one native call; returns the sum of the value
+/// lengths found.
+#[no_mangle]
+pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_benchGetLoop<'l>(
+    mut env: JNIEnv<'l>,
+    _c: JClass<'l>,
+    h: jlong,
+    state: jint,
+    keys: JByteBuffer<'l>,
+    key_len: jint,
+    count: jint,
+) -> jlong {
+    guard(&mut env, "benchmark lookups", |env| {
+        let keys = Buffer::register(env, &keys)?;
+        let kl = checked_len(key_len, keys.cap)?;
+        let n = count.max(0) as usize;
+        if kl == 0 || n.checked_mul(kl).is_none_or(|total| total > keys.cap) {
+            return Err(JniError::Arg("keys do not fit the buffer".into()));
+        }
+        let all = keys.slice((n * kl) as jint)?;
+        with_store(h, |s| {
+            let mut sum = 0i64;
+            for key in all.chunks_exact(kl) {
+                if let Some(len) = s.store.get(state as u32, key, |v| v.len())? {
+                    sum += len as i64;
+                }
+            }
+            Ok(sum)
+        })
+    })
+}

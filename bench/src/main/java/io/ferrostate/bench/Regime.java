@@ -12,7 +12,7 @@ import java.util.Random;
  *
  * <ul>
  *   <li>{@code in-memory}: the shapes of Flink's flink-benchmarks state suite (Long keys, Long
- *       values, Double map values) and a budget (512 MiB) that holds all of them: RocksDB's block
+ *       values, Double map values) and a budget (1.5 GiB) that holds all of them (5M map entries included): RocksDB's block
  *       cache and memtables, ferrostate's hot tier and RocksDB tier.
  *   <li>{@code out-of-core}: the same 500,000 keys and the same operations, with values large
  *       enough that the state is about 10x the budget (64 MiB): 1,280-byte values and list
@@ -25,7 +25,7 @@ import java.util.Random;
  * ferrostate.bench.out-of-core.value-bytes}, {@code ferrostate.bench.out-of-core.map-value-bytes}.
  */
 public enum Regime {
-    IN_MEMORY("in-memory", 512, 0, 0),
+    IN_MEMORY("in-memory", 1536, 0, 0),
     OUT_OF_CORE("out-of-core", 64, 1280, 128);
 
     /** Distinct large values the out-of-core regime cycles through (random bytes each). */

@@ -140,9 +140,7 @@ class FerroMapState<K, N, UK, UV> extends AbstractFerroState<K, N, Map<UK, UV>>
 
     @Override
     public boolean isEmpty() {
-        byte[] prefix = keyBuilder.copy(keyLength());
-        ScanBatch scan = new ScanBatch(store, stateId, prefix, 1);
-        return !scan.advance();
+        return store.isEmptyPrefix(stateId, keyLength());
     }
 
     @Override

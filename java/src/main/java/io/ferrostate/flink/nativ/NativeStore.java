@@ -77,6 +77,32 @@ public final class NativeStore extends NativeObject {
         return valueIn.reset(valueOut.buffer(), 0, length);
     }
 
+    /** Scan buffers returned by finished scans, reused by the next (task thread only). */
+    private final java.util.ArrayDeque<ByteBuffer> scanBuffers = new java.util.ArrayDeque<>();
+
+    private static final int SCAN_BUFFER = 16 * 1024;
+
+    /** A direct buffer for a scan: a returned one when there is one. */
+    ByteBuffer borrowScanBuffer(int minCapacity) {
+        ByteBuffer b = scanBuffers.pollFirst();
+        if (b == null || b.capacity() < minCapacity) {
+            b = ByteBuffer.allocateDirect(Math.max(SCAN_BUFFER, minCapacity)).order(java.nio.ByteOrder.BIG_ENDIAN);
+        }
+        return b;
+    }
+
+    /** Takes a scan buffer back for reuse (keeps a few). */
+    void returnScanBuffer(ByteBuffer b) {
+        if (scanBuffers.size() < 4) {
+            scanBuffers.addFirst(b);
+        }
+    }
+
+    /** True when no entry's key starts with the key buffer's first {@code prefixLength} bytes. */
+    public boolean isEmptyPrefix(int state, int prefixLength) {
+        return isEmptyPrefix(handle(), state, prefixLength);
+    }
+
     public int registerState(String name, int kind) {
         return registerState(handle(), name, kind);
     }
@@ -187,6 +213,14 @@ public final class NativeStore extends NativeObject {
         return memoryUsage(handle());
     }
 
+    /**
+     * Benchmarks only: {@code count} lookups in one native call of the keys laid back to back in
+     * {@code keys} (each {@code keyLength} bytes); returns the sum of the value lengths found.
+     */
+    public long benchGetLoop(int state, ByteBuffer keys, int keyLength, int count) {
+        return benchGetLoop(handle(), state, keys, keyLength, count);
+    }
+
     /** {@code [RocksDB point reads, RocksDB writes, hot-tier hits, evictions]}. */
     public long[] stats() {
         return stats(handle());
@@ -232,6 +266,8 @@ public final class NativeStore extends NativeObject {
 
     private static native void deletePrefix(long handle, int state, int prefixLength);
 
+    private static native boolean isEmptyPrefix(long handle, int state, int prefixLength);
+
     private static native long count(long handle, int state);
 
     private static native void flushAll(long handle);
@@ -250,4 +286,7 @@ public final class NativeStore extends NativeObject {
     private static native long[] memoryUsage(long handle);
 
     private static native long[] stats(long handle);
+
+    private static native long benchGetLoop(
+            long handle, int state, ByteBuffer keys, int keyLength, int count);
 }

@@ -3,7 +3,6 @@ package io.ferrostate.flink.nativ;
 import org.apache.flink.annotation.Internal;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -14,8 +13,6 @@ import java.util.Arrays;
  */
 @Internal
 public final class ScanBatch {
-    private static final int DEFAULT_CAPACITY = 64 * 1024;
-
     private final NativeStore store;
     private final int state;
     private final byte[] prefix;
@@ -39,17 +36,28 @@ public final class ScanBatch {
         this.state = state;
         this.prefix = prefix;
         this.maxEntries = maxEntries;
-        this.io = allocate(Math.max(DEFAULT_CAPACITY, prefix.length * 4));
+        this.io = store.borrowScanBuffer(prefix.length * 4);
     }
 
-    private static ByteBuffer allocate(int capacity) {
-        return ByteBuffer.allocateDirect(capacity).order(ByteOrder.BIG_ENDIAN);
+    private ByteBuffer grow(int capacity) {
+        store.returnScanBuffer(io);
+        return store.borrowScanBuffer(capacity);
+    }
+
+    /** Gives the scan's buffer back for reuse; the scan must not be used afterwards. */
+    public void release() {
+        if (io != null) {
+            store.returnScanBuffer(io);
+            io = null;
+            exhausted = true;
+            remaining = 0;
+        }
     }
 
     /** Moves to the next entry; false when there is none. */
     public boolean advance() {
         if (remaining == 0) {
-            if (exhausted || !fetch()) {
+            if (exhausted || io == null || !fetch()) {
                 return false;
             }
         }
@@ -71,7 +79,7 @@ public final class ScanBatch {
             int startLength = lastKey == null ? -1 : lastKey.length;
             int need = prefix.length + Math.max(startLength, 0);
             if (need > io.capacity()) {
-                io = allocate(need * 2);
+                io = grow(need * 2);
             }
             ByteBuffer w = io.duplicate();
             w.clear();
@@ -81,11 +89,11 @@ public final class ScanBatch {
             }
             int n = store.scan(state, io, prefix.length, startLength, true, maxEntries);
             if (n < 0) {
-                io = allocate(Math.max(-n, io.capacity() * 2));
+                io = grow(Math.max(-n, io.capacity() * 2));
                 continue;
             }
             if (n == 0) {
-                exhausted = true;
+                release();
                 return false;
             }
             remaining = n;
