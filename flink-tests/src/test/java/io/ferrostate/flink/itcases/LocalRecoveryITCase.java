@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -45,7 +46,7 @@ class LocalRecoveryITCase {
         conf.setString("state.backend.local-recovery", "true");
         conf.setString("taskmanager.state.local.root-dirs", tmp.resolve("local").toString());
         conf.setString("restart-strategy.type", "fixed-delay");
-        conf.setString("restart-strategy.fixed-delay.attempts", "1");
+        conf.setString("restart-strategy.fixed-delay.attempts", "2");
         conf.setString("restart-strategy.fixed-delay.delay", "10 ms");
         return conf;
     }
@@ -73,10 +74,10 @@ class LocalRecoveryITCase {
         }
     }
 
-    private void failRecoverAndCheck(TestCluster cluster, JobID job) throws Exception {
+    private void failAndRecover(TestCluster cluster, JobID job, int failures) throws Exception {
         PhasedJob.failOnce();
-        cluster.awaitRunning(job, 1);
-        assertThat(PhasedJob.FAILURES.get()).isEqualTo(1);
+        cluster.awaitRunning(job, failures);
+        assertThat(PhasedJob.FAILURES.get()).isEqualTo(failures);
     }
 
     private void finishAndCheck(TestCluster cluster, JobID job) throws Exception {
@@ -97,10 +98,15 @@ class LocalRecoveryITCase {
         try (TestCluster cluster = new TestCluster(conf, 2)) {
             JobID job = cluster.submit(env(conf), SavepointRestoreSettings.none());
             cluster.awaitRunning(job);
-            PhasedJob.emit(0, PHASE);
+            // Two checkpoints: the second references files of the first.
+            PhasedJob.emit(0, PHASE / 2);
+            PhasedJob.awaitProcessed(PHASE / 2, TestCluster.TIMEOUT);
+            cluster.checkpoint(job);
+            PhasedJob.emit(PHASE / 2, PHASE);
             PhasedJob.awaitProcessed(PHASE, TestCluster.TIMEOUT);
             String checkpoint = cluster.checkpoint(job);
             assertThat(localCopies()).as("local copies of the checkpoint, one per subtask").hasSize(2);
+            Map<Path, String> restoredFiles = TestCluster.sharedFiles(TestCluster.metadata(checkpoint));
 
             // Hide every remote file of the checkpoint but Flink's own _metadata.
             Path jobDir = TestCluster.toPath(checkpoint).getParent();
@@ -115,10 +121,23 @@ class LocalRecoveryITCase {
             }
             assertThat(moved).as("remote files hidden").isNotEmpty();
 
-            failRecoverAndCheck(cluster, job);
+            failAndRecover(cluster, job, 1);
             for (Path f : moved) {
                 Files.move(hidden.resolve(jobDir.relativize(f).toString().replace('/', '_')), f);
             }
+            // Restored from the local copy, the backend still knows which files the checkpoint
+            // uploaded: the next checkpoint references them instead of uploading them again.
+            String next = cluster.checkpoint(job);
+            Map<Path, String> nextFiles = TestCluster.sharedFiles(TestCluster.metadata(next));
+            assertThat(nextFiles.keySet())
+                    .as("files of the next checkpoint reused from the one restored locally")
+                    .containsAll(restoredFiles.keySet());
+
+            // That checkpoint is complete remotely: without local copies the job restores from it.
+            for (Path p : localCopies()) {
+                FileUtils.deleteDirectory(p.toFile());
+            }
+            failAndRecover(cluster, job, 2);
             finishAndCheck(cluster, job);
         }
     }
@@ -137,7 +156,7 @@ class LocalRecoveryITCase {
             for (Path p : copies) {
                 FileUtils.deleteDirectory(p.toFile());
             }
-            failRecoverAndCheck(cluster, job);
+            failAndRecover(cluster, job, 1);
             finishAndCheck(cluster, job);
         }
     }

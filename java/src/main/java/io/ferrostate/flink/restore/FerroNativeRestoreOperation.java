@@ -170,20 +170,21 @@ public final class FerroNativeRestoreOperation<K> {
             SortedMap<Long, Map<String, Uploaded>> restoredFiles = new TreeMap<>();
             long lastCompleted = -1;
             UUID uid = UUID.randomUUID();
-            if (handles.size() == 1 && !rescaled && base instanceof IncrementalRemoteKeyedStateHandle) {
-                // Files of the restored checkpoint may be referenced again (claim mode); after
-                // a no-claim restore Flink's first checkpoint shares nothing anyway.
-                IncrementalRemoteKeyedStateHandle remote = (IncrementalRemoteKeyedStateHandle) base;
+            if (handles.size() == 1 && !rescaled) {
+                // Files of the restored checkpoint may be referenced again (after a failover, or
+                // in claim mode); after a no-claim restore Flink's first checkpoint shares
+                // nothing anyway. A local copy (local recovery) carries the remote handles of
+                // its shared files too, so a checkpoint after a local restore stays incremental.
                 Map<String, Uploaded> files = new HashMap<>();
-                for (HandleAndLocalPath f : remote.getSharedState()) {
+                for (HandleAndLocalPath f : base.getSharedStateHandles()) {
                     long[] sc = checks.get(f.getLocalPath());
                     if (sc != null) {
                         files.put(f.getLocalPath(), new Uploaded(f.getHandle(), sc[0], (int) sc[1]));
                     }
                 }
-                restoredFiles.put(remote.getCheckpointId(), files);
-                lastCompleted = remote.getCheckpointId();
-                uid = remote.getBackendIdentifier();
+                restoredFiles.put(base.getCheckpointId(), files);
+                lastCompleted = base.getCheckpointId();
+                uid = base.getBackendIdentifier();
             }
             Files.deleteIfExists(new File(dbDir, FerroNativeSnapshotStrategy.MANIFEST).toPath());
             return new Result(store, uid, restoredFiles, lastCompleted);
