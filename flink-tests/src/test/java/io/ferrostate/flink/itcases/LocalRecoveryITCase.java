@@ -105,11 +105,18 @@ class LocalRecoveryITCase {
             PhasedJob.emit(PHASE / 2, PHASE);
             PhasedJob.awaitProcessed(PHASE, TestCluster.TIMEOUT);
             String checkpoint = cluster.checkpoint(job);
-            assertThat(localCopies()).as("local copies of the checkpoint, one per subtask").hasSize(2);
+            // Copies of the first checkpoint go once its subsumption reaches the TaskManagers.
+            String chkDir = "chk_" + TestCluster.toPath(checkpoint).getFileName().toString().substring(4);
+            assertThat(localCopies())
+                    .filteredOn(p -> p.getParent().getFileName().toString().equals(chkDir))
+                    .as("local copies of the checkpoint, one per subtask")
+                    .hasSize(2);
             Map<Path, String> restoredFiles = TestCluster.sharedFiles(TestCluster.metadata(checkpoint));
 
-            // Hide every remote file of the checkpoint but Flink's own _metadata.
+            // Hide every remote file of the checkpoint but Flink's own _metadata, once Flink is
+            // done discarding the first one.
             Path jobDir = TestCluster.toPath(checkpoint).getParent();
+            TestCluster.awaitDiscarded(jobDir.resolve("chk-" + (Long.parseLong(chkDir.substring(4)) - 1)));
             Path hidden = Files.createDirectories(tmp.resolve("hidden"));
             List<Path> moved = new ArrayList<>();
             for (Path f : TestCluster.filesUnder(jobDir)) {

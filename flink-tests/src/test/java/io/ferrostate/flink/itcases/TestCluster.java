@@ -30,7 +30,9 @@ import java.io.DataInputStream;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
@@ -231,13 +233,33 @@ final class TestCluster implements AutoCloseable {
         return null;
     }
 
-    /** Regular files under {@code dir}, recursively. */
+    /**
+     * Regular files under {@code dir}, recursively. Flink discards subsumed checkpoints in the
+     * background, so a walk that meets a file vanishing under it starts over.
+     */
     static List<Path> filesUnder(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return new ArrayList<>();
+        for (int attempt = 0; ; attempt++) {
+            if (!Files.exists(dir)) {
+                return new ArrayList<>();
+            }
+            try (Stream<Path> s = Files.walk(dir)) {
+                return s.filter(Files::isRegularFile).collect(Collectors.toList());
+            } catch (UncheckedIOException e) {
+                if (!(e.getCause() instanceof NoSuchFileException) || attempt >= 100) {
+                    throw e;
+                }
+            }
         }
-        try (Stream<Path> s = Files.walk(dir)) {
-            return s.filter(Files::isRegularFile).collect(Collectors.toList());
+    }
+
+    /** Waits until Flink has discarded the directory of a subsumed checkpoint. */
+    static void awaitDiscarded(Path checkpointDir) throws InterruptedException {
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (Files.exists(checkpointDir)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("subsumed checkpoint not discarded: " + checkpointDir);
+            }
+            Thread.sleep(10);
         }
     }
 }

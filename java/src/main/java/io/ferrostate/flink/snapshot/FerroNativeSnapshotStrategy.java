@@ -105,6 +105,16 @@ public final class FerroNativeSnapshotStrategy<K>
 
     private long lastCompletedCheckpointId;
 
+    /**
+     * Files confirmed by checkpoints older than this are never referenced again: it is the id of
+     * the last full checkpoint (sharing {@code FORWARD}: e.g. the first one after a no-claim
+     * restore; savepoints share nothing and do not count). Without it, a checkpoint that runs
+     * before the full one's completion reaches this task would reference files of the restored
+     * snapshot, which Flink does not register in no-claim mode ("Attempt to reference unknown
+     * state"). Guarded by {@link #uploadedSstFiles}.
+     */
+    private long firstReusableCheckpointId = Long.MIN_VALUE;
+
     public FerroNativeSnapshotStrategy(
             FerroKeyedStateBackend<K> backend,
             LocalRecoveryConfig localRecoveryConfig,
@@ -128,6 +138,8 @@ public final class FerroNativeSnapshotStrategy<K>
         final String[] queueNames;
         final List<HeapPriorityQueueStateSnapshot<?>> queues;
         final Map<String, Uploaded> confirmed;
+        /** The checkpoint that confirmed {@link #confirmed}. */
+        final long confirmedBy;
 
         Resources(
                 File directory,
@@ -137,7 +149,8 @@ public final class FerroNativeSnapshotStrategy<K>
                 int[] stateKinds,
                 String[] queueNames,
                 List<HeapPriorityQueueStateSnapshot<?>> queues,
-                Map<String, Uploaded> confirmed) {
+                Map<String, Uploaded> confirmed,
+                long confirmedBy) {
             this.directory = directory;
             this.keepDirectory = keepDirectory;
             this.metaInfos = metaInfos;
@@ -146,6 +159,7 @@ public final class FerroNativeSnapshotStrategy<K>
             this.queueNames = queueNames;
             this.queues = queues;
             this.confirmed = confirmed;
+            this.confirmedBy = confirmedBy;
         }
 
         @Override
@@ -201,9 +215,11 @@ public final class FerroNativeSnapshotStrategy<K>
             queueNames.add(pq.getMetaInfo().getName());
         }
         Map<String, Uploaded> confirmed;
+        long confirmedBy;
         synchronized (uploadedSstFiles) {
             Map<String, Uploaded> c = uploadedSstFiles.get(lastCompletedCheckpointId);
             confirmed = c == null ? Collections.emptyMap() : new HashMap<>(c);
+            confirmedBy = lastCompletedCheckpointId;
         }
         return new Resources(
                 directory,
@@ -213,7 +229,8 @@ public final class FerroNativeSnapshotStrategy<K>
                 kinds,
                 queueNames.toArray(new String[0]),
                 queues,
-                confirmed);
+                confirmed,
+                confirmedBy);
     }
 
     @Override
@@ -228,7 +245,15 @@ public final class FerroNativeSnapshotStrategy<K>
         if (resources == null) {
             return registry -> SnapshotResult.empty();
         }
-        return registry -> upload(resources, checkpointId, streamFactory, sharing, registry);
+        synchronized (uploadedSstFiles) {
+            if (sharing == SnapshotType.SharingFilesStrategy.FORWARD) {
+                firstReusableCheckpointId = Math.max(firstReusableCheckpointId, checkpointId);
+            } else if (resources.confirmedBy < firstReusableCheckpointId) {
+                sharing = SnapshotType.SharingFilesStrategy.FORWARD;
+            }
+        }
+        SnapshotType.SharingFilesStrategy effective = sharing;
+        return registry -> upload(resources, checkpointId, streamFactory, effective, registry);
     }
 
     private SnapshotResult<KeyedStateHandle> upload(
