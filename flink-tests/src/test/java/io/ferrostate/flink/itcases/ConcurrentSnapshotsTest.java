@@ -18,8 +18,10 @@ import org.apache.flink.core.fs.CloseableRegistry;
 import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.flink.runtime.checkpoint.CheckpointOptions;
+import org.apache.flink.runtime.checkpoint.CheckpointType;
 import org.apache.flink.runtime.operators.testutils.MockEnvironment;
 import org.apache.flink.runtime.state.CheckpointStateOutputStream;
+import org.apache.flink.runtime.state.CheckpointStorageLocationReference;
 import org.apache.flink.runtime.state.CheckpointStreamFactory;
 import org.apache.flink.runtime.state.CheckpointedStateScope;
 import org.apache.flink.runtime.state.IncrementalKeyedStateHandle.HandleAndLocalPath;
@@ -28,6 +30,7 @@ import org.apache.flink.runtime.state.KeyGroupRange;
 import org.apache.flink.runtime.state.KeyGroupedInternalPriorityQueue;
 import org.apache.flink.runtime.state.KeyedStateBackendParametersImpl;
 import org.apache.flink.runtime.state.KeyedStateHandle;
+import org.apache.flink.runtime.state.PhysicalStateHandleID;
 import org.apache.flink.runtime.state.PlaceholderStreamStateHandle;
 import org.apache.flink.runtime.state.SharedStateRegistry;
 import org.apache.flink.runtime.state.SharedStateRegistryImpl;
@@ -253,6 +256,81 @@ class ConcurrentSnapshotsTest {
         }
         atFourth.check(new States(restore(h4)));
         registry.close();
+    }
+
+    /**
+     * Flink's first checkpoint after a no-claim restore is a full one (sharing FORWARD); a
+     * checkpoint that runs before its completion reaches the task must still not reference the
+     * restored snapshot's files, which Flink does not register in no-claim mode. Afterwards,
+     * checkpoints reference files of the full checkpoint only.
+     */
+    @Test
+    void afterAFullCheckpointNothingOfTheRestoredSnapshotIsReferencedAgain() throws Exception {
+        Model model = new Model();
+        Random rnd = new Random(13);
+        model.write(states, rnd, 5_000);
+        RunnableFuture<SnapshotResult<KeyedStateHandle>> first = snapshot(1, files);
+        first.run();
+        KeyedStateHandle h1 = first.get().getJobManagerOwnedSnapshot();
+        backend.notifyCheckpointComplete(1);
+        Set<PhysicalStateHandleID> restoredIds = sharedIds((IncrementalRemoteKeyedStateHandle) h1);
+        assertThat(restoredIds).isNotEmpty();
+
+        FerroKeyedStateBackend<Integer> b = restore(h1);
+        States bs = new States(b);
+        model.write(bs, rnd, 1_000);
+        CheckpointOptions full =
+                new CheckpointOptions(
+                        CheckpointType.FULL_CHECKPOINT, CheckpointStorageLocationReference.getDefault());
+        RunnableFuture<SnapshotResult<KeyedStateHandle>> second = b.snapshot(2, 2, files, full);
+        second.run();
+        IncrementalRemoteKeyedStateHandle h2 =
+                (IncrementalRemoteKeyedStateHandle) second.get().getJobManagerOwnedSnapshot();
+        assertThat(h2.getSharedState()).noneMatch(f -> f.getHandle() instanceof PlaceholderStreamStateHandle);
+
+        // Checkpoint 3 runs before checkpoint 2's completion reaches the backend.
+        model.write(bs, rnd, 1_000);
+        RunnableFuture<SnapshotResult<KeyedStateHandle>> third =
+                b.snapshot(3, 3, files, CheckpointOptions.forCheckpointWithDefaultLocation());
+        third.run();
+        IncrementalRemoteKeyedStateHandle h3 =
+                (IncrementalRemoteKeyedStateHandle) third.get().getJobManagerOwnedSnapshot();
+        assertThat(referencedIds(h3)).as("files of the restored snapshot referenced").isEmpty();
+
+        b.notifyCheckpointComplete(2);
+        model.write(bs, rnd, 1_000);
+        RunnableFuture<SnapshotResult<KeyedStateHandle>> fourth =
+                b.snapshot(4, 4, files, CheckpointOptions.forCheckpointWithDefaultLocation());
+        fourth.run();
+        IncrementalRemoteKeyedStateHandle h4 =
+                (IncrementalRemoteKeyedStateHandle) fourth.get().getJobManagerOwnedSnapshot();
+        assertThat(referencedIds(h4)).as("incremental again, on the full checkpoint's files").isNotEmpty();
+        assertThat(sharedIds(h2)).containsAll(referencedIds(h4));
+        // Flink's registry knows checkpoint 2's files and replaces the references; no restored file.
+        SharedStateRegistry registry = new SharedStateRegistryImpl();
+        h2.registerSharedStates(registry, 2);
+        h3.registerSharedStates(registry, 3);
+        h4.registerSharedStates(registry, 4);
+        model.check(new States(restore(h4)));
+        registry.close();
+    }
+
+    private static Set<PhysicalStateHandleID> sharedIds(IncrementalRemoteKeyedStateHandle h) {
+        Set<PhysicalStateHandleID> out = new HashSet<>();
+        for (HandleAndLocalPath f : h.getSharedState()) {
+            out.add(f.getHandle().getStreamStateHandleID());
+        }
+        return out;
+    }
+
+    private static Set<PhysicalStateHandleID> referencedIds(IncrementalRemoteKeyedStateHandle h) {
+        Set<PhysicalStateHandleID> out = new HashSet<>();
+        for (HandleAndLocalPath f : h.getSharedState()) {
+            if (f.getHandle() instanceof PlaceholderStreamStateHandle) {
+                out.add(f.getHandle().getStreamStateHandleID());
+            }
+        }
+        return out;
     }
 
     private List<Path> snapshotDirectories() throws IOException {
