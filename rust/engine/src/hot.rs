@@ -5,6 +5,10 @@
 //! table is flushed (before a snapshot or an iteration, or when memory runs short): dirty
 //! entries then go to RocksDB in one write batch. Eviction is CLOCK: a slot touched since the
 //! last sweep gets a second chance.
+//!
+//! Map entries are written with the length of their map's prefix (key group, key, namespace):
+//! the table then lists their dirty keys by map as well, so iterating one map writes back that
+//! map's entries only ([`HotTable::flush_prefix`]) instead of every dirty entry of the state.
 
 use crate::bytes::IBytes;
 use hashbrown::HashTable;
@@ -89,6 +93,13 @@ pub struct HotTable {
     /// Entries the table's storage holds when free of tombstones (its capacity after the last
     /// allocation or rehash).
     full_cap: usize,
+    /// Dirty keys of map entries by a hash of their map's prefix (a key may be listed twice,
+    /// be clean again or be gone; a hash may cover several maps).
+    by_prefix: hashbrown::HashMap<u64, Vec<IBytes>, Hasher>,
+    /// Keys listed in `by_prefix`.
+    indexed: usize,
+    /// Some dirty entry was written without a map prefix: only a whole flush is complete.
+    unindexed: bool,
 }
 
 impl Default for HotTable {
@@ -107,6 +118,9 @@ impl HotTable {
             heap_bytes: 0,
             growth_limit: usize::MAX,
             full_cap: 0,
+            by_prefix: hashbrown::HashMap::with_hasher(Hasher::with_seed(0x5eed_f0e5)),
+            indexed: 0,
+            unindexed: false,
         }
     }
 
@@ -125,7 +139,8 @@ impl HotTable {
     pub fn memory_bytes(&self) -> usize {
         self.table.capacity() * SLOT_COST
             + self.heap_bytes
-            + self.dirty.capacity() * std::mem::size_of::<IBytes>()
+            + (self.dirty.capacity() + self.indexed) * std::mem::size_of::<IBytes>()
+            + self.by_prefix.capacity() * (std::mem::size_of::<(u64, Vec<IBytes>)>() + 1)
     }
 
     /// Number of slots in use.
@@ -158,7 +173,7 @@ impl HotTable {
     /// Sets the value of `key`. `dirty` says whether RocksDB must learn of it.
     #[inline]
     pub fn set(&mut self, key: &[u8], val: &[u8], dirty: bool) {
-        self.upsert(key, dirty, |slot| {
+        self.upsert(key, dirty, None, |slot| {
             slot.val.assign(val);
             slot.set_kind(PRESENT);
         });
@@ -167,10 +182,41 @@ impl HotTable {
     /// Records that `key` holds no value.
     #[inline]
     pub fn set_absent(&mut self, key: &[u8], dirty: bool) {
-        self.upsert(key, dirty, |slot| {
+        self.upsert(key, dirty, None, |slot| {
             slot.val = IBytes::EMPTY;
             slot.set_kind(ABSENT);
         });
+    }
+
+    /// Sets the value of the map entry `key`, whose first `prefix_len` bytes name its map.
+    #[inline]
+    pub fn set_entry(&mut self, key: &[u8], prefix_len: usize, val: &[u8]) {
+        self.upsert(key, true, Some(prefix_len), |slot| {
+            slot.val.assign(val);
+            slot.set_kind(PRESENT);
+        });
+    }
+
+    /// Removes the map entry `key`, whose first `prefix_len` bytes name its map.
+    #[inline]
+    pub fn remove_entry(&mut self, key: &[u8], prefix_len: usize) {
+        self.upsert(key, true, Some(prefix_len), |slot| {
+            slot.val = IBytes::EMPTY;
+            slot.set_kind(ABSENT);
+        });
+    }
+
+    /// Records that `key` turned dirty (its slot was clean), under its map when known.
+    fn note_dirty(&mut self, key: &IBytes, prefix_len: Option<usize>) {
+        self.dirty.push(key.clone());
+        match prefix_len {
+            Some(p) if p <= key.len() => {
+                let h = self.hash(&key.as_slice()[..p]);
+                self.by_prefix.entry(h).or_default().push(key.clone());
+                self.indexed += 1;
+            }
+            _ => self.unindexed = true,
+        }
     }
 
     /// Appends list elements (already in the store's list format) to `key`'s value without
@@ -191,7 +237,8 @@ impl HotTable {
                 slot.flags |= REFERENCED;
                 if slot.flags & DIRTY == 0 {
                     slot.flags |= DIRTY;
-                    self.dirty.push(slot.key.clone());
+                    let k = slot.key.clone();
+                    self.note_dirty(&k, None);
                 }
             }
             None => {
@@ -200,12 +247,18 @@ impl HotTable {
                     val: IBytes::from_slice(elements),
                     flags: APPENDED | DIRTY | REFERENCED,
                 };
-                self.insert_new(hash, slot, true);
+                self.insert_new(hash, slot, true, None);
             }
         }
     }
 
-    fn upsert(&mut self, key: &[u8], dirty: bool, f: impl FnOnce(&mut Slot)) {
+    fn upsert(
+        &mut self,
+        key: &[u8],
+        dirty: bool,
+        prefix_len: Option<usize>,
+        f: impl FnOnce(&mut Slot),
+    ) {
         let hash = self.hash(key);
         match self.table.find_mut(hash, |s| s.key.as_slice() == key) {
             Some(slot) => {
@@ -215,7 +268,8 @@ impl HotTable {
                 slot.flags |= REFERENCED;
                 if dirty && slot.flags & DIRTY == 0 {
                     slot.flags |= DIRTY;
-                    self.dirty.push(slot.key.clone());
+                    let k = slot.key.clone();
+                    self.note_dirty(&k, prefix_len);
                 }
             }
             None => {
@@ -225,12 +279,12 @@ impl HotTable {
                     flags: REFERENCED | if dirty { DIRTY } else { 0 },
                 };
                 f(&mut slot);
-                self.insert_new(hash, slot, dirty);
+                self.insert_new(hash, slot, dirty, prefix_len);
             }
         }
     }
 
-    fn insert_new(&mut self, hash: u64, slot: Slot, dirty: bool) {
+    fn insert_new(&mut self, hash: u64, slot: Slot, dirty: bool, prefix_len: Option<usize>) {
         let full = self.full_cap;
         if full > 0
             && self.table.len() >= self.table.capacity()
@@ -246,7 +300,7 @@ impl HotTable {
         }
         self.heap_bytes += slot.heap_bytes();
         if dirty {
-            self.dirty.push(slot.key.clone());
+            self.note_dirty(&slot.key, prefix_len);
         }
         let hasher = &self.hasher;
         self.table
@@ -270,12 +324,66 @@ impl HotTable {
     /// and every entry stays dirty, so nothing is lost.
     pub fn flush<E>(
         &mut self,
-        mut sink: impl FnMut(WriteBack<'_>) -> Result<(), E>,
+        sink: impl FnMut(WriteBack<'_>) -> Result<(), E>,
         commit: impl FnOnce() -> Result<(), E>,
     ) -> Result<(), E> {
-        for key in &self.dirty {
-            let hash = self.hasher.hash_one(key.as_slice());
-            if let Some(slot) = self.table.find(hash, |s| s.key == *key) {
+        Self::write_back(&self.table, &self.hasher, &self.dirty, sink)?;
+        commit()?;
+        let mut dirty = std::mem::take(&mut self.dirty);
+        self.mark_clean(&dirty);
+        // Keep the list's allocation unless it grew far beyond what a flush usually sees.
+        dirty.clear();
+        if dirty.capacity() > 4096 && dirty.capacity() > 4 * self.table.len() {
+            dirty.shrink_to(self.table.len());
+        }
+        self.dirty = dirty;
+        self.by_prefix.clear();
+        if self.by_prefix.capacity() > 4096 && self.by_prefix.capacity() > 4 * self.table.len() {
+            self.by_prefix.shrink_to(self.table.len());
+        }
+        self.indexed = 0;
+        self.unindexed = false;
+        Ok(())
+    }
+
+    /// Writes back, as [`HotTable::flush`] does, at least every dirty entry whose key starts
+    /// with `prefix`, the whole prefix of a map (as given to [`HotTable::set_entry`]): then
+    /// RocksDB holds that map entirely. Falls back to a whole flush when some dirty entry was
+    /// written without its map's prefix.
+    pub fn flush_prefix<E>(
+        &mut self,
+        prefix: &[u8],
+        sink: impl FnMut(WriteBack<'_>) -> Result<(), E>,
+        commit: impl FnOnce() -> Result<(), E>,
+    ) -> Result<(), E> {
+        if self.unindexed {
+            return self.flush(sink, commit);
+        }
+        let h = self.hash(prefix);
+        let Some(keys) = self.by_prefix.remove(&h) else {
+            return Ok(());
+        };
+        let written =
+            Self::write_back(&self.table, &self.hasher, &keys, sink).and_then(|()| commit());
+        if let Err(e) = written {
+            // Nothing changed: the entries stay dirty and listed.
+            self.by_prefix.insert(h, keys);
+            return Err(e);
+        }
+        self.indexed -= keys.len();
+        self.mark_clean(&keys);
+        Ok(())
+    }
+
+    fn write_back<E>(
+        table: &HashTable<Slot>,
+        hasher: &Hasher,
+        keys: &[IBytes],
+        mut sink: impl FnMut(WriteBack<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        for key in keys {
+            let hash = hasher.hash_one(key.as_slice());
+            if let Some(slot) = table.find(hash, |s| s.key == *key) {
                 if slot.flags & DIRTY == 0 {
                     continue;
                 }
@@ -286,9 +394,13 @@ impl HotTable {
                 }
             }
         }
-        commit()?;
-        let mut dirty = std::mem::take(&mut self.dirty);
-        for key in &dirty {
+        Ok(())
+    }
+
+    /// After a committed write-back of `keys`: they are clean, and pending appends leave the
+    /// table (the hot tier never knew their whole value).
+    fn mark_clean(&mut self, keys: &[IBytes]) {
+        for key in keys {
             let hash = self.hasher.hash_one(key.as_slice());
             if let Ok(entry) = self.table.find_entry(hash, |s| s.key == *key) {
                 if entry.get().kind() == APPENDED {
@@ -299,13 +411,6 @@ impl HotTable {
                 }
             }
         }
-        // Keep the list's allocation unless it grew far beyond what a flush usually sees.
-        dirty.clear();
-        if dirty.capacity() > 4096 && dirty.capacity() > 4 * self.table.len() {
-            dirty.shrink_to(self.table.len());
-        }
-        self.dirty = dirty;
-        Ok(())
     }
 
     /// Evicts clean slots, giving slots used since the last sweep a second chance, until about
@@ -390,6 +495,9 @@ impl HotTable {
         self.table = HashTable::new();
         self.dirty = Vec::new();
         self.heap_bytes = 0;
+        self.by_prefix = hashbrown::HashMap::with_hasher(Hasher::with_seed(0x5eed_f0e5));
+        self.indexed = 0;
+        self.unindexed = false;
     }
 }
 
@@ -413,6 +521,69 @@ mod tests {
         .unwrap();
         out.sort();
         out
+    }
+
+    fn flushed_prefix(t: &mut HotTable, prefix: &[u8], fail: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        let r = t.flush_prefix::<&str>(
+            prefix,
+            |w| {
+                out.push(match w {
+                    WriteBack::Put(k, v) => format!("put {}={}", show(k), show(v)),
+                    WriteBack::Delete(k) => format!("del {}", show(k)),
+                    WriteBack::Merge(k, v) => format!("merge {}+{}", show(k), show(v)),
+                });
+                Ok(())
+            },
+            || if fail { Err("disk full") } else { Ok(()) },
+        );
+        assert_eq!(r.is_err(), fail);
+        out.sort();
+        out
+    }
+
+    fn show(b: &[u8]) -> String {
+        String::from_utf8_lossy(b).into_owned()
+    }
+
+    #[test]
+    fn iterating_one_map_writes_back_that_map_only() {
+        let mut t = HotTable::new();
+        t.set_entry(b"A1x", 2, b"1");
+        t.set_entry(b"A1y", 2, b"2");
+        t.remove_entry(b"A1z", 2);
+        t.set_entry(b"B2x", 2, b"3");
+        // A failed write-back changes nothing.
+        assert_eq!(flushed_prefix(&mut t, b"A1", true).len(), 3);
+        assert_eq!(
+            flushed_prefix(&mut t, b"A1", false),
+            vec!["del A1z", "put A1x=1", "put A1y=2"]
+        );
+        assert_eq!(flushed_prefix(&mut t, b"A1", false), Vec::<String>::new());
+        assert_eq!(t.get(b"A1x"), Some(SlotRef::Present(b"1")));
+        // Written again, the entry is listed again; the other map is still dirty.
+        t.set_entry(b"A1x", 2, b"4");
+        assert_eq!(flushed_prefix(&mut t, b"A1", false), vec!["put A1x=4"]);
+        assert_eq!(flushed_prefix(&mut t, b"B2", false), vec!["put B2x=3"]);
+        assert!(
+            t.has_dirty(),
+            "the stale keys of the whole-state list go at the next flush"
+        );
+        assert!(flushed(&mut t).is_empty());
+    }
+
+    #[test]
+    fn an_entry_written_without_its_map_makes_a_map_flush_whole() {
+        let mut t = HotTable::new();
+        t.set_entry(b"A1x", 2, b"1");
+        t.set(b"B2x", b"2", true);
+        assert_eq!(
+            flushed_prefix(&mut t, b"A1", false),
+            vec!["put A1x=1", "put B2x=2"]
+        );
+        t.set_entry(b"B2y", 2, b"3");
+        assert_eq!(flushed_prefix(&mut t, b"A1", false), Vec::<String>::new());
+        assert_eq!(flushed_prefix(&mut t, b"B2", false), vec!["put B2y=3"]);
     }
 
     #[test]

@@ -428,6 +428,35 @@ impl Store {
         Ok(())
     }
 
+    /// Sets the map entry `key`, whose first `prefix_len` bytes (key group, key, namespace)
+    /// name its map: iterating that map later writes back only its own entries.
+    #[inline]
+    pub fn put_entry(
+        &mut self,
+        state: u32,
+        key: &[u8],
+        prefix_len: usize,
+        value: &[u8],
+    ) -> Result<()> {
+        if value.len() > self.opts.max_hot_value || prefix_len > key.len() {
+            return self.put(state, key, value);
+        }
+        self.state_mut(state)?.hot.set_entry(key, prefix_len, value);
+        self.account(state);
+        Ok(())
+    }
+
+    /// Removes the map entry `key`, whose first `prefix_len` bytes name its map.
+    #[inline]
+    pub fn delete_entry(&mut self, state: u32, key: &[u8], prefix_len: usize) -> Result<()> {
+        if prefix_len > key.len() {
+            return self.delete(state, key);
+        }
+        self.state_mut(state)?.hot.remove_entry(key, prefix_len);
+        self.account(state);
+        Ok(())
+    }
+
     /// Removes the value of `key`.
     #[inline]
     pub fn delete(&mut self, state: u32, key: &[u8]) -> Result<()> {
@@ -502,6 +531,62 @@ impl Store {
         )?;
         stats.rocksdb_writes += 1;
         Ok(())
+    }
+
+    /// Writes back the dirty entries of one map (`prefix`: key group, key, namespace) of
+    /// `state`, so RocksDB holds that map entirely; other maps' entries stay in the hot tier.
+    fn flush_map(&mut self, state: u32, prefix: &[u8]) -> Result<()> {
+        let st = self
+            .states
+            .get_mut(state as usize)
+            .ok_or(Error::UnknownState(state))?;
+        if !st.hot.has_dirty() {
+            return Ok(());
+        }
+        let cf = Self::cf(&self.db, &st.name)?;
+        let batch = std::cell::RefCell::new(WriteBatch::default());
+        let db = &self.db;
+        let write_opts = &self.write_opts;
+        st.hot.flush_prefix::<Error>(
+            prefix,
+            |w| {
+                let mut b = batch.borrow_mut();
+                match w {
+                    WriteBack::Put(k, v) => b.put_cf(cf, k, v),
+                    WriteBack::Delete(k) => b.delete_cf(cf, k),
+                    WriteBack::Merge(k, v) => b.merge_cf(cf, k, v),
+                }
+                Ok(())
+            },
+            || {
+                let b = batch.take();
+                if b.is_empty() {
+                    return Ok(());
+                }
+                fault::check_write()?;
+                db.write_opt(b, write_opts)?;
+                Ok(())
+            },
+        )?;
+        self.stats.rocksdb_writes += 1;
+        self.account(state);
+        Ok(())
+    }
+
+    /// Visits the entries of one map (`prefix`: key group, key, namespace, as given to
+    /// [`Store::put_entry`]) of `state` in key order, from `start`, until `sink` returns false.
+    /// Only that map's dirty entries are written back first.
+    pub fn scan_map(
+        &mut self,
+        state: u32,
+        prefix: &[u8],
+        start: ScanStart<'_>,
+        sink: impl FnMut(&[u8], &[u8]) -> Result<bool>,
+    ) -> Result<usize> {
+        self.flush_map(state, prefix)?;
+        let st = self.state(state)?;
+        let cf = Self::cf(&self.db, &st.name)?;
+        scan_cf(&self.db, cf, prefix, start, sink)
     }
 
     /// Writes every dirty hot entry of `state` to RocksDB.
@@ -613,7 +698,7 @@ impl Store {
 
     /// Removes every entry of `state` whose key starts with `prefix` (clearing a map).
     pub fn delete_prefix(&mut self, state: u32, prefix: &[u8]) -> Result<()> {
-        self.flush(state)?;
+        self.flush_map(state, prefix)?;
         let st = self
             .states
             .get_mut(state as usize)

@@ -193,3 +193,49 @@ fn a_reopened_store_has_everything_written_back() {
         );
     }
 }
+
+#[test]
+fn map_scans_see_their_own_dirty_entries_among_other_maps_dirty_ones() {
+    let (_dir, mut s) = store(64 << 20);
+    let st = s.register_state("m", StateKind::Map).unwrap();
+    let prefix_len = key(1, 0).len();
+    let entry = |user: u32, uk: u32| {
+        let mut k = key(1, user);
+        k.extend_from_slice(&uk.to_be_bytes());
+        k
+    };
+    let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    let mut rng = Rng(11);
+    for round in 0..20u32 {
+        for _ in 0..2_000 {
+            let (user, uk) = ((rng.next() % 50) as u32, (rng.next() % 40) as u32);
+            let k = entry(user, uk);
+            if rng.next().is_multiple_of(5) {
+                s.delete_entry(st, &k, prefix_len).unwrap();
+                model.remove(&k);
+            } else {
+                let v = vec![round as u8; 1 + (rng.next() % 8) as usize];
+                s.put_entry(st, &k, prefix_len, &v).unwrap();
+                model.insert(k, v);
+            }
+        }
+        for user in (round % 7..50).step_by(7) {
+            let prefix = key(1, user);
+            let mut got = Vec::new();
+            s.scan_map(st, &prefix, ScanStart::First, |k, v| {
+                got.push((k.to_vec(), v.to_vec()));
+                Ok(true)
+            })
+            .unwrap();
+            let want: Vec<_> = model
+                .range(prefix.clone()..)
+                .take_while(|(k, _)| k.starts_with(&prefix))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            assert_eq!(got, want, "map of user {user} in round {round}");
+        }
+    }
+    // Every map, also those never iterated, reads back exactly after all is written back.
+    s.flush_all().unwrap();
+    assert_eq!(s.count(st).unwrap(), model.len());
+}

@@ -363,6 +363,46 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_delete<'l>(
     })
 }
 
+/// Puts a map entry whose first `prefix_len` key bytes name its map.
+#[no_mangle]
+pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_putEntry<'l>(
+    mut env: JNIEnv<'l>,
+    _c: JClass<'l>,
+    h: jlong,
+    state: jint,
+    key_len: jint,
+    prefix_len: jint,
+    value_len: jint,
+) {
+    guard(&mut env, "put", |_| {
+        with_store(h, |s| {
+            let key = s.key.slice(key_len)?;
+            let value = s.value.slice(value_len)?;
+            let prefix = checked_len(prefix_len, key.len())?;
+            Ok(s.store.put_entry(state as u32, key, prefix, value)?)
+        })
+    })
+}
+
+/// Removes a map entry whose first `prefix_len` key bytes name its map.
+#[no_mangle]
+pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_deleteEntry<'l>(
+    mut env: JNIEnv<'l>,
+    _c: JClass<'l>,
+    h: jlong,
+    state: jint,
+    key_len: jint,
+    prefix_len: jint,
+) {
+    guard(&mut env, "remove", |_| {
+        with_store(h, |s| {
+            let key = s.key.slice(key_len)?;
+            let prefix = checked_len(prefix_len, key.len())?;
+            Ok(s.store.delete_entry(state as u32, key, prefix)?)
+        })
+    })
+}
+
 #[no_mangle]
 pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_append<'l>(
     mut env: JNIEnv<'l>,
@@ -385,7 +425,8 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_append<'l>(
 /// `[0, prefix_len)` and, when `start_len >= 0`, the key to start at right after it. The
 /// entries come back in `io` from offset 0 as `[i32 key length][key][i32 value length][value]`
 /// (big-endian), at most `max_entries`; the result is their number, or `-n` when even the
-/// first entry needs `n` bytes and does not fit.
+/// first entry needs `n` bytes and does not fit. `map` says the prefix is exactly one map's
+/// (key group, key, namespace): only that map's dirty entries are written back first.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_scan<'l>(
@@ -397,6 +438,7 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_scan<'l>(
     prefix_len: jint,
     start_len: jint,
     exclusive: jboolean,
+    map: jboolean,
     max_entries: jint,
 ) -> jint {
     guard(&mut env, "scan", |env| {
@@ -425,7 +467,7 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_scan<'l>(
             let mut pos = 0usize;
             let mut count: jint = 0;
             let mut too_big: Option<usize> = None;
-            s.store.scan(state as u32, &prefix, start, |k, v| {
+            let sink = |k: &[u8], v: &[u8]| {
                 let need = 8 + k.len() + v.len();
                 if count >= max_entries.max(1) {
                     return Ok(false);
@@ -444,7 +486,12 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_scan<'l>(
                 pos += need;
                 count += 1;
                 Ok(true)
-            })?;
+            };
+            if map == JNI_TRUE {
+                s.store.scan_map(state as u32, &prefix, start, sink)?;
+            } else {
+                s.store.scan(state as u32, &prefix, start, sink)?;
+            }
             match too_big {
                 Some(n) => Ok(-(value_len(n)?)),
                 None => Ok(count),
@@ -656,7 +703,7 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_isEmptyPrefix<
             let prefix = s.key.slice(prefix_len)?;
             let mut any = false;
             s.store
-                .scan(state as u32, prefix, ScanStart::First, |_, _| {
+                .scan_map(state as u32, prefix, ScanStart::First, |_, _| {
                     any = true;
                     Ok(false)
                 })?;

@@ -112,6 +112,11 @@ public final class FerroKeyBuilder<K> {
         return afterNamespaceMark;
     }
 
+    /** Where the user key starts in the last key built with a user key: the map's prefix length. */
+    public int userKeyOffset() {
+        return afterNamespaceMark;
+    }
+
     /** {@code [key group][key][namespace][user key]}; returns its length. */
     public <N, UK> int buildCompositeKeyNamespaceUserKey(
             N namespace,

@@ -68,9 +68,15 @@ class FerroMapState<K, N, UK, UV> extends AbstractFerroState<K, N, Map<UK, UV>>
         return NativeStore.KIND_MAP;
     }
 
+    /** Length of the map's prefix (key group, key, namespace) in the last key built. */
+    private int mapPrefixLength;
+
     private int userKeyLength(UK userKey) throws IOException {
-        return keyBuilder.buildCompositeKeyNamespaceUserKey(
-                currentNamespace, namespaceSerializer, userKey, userKeySerializer);
+        int length =
+                keyBuilder.buildCompositeKeyNamespaceUserKey(
+                        currentNamespace, namespaceSerializer, userKey, userKeySerializer);
+        mapPrefixLength = keyBuilder.userKeyOffset();
+        return length;
     }
 
     @Override
@@ -88,7 +94,7 @@ class FerroMapState<K, N, UK, UV> extends AbstractFerroState<K, N, Map<UK, UV>>
         int keyLength = userKeyLength(userKey);
         DirectOutputView out = valueOut();
         writeNullable(userValue, out);
-        store.put(stateId, keyLength, out.position());
+        store.putEntry(stateId, keyLength, mapPrefixLength, out.position());
     }
 
     private void writeNullable(UV value, DataOutputView out) throws IOException {
@@ -110,7 +116,8 @@ class FerroMapState<K, N, UK, UV> extends AbstractFerroState<K, N, Map<UK, UV>>
 
     @Override
     public void remove(UK userKey) throws IOException {
-        store.delete(stateId, userKeyLength(userKey));
+        int keyLength = userKeyLength(userKey);
+        store.deleteEntry(stateId, keyLength, mapPrefixLength);
     }
 
     @Override
@@ -150,7 +157,8 @@ class FerroMapState<K, N, UK, UV> extends AbstractFerroState<K, N, Map<UK, UV>>
 
     private <T> Iterator<T> iterator(Function<Map.Entry<UK, UV>, T> mapper) {
         byte[] prefix = keyBuilder.copy(keyLength());
-        return new EntryIterator<>(new ScanBatch(store, stateId, prefix, ITERATOR_BATCH), prefix.length, mapper);
+        return new EntryIterator<>(
+                new ScanBatch(store, stateId, prefix, true, ITERATOR_BATCH), prefix.length, mapper);
     }
 
     /** Iterates the entries under one key and namespace. */
@@ -221,7 +229,7 @@ class FerroMapState<K, N, UK, UV> extends AbstractFerroState<K, N, Map<UK, UV>>
         void remove() {
             deleted = true;
             rawValue = null;
-            store.delete(stateId, keyBuilder.writeRaw(rawKey));
+            store.deleteEntry(stateId, keyBuilder.writeRaw(rawKey), userKeyOffset);
         }
 
         @Override
@@ -267,7 +275,7 @@ class FerroMapState<K, N, UK, UV> extends AbstractFerroState<K, N, Map<UK, UV>>
                 int keyLength = keyBuilder.writeRaw(rawKey);
                 DirectOutputView out = valueOut();
                 out.write(rawValue);
-                store.put(stateId, keyLength, out.position());
+                store.putEntry(stateId, keyLength, userKeyOffset, out.position());
             } catch (IOException e) {
                 throw new FlinkRuntimeException("Error while writing a map entry.", e);
             }

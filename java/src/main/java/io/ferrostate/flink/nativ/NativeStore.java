@@ -98,7 +98,10 @@ public final class NativeStore extends NativeObject {
         }
     }
 
-    /** True when no entry's key starts with the key buffer's first {@code prefixLength} bytes. */
+    /**
+     * True when no entry's key starts with the key buffer's first {@code prefixLength} bytes,
+     * one map's prefix (see {@link #putEntry}).
+     */
     public boolean isEmptyPrefix(int state, int prefixLength) {
         return isEmptyPrefix(handle(), state, prefixLength);
     }
@@ -154,6 +157,20 @@ public final class NativeStore extends NativeObject {
         delete(handle(), state, keyLength);
     }
 
+    /**
+     * Writes a map entry (value in the value buffer) whose key's first {@code prefixLength} bytes
+     * (key group, key, namespace) name its map: iterating the map then writes back only its own
+     * entries.
+     */
+    public void putEntry(int state, int keyLength, int prefixLength, int valueLength) {
+        putEntry(handle(), state, keyLength, prefixLength, valueLength);
+    }
+
+    /** Removes a map entry whose key's first {@code prefixLength} bytes name its map. */
+    public void deleteEntry(int state, int keyLength, int prefixLength) {
+        deleteEntry(handle(), state, keyLength, prefixLength);
+    }
+
     /** Appends list elements (in the store's list format) from the value buffer. */
     public void append(int state, int keyLength, int valueLength) {
         append(handle(), state, keyLength, valueLength);
@@ -161,8 +178,9 @@ public final class NativeStore extends NativeObject {
 
     /**
      * Scans entries whose key starts with the prefix at {@code [0, prefixLength)} of {@code
-     * io}, from the start key that follows it ({@code startLength < 0}: from the first). See
-     * {@link ScanBatch}.
+     * io}, from the start key that follows it ({@code startLength < 0}: from the first). {@code
+     * map}: the prefix is exactly one map's (key group, key, namespace), written with {@link
+     * #putEntry}. See {@link ScanBatch}.
      */
     public int scan(
             int state,
@@ -170,11 +188,15 @@ public final class NativeStore extends NativeObject {
             int prefixLength,
             int startLength,
             boolean exclusive,
+            boolean map,
             int maxEntries) {
-        return scan(handle(), state, io, prefixLength, startLength, exclusive, maxEntries);
+        return scan(handle(), state, io, prefixLength, startLength, exclusive, map, maxEntries);
     }
 
-    /** Deletes every entry whose key starts with the key buffer's first {@code prefixLength} bytes. */
+    /**
+     * Deletes every entry whose key starts with the key buffer's first {@code prefixLength}
+     * bytes, one map's prefix (see {@link #putEntry}).
+     */
     public void deletePrefix(int state, int prefixLength) {
         deletePrefix(handle(), state, prefixLength);
     }
@@ -253,6 +275,10 @@ public final class NativeStore extends NativeObject {
 
     private static native void delete(long handle, int state, int keyLength);
 
+    private static native void putEntry(long handle, int state, int keyLength, int prefixLength, int valueLength);
+
+    private static native void deleteEntry(long handle, int state, int keyLength, int prefixLength);
+
     private static native void append(long handle, int state, int keyLength, int valueLength);
 
     private static native int scan(
@@ -262,6 +288,7 @@ public final class NativeStore extends NativeObject {
             int prefixLength,
             int startLength,
             boolean exclusive,
+            boolean map,
             int maxEntries);
 
     private static native void deletePrefix(long handle, int state, int prefixLength);

@@ -17,6 +17,8 @@ public final class ScanBatch {
     private final int state;
     private final byte[] prefix;
     private final int maxEntries;
+    /** The prefix is exactly one map's: see {@link NativeStore#putEntry}. */
+    private final boolean map;
     private ByteBuffer io;
 
     private byte[] lastKey;
@@ -32,9 +34,18 @@ public final class ScanBatch {
     private int valueLength;
 
     public ScanBatch(NativeStore store, int state, byte[] prefix, int maxEntries) {
+        this(store, state, prefix, false, maxEntries);
+    }
+
+    /**
+     * A scan of the entries under {@code prefix}; {@code map}: the prefix is exactly one map's
+     * (key group, key, namespace), whose entries were written with {@link NativeStore#putEntry}.
+     */
+    public ScanBatch(NativeStore store, int state, byte[] prefix, boolean map, int maxEntries) {
         this.store = store;
         this.state = state;
         this.prefix = prefix;
+        this.map = map;
         this.maxEntries = maxEntries;
         this.io = store.borrowScanBuffer(prefix.length * 4);
     }
@@ -87,7 +98,7 @@ public final class ScanBatch {
             if (lastKey != null) {
                 w.put(lastKey);
             }
-            int n = store.scan(state, io, prefix.length, startLength, true, maxEntries);
+            int n = store.scan(state, io, prefix.length, startLength, true, map, maxEntries);
             if (n < 0) {
                 io = grow(Math.max(-n, io.capacity() * 2));
                 continue;
