@@ -72,8 +72,8 @@ import java.util.stream.Stream;
  *
  * <pre>
  * java -cp "bench/target/classes:$(cat bench/target/bench.classpath)" io.ferrostate.bench.CheckpointBenchmark \
- *   --mb 1024 --value-bytes 100 --budget-mb 256 --change-percent 1 --backends ROCKSDB,FERROSTATE \
- *   --repeats 3 --out bench/results --name checkpoints [--workdir /tmp] [--no-count]
+ *   --mb 1024 --value-bytes 100 --budget-mb 256 --change-percent 1 --change-rounds 4 --backends ROCKSDB,FERROSTATE \
+ *   --repeats 5 --out bench/results --name checkpoints [--workdir /tmp] [--no-count]
  * </pre>
  */
 public final class CheckpointBenchmark {
@@ -94,10 +94,20 @@ public final class CheckpointBenchmark {
     private final boolean countKeys;
     private final File workRoot;
     private final int repeats;
+    /** How many times 1% of the keys change, each followed by a checkpoint (2, 3, ...). */
+    private final int rounds;
+    /**
+     * Whether to compact fully after the load, before checkpoint 1. Without it, the compactions
+     * the load left pending land between checkpoint 1 and 2 or not, by timing, and checkpoint 2
+     * uploads their output (hundreds of MB, either backend) instead of the change.
+     */
+    private final boolean compactAfterLoad;
 
     private CheckpointBenchmark(long keys, int valueBytes, long budgetBytes, double changePercent, boolean countKeys,
-            File workRoot, int repeats) {
+            File workRoot, int repeats, int rounds, boolean compactAfterLoad) {
+        this.compactAfterLoad = compactAfterLoad;
         this.repeats = repeats;
+        this.rounds = rounds;
         this.keys = keys;
         this.valueBytes = valueBytes;
         this.budgetBytes = budgetBytes;
@@ -112,7 +122,9 @@ public final class CheckpointBenchmark {
         long budgetMb = 256;
         double changePercent = 1.0;
         boolean countKeys = true;
-        int repeats = 3;
+        int repeats = 5;
+        int rounds = 4;
+        boolean compactAfterLoad = true;
         List<String> backends = Arrays.asList("ROCKSDB", "FERROSTATE");
         String out = "bench/results";
         String name = "checkpoints";
@@ -128,7 +140,9 @@ public final class CheckpointBenchmark {
                 case "--name": name = args[++i]; break;
                 case "--workdir": workdir = args[++i]; break;
                 case "--no-count": countKeys = false; break;
+                case "--no-compact": compactAfterLoad = false; break;
                 case "--repeats": repeats = Integer.parseInt(args[++i]); break;
+                case "--change-rounds": rounds = Integer.parseInt(args[++i]); break;
                 default: throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -136,7 +150,7 @@ public final class CheckpointBenchmark {
         long keys = (long) Math.ceil(mb * 1024 * 1024 / (8 + valueBytes));
         File root = new File(workdir);
         Files.createDirectories(root.toPath());
-        CheckpointBenchmark b = new CheckpointBenchmark(keys, valueBytes, budgetMb << 20, changePercent, countKeys, root, repeats);
+        CheckpointBenchmark b = new CheckpointBenchmark(keys, valueBytes, budgetMb << 20, changePercent, countKeys, root, repeats, rounds, compactAfterLoad);
 
         String loadStart = loadavg();
         long wall0 = System.nanoTime();
@@ -184,6 +198,7 @@ public final class CheckpointBenchmark {
         final String type;
         final File dir;
         final Map<String, Object> r = new LinkedHashMap<>();
+        /** The last checkpoint's handle: the one restored. */
         KeyedStateHandle handle2;
         final List<Double> restores = new ArrayList<>();
         final List<Double> sums = new ArrayList<>();
@@ -219,22 +234,50 @@ public final class CheckpointBenchmark {
             r.put("load_s", secs(System.nanoTime() - t0));
             r.put("local_bytes_after_load", BenchBackends.diskBytes(b.localDir));
             log(type + ": loaded in " + r.get("load_s") + " s, local " + mib(BenchBackends.diskBytes(b.localDir)));
+            if (compactAfterLoad) {
+                t0 = System.nanoTime();
+                BenchBackends.compact(b.backend, new ValueStateDescriptor<>(STATE, BytePrimitiveArraySerializer.INSTANCE));
+                r.put("compact_s", secs(System.nanoTime() - t0));
+                r.put("local_bytes_after_compaction", BenchBackends.diskBytes(b.localDir));
+                log(type + ": compacted in " + r.get("compact_s") + " s, local " + mib(BenchBackends.diskBytes(b.localDir)));
+            }
 
             checkpoint(b, storage, 1, cpDir, registry, r, "cp1");
 
-            t0 = System.nanoTime();
-            long changed = 0;
-            for (long k = 0; k < keys; k++) {
-                if (changed(k)) {
-                    b.backend.setCurrentKey(k);
-                    state.update(value(k, 1));
-                    changed++;
+            List<Double> syncs = new ArrayList<>();
+            List<Double> asyncs = new ArrayList<>();
+            List<Long> uploaded = new ArrayList<>();
+            for (int round = 1; round <= rounds; round++) {
+                t0 = System.nanoTime();
+                long changed = 0;
+                for (long k = 0; k < keys; k++) {
+                    if (changed(k, round)) {
+                        b.backend.setCurrentKey(k);
+                        state.update(value(k, round));
+                        changed++;
+                    }
+                }
+                if (round == 1) {
+                    r.put("changed_keys", changed);
+                    r.put("change_s", secs(System.nanoTime() - t0));
+                }
+                Map<String, Object> cp = new LinkedHashMap<>();
+                run.handle2 = checkpoint(b, storage, round + 1, cpDir, registry, cp, "cp");
+                syncs.add((Double) cp.get("cp_sync_s"));
+                asyncs.add((Double) cp.get("cp_async_s"));
+                uploaded.add((Long) cp.get("cp_uploaded_bytes"));
+                if (round == 1) {
+                    for (Map.Entry<String, Object> e : cp.entrySet()) {
+                        r.put("cp2" + e.getKey().substring(2), e.getValue());
+                    }
                 }
             }
-            r.put("changed_keys", changed);
-            r.put("change_s", secs(System.nanoTime() - t0));
-
-            run.handle2 = checkpoint(b, storage, 2, cpDir, registry, r, "cp2");
+            r.put("change_rounds_sync_s", syncs);
+            r.put("change_rounds_async_s", asyncs);
+            r.put("change_rounds_uploaded_bytes", uploaded);
+            r.put("change_rounds_sync_median_s", median(syncs));
+            r.put("change_rounds_async_median_s", median(asyncs));
+            r.put("change_rounds_uploaded_mean_bytes", uploaded.stream().mapToLong(Long::longValue).sum() / uploaded.size());
             r.put("checkpoint_dir_bytes", BenchBackends.diskBytes(cpDir));
         } finally {
             b.close();
@@ -366,7 +409,7 @@ public final class CheckpointBenchmark {
         // Some of the changed keys too.
         long found = 0;
         for (long k = 0; k < keys && found < SAMPLES / 4; k++) {
-            if (changed(k)) {
+            if (version(k) > 0) {
                 found++;
                 checked += check(b, state, range, k);
             }
@@ -381,7 +424,7 @@ public final class CheckpointBenchmark {
         }
         b.backend.setCurrentKey(k);
         byte[] got = state.value();
-        byte[] want = value(k, changed(k) ? 1 : 0);
+        byte[] want = value(k, version(k));
         if (!Arrays.equals(got, want)) {
             throw new IllegalStateException(b.type + ": key " + k + " read back wrong after restore into " + range
                     + (got == null ? " (missing)" : " (" + got.length + " bytes, differs)"));
@@ -418,8 +461,18 @@ public final class CheckpointBenchmark {
         return v;
     }
 
-    private boolean changed(long key) {
-        long h = key * 0xBF58476D1CE4E5B9L;
+    /** The value version a key holds after every round: the last round that changed it. */
+    private int version(long key) {
+        for (int round = rounds; round >= 1; round--) {
+            if (changed(key, round)) {
+                return round;
+            }
+        }
+        return 0;
+    }
+
+    private boolean changed(long key, int round) {
+        long h = (key + round * 0x632BE59BD9B4E019L) * 0xBF58476D1CE4E5B9L;
         h ^= h >>> 31;
         h *= 0x94D049BB133111EBL;
         h ^= h >>> 29;
@@ -522,8 +575,14 @@ public final class CheckpointBenchmark {
                         + " %s logical (%,d bytes of key + value); 128 key groups, range 0-127%n",
                 keys, valueBytes, mib(logical), logical));
         md.append(String.format(Locale.ROOT,
-                "- change before checkpoint 2: %s keys overwritten with new values (%.1f%% of the keys, pseudo-random)%n",
-                fmtv(ferro.getOrDefault("changed_keys", rocks.get("changed_keys")), "n"), changePercent));
+                (compactAfterLoad
+                        ? "- after the load, a full compaction of each backend (`compactState`), so that no compaction the"
+                                + " load left pending lands between two checkpoints (see bench/README.md)\n"
+                        : "- no compaction after the load: compactions the load left pending may land between"
+                                + " checkpoints\n")
+                + "- change before checkpoint 2: %s keys overwritten with new values (%.1f%% of the keys, pseudo-random);"
+                        + " then %d more rounds of a different %.1f%% each, each followed by a checkpoint%n",
+                fmtv(ferro.getOrDefault("changed_keys", rocks.get("changed_keys")), "n"), changePercent, rounds - 1, changePercent));
         md.append(String.format(Locale.ROOT,
                 "- managed memory: %s for each backend; incremental checkpoints on for both;"
                         + " otherwise each backend's defaults; checkpoint storage: a local directory through"
@@ -545,15 +604,25 @@ public final class CheckpointBenchmark {
         row(md, "checkpoint 2, uploaded bytes", rocks, ferro, "cp2_uploaded_bytes", "B");
         row(md, "checkpoint 2, uploaded files", rocks, ferro, "cp2_uploaded_files", "n");
         row(md, "checkpoint 2, `getCheckpointedSize()`", rocks, ferro, "cp2_checkpointed_size", "B");
+        row(md, "checkpoints 2-" + (rounds + 1) + " (a new 1% change before each), synchronous part, median", rocks, ferro, "change_rounds_sync_median_s", "s");
+        row(md, "checkpoints 2-" + (rounds + 1) + ", asynchronous part, median", rocks, ferro, "change_rounds_async_median_s", "s");
+        row(md, "checkpoints 2-" + (rounds + 1) + ", uploaded bytes, mean", rocks, ferro, "change_rounds_uploaded_mean_bytes", "B");
         row(md, "restore (same parallelism), median of " + repeats, rocks, ferro, "restore_s", "s");
         row(md, "rescale-restore to 2 subtasks, sum, median of " + repeats, rocks, ferro, "rescale_restore_sum_s", "s");
         row(md, "rescale-restore to 2 subtasks, slowest, median of " + repeats, rocks, ferro, "rescale_restore_max_s", "s");
         md.append("\nFor reference (not goals):\n\n| | RocksDB | ferrostate | ferrostate/RocksDB |\n|---|---:|---:|---:|\n");
         row(md, "load (state.update of every key)", rocks, ferro, "load_s", "s");
         row(md, "local working directory after the load", rocks, ferro, "local_bytes_after_load", "B");
+        row(md, "full compaction after the load (`compactState`)", rocks, ferro, "compact_s", "s");
+        row(md, "local working directory after the compaction", rocks, ferro, "local_bytes_after_compaction", "B");
         row(md, "checkpoint 1, `getCheckpointedSize()`", rocks, ferro, "cp1_checkpointed_size", "B");
-        row(md, "checkpoint directory after checkpoint 2", rocks, ferro, "checkpoint_dir_bytes", "B");
-        md.append("\nRestores (s): RocksDB ").append(rocks.get("restore_samples_s"))
+        row(md, "checkpoint directory after the last checkpoint", rocks, ferro, "checkpoint_dir_bytes", "B");
+        md.append("\nCheckpoints 2-" + (rounds + 1) + ", uploaded MiB each: RocksDB ").append(mibList(rocks.get("change_rounds_uploaded_bytes")))
+                .append(", ferrostate ").append(mibList(ferro.get("change_rounds_uploaded_bytes"))).append("; synchronous parts (s): RocksDB ")
+                .append(rocks.get("change_rounds_sync_s")).append(", ferrostate ").append(ferro.get("change_rounds_sync_s"))
+                .append("; asynchronous parts (s): RocksDB ").append(rocks.get("change_rounds_async_s")).append(", ferrostate ")
+                .append(ferro.get("change_rounds_async_s")).append(".\n");
+        md.append("Restores (s): RocksDB ").append(rocks.get("restore_samples_s"))
                 .append(", ferrostate ").append(ferro.get("restore_samples_s")).append(".\n");
         md.append("Rescale parts [0-63, 64-127] per repetition (s): RocksDB ").append(rocks.get("rescale_restore_parts_s"))
                 .append(", ferrostate ").append(ferro.get("rescale_restore_parts_s")).append(".\n");
@@ -566,7 +635,7 @@ public final class CheckpointBenchmark {
                 + " threshold travels inline in the handle and is not a file. Checkpoint 1 is notified"
                 + " complete (and registered in a `SharedStateRegistryImpl`, as on the JobManager) before"
                 + " the change, so checkpoint 2 uploads only what checkpoint 1 did not hold.\n");
-        md.append("- restore: wall time of `createKeyedStateBackend` with checkpoint 2's handle as restore"
+        md.append("- restore: wall time of `createKeyedStateBackend` with the last checkpoint's handle as restore"
                 + " state (files copied from the checkpoint directory, checked, opened); afterwards, outside"
                 + " the timing, sampled keys (changed and unchanged) are read back and compared, and every"
                 + " key is counted through `getKeys` (first repetition). Repeated " + repeats + " times, each into a fresh"
@@ -589,6 +658,9 @@ public final class CheckpointBenchmark {
         doc.put("requested_mb", mb);
         doc.put("budget_bytes", budgetBytes);
         doc.put("change_percent", changePercent);
+        doc.put("change_rounds", rounds);
+        doc.put("compact_after_load", compactAfterLoad);
+        doc.put("restore_repeats", repeats);
         doc.put("max_parallelism", MAX_PARALLELISM);
         doc.put("wall_seconds", Math.round(wall));
         doc.put("loadavg_start", loadStart);
@@ -601,7 +673,8 @@ public final class CheckpointBenchmark {
         doc.put("results", res);
         Map<String, Object> ratios = new LinkedHashMap<>();
         for (String k : Arrays.asList("cp1_sync_s", "cp1_async_s", "cp1_uploaded_bytes", "cp2_sync_s", "cp2_async_s",
-                "cp2_uploaded_bytes", "restore_s", "rescale_restore_sum_s", "rescale_restore_max_s")) {
+                "cp2_uploaded_bytes", "change_rounds_sync_median_s", "change_rounds_async_median_s", "change_rounds_uploaded_mean_bytes",
+                "restore_s", "rescale_restore_sum_s", "rescale_restore_max_s")) {
             if (rocks.get(k) instanceof Number && ferro.get(k) instanceof Number) {
                 double a = ((Number) ferro.get(k)).doubleValue();
                 double b = ((Number) rocks.get(k)).doubleValue();
@@ -651,6 +724,17 @@ public final class CheckpointBenchmark {
         return out;
     }
 
+    private static String mibList(Object v) {
+        if (!(v instanceof List)) {
+            return "-";
+        }
+        List<String> out = new ArrayList<>();
+        for (Object o : (List<?>) v) {
+            out.add(String.format(Locale.ROOT, "%.1f", ((Number) o).longValue() / (double) (1L << 20)));
+        }
+        return out.toString();
+    }
+
     static String mib(long bytes) {
         if (bytes >= 1L << 30) {
             return String.format(Locale.ROOT, "%.2f GiB", bytes / (double) (1L << 30));
@@ -662,6 +746,9 @@ public final class CheckpointBenchmark {
     }
 
     private static double median(List<Double> v) {
+        if (v.isEmpty()) {
+            return Double.NaN;
+        }
         List<Double> s = new ArrayList<>(v);
         Collections.sort(s);
         int n = s.size();
