@@ -8,7 +8,7 @@ export CARGO_TARGET_DIR
 MVN ?= mvn -B -ntp
 CARGO ?= cargo
 
-.PHONY: all deps rust-lint rust-test native jar demo test java-test bench bench-full clean
+.PHONY: all deps rust-lint rust-test native jar demo test java-test bench bench-full bench-checkpoints clean
 
 all: jar
 
@@ -72,6 +72,19 @@ bench-full: native
 	java -Xmx1g -Dlog4j2.configurationFile=log4j2-bench.properties \
 	  -cp "bench/target/classes:$$(cat bench/target/bench.classpath)" io.ferrostate.bench.BenchRunner \
 	  --profile full --out bench/results $(BENCH_ARGS)
+
+# Checkpoint and restore figures (issue 6 item 9): the same state (CKPT_MB MiB of keys + values,
+# 1 GiB by default) on EmbeddedRocksDB with incremental checkpoints and on ferrostate: checkpoint
+# synchronous/asynchronous parts, bytes uploaded after a 1% change, restore and rescale-restore
+# times. Writes bench/results/checkpoints.md and checkpoints.json; the working files go under
+# CKPT_WORKDIR (about 4x the state size on disk at the peak, deleted after each backend).
+CKPT_MB ?= 1024
+CKPT_WORKDIR ?= /tmp
+bench-checkpoints: native
+	$(MVN) -q package -DskipTests -pl bench -am
+	java -Xmx2g -Dlog4j2.configurationFile=log4j2-bench.properties \
+	  -cp "bench/target/classes:$$(cat bench/target/bench.classpath)" io.ferrostate.bench.CheckpointBenchmark \
+	  --mb $(CKPT_MB) --workdir $(CKPT_WORKDIR) --out bench/results --name checkpoints $(CKPT_ARGS)
 
 clean:
 	$(MVN) -q clean
