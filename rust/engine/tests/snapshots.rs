@@ -108,3 +108,20 @@ fn known_checksums_of_sst_files_are_reused() {
         }
     }
 }
+
+#[test]
+fn checksums_taken_while_downloading_are_compared_instead_of_read_again() {
+    let (_d, snap) = snapshot_with_data();
+    let file = sst(&snap);
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    let (crc, len) = snapshot::crc_file(&file).unwrap();
+    let mut known = HashMap::new();
+    known.insert(name.clone(), (crc, len));
+    snapshot::verify_known(&snap, &known).unwrap();
+    // A download that received other bytes than the manifest names fails, naming the file.
+    known.insert(name, (crc ^ 1, len));
+    match snapshot::verify_known(&snap, &known) {
+        Err(Error::ChecksumMismatch { file: f, .. }) => assert_eq!(f, file),
+        other => panic!("expected a checksum mismatch, got {other:?}"),
+    }
+}

@@ -72,6 +72,34 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_verify<'l>
     })
 }
 
+/// As `verify`, with the size and checksum of some files already taken while they were
+/// downloaded: those are not read again.
+#[no_mangle]
+pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_verifyKnown<'l>(
+    mut env: JNIEnv<'l>,
+    _c: JClass<'l>,
+    dir: JString<'l>,
+    known_names: JObjectArray<'l>,
+    known_sizes: JLongArray<'l>,
+    known_crcs: JIntArray<'l>,
+) -> jstring {
+    guard(&mut env, "verify snapshot", |env| {
+        let dir: String = env.get_string(&dir)?.into();
+        let names = strings(env, &known_names)?;
+        let mut sizes = vec![0i64; names.len()];
+        let mut crcs = vec![0i32; names.len()];
+        env.get_long_array_region(&known_sizes, 0, &mut sizes)?;
+        env.get_int_array_region(&known_crcs, 0, &mut crcs)?;
+        let known: HashMap<String, (u32, u64)> = names
+            .into_iter()
+            .zip(sizes.iter().zip(crcs.iter()))
+            .map(|(n, (s, c))| (n, (*c as u32, *s as u64)))
+            .collect();
+        let m = snapshot::verify_known(Path::new(&dir), &known)?;
+        Ok(env.new_string(manifest_lines(&m))?.into_raw())
+    })
+}
+
 /// A key-group-ordered scan over a snapshot directory.
 struct KgScan {
     reader: SnapshotReader,

@@ -51,6 +51,7 @@ public class FerroKeyedStateBackendBuilder<K> extends AbstractKeyedStateBackendB
     private final NativeMemory memory;
     private final AutoCloseable memoryLease;
     private final long maxHotValueBytes;
+    private int transferThreads = 1;
     private final LocalRecoveryConfig localRecoveryConfig;
     private boolean incremental;
 
@@ -96,6 +97,12 @@ public class FerroKeyedStateBackendBuilder<K> extends AbstractKeyedStateBackendB
         return this;
     }
 
+    /** Files downloaded at once when restoring a native snapshot. */
+    public FerroKeyedStateBackendBuilder<K> setTransferThreads(int transferThreads) {
+        this.transferThreads = transferThreads;
+        return this;
+    }
+
     @Override
     public FerroKeyedStateBackend<K> build() throws BackendBuildingException {
         NativeStore store = null;
@@ -129,6 +136,7 @@ public class FerroKeyedStateBackendBuilder<K> extends AbstractKeyedStateBackendB
                                         kvStates,
                                         queues,
                                         queueFactory)
+                                .withTransferThreads(transferThreads)
                                 .restore();
                 store = result.store;
                 backendUID = result.backendUID;

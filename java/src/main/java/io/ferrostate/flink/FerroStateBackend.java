@@ -64,6 +64,8 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
     private final double hotRatio;
     private final double writeBufferRatio;
     @Nullable private final MemorySize maxHotValue;
+    /** {@link FerroStateOptions#CHECKPOINT_TRANSFER_THREAD_NUM}; -1 when unset. */
+    private final int transferThreads;
     /** {@link FerroStateOptions#DEBUG_FAIL_WRITES_FILE}; null when unset. */
     @Nullable private final String failWritesFile;
 
@@ -86,6 +88,7 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
         this.hotRatio = -1;
         this.writeBufferRatio = -1;
         this.maxHotValue = null;
+        this.transferThreads = -1;
         this.failWritesFile = null;
     }
 
@@ -121,6 +124,10 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
                 original.maxHotValue != null
                         ? original.maxHotValue
                         : config.get(FerroStateOptions.MAX_HOT_VALUE_SIZE);
+        this.transferThreads =
+                original.transferThreads > 0
+                        ? original.transferThreads
+                        : config.get(FerroStateOptions.CHECKPOINT_TRANSFER_THREAD_NUM);
         this.failWritesFile =
                 original.failWritesFile != null
                         ? original.failWritesFile
@@ -136,6 +143,12 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
                     FerroStateOptions.WRITE_BUFFER_RATIO.key()
                             + " must be within (0, 1), is "
                             + writeBufferRatio);
+        }
+        if (transferThreads < 1) {
+            throw new IllegalConfigurationException(
+                    FerroStateOptions.CHECKPOINT_TRANSFER_THREAD_NUM.key()
+                            + " must be at least 1, is "
+                            + transferThreads);
         }
     }
 
@@ -210,6 +223,10 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
                                         : maxHotValue.getBytes(),
                                 env.getTaskStateManager().createLocalRecoveryConfig())
                         .setIncremental(isIncrementalCheckpointsEnabled())
+                        .setTransferThreads(
+                                transferThreads > 0
+                                        ? transferThreads
+                                        : FerroStateOptions.CHECKPOINT_TRANSFER_THREAD_NUM.defaultValue())
                         .build();
         backend.setFailWritesFile(faultSwitch);
         return backend;

@@ -79,6 +79,17 @@ public final class FerroStateOptions {
                             "Values (and list appends) larger than this are written to RocksDB directly"
                                     + " instead of being kept in the hot tier.");
 
+    /** Files downloaded at once when restoring a native snapshot. */
+    public static final ConfigOption<Integer> CHECKPOINT_TRANSFER_THREAD_NUM =
+            ConfigOptions.key("state.backend.ferrostate.checkpoint.transfer.thread.num")
+                    .intType()
+                    .defaultValue(4)
+                    .withDescription(
+                            "The number of threads (per stateful operator) that download the files of a"
+                                    + " native (incremental) snapshot when restoring, as"
+                                    + " 'state.backend.rocksdb.checkpoint.transfer.thread.num' does for"
+                                    + " RocksDB. Each file's CRC-32C is taken while it is downloaded.");
+
     /** Testing only: a file whose existence turns on the store's write-failure switch. */
     public static final ConfigOption<String> DEBUG_FAIL_WRITES_FILE =
             ConfigOptions.key("state.backend.ferrostate.debug.fail-writes-file")

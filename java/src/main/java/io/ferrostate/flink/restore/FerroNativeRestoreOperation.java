@@ -43,10 +43,12 @@ import org.slf4j.LoggerFactory;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -54,6 +56,12 @@ import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.zip.CRC32C;
 
 /**
  * Restores ferrostate's native snapshots (incremental checkpoints, native savepoints, local
@@ -82,6 +90,8 @@ public final class FerroNativeRestoreOperation<K> {
     private final LinkedHashMap<String, StateInfo> kvStates;
     private final Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> queues;
     private final HeapPriorityQueueSetFactory queueFactory;
+    /** Files downloaded at once. */
+    private int transferThreads = 1;
 
     /** What the restore leaves for the backend. */
     public static final class Result {
@@ -130,6 +140,12 @@ public final class FerroNativeRestoreOperation<K> {
         this.kvStates = kvStates;
         this.queues = queues;
         this.queueFactory = queueFactory;
+    }
+
+    /** Downloads up to {@code threads} files of a snapshot at once. */
+    public FerroNativeRestoreOperation<K> withTransferThreads(int threads) {
+        this.transferThreads = Math.max(1, threads);
+        return this;
     }
 
     public Result restore() throws Exception {
@@ -195,10 +211,17 @@ public final class FerroNativeRestoreOperation<K> {
     }
 
     /** Checks {@code dir} against its manifest; returns name to {size, crc32c}. */
-    private static Map<String, long[]> verified(File dir) {
+    private static Map<String, long[]> verified(File dir, Map<String, long[]> taken) {
         Map<String, long[]> out = new HashMap<>();
+        String[] names = taken.keySet().toArray(new String[0]);
+        long[] sizes = new long[names.length];
+        int[] crcs = new int[names.length];
+        for (int i = 0; i < names.length; i++) {
+            sizes[i] = taken.get(names[i])[0];
+            crcs[i] = (int) taken.get(names[i])[1];
+        }
         // Fails with a FerroCorruptionException naming the first damaged or missing file.
-        String lines = NativeSnapshots.verify(dir.getAbsolutePath());
+        String lines = NativeSnapshots.verifyKnown(dir.getAbsolutePath(), names, sizes, crcs);
         for (String line : lines.split("\n")) {
             if (!line.isEmpty()) {
                 String[] f = line.split("\t");
@@ -252,11 +275,9 @@ public final class FerroNativeRestoreOperation<K> {
             IncrementalRemoteKeyedStateHandle remote = (IncrementalRemoteKeyedStateHandle) handle;
             List<HandleAndLocalPath> all = new ArrayList<>(remote.getSharedState());
             all.addAll(remote.getPrivateState());
-            for (HandleAndLocalPath f : all) {
-                download(f.getHandle(), new File(dir, f.getLocalPath()));
-            }
+            Map<String, long[]> taken = downloadAll(all, dir);
             try {
-                return verified(dir);
+                return verified(dir, taken);
             } catch (FerroCorruptionException e) {
                 // The error names the downloaded copy, which is deleted with the failed
                 // backend: name the checkpoint's own file too.
@@ -278,25 +299,87 @@ public final class FerroNativeRestoreOperation<K> {
                 throw e;
             }
         }
-        return verified(dir);
+        return verified(dir, Collections.emptyMap());
     }
 
-    private static void download(StreamStateHandle handle, File target) throws IOException {
+    /**
+     * Downloads the files, {@link #transferThreads} at a time; returns each file's size and
+     * CRC-32C as written, by name, so verification need not read them again.
+     */
+    private Map<String, long[]> downloadAll(List<HandleAndLocalPath> files, File dir) throws IOException {
+        Map<String, long[]> taken = new ConcurrentHashMap<>();
+        int threads = Math.min(transferThreads, files.size());
+        if (threads <= 1) {
+            for (HandleAndLocalPath f : files) {
+                taken.put(f.getLocalPath(), download(f.getHandle(), new File(dir, f.getLocalPath())));
+            }
+            return taken;
+        }
+        ExecutorService pool =
+                Executors.newFixedThreadPool(
+                        threads,
+                        r -> {
+                            Thread t = new Thread(r, "ferrostate-restore-download");
+                            t.setDaemon(true);
+                            return t;
+                        });
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (HandleAndLocalPath f : files) {
+                futures.add(
+                        pool.submit(
+                                () -> {
+                                    taken.put(
+                                            f.getLocalPath(),
+                                            download(f.getHandle(), new File(dir, f.getLocalPath())));
+                                    return null;
+                                }));
+            }
+            for (Future<?> future : futures) {
+                try {
+                    future.get();
+                } catch (ExecutionException e) {
+                    Throwable cause = e.getCause();
+                    if (cause instanceof IOException) {
+                        throw (IOException) cause;
+                    }
+                    throw new IOException("Could not download a snapshot file: " + cause, cause);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new InterruptedIOException("Interrupted while downloading a snapshot");
+                }
+            }
+            return taken;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static long[] download(StreamStateHandle handle, File target) throws IOException {
         try (FSDataInputStream in = handle.openInputStream();
                 OutputStream out = Files.newOutputStream(target.toPath())) {
-            copy(in, out);
+            return copy(in, out);
         } catch (IOException e) {
             throw new IOException(
                     "Could not download " + target.getName() + " from " + handle + ": " + e.getMessage(), e);
         }
     }
 
-    private static void copy(InputStream in, OutputStream out) throws IOException {
-        byte[] buffer = new byte[64 * 1024];
+    /** Copies {@code in} to {@code out}; returns the bytes copied and their CRC-32C. */
+    private static long[] copy(InputStream in, OutputStream out) throws IOException {
+        byte[] buffer = new byte[256 * 1024];
+        CRC32C crc = new CRC32C();
+        long size = 0;
         int n;
         while ((n = in.read(buffer)) >= 0) {
+            if (Thread.interrupted()) {
+                throw new InterruptedIOException("Interrupted while downloading a snapshot");
+            }
             out.write(buffer, 0, n);
+            crc.update(buffer, 0, n);
+            size += n;
         }
+        return new long[] {size, crc.getValue()};
     }
 
     /** Reads a snapshot's meta data: registers its states and restores its timers in range. */
