@@ -110,6 +110,19 @@ pub struct StoreStats {
     pub evictions: u64,
 }
 
+/// Hands memory that eviction freed back to the OS. glibc keeps freed chunks in its arenas,
+/// so without this the process would keep the pages of every evicted value resident and its
+/// RSS would exceed the budget the store accounts for.
+#[allow(unsafe_code)]
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory of glibc's heaps to the kernel; it is
+    // thread-safe and touches no memory in use.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Options of every column family.
 fn cf_options(memory: &SharedMemory, ttl: Option<(Arc<TtlCell>, Clock)>) -> Options {
     let mut o = Options::default();
@@ -664,6 +677,7 @@ impl Store {
             st.accounted = now;
         }
         self.publish();
+        release_free_memory();
         Ok(())
     }
 
