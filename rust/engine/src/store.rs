@@ -509,39 +509,48 @@ impl Store {
             .get_mut(state as usize)
             .ok_or(Error::UnknownState(state))?;
         if st.hot.has_dirty() {
-            Self::flush_state(&self.db, &self.write_opts, st, &mut self.stats)?;
+            Self::flush_state(&self.db, &self.write_opts, st, &mut self.stats, None)?;
         }
         st.hot.forget(key);
         Ok(())
     }
 
+    /// Writes the dirty hot entries of `st` back in one write batch: all of them, or at least
+    /// those of the map `map_prefix` names (see [`HotTable::flush_prefix`]).
     fn flush_state(
         db: &DB,
         write_opts: &WriteOptions,
         st: &mut State,
         stats: &mut StoreStats,
+        map_prefix: Option<&[u8]>,
     ) -> Result<()> {
         if !st.hot.has_dirty() {
             return Ok(());
         }
         let cf = Self::cf(db, &st.name)?;
         let batch = std::cell::RefCell::new(WriteBatch::default());
-        st.hot.flush::<Error>(
-            |w| {
-                let mut b = batch.borrow_mut();
-                match w {
-                    WriteBack::Put(k, v) => b.put_cf(cf, k, v),
-                    WriteBack::Delete(k) => b.delete_cf(cf, k),
-                    WriteBack::Merge(k, v) => b.merge_cf(cf, k, v),
-                }
-                Ok(())
-            },
-            || {
-                fault::check_write()?;
-                db.write_opt(batch.take(), write_opts)?;
-                Ok(())
-            },
-        )?;
+        let stage = |w: WriteBack<'_>| -> Result<()> {
+            let mut b = batch.borrow_mut();
+            match w {
+                WriteBack::Put(k, v) => b.put_cf(cf, k, v),
+                WriteBack::Delete(k) => b.delete_cf(cf, k),
+                WriteBack::Merge(k, v) => b.merge_cf(cf, k, v),
+            }
+            Ok(())
+        };
+        let commit = || -> Result<()> {
+            let b = batch.take();
+            if b.is_empty() {
+                return Ok(());
+            }
+            fault::check_write()?;
+            db.write_opt(b, write_opts)?;
+            Ok(())
+        };
+        match map_prefix {
+            Some(prefix) => st.hot.flush_prefix(prefix, stage, commit)?,
+            None => st.hot.flush(stage, commit)?,
+        }
         stats.rocksdb_writes += 1;
         Ok(())
     }
@@ -553,35 +562,13 @@ impl Store {
             .states
             .get_mut(state as usize)
             .ok_or(Error::UnknownState(state))?;
-        if !st.hot.has_dirty() {
-            return Ok(());
-        }
-        let cf = Self::cf(&self.db, &st.name)?;
-        let batch = std::cell::RefCell::new(WriteBatch::default());
-        let db = &self.db;
-        let write_opts = &self.write_opts;
-        st.hot.flush_prefix::<Error>(
-            prefix,
-            |w| {
-                let mut b = batch.borrow_mut();
-                match w {
-                    WriteBack::Put(k, v) => b.put_cf(cf, k, v),
-                    WriteBack::Delete(k) => b.delete_cf(cf, k),
-                    WriteBack::Merge(k, v) => b.merge_cf(cf, k, v),
-                }
-                Ok(())
-            },
-            || {
-                let b = batch.take();
-                if b.is_empty() {
-                    return Ok(());
-                }
-                fault::check_write()?;
-                db.write_opt(b, write_opts)?;
-                Ok(())
-            },
+        Self::flush_state(
+            &self.db,
+            &self.write_opts,
+            st,
+            &mut self.stats,
+            Some(prefix),
         )?;
-        self.stats.rocksdb_writes += 1;
         self.account(state);
         Ok(())
     }
@@ -608,7 +595,7 @@ impl Store {
             .states
             .get_mut(state as usize)
             .ok_or(Error::UnknownState(state))?;
-        Self::flush_state(&self.db, &self.write_opts, st, &mut self.stats)?;
+        Self::flush_state(&self.db, &self.write_opts, st, &mut self.stats, None)?;
         self.account(state);
         Ok(())
     }
@@ -665,7 +652,7 @@ impl Store {
             .max(1);
         for i in 0..self.states.len() {
             let st = &mut self.states[i];
-            Self::flush_state(&self.db, &self.write_opts, st, &mut self.stats)?;
+            Self::flush_state(&self.db, &self.write_opts, st, &mut self.stats, None)?;
             // Each state gives up its share of what must go.
             let share =
                 want.min(((st.accounted as u128 * want as u128) / total as u128) as usize + 1);

@@ -22,6 +22,24 @@ fn strings(env: &mut JNIEnv, arr: &JObjectArray) -> JniResult<Vec<String>> {
     Ok(out)
 }
 
+/// `(name, size, crc32c)` of the files named by three parallel Java arrays.
+fn known_files(
+    env: &mut JNIEnv,
+    names: &JObjectArray,
+    sizes: &JLongArray,
+    crcs: &JIntArray,
+) -> JniResult<impl Iterator<Item = (String, u64, u32)>> {
+    let names = strings(env, names)?;
+    let mut s = vec![0i64; names.len()];
+    let mut c = vec![0i32; names.len()];
+    env.get_long_array_region(sizes, 0, &mut s)?;
+    env.get_int_array_region(crcs, 0, &mut c)?;
+    Ok(names
+        .into_iter()
+        .zip(s.into_iter().zip(c))
+        .map(|(n, (s, c))| (n, s as u64, c as u32)))
+}
+
 fn manifest_lines(m: &snapshot::Manifest) -> String {
     let mut s = String::new();
     for f in &m.files {
@@ -43,16 +61,10 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_writeManif
 ) -> jstring {
     guard(&mut env, "write snapshot manifest", |env| {
         let dir: String = env.get_string(&dir)?.into();
-        let names = strings(env, &known_names)?;
-        let mut sizes = vec![0i64; names.len()];
-        let mut crcs = vec![0i32; names.len()];
-        env.get_long_array_region(&known_sizes, 0, &mut sizes)?;
-        env.get_int_array_region(&known_crcs, 0, &mut crcs)?;
-        let known: HashMap<String, (u64, u32)> = names
-            .into_iter()
-            .zip(sizes.iter().zip(crcs.iter()))
-            .map(|(n, (s, c))| (n, (*s as u64, *c as u32)))
-            .collect();
+        let known: HashMap<String, (u64, u32)> =
+            known_files(env, &known_names, &known_sizes, &known_crcs)?
+                .map(|(n, size, crc)| (n, (size, crc)))
+                .collect();
         let m = snapshot::write_manifest(Path::new(&dir), &known)?;
         Ok(env.new_string(manifest_lines(&m))?.into_raw())
     })
@@ -85,16 +97,10 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_verifyKnow
 ) -> jstring {
     guard(&mut env, "verify snapshot", |env| {
         let dir: String = env.get_string(&dir)?.into();
-        let names = strings(env, &known_names)?;
-        let mut sizes = vec![0i64; names.len()];
-        let mut crcs = vec![0i32; names.len()];
-        env.get_long_array_region(&known_sizes, 0, &mut sizes)?;
-        env.get_int_array_region(&known_crcs, 0, &mut crcs)?;
-        let known: HashMap<String, (u32, u64)> = names
-            .into_iter()
-            .zip(sizes.iter().zip(crcs.iter()))
-            .map(|(n, (s, c))| (n, (*c as u32, *s as u64)))
-            .collect();
+        let known: HashMap<String, (u32, u64)> =
+            known_files(env, &known_names, &known_sizes, &known_crcs)?
+                .map(|(n, size, crc)| (n, (crc, size)))
+                .collect();
         let m = snapshot::verify_known(Path::new(&dir), &known)?;
         Ok(env.new_string(manifest_lines(&m))?.into_raw())
     })
