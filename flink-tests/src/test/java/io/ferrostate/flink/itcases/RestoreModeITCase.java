@@ -6,16 +6,20 @@ import org.apache.flink.core.execution.RestoreMode;
 import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
 import org.apache.flink.runtime.state.storage.FileSystemCheckpointStorage;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.FileUtils;
 
 import io.ferrostate.flink.FerroStateBackend;
 
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.File;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -44,7 +48,13 @@ class RestoreModeITCase {
 
     private static TestCluster cluster;
 
-    @TempDir Path tmp;
+    /**
+     * Removed by {@link #cleanUp()}: the cluster outlives each test and goes on discarding
+     * subsumed checkpoints under this directory after the job finished, which JUnit's own
+     * cleanup would race with.
+     */
+    @TempDir(cleanup = CleanupMode.NEVER)
+    Path tmp;
 
     @BeforeAll
     static void start() throws Exception {
@@ -56,6 +66,21 @@ class RestoreModeITCase {
     @AfterAll
     static void stop() throws Exception {
         cluster.close();
+    }
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                FileUtils.deleteDirectory(tmp.toFile());
+                return;
+            } catch (IOException e) {
+                if (attempt >= 50) {
+                    throw e;
+                }
+                Thread.sleep(100);
+            }
+        }
     }
 
     @BeforeEach
