@@ -14,9 +14,11 @@ import org.apache.flink.util.ExceptionUtils;
 import io.ferrostate.flink.FerroStateBackend;
 
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.File;
@@ -44,7 +46,14 @@ class DamagedCheckpointITCase {
 
     private static TestCluster cluster;
 
-    @TempDir Path tmp;
+    /** Removed by {@link #cleanUp()}: see {@link TestCluster#deleteEventually}. */
+    @TempDir(cleanup = CleanupMode.NEVER)
+    Path tmp;
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        TestCluster.deleteEventually(tmp);
+    }
 
     @BeforeAll
     static void startCluster() throws Exception {

@@ -6,7 +6,6 @@ import org.apache.flink.core.execution.RestoreMode;
 import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
 import org.apache.flink.runtime.state.storage.FileSystemCheckpointStorage;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.util.FileUtils;
 
 import io.ferrostate.flink.FerroStateBackend;
 
@@ -19,7 +18,6 @@ import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.File;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -48,11 +46,7 @@ class RestoreModeITCase {
 
     private static TestCluster cluster;
 
-    /**
-     * Removed by {@link #cleanUp()}: the cluster outlives each test and goes on discarding
-     * subsumed checkpoints under this directory after the job finished, which JUnit's own
-     * cleanup would race with.
-     */
+    /** Removed by {@link #cleanUp()}: see {@link TestCluster#deleteEventually}. */
     @TempDir(cleanup = CleanupMode.NEVER)
     Path tmp;
 
@@ -70,17 +64,7 @@ class RestoreModeITCase {
 
     @AfterEach
     void cleanUp() throws Exception {
-        for (int attempt = 0; ; attempt++) {
-            try {
-                FileUtils.deleteDirectory(tmp.toFile());
-                return;
-            } catch (IOException e) {
-                if (attempt >= 50) {
-                    throw e;
-                }
-                Thread.sleep(100);
-            }
-        }
+        TestCluster.deleteEventually(tmp);
     }
 
     @BeforeEach

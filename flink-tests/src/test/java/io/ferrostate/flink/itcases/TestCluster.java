@@ -25,6 +25,7 @@ import org.apache.flink.runtime.state.KeyedStateHandle;
 import org.apache.flink.runtime.state.StreamStateHandle;
 import org.apache.flink.runtime.state.filesystem.FileStateHandle;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.FileUtils;
 
 import java.io.DataInputStream;
 import java.io.File;
@@ -248,6 +249,25 @@ final class TestCluster implements AutoCloseable {
                 if (!(e.getCause() instanceof NoSuchFileException) || attempt >= 100) {
                     throw e;
                 }
+            }
+        }
+    }
+
+    /**
+     * Deletes a test's directory that a cluster outliving the test may still be discarding
+     * checkpoints in (the JobManager discards subsumed checkpoints in the background, also after
+     * the job ended); JUnit's own {@code @TempDir} cleanup would race with it.
+     */
+    static void deleteEventually(Path dir) throws Exception {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                FileUtils.deleteDirectory(dir.toFile());
+                return;
+            } catch (IOException e) {
+                if (attempt >= 50) {
+                    throw e;
+                }
+                Thread.sleep(100);
             }
         }
     }
