@@ -206,6 +206,21 @@ impl HotTable {
         });
     }
 
+    /// True when the hot tier alone proves that the map `prefix` names holds an entry: one of
+    /// its entries written since the last write-back holds a value. False says nothing.
+    pub fn map_has_written_entry(&self, prefix: &[u8]) -> bool {
+        let Some(keys) = self.by_prefix.get(&self.hash(prefix)) else {
+            return false;
+        };
+        keys.iter().any(|key| {
+            key.as_slice().starts_with(prefix)
+                && self
+                    .table
+                    .find(self.hasher.hash_one(key.as_slice()), |s| s.key == *key)
+                    .is_some_and(|s| s.flags & DIRTY != 0 && s.kind() == PRESENT)
+        })
+    }
+
     /// Records that `key` turned dirty (its slot was clean), under its map when known.
     fn note_dirty(&mut self, key: &IBytes, prefix_len: Option<usize>) {
         self.dirty.push(key.clone());
@@ -570,6 +585,22 @@ mod tests {
             "the stale keys of the whole-state list go at the next flush"
         );
         assert!(flushed(&mut t).is_empty());
+    }
+
+    #[test]
+    fn a_written_entry_proves_its_map_is_not_empty() {
+        let mut t = HotTable::new();
+        assert!(!t.map_has_written_entry(b"A1"));
+        t.set_entry(b"A1x", 2, b"1");
+        t.remove_entry(b"B2x", 2);
+        assert!(t.map_has_written_entry(b"A1"));
+        assert!(!t.map_has_written_entry(b"B2"), "a removal proves nothing");
+        assert!(
+            !t.map_has_written_entry(b"A"),
+            "only whole map prefixes count"
+        );
+        t.remove_entry(b"A1x", 2);
+        assert!(!t.map_has_written_entry(b"A1"));
     }
 
     #[test]

@@ -589,6 +589,21 @@ impl Store {
         scan_cf(&self.db, cf, prefix, start, sink)
     }
 
+    /// True when the map `prefix` (key group, key, namespace) of `state` holds no entry. The
+    /// hot tier answers when it holds a written entry of the map; otherwise RocksDB is asked
+    /// after the map's dirty entries were written back.
+    pub fn is_map_empty(&mut self, state: u32, prefix: &[u8]) -> Result<bool> {
+        if self.state(state)?.hot.map_has_written_entry(prefix) {
+            return Ok(false);
+        }
+        let mut any = false;
+        self.scan_map(state, prefix, ScanStart::First, |_, _| {
+            any = true;
+            Ok(false)
+        })?;
+        Ok(!any)
+    }
+
     /// Writes every dirty hot entry of `state` to RocksDB.
     pub fn flush(&mut self, state: u32) -> Result<()> {
         let st = self

@@ -701,13 +701,7 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_isEmptyPrefix<
     guard(&mut env, "is empty", |_| {
         with_store(h, |s| {
             let prefix = s.key.slice(prefix_len)?;
-            let mut any = false;
-            s.store
-                .scan_map(state as u32, prefix, ScanStart::First, |_, _| {
-                    any = true;
-                    Ok(false)
-                })?;
-            Ok((!any) as jboolean)
+            Ok(s.store.is_map_empty(state as u32, prefix)? as jboolean)
         })
     })
 }
