@@ -109,9 +109,23 @@ public final class FerroCluster {
         return new FerroCluster(c, work, examples, failWrites);
     }
 
-    /** Stops the cluster when JUnit closes the root context. */
+    /** The shared cluster while it runs (null before the first use and after a stop). */
+    private static Holder running;
+
+    /**
+     * Stops the shared cluster now if it runs, e.g. before a test class starts a cluster of its
+     * own: one cluster at a time. A later {@link Resolver} parameter starts a new one.
+     */
+    public static synchronized void stopShared() {
+        if (running != null) {
+            running.close();
+        }
+    }
+
+    /** Stops the cluster when JUnit closes the root context (or {@link #stopShared()}). */
     private static final class Holder implements ExtensionContext.Store.CloseableResource {
         final FerroCluster value;
+        private boolean closed;
 
         Holder(FerroCluster value) {
             this.value = value;
@@ -119,6 +133,15 @@ public final class FerroCluster {
 
         @Override
         public void close() {
+            synchronized (FerroCluster.class) {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                if (running == this) {
+                    running = null;
+                }
+            }
             long t0 = System.nanoTime();
             value.cluster.stop();
             System.out.printf(
@@ -138,19 +161,21 @@ public final class FerroCluster {
 
         @Override
         public Object resolveParameter(ParameterContext p, ExtensionContext c) {
-            Holder h =
+            Holder h;
+            synchronized (FerroCluster.class) {
+                if (running == null) {
+                    try {
+                        running = new Holder(start());
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                    // Closed with the root context at the latest, also when a test failed.
                     c.getRoot()
                             .getStore(ExtensionContext.Namespace.create(FerroCluster.class))
-                            .getOrComputeIfAbsent(
-                                    "cluster",
-                                    k -> {
-                                        try {
-                                            return new Holder(start());
-                                        } catch (IOException e) {
-                                            throw new UncheckedIOException(e);
-                                        }
-                                    },
-                                    Holder.class);
+                            .put("cluster-" + System.identityHashCode(running), running);
+                }
+                h = running;
+            }
             h.value.cluster.ensureTaskManagers(TASK_MANAGERS);
             return h.value;
         }
