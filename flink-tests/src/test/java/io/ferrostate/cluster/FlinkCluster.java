@@ -372,6 +372,41 @@ public final class FlinkCluster implements AutoCloseable {
         return pid;
     }
 
+    /**
+     * Handles of the live TaskManagers (index to process), checked to be this cluster's JVMs,
+     * for {@link #killNow(ProcessHandle)} within a millisecond of an event: looking the pid up
+     * then (a script run and a scan of all processes) takes 100 ms or more on a loaded machine.
+     * A handle carries the process's start time, so it never kills a recycled pid.
+     */
+    public Map<Integer, ProcessHandle> taskManagerHandles() {
+        List<Long> ours = livePids();
+        Map<Integer, ProcessHandle> m = new LinkedHashMap<>();
+        for (Map.Entry<Integer, Long> e : liveTaskManagers().entrySet()) {
+            if (ours.contains(e.getValue())) {
+                ProcessHandle.of(e.getValue()).ifPresent(h -> m.put(e.getKey(), h));
+            }
+        }
+        return m;
+    }
+
+    /**
+     * SIGKILL of a process of {@link #taskManagerHandles()}; waits until it is gone (for a
+     * process that is not our child the JDK notices that by polling). Returns when the signal
+     * was sent (epoch ms).
+     */
+    public static long killNow(ProcessHandle p) {
+        if (!p.destroyForcibly()) {
+            throw new IllegalStateException("could not kill pid " + p.pid() + " (gone already?)");
+        }
+        long sent = System.currentTimeMillis();
+        try {
+            p.onExit().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("pid " + p.pid() + " did not die", e);
+        }
+        return sent;
+    }
+
     /** TaskManagers started so far that are alive: index (start order) to pid. */
     public Map<Integer, Long> liveTaskManagers() {
         Map<Integer, Long> m = new LinkedHashMap<>();

@@ -86,7 +86,7 @@ class RealClusterFaultsITCase {
                             + " in-flight checkpoint %s%s%s; restored from %d; back to RUNNING after %d ms",
                     number, kind, taskManager, pid, atMsOfJob, lastCompletedBefore,
                     inFlightCheckpoint < 0 ? "-" : Long.toString(inFlightCheckpoint),
-                    subtask == null ? "" : " (async part of " + subtask + " started, killed " + detectionLagMs
+                    subtask == null ? "" : " (async part of " + subtask + " started, SIGKILL sent " + detectionLagMs
                             + " ms after its log line)",
                     kind.equals("upload") ? (uploadConfirmed ? ", upload had not finished" : ", MISSED: upload finished first") : "",
                     restoredFrom, downtimeMs);
@@ -204,7 +204,9 @@ class RealClusterFaultsITCase {
 
     private Kill killDuringUpload(String id, int number, long t0) throws Exception {
         Kill k = new Kill(number, "upload");
-        Map<Integer, Long> tms = cluster.liveTaskManagers();
+        // Looked up before: the kill must follow the log line within a millisecond or two (the
+        // asynchronous part of these small incremental checkpoints takes ~25 ms, often less).
+        Map<Integer, ProcessHandle> tms = cluster.taskManagerHandles();
         Map<Integer, LogTail> tails = new HashMap<>();
         for (int tm : tms.keySet()) {
             tails.put(tm, new LogTail(cluster.taskManagerLog(tm)));
@@ -246,9 +248,10 @@ class RealClusterFaultsITCase {
                 }
             }
             k.taskManager = victim;
-            long now = System.currentTimeMillis();
+            ProcessHandle process = tms.get(victim);
+            long now = FlinkCluster.killNow(process);
+            k.pid = process.pid();
             k.atMsOfJob = now - t0;
-            k.pid = cluster.killTaskManagerNow(victim);
             k.detectionLagMs =
                     now
                             - LocalDateTime.parse(startedAt.get(k.subtask), LOG_TIME)
