@@ -124,7 +124,10 @@ class RealClusterSmokeITCase {
                                 m -> assertThat(m).contains("Checkpoint was declined (task is closing)"),
                                 m -> assertThat(m).contains("Checkpoint was declined (tasks not ready)"),
                                 m -> assertThat(m).contains("Not all required tasks are currently running"),
-                                m -> assertThat(m).contains("Checkpoint Coordinator is suspending"));
+                                m -> assertThat(m).contains("Checkpoint Coordinator is suspending"),
+                                m -> assertThat(m).contains("CheckpointCoordinator shutdown"),
+                                // a subtask of the bounded job finished and is gone
+                                m -> assertThat(m).contains("TaskManager received a checkpoint request for unknown task"));
             }
         }
         // Incremental: some checkpoint uploaded less than the whole state.
