@@ -14,6 +14,8 @@
 #   --taskmanagers N       number of TaskManagers (default 2)
 #   --owner-pid PID        tear the cluster down when process PID exits (test-JVM watchdog)
 #   --timeout SECONDS      how long to wait for the TaskManagers to register (default 120)
+#   --log-level LOGGER=LEVEL  adds a logger to the cluster's log4j.properties (repeatable), e.g.
+#                          org.apache.flink.streaming.runtime.tasks.AsyncCheckpointRunnable=DEBUG
 #   Extra arguments after <work_dir> are appended verbatim to flink-conf.yaml (later lines win).
 #
 # commands (on the cluster in <work_dir>):
@@ -29,8 +31,8 @@
 #   tm-pids                          prints "n pid alive|dead" per TaskManager
 #   rest <path>                      GET http://<rest>/<path>, prints the JSON
 #   info                             prints KEY=VALUE lines (FLINK_HOME, REST_URL, LOG_DIR, ...)
-#   stop                             stops all processes of this cluster (SIGTERM, then kill -9
-#                                    stragglers); leaves no process behind; keeps logs
+#   stop                             stops all processes of this cluster (SIGTERM, then jstack and
+#                                    kill -9 of stragglers); leaves no process behind; keeps logs
 #   run <flink_home> <work_dir> <jar> [job args]  start --ferrostate [--ferrostate-jar $FERROSTATE_JAR],
 #                                    submit, wait, stop (an EXIT trap stops the cluster on failure)
 #
@@ -45,7 +47,7 @@ IDENT="ferrostate"
 
 log() { echo "[cluster $(date +%H:%M:%S)] $*" >&2; }
 die() { echo "[cluster] ERROR: $*" >&2; exit 1; }
-usage() { sed -n '2,38p' "$SCRIPT" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,40p' "$SCRIPT" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 command -v python3 >/dev/null || die "python3 is required (JSON and free ports)"
 command -v curl >/dev/null || die "curl is required"
@@ -130,7 +132,7 @@ next_tm_index() {
 # Commands
 
 cmd_start() {
-  local jars=() ferro=0 tms=2 owner="" timeout=120
+  local jars=() ferro=0 tms=2 owner="" timeout=120 loggers=()
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --ferrostate-jar) jars+=("$2"); shift 2 ;;
@@ -139,6 +141,7 @@ cmd_start() {
       --taskmanagers) tms="$2"; shift 2 ;;
       --owner-pid) owner="$2"; shift 2 ;;
       --timeout) timeout="$2"; shift 2 ;;
+      --log-level) loggers+=("$2"); shift 2 ;;
       --) shift; break ;;
       -*) die "start: unknown option $1" ;;
       *) break ;;
@@ -169,6 +172,16 @@ cmd_start() {
     case "$(basename "$f")" in config.yaml|flink-conf.yaml|masters|workers|zoo.cfg) ;; *) cp "$f" "$W/conf/" ;; esac
   done
   echo "localhost" > "$W/conf/workers"
+  local spec n=0
+  for spec in ${loggers[@]+"${loggers[@]}"}; do
+    [[ "$spec" == *=* ]] || die "--log-level wants LOGGER=LEVEL, got $spec"
+    for f in log4j.properties log4j-console.properties; do
+      [[ -f "$W/conf/$f" ]] || continue
+      printf '\nlogger.ferrotest%d.name = %s\nlogger.ferrotest%d.level = %s\n' \
+        "$n" "${spec%%=*}" "$n" "${spec#*=}" >> "$W/conf/$f"
+    done
+    n=$((n + 1))
+  done
 
   # lib/: the distribution's jars (links) plus extra jars (copies), as a user's lib/ would be.
   for f in "$FLINK_HOME"/lib/*; do ln -s "$f" "$W/lib/"; done
@@ -284,8 +297,14 @@ cmd_stop() {
     if [[ -z "$left" ]]; then break; fi
     sleep 0.3
   done
+  # A JVM still alive after SIGTERM is a bug worth a thread dump: log/jstack-<pid>.txt.
+  local jstack_bin="jstack"; [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/jstack" ]] && jstack_bin="$JAVA_HOME/bin/jstack"
   for p in $pids $(cluster_jvm_pids); do
-    if alive "$p"; then log "kill -9 $p"; kill -9 "$p" 2>/dev/null || true; fi
+    if alive "$p"; then
+      log "pid $p did not stop on SIGTERM within 10 s; thread dump in $W/log/jstack-$p.txt"
+      timeout 20 "$jstack_bin" "$p" > "$W/log/jstack-$p.txt" 2>&1 || true
+      log "kill -9 $p"; kill -9 "$p" 2>/dev/null || true
+    fi
   done
   deadline=$((SECONDS + 10))
   while [[ -n "$(cluster_jvm_pids)" ]] && (( SECONDS < deadline )); do sleep 0.2; done

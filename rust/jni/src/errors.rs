@@ -1,33 +1,40 @@
 //! Errors and panics become Java exceptions here.
 
 use ferrostate_engine::Error as StoreError;
-use jni::objects::{GlobalRef, JClass};
+use jni::objects::{JClass, WeakRef};
 use jni::JNIEnv;
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
 const NATIVE_EXCEPTION: &str = "io/ferrostate/flink/nativ/FerroNativeException";
 const CORRUPTION_EXCEPTION: &str = "io/ferrostate/flink/nativ/FerroCorruptionException";
 
-static NATIVE_CLASS: OnceLock<GlobalRef> = OnceLock::new();
-static CORRUPTION_CLASS: OnceLock<GlobalRef> = OnceLock::new();
+/// The exception classes of the class loader that loaded this library copy, held weakly: a
+/// JNI global reference is a GC root, and one to a class pins its class loader, so a job's
+/// class loader that loaded ferrostate (a job jar with ferrostate inside) could never be
+/// collected, and every job submission would leak its whole class loader. The library itself
+/// stays mapped (`-z nodelete`); when a later class loader loads this same copy again,
+/// `JNI_OnLoad` replaces the entries.
+static NATIVE_CLASS: Mutex<Option<WeakRef>> = Mutex::new(None);
+static CORRUPTION_CLASS: Mutex<Option<WeakRef>> = Mutex::new(None);
 
-/// Looks the exception classes up once, while the loading class loader is at hand.
+/// Looks the exception classes up once per load, while the loading class loader is at hand.
 pub(crate) fn cache_classes(env: &mut JNIEnv) {
     for (name, cell) in [
         (NATIVE_EXCEPTION, &NATIVE_CLASS),
         (CORRUPTION_EXCEPTION, &CORRUPTION_CLASS),
     ] {
-        match env.find_class(name).and_then(|c| env.new_global_ref(c)) {
-            Ok(g) => {
-                let _ = cell.set(g);
-            }
+        let weak = match env.find_class(name).and_then(|c| env.new_weak_ref(c)) {
+            Ok(w) => w,
             Err(_) => {
-                // Found lazily on the first throw instead.
+                // Found by name on the first throw instead.
                 let _ = env.exception_clear();
+                None
             }
-        }
+        };
+        let old = std::mem::replace(&mut *cell.lock().unwrap_or_else(|e| e.into_inner()), weak);
+        drop(old);
     }
 }
 
@@ -68,11 +75,16 @@ fn panic_message(p: &Box<dyn Any + Send>) -> String {
     }
 }
 
-fn throw_cached(env: &mut JNIEnv, cell: &OnceLock<GlobalRef>, name: &str, msg: &str) {
-    let thrown = match cell.get() {
-        Some(g) => {
-            let class: &JClass = g.as_obj().into();
-            env.throw_new(class, msg)
+fn throw_cached(env: &mut JNIEnv, cell: &Mutex<Option<WeakRef>>, name: &str, msg: &str) {
+    let cached = cell
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .and_then(|w| w.upgrade_local(env).ok().flatten());
+    let thrown = match cached {
+        Some(c) => {
+            let class: JClass = c.into();
+            env.throw_new(&class, msg)
         }
         None => env.throw_new(name, msg),
     };

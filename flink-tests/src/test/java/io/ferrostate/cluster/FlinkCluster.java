@@ -130,7 +130,9 @@ public final class FlinkCluster implements AutoCloseable {
                 return location;
             }
             if (Files.isDirectory(location)) {
-                return jarDirectory(location, scratchDir.resolve("ferrostate-flink-classes.jar"));
+                return JarBuilder.create()
+                        .addDirectory(location)
+                        .write(scratchDir.resolve("ferrostate-flink-classes.jar"));
             }
             throw new IllegalStateException("unexpected code source " + location);
         } catch (ClassNotFoundException | URISyntaxException e) {
@@ -141,37 +143,42 @@ public final class FlinkCluster implements AutoCloseable {
         }
     }
 
-    private static Path jarDirectory(Path dir, Path jar) {
-        try {
-            Files.createDirectories(jar.getParent());
-            try (OutputStream os = Files.newOutputStream(jar);
-                    JarOutputStream out = new JarOutputStream(os);
-                    Stream<Path> files = Files.walk(dir)) {
-                for (Path f : files.filter(Files::isRegularFile).sorted().collect(Collectors.toList())) {
-                    out.putNextEntry(new JarEntry(dir.relativize(f).toString().replace(File.separatorChar, '/')));
-                    Files.copy(f, out);
-                    out.closeEntry();
-                }
+    /**
+     * The examples' job jar (io.ferrostate:ferrostate-examples: SessionTrackerJob, WindowedJob;
+     * no ferrostate classes in it): {@code -Dferrostate.examples.jar=...} if set, else where the
+     * test classpath has the examples from: the shaded jar (reactor {@code verify}, or installed),
+     * or, when it is a classes directory, those classes plus flink-connector-datagen jarred into
+     * {@code scratchDir}.
+     */
+    public static Path examplesJar(Path scratchDir) {
+        String override = System.getProperty("ferrostate.examples.jar");
+        if (override != null && !override.isEmpty()) {
+            Path p = Paths.get(override).toAbsolutePath();
+            if (!Files.isRegularFile(p)) {
+                throw new IllegalStateException("-Dferrostate.examples.jar=" + p + " does not exist");
             }
-            return jar;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            return p;
         }
+        Path location = codeSource("io.ferrostate.examples.SessionTrackerJob");
+        if (Files.isRegularFile(location)) {
+            return location;
+        }
+        Path datagen = codeSource("org.apache.flink.connector.datagen.source.DataGeneratorSource");
+        return JarBuilder.create()
+                .addDirectory(location)
+                .addJar(datagen, n -> !n.startsWith("META-INF/"))
+                .mainClass("io.ferrostate.examples.SessionTrackerJob")
+                .write(scratchDir.resolve("ferrostate-examples-job.jar"));
     }
 
-    /**
-     * Builds the smoke-test job jar (cluster/smoke-job) with javac against the distribution.
-     *
-     * <p>TODO(issue 7): switch the real-cluster tests to the examples module's jar
-     * (io.ferrostate:ferrostate-examples, SessionTrackerJob / WindowedJob) once it is built by
-     * the reactor; this jar stands in for it.
-     */
-    public static Path buildSmokeJobJar(Path flinkHome, Path outJar) {
-        String out =
-                run(null, COMMAND_TIMEOUT,
-                        scriptsDir().resolve("build-smoke-job.sh").toString(),
-                        flinkHome.toString(), outJar.toAbsolutePath().toString());
-        return Paths.get(lastLine(out));
+    /** The jar or classes directory a class of the test classpath comes from. */
+    static Path codeSource(String className) {
+        try {
+            Class<?> c = Class.forName(className, false, FlinkCluster.class.getClassLoader());
+            return Paths.get(c.getProtectionDomain().getCodeSource().getLocation().toURI());
+        } catch (ClassNotFoundException | URISyntaxException e) {
+            throw new IllegalStateException(className + " is not on the test classpath", e);
+        }
     }
 
     // --------------------------------------------------------------------------------------------
@@ -226,9 +233,88 @@ public final class FlinkCluster implements AutoCloseable {
         return rest("jobs/" + jobId + "/checkpoints").path("counts");
     }
 
+    /** {@code /jobs/<id>/checkpoints}: counts, latest completed/restored/failed, history. */
+    public JsonNode checkpoints(String jobId) {
+        return rest("jobs/" + jobId + "/checkpoints");
+    }
+
+    /** Entries of the job's exception history (newest first), each with its stacktrace. */
+    public List<JsonNode> exceptionHistory(String jobId) {
+        List<JsonNode> l = new ArrayList<>();
+        rest("jobs/" + jobId + "/exceptions?maxExceptions=50").path("exceptionHistory").path("entries")
+                .forEach(l::add);
+        return l;
+    }
+
+    /**
+     * Waits until the job is RUNNING with every task RUNNING (or FINISHED); returns the time it
+     * waited.
+     */
+    public Duration waitForAllTasksRunning(String jobId, Duration timeout) throws InterruptedException {
+        long t0 = System.nanoTime();
+        long deadline = t0 + timeout.toNanos();
+        String last = null;
+        while (System.nanoTime() < deadline) {
+            JsonNode job = rest("jobs/" + jobId);
+            String state = job.path("state").asText();
+            boolean all = job.path("vertices").size() > 0;
+            for (JsonNode v : job.path("vertices")) {
+                String vs = v.path("status").asText();
+                all &= vs.equals("RUNNING") || vs.equals("FINISHED");
+            }
+            if (state.equals("RUNNING") && all) {
+                return Duration.ofNanos(System.nanoTime() - t0);
+            }
+            if (state.equals("FAILED") || state.equals("CANCELED") || state.equals("FINISHED")) {
+                throw new IllegalStateException("job " + jobId + " is " + state + " (waiting for RUNNING)");
+            }
+            last = state;
+            Thread.sleep(100);
+        }
+        throw new IllegalStateException(
+                "job " + jobId + " not running after " + timeout + " (state " + last + ")");
+    }
+
+    /** Id of the latest completed checkpoint, -1 if none. */
+    public long latestCompletedCheckpoint(String jobId) {
+        JsonNode c = checkpoints(jobId).path("latest").path("completed");
+        return c.isMissingNode() || c.isNull() ? -1 : c.path("id").asLong(-1);
+    }
+
+    /** Waits until a checkpoint with an id greater than {@code after} has completed; returns it. */
+    public long waitForCheckpointAfter(String jobId, long after, Duration timeout)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            long id = latestCompletedCheckpoint(jobId);
+            if (id > after) {
+                return id;
+            }
+            String state = jobState(jobId);
+            if (state.equals("FAILED") || state.equals("CANCELED") || state.equals("FINISHED")) {
+                throw new IllegalStateException(
+                        "job " + jobId + " is " + state + " (waiting for a checkpoint after " + after + ")");
+            }
+            Thread.sleep(100);
+        }
+        throw new IllegalStateException("no checkpoint after " + after + " within " + timeout);
+    }
+
     /** The job's root exception as the REST API reports it (empty if none). */
     public String rootException(String jobId) {
         return rest("jobs/" + jobId + "/exceptions").path("root-exception").asText("");
+    }
+
+    /** First line and "Caused by" lines of the job's root exception (for assertion messages). */
+    public String rootExceptionSummary(String jobId) {
+        String[] lines = rootException(jobId).split("\n");
+        StringBuilder b = new StringBuilder(lines[0]);
+        for (String l : lines) {
+            if (l.startsWith("Caused by")) {
+                b.append('\n').append(l);
+            }
+        }
+        return b.toString();
     }
 
     public void cancel(String jobId) {
@@ -259,6 +345,85 @@ public final class FlinkCluster implements AutoCloseable {
     /** kill -9 of the JobManager; returns its pid. */
     public long killJobManager() {
         return Long.parseLong(lastLine(cluster("kill-jm")));
+    }
+
+    /**
+     * kill -9 of TaskManager {@code n} straight from this JVM (no script in between), for kills
+     * that must land within milliseconds of an event; returns its pid.
+     */
+    public long killTaskManagerNow(int n) {
+        Long pid = liveTaskManagers().get(n);
+        if (pid == null) {
+            throw new IllegalStateException("TaskManager " + n + " is not running");
+        }
+        ProcessHandle p =
+                ProcessHandle.of(pid)
+                        .orElseThrow(() -> new IllegalStateException("no process " + pid));
+        // Guard against a recycled pid: it must be one of this cluster's JVMs.
+        if (!livePids().contains(pid)) {
+            throw new IllegalStateException("pid " + pid + " is not a JVM of this cluster");
+        }
+        p.destroyForcibly();
+        try {
+            p.onExit().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("TaskManager " + n + " (pid " + pid + ") did not die", e);
+        }
+        return pid;
+    }
+
+    /**
+     * Handles of the live TaskManagers (index to process), checked to be this cluster's JVMs,
+     * for {@link #killNow(ProcessHandle)} within a millisecond of an event: looking the pid up
+     * then (a script run and a scan of all processes) takes 100 ms or more on a loaded machine.
+     * A handle carries the process's start time, so it never kills a recycled pid.
+     */
+    public Map<Integer, ProcessHandle> taskManagerHandles() {
+        List<Long> ours = livePids();
+        Map<Integer, ProcessHandle> m = new LinkedHashMap<>();
+        for (Map.Entry<Integer, Long> e : liveTaskManagers().entrySet()) {
+            if (ours.contains(e.getValue())) {
+                ProcessHandle.of(e.getValue()).ifPresent(h -> m.put(e.getKey(), h));
+            }
+        }
+        return m;
+    }
+
+    /**
+     * SIGKILL of a process of {@link #taskManagerHandles()}; waits until it is gone (for a
+     * process that is not our child the JDK notices that by polling). Returns when the signal
+     * was sent (epoch ms).
+     */
+    public static long killNow(ProcessHandle p) {
+        if (!p.destroyForcibly()) {
+            throw new IllegalStateException("could not kill pid " + p.pid() + " (gone already?)");
+        }
+        long sent = System.currentTimeMillis();
+        try {
+            p.onExit().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("pid " + p.pid() + " did not die", e);
+        }
+        return sent;
+    }
+
+    /** TaskManagers started so far that are alive: index (start order) to pid. */
+    public Map<Integer, Long> liveTaskManagers() {
+        Map<Integer, Long> m = new LinkedHashMap<>();
+        for (String line : cluster("tm-pids").split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length == 3 && f[2].equals("alive")) {
+                m.put(Integer.parseInt(f[0]), Long.parseLong(f[1]));
+            }
+        }
+        return m;
+    }
+
+    /** Starts TaskManagers until {@code n} are alive and registered. */
+    public void ensureTaskManagers(int n) {
+        while (liveTaskManagers().size() < n) {
+            startTaskManager();
+        }
     }
 
     /** Starts one more TaskManager and waits until it is registered; returns its index. */
@@ -306,6 +471,20 @@ public final class FlinkCluster implements AutoCloseable {
         stop();
     }
 
+    /**
+     * Thread dumps {@code cluster.sh stop} took of JVMs that did not stop on SIGTERM within 10 s
+     * before it killed them (expected none).
+     */
+    public List<Path> stragglerThreadDumps() {
+        try (Stream<Path> s = Files.list(logDir())) {
+            return s.filter(p -> p.getFileName().toString().startsWith("jstack-"))
+                    .sorted()
+                    .collect(Collectors.toList());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** PIDs of this cluster's JVMs that are still alive (expected empty after {@link #stop()}). */
     public List<Long> livePids() {
         String needle = "-Dlog.file=" + logDir() + "/";
@@ -341,6 +520,16 @@ public final class FlinkCluster implements AutoCloseable {
 
     public Path savepointDir() {
         return workDir.resolve("savepoints");
+    }
+
+    /** The log file of TaskManager {@code n} (Flink's daemon id is the start index). */
+    public Path taskManagerLog(int n) {
+        for (Path p : taskManagerLogs()) {
+            if (p.getFileName().toString().matches("flink-.*-taskexecutor-" + n + "-.*\\.log")) {
+                return p;
+            }
+        }
+        throw new IllegalStateException("no log of TaskManager " + n + " in " + logDir());
     }
 
     /** TaskManager log files, in start order (rolled files excluded). */
@@ -486,6 +675,7 @@ public final class FlinkCluster implements AutoCloseable {
         private boolean ferrostateBackend;
         private int taskManagers = 2;
         private final List<String> confLines = new ArrayList<>();
+        private final List<String> logLevels = new ArrayList<>();
 
         private Builder() {}
 
@@ -530,6 +720,12 @@ public final class FlinkCluster implements AutoCloseable {
             return this;
         }
 
+        /** A logger level in the cluster's log4j configuration, e.g. a class at DEBUG. */
+        public Builder logLevel(String logger, String level) {
+            this.logLevels.add(logger + "=" + level);
+            return this;
+        }
+
         public FlinkCluster start() {
             if (workDir == null) {
                 throw new IllegalStateException("workDir is required");
@@ -550,6 +746,10 @@ public final class FlinkCluster implements AutoCloseable {
             }
             if (ferrostateBackend) {
                 cmd.add("--ferrostate");
+            }
+            for (String l : logLevels) {
+                cmd.add("--log-level");
+                cmd.add(l);
             }
             cmd.add("--taskmanagers");
             cmd.add(Integer.toString(taskManagers));

@@ -1,139 +1,147 @@
 package io.ferrostate.cluster;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
-import org.junit.jupiter.api.Test;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonNode;
 
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.time.Duration;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Smoke test of the real-cluster harness: a Flink 1.20.5 distribution assembled from Flink's
- * released binaries, one JobManager and two TaskManagers as separate JVMs, ferrostate's jar in
- * lib/ and {@code state.backend: io.ferrostate.flink.FerroStateBackendFactory} in flink-conf.yaml,
- * as a user would set it up. A bounded keyed-state job is submitted with Flink's CLI and must
- * finish with every key's state correct.
- *
- * <p>The first run downloads ~235 MB from PyPI into ~/.cache/ferrostate/flink-dist (about 15 s
- * here); later runs reuse it. The ferrostate jar is the one on the test classpath (installed with
- * {@code mvn install -DskipTests -pl java -am}) or {@code -Dferrostate.jar=...}.
- *
- * <p>TODO(issue 7): submit the examples module's jar (SessionTrackerJob, WindowedJob) instead of
- * the stand-in built from cluster/smoke-job once that module is part of the build.
+ * The example jobs on a real Flink 1.20.5 cluster (Flink's released binaries, one JobManager and
+ * two TaskManagers as separate JVMs started by Flink's scripts, jobs submitted with {@code bin/flink
+ * run}), configured as a user would: ferrostate's jar in {@code lib/}, {@code state.backend:
+ * io.ferrostate.flink.FerroStateBackendFactory}, a checkpoint directory, incremental checkpoints.
+ * The session tracker (value state with TTL, list and map state) and the windowed job (tumbling
+ * windows: aggregating state; session windows: merging namespaces and their timers) run to the
+ * end with checkpoints, and their exactly-once file output equals {@code Reference}'s, computed
+ * outside Flink.
  */
+@ExtendWith(FerroCluster.Resolver.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RealClusterSmokeITCase {
 
-    private static final int KEYS = 1000;
-
+    private static FerroCluster env;
     private static FlinkCluster cluster;
-    private static Path jobJar;
+    private static final List<String> jobs = new ArrayList<>();
 
     @BeforeAll
-    static void startCluster() {
-        Path base = Paths.get(System.getProperty("basedir", System.getProperty("user.dir")));
-        Path work =
-                base.resolve("target/real-cluster")
-                        .resolve("smoke-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS")))
-                        .toAbsolutePath();
-        long t0 = System.nanoTime();
-        Path flinkHome = FlinkCluster.flinkHome(FlinkCluster.DEFAULT_FLINK_VERSION);
-        long t1 = System.nanoTime();
-        jobJar = FlinkCluster.buildSmokeJobJar(flinkHome, work.resolve("jobs/keyed-state-smoke-job.jar"));
-        long t2 = System.nanoTime();
-        cluster =
-                FlinkCluster.builder()
-                        .flinkHome(flinkHome)
-                        .workDir(work.resolve("cluster"))
-                        .libJar(FlinkCluster.ferrostateJar(work))
-                        .ferrostateBackend(true)
-                        // Fail fast instead of restarting forever, so a failure surfaces as FAILED.
-                        .conf("restart-strategy.type", "none")
-                        .start();
-        System.out.printf(
-                "[timing] flink-dist %d ms, job jar %d ms, cluster start %d ms%n",
-                (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (System.nanoTime() - t2) / 1_000_000);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (cluster != null) {
-            cluster.stop();
-            assertThat(cluster.livePids()).as("JVMs of the cluster left after stop").isEmpty();
-        }
+    static void cluster(FerroCluster shared) {
+        env = shared;
+        cluster = shared.cluster();
     }
 
     @Test
-    void keyedStateJobFinishesOnFerrostate() throws Exception {
-        assertThat(cluster.registeredTaskManagers()).isEqualTo(2);
+    @Order(1)
+    void sessionTrackerJobWithCheckpointsMatchesReference() throws Exception {
+        // 200k events at 40k/s: ~5 s, checkpoints every 500 ms, plus the final one.
+        ExampleJob job =
+                ExampleJob.session(
+                        env.scratch("session-out"),
+                        "--events", "200000", "--users", "2000", "--rate", "40000",
+                        "--checkpoint-interval", "500", "--parallelism", "4");
+        runToTheEnd(job);
+    }
 
-        // -p 4: all four slots, so both TaskManagers run keyed tasks.
-        String job =
-                cluster.submit(List.of("-p", "4"), jobJar,
-                        "--records", "200000", "--keys", Integer.toString(KEYS),
-                        "--rate", "0", "--checkpoint-interval", "0");
-        long t0 = System.nanoTime();
-        String state = cluster.waitForJob(job, Duration.ofMinutes(5));
-        System.out.printf("[timing] job %s: %s after %d ms (REST duration %d ms)%n", job, state,
-                (System.nanoTime() - t0) / 1_000_000, cluster.rest("jobs/" + job).path("duration").asLong());
-        assertThat(state).as("job state; root exception: %s", rootException(job)).isEqualTo("FINISHED");
+    @Test
+    @Order(2)
+    void windowedJobWithCheckpointsMatchesReference() throws Exception {
+        ExampleJob job =
+                ExampleJob.windowed(
+                        env.scratch("windowed-out"),
+                        "--events", "300000", "--rate", "50000",
+                        "--checkpoint-interval", "500", "--parallelism", "4");
+        List<String> expected = job.expected();
+        assertThat(expected).anyMatch(l -> l.startsWith("tumble ")).anyMatch(l -> l.startsWith("session "));
+        runToTheEnd(job);
+    }
 
-        Map<String, String> acc = cluster.userAccumulators(job);
-        assertThat(acc).containsEntry("keys-complete", Integer.toString(KEYS)).containsEntry("keys-bad", "0");
-
-        // The configuration came from our legacy flink-conf.yaml, and it chose ferrostate.
+    @Test
+    @Order(3)
+    void theClusterIsConfiguredAsUsersDoIt() throws Exception {
+        List<String> conf =
+                Files.readAllLines(cluster.workDir().resolve("conf/flink-conf.yaml"), StandardCharsets.UTF_8);
+        assertThat(conf)
+                .contains("state.backend: io.ferrostate.flink.FerroStateBackendFactory")
+                .contains("execution.checkpointing.incremental: true")
+                .contains("state.checkpoints.dir: file://" + cluster.checkpointDir());
+        // The configuration came from our legacy flink-conf.yaml, and the JobManager chose
+        // ferrostate through its factory for every job.
         assertThat(FlinkCluster.grep(cluster.jobManagerLogs(), "Using legacy YAML parser to load flink configuration file from "
                         + cluster.workDir().resolve("conf/flink-conf.yaml")))
                 .isNotEmpty();
         assertThat(FlinkCluster.grep(cluster.jobManagerLogs(),
                         "State backend loader loads the state backend as FerroStateBackend"))
-                .isNotEmpty();
-        // Both TaskManagers ran keyed state in ferrostate.
-        for (Path tmLog : cluster.taskManagerLogs()) {
-            assertThat(FlinkCluster.grep(List.of(tmLog), "Loaded ferrostate native library"))
-                    .as("native library loaded in %s", tmLog)
+                .hasSizeGreaterThanOrEqualTo(jobs.size());
+        for (String job : jobs) {
+            assertThat(cluster.rest("jobs/" + job + "/checkpoints/config").path("state_backend").asText())
+                    .isEqualTo("ferrostate");
+        }
+        // Every TaskManager that ran the jobs (all slots were used) loaded the native library and
+        // gave ferrostate managed memory.
+        for (int tm : cluster.liveTaskManagers().keySet()) {
+            Path log = cluster.taskManagerLog(tm);
+            assertThat(FlinkCluster.grep(List.of(log), "Loaded ferrostate native library"))
+                    .as("native library loaded in %s", log)
                     .isNotEmpty();
-            assertThat(FlinkCluster.grep(List.of(tmLog), "bytes of managed memory"))
-                    .as("managed memory in %s", tmLog)
+            assertThat(FlinkCluster.grep(List.of(log), "bytes of managed memory"))
+                    .as("managed memory in %s", log)
                     .anyMatch(l -> l.contains("ferrostate uses"));
         }
     }
 
-    @Test
-    @Disabled(
-            "ferrostate declines every checkpoint on a real cluster: FerroKeyedStateBackend hands the"
-                    + " restore-time CloseableRegistry (KeyedStateBackendParameters#getCancelStreamRegistry,"
-                    + " which StreamTaskStateInitializerImpl closes once restore is done) to"
-                    + " SnapshotStrategyRunner -> 'Cannot register Closeable, registry is already closed'."
-                    + " Flink's Heap/RocksDB builders give the backend a new CloseableRegistry. Enable when fixed.")
-    void keyedStateJobWithCheckpointsFinishes() throws Exception {
-        // ~2.5 s of input at 20k records/s per source subtask, checkpoints every 500 ms, and the
-        // final checkpoint Flink takes before a bounded job finishes.
-        String job =
-                cluster.submit(List.of("-p", "2"), jobJar,
-                        "--records", "100000", "--keys", Integer.toString(KEYS),
-                        "--rate", "20000", "--checkpoint-interval", "500");
-        String state = cluster.waitForJob(job, Duration.ofMinutes(5));
-        assertThat(state).as("job state; root exception: %s", rootException(job)).isEqualTo("FINISHED");
-        assertThat(cluster.userAccumulators(job))
-                .containsEntry("keys-complete", Integer.toString(KEYS))
-                .containsEntry("keys-bad", "0");
-        assertThat(cluster.checkpointCounts(job).path("completed").asInt()).isGreaterThanOrEqualTo(1);
-    }
+    /** Submits, waits for FINISHED, checks checkpoints (incremental ones) and the output. */
+    private static void runToTheEnd(ExampleJob job) throws Exception {
+        long t0 = System.nanoTime();
+        String id = job.submit(cluster, env.examplesJar(), "-p", "4");
+        jobs.add(id);
+        String state = cluster.waitForJob(id, Duration.ofMinutes(4));
+        System.out.printf("[timing] %s job %s: %s after %d ms (REST duration %d ms)%n", job.kind, id, state,
+                (System.nanoTime() - t0) / 1_000_000, cluster.rest("jobs/" + id).path("duration").asLong());
+        assertThat(state).as("job state; root exception: %s", cluster.rootExceptionSummary(id)).isEqualTo("FINISHED");
+        assertThat(cluster.exceptionHistory(id)).as("failures of a job that should have none").isEmpty();
 
-    /** First line and "Caused by" lines of the job's root exception. */
-    private static String rootException(String job) {
-        String[] lines = cluster.rootException(job).split("\n");
-        return lines[0] + "\n" + java.util.Arrays.stream(lines)
-                .filter(l -> l.startsWith("Caused by"))
-                .collect(Collectors.joining("\n"));
+        JsonNode cps = cluster.checkpoints(id);
+        assertThat(cps.path("counts").path("completed").asInt()).as("completed checkpoints").isGreaterThanOrEqualTo(2);
+        // Checkpoints triggered while tasks deploy or finish fail for those reasons (Flink's
+        // CheckpointFailureReason texts); none may fail in a task's snapshot.
+        for (JsonNode h : cps.path("history")) {
+            if (h.path("status").asText().equals("FAILED")) {
+                assertThat(h.path("failure_message").asText(""))
+                        .as("checkpoint %s failed for a reason other than tasks starting or finishing", h.path("id"))
+                        .satisfiesAnyOf(
+                                m -> assertThat(m).contains("Checkpoint was declined (task is closing)"),
+                                m -> assertThat(m).contains("Checkpoint was declined (tasks not ready)"),
+                                m -> assertThat(m).contains("Not all required tasks are currently running"),
+                                m -> assertThat(m).contains("Checkpoint Coordinator is suspending"),
+                                m -> assertThat(m).contains("CheckpointCoordinator shutdown"),
+                                // a subtask of the bounded job finished and is gone
+                                m -> assertThat(m).contains("TaskManager received a checkpoint request for unknown task"));
+            }
+        }
+        // Incremental: some checkpoint uploaded less than the whole state.
+        boolean incremental = false;
+        for (JsonNode h : cps.path("history")) {
+            if (h.path("status").asText().equals("COMPLETED")
+                    && h.path("checkpointed_size").asLong() < h.path("state_size").asLong()) {
+                incremental = true;
+            }
+        }
+        assertThat(incremental).as("a checkpoint smaller than the state (incremental): %s", cps.path("history")).isTrue();
+
+        job.assertOutputMatchesReference();
+        System.out.printf("[result] %s job %s: %d lines equal Reference; %d checkpoints%n",
+                job.kind, id, job.expected().size(), cps.path("counts").path("completed").asInt());
     }
 }

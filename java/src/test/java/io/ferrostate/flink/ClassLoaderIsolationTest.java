@@ -13,6 +13,7 @@ import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
+import java.lang.ref.WeakReference;
 import java.io.InputStream;
 import java.net.URL;
 import java.net.URLClassLoader;
@@ -85,6 +86,60 @@ class ClassLoaderIsolationTest {
             // Both copies keep working after the other was used.
             assertThat(useBackend(a, 3)).isEqualTo(idA);
         }
+    }
+
+    /**
+     * A job's class loader that used ferrostate must be collectable once it is gone (nothing of
+     * ferrostate, e.g. a JNI global reference to one of its classes, may pin it), and the library
+     * copy it loaded is loaded again by a later class loader instead of a new copy: the library
+     * stays mapped after its class loader is gone ({@code -z nodelete}), so a fresh copy per class
+     * loader would grow a TaskManager by one mapped library per job submission.
+     */
+    @Test
+    void aCollectedClassLoadersLibraryCopyIsLoadedAgainByTheNextOne() throws Exception {
+        URL classes = classesDir();
+        WeakReference<ClassLoader> first = useAndDrop(classes);
+        awaitCollected(first);
+        int mapped = mappedCopies();
+        // The JVM unloads a collected class loader's libraries on its cleaner thread, shortly
+        // after the GC: until then a new class loader takes another copy. Each attempt that did
+        // frees its copy again, so a later attempt must find a copy to load again.
+        boolean reused = false;
+        for (int attempt = 0; attempt < 5 && !reused; attempt++) {
+            Thread.sleep(500);
+            WeakReference<ClassLoader> next = useAndDrop(classes);
+            reused = mappedCopies() == mapped;
+            mapped = mappedCopies();
+            awaitCollected(next);
+        }
+        assertThat(reused).as("a class loader loaded an already mapped copy of the library").isTrue();
+    }
+
+    private static WeakReference<ClassLoader> useAndDrop(URL classes) throws Exception {
+        ChildFirst loader = new ChildFirst(new URL[] {classes}, ClassLoaderIsolationTest.class.getClassLoader());
+        useBackend(loader, 7);
+        loader.close();
+        return new WeakReference<>(loader);
+    }
+
+    private static void awaitCollected(WeakReference<ClassLoader> ref) throws InterruptedException {
+        for (int i = 0; i < 200 && ref.get() != null; i++) {
+            System.gc();
+            Thread.sleep(50);
+        }
+        assertThat(ref.get()).as("the class loader that used ferrostate was collected").isNull();
+    }
+
+    /** Distinct ferrostate library files mapped into this process. */
+    private static int mappedCopies() throws IOException {
+        java.util.Set<String> files = new java.util.HashSet<>();
+        for (String line : java.nio.file.Files.readAllLines(Paths.get("/proc/self/maps"))) {
+            int i = line.indexOf('/');
+            if (i >= 0 && line.contains("libferrostate_jni")) {
+                files.add(line.substring(i));
+            }
+        }
+        return files.size();
     }
 
     @SuppressWarnings("unchecked")
