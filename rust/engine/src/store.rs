@@ -584,6 +584,17 @@ impl Store {
         sink: impl FnMut(&[u8], &[u8]) -> Result<bool>,
     ) -> Result<usize> {
         self.flush_map(state, prefix)?;
+        self.scan_written_back(state, prefix, start, sink)
+    }
+
+    /// Scans RocksDB alone: the caller wrote back whatever the scan must see.
+    fn scan_written_back(
+        &self,
+        state: u32,
+        prefix: &[u8],
+        start: ScanStart<'_>,
+        sink: impl FnMut(&[u8], &[u8]) -> Result<bool>,
+    ) -> Result<usize> {
         let st = self.state(state)?;
         let cf = Self::cf(&self.db, &st.name)?;
         scan_cf(&self.db, cf, prefix, start, sink)
@@ -707,9 +718,7 @@ impl Store {
         sink: impl FnMut(&[u8], &[u8]) -> Result<bool>,
     ) -> Result<usize> {
         self.flush(state)?;
-        let st = self.state(state)?;
-        let cf = Self::cf(&self.db, &st.name)?;
-        scan_cf(&self.db, cf, prefix, start, sink)
+        self.scan_written_back(state, prefix, start, sink)
     }
 
     /// Removes every entry of `state` whose key starts with `prefix` (clearing a map).
