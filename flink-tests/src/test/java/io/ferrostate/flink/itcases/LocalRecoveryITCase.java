@@ -5,7 +5,6 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
 import org.apache.flink.runtime.state.storage.FileSystemCheckpointStorage;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.util.FileUtils;
 
 import io.ferrostate.flink.FerroStateBackend;
 
@@ -13,7 +12,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -62,15 +63,32 @@ class LocalRecoveryITCase {
         return env;
     }
 
-    /** Snapshot directories ferrostate left in the local state root. */
+    /**
+     * Snapshot directories ferrostate left in the local state root. The TaskManager discards
+     * local copies of subsumed checkpoints in the background: a walk that meets one vanishing
+     * starts over.
+     */
     private List<Path> localCopies() throws Exception {
         Path root = tmp.resolve("local");
-        if (!Files.exists(root)) {
-            return new ArrayList<>();
+        for (int attempt = 0; ; attempt++) {
+            if (!Files.exists(root)) {
+                return new ArrayList<>();
+            }
+            try (Stream<Path> s = Files.walk(root)) {
+                return s.filter(p -> Files.isDirectory(p) && p.getFileName().toString().startsWith("ferrostate-"))
+                        .collect(Collectors.toList());
+            } catch (UncheckedIOException e) {
+                if (!(e.getCause() instanceof NoSuchFileException) || attempt >= 100) {
+                    throw e;
+                }
+            }
         }
-        try (Stream<Path> s = Files.walk(root)) {
-            return s.filter(p -> Files.isDirectory(p) && p.getFileName().toString().startsWith("ferrostate-"))
-                    .collect(Collectors.toList());
+    }
+
+    /** Deletes every local copy (some may be going away on their own meanwhile). */
+    private void deleteLocalCopies() throws Exception {
+        for (Path p : localCopies()) {
+            TestCluster.deleteEventually(p);
         }
     }
 
@@ -141,9 +159,7 @@ class LocalRecoveryITCase {
                     .containsAll(restoredFiles.keySet());
 
             // That checkpoint is complete remotely: without local copies the job restores from it.
-            for (Path p : localCopies()) {
-                FileUtils.deleteDirectory(p.toFile());
-            }
+            deleteLocalCopies();
             failAndRecover(cluster, job, 2);
             finishAndCheck(cluster, job);
         }
@@ -158,11 +174,8 @@ class LocalRecoveryITCase {
             PhasedJob.emit(0, PHASE);
             PhasedJob.awaitProcessed(PHASE, TestCluster.TIMEOUT);
             cluster.checkpoint(job);
-            List<Path> copies = localCopies();
-            assertThat(copies).hasSize(2);
-            for (Path p : copies) {
-                FileUtils.deleteDirectory(p.toFile());
-            }
+            assertThat(localCopies()).hasSize(2);
+            deleteLocalCopies();
             failAndRecover(cluster, job, 1);
             finishAndCheck(cluster, job);
         }
