@@ -112,9 +112,30 @@ pub struct StoreStats {
 
 /// Hands memory that eviction freed back to the OS. glibc keeps freed chunks in its arenas,
 /// so without this the process would keep the pages of every evicted value resident and its
-/// RSS would exceed the budget the store accounts for.
+/// RSS would exceed the budget the store accounts for. `malloc_trim` walks every heap of the
+/// process, so it runs at most once a second however often stores evict.
 #[allow(unsafe_code)]
 fn release_free_memory() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    use std::time::Instant;
+    const INTERVAL_MS: u64 = 1000;
+    static START: OnceLock<Instant> = OnceLock::new();
+    static NEXT_MS: AtomicU64 = AtomicU64::new(0);
+    let now = START.get_or_init(Instant::now).elapsed().as_millis() as u64;
+    let next = NEXT_MS.load(Ordering::Relaxed);
+    if now < next
+        || NEXT_MS
+            .compare_exchange(
+                next,
+                now + INTERVAL_MS,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_err()
+    {
+        return;
+    }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free memory of glibc's heaps to the kernel; it is
     // thread-safe and touches no memory in use.
@@ -538,6 +559,7 @@ impl Store {
             }
             Ok(())
         };
+        let written = std::cell::Cell::new(false);
         let commit = || -> Result<()> {
             let b = batch.take();
             if b.is_empty() {
@@ -545,13 +567,16 @@ impl Store {
             }
             fault::check_write()?;
             db.write_opt(b, write_opts)?;
+            written.set(true);
             Ok(())
         };
         match map_prefix {
             Some(prefix) => st.hot.flush_prefix(prefix, stage, commit)?,
             None => st.hot.flush(stage, commit)?,
         }
-        stats.rocksdb_writes += 1;
+        if written.get() {
+            stats.rocksdb_writes += 1;
+        }
         Ok(())
     }
 
