@@ -235,9 +235,10 @@ impl HotTable {
     }
 
     /// Appends list elements (already in the store's list format) to `key`'s value without
-    /// reading RocksDB: a known value grows in place, an unknown one becomes a pending merge.
+    /// reading RocksDB: a known value grows in place, an unknown one becomes a pending merge,
+    /// or, when `missing_is_empty` (nothing of the table's state is outside it), a known list.
     #[inline]
-    pub fn append(&mut self, key: &[u8], elements: &[u8]) {
+    pub fn append(&mut self, key: &[u8], elements: &[u8], missing_is_empty: bool) {
         let hash = self.hash(key);
         match self.table.find_mut(hash, |s| s.key.as_slice() == key) {
             Some(slot) => {
@@ -257,10 +258,11 @@ impl HotTable {
                 }
             }
             None => {
+                let kind = if missing_is_empty { PRESENT } else { APPENDED };
                 let slot = Slot {
                     key: IBytes::from_slice(key),
                     val: IBytes::from_slice(elements),
-                    flags: APPENDED | DIRTY | REFERENCED,
+                    flags: kind | DIRTY | REFERENCED,
                 };
                 self.insert_new(hash, slot, true, None);
             }
@@ -621,7 +623,7 @@ mod tests {
     fn a_failed_commit_keeps_everything_dirty() {
         let mut t = HotTable::new();
         t.set(b"a", b"1", true);
-        t.append(b"l", b"x");
+        t.append(b"l", b"x", false);
         t.set_absent(b"d", true);
         let failed = t.flush(|_| Ok(()), || Err("disk full"));
         assert_eq!(failed, Err("disk full"));
@@ -662,13 +664,13 @@ mod tests {
     #[test]
     fn append_to_unknown_becomes_merge_and_is_forgotten() {
         let mut t = HotTable::new();
-        t.append(b"l", b"x");
-        t.append(b"l", b"y");
+        t.append(b"l", b"x", false);
+        t.append(b"l", b"y", false);
         assert_eq!(t.get(b"l"), Some(SlotRef::Appended(b"xy")));
         assert_eq!(flushed(&mut t), vec!["merge [108]+[120, 121]".to_string()]);
         assert_eq!(t.get(b"l"), None);
         t.set(b"l", b"a", false);
-        t.append(b"l", b"b");
+        t.append(b"l", b"b", false);
         assert_eq!(flushed(&mut t), vec!["put [108]=[97, 98]".to_string()]);
     }
 
@@ -716,7 +718,7 @@ mod tests {
         let big = vec![7u8; 100];
         t.set(&[1u8; 30], &big, true);
         t.set(&[1u8; 30], b"small", true);
-        t.append(&[2u8; 30], &big);
+        t.append(&[2u8; 30], &big, false);
         t.set_absent(&[3u8; 30], true);
         t.flush::<()>(|_| Ok(()), || Ok(())).unwrap();
         t.remove_where(|_| true);

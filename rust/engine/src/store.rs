@@ -78,6 +78,10 @@ struct State {
     ttl: Arc<TtlCell>,
     /// Bytes of `hot` counted into the store's usage so far.
     accounted: usize,
+    /// RocksDB never received an entry of this state (registered fresh, not restored, nothing
+    /// written back yet): the hot tier then holds all of it, so a miss there means "absent"
+    /// and an append to an unseen key starts a known list. Cleared before the first write.
+    fresh: bool,
 }
 
 /// Publish the hot tier's usage to the shared budget once it moved by this much.
@@ -289,6 +293,7 @@ impl Store {
                     hot: Self::new_table(&opts.memory),
                     ttl: cell,
                     accounted: 0,
+                    fresh: false,
                 });
             }
         }
@@ -353,6 +358,7 @@ impl Store {
             hot: Self::new_table(&self.opts.memory),
             ttl: cell,
             accounted: 0,
+            fresh: true,
         });
         self.by_name.insert(name.to_string(), id);
         Ok(id)
@@ -407,6 +413,7 @@ impl Store {
                 return Ok(None);
             }
             Some(SlotRef::Appended(_)) => true,
+            None if st.fresh => return Ok(None),
             None => false,
         };
         let cf = Self::cf(&self.db, &st.name)?;
@@ -510,7 +517,8 @@ impl Store {
             self.db.merge_cf_opt(cf, key, elements, &self.write_opts)?;
             self.stats.rocksdb_writes += 1;
         } else {
-            self.state_mut(state)?.hot.append(key, elements);
+            let st = self.state_mut(state)?;
+            st.hot.append(key, elements, st.fresh);
         }
         self.account(state);
         Ok(())
@@ -533,6 +541,8 @@ impl Store {
             Self::flush_state(&self.db, &self.write_opts, st, &mut self.stats, None)?;
         }
         st.hot.forget(key);
+        // The caller writes `key` to RocksDB directly.
+        st.fresh = false;
         Ok(())
     }
 
@@ -548,6 +558,9 @@ impl Store {
         if !st.hot.has_dirty() {
             return Ok(());
         }
+        // Before writing: a write that fails half-way must not leave the state claiming that
+        // RocksDB holds none of it.
+        st.fresh = false;
         let cf = Self::cf(db, &st.name)?;
         let batch = std::cell::RefCell::new(WriteBatch::default());
         let stage = |w: WriteBack<'_>| -> Result<()> {
@@ -840,12 +853,14 @@ impl Store {
                         hot: Self::new_table(&self.opts.memory),
                         ttl: cell,
                         accounted: 0,
+                        fresh: false,
                     });
                     self.by_name.insert(name.clone(), id);
                     id
                 }
             };
             self.flush(id)?;
+            self.states[id as usize].fresh = false;
             let src = Self::cf(&other, &name)?;
             let dst = Self::cf(&self.db, &name)?;
             let mut batch = WriteBatch::default();
@@ -896,15 +911,18 @@ impl Store {
     }
 
     /// Runs a full manual compaction of `state` (TTL cleanup tests and maintenance). The
-    /// state's hot entries are written back and dropped first: the compaction filter may delete
-    /// entries, and the hot tier must not keep serving them.
+    /// state's hot entries are written back first. With a TTL, they are dropped too: the
+    /// compaction filter may delete expired entries, and the hot tier must not keep serving
+    /// them; without one, compaction changes no value, so the (now clean) hot tier stays.
     pub fn compact(&mut self, state: u32) -> Result<()> {
         self.flush(state)?;
         let st = self
             .states
             .get_mut(state as usize)
             .ok_or(Error::UnknownState(state))?;
-        st.hot.clear();
+        if st.ttl.get().is_some() {
+            st.hot.clear();
+        }
         let cf = Self::cf(&self.db, &st.name)?;
         let none: Option<&[u8]> = None;
         self.db.flush_cf(cf)?;

@@ -239,3 +239,41 @@ fn map_scans_see_their_own_dirty_entries_among_other_maps_dirty_ones() {
     s.flush_all().unwrap();
     assert_eq!(s.count(st).unwrap(), model.len());
 }
+
+#[test]
+fn a_fresh_state_answers_from_the_hot_tier_until_rocksdb_holds_some_of_it() {
+    let (dir, mut s) = store(64 << 20);
+    let st = s.register_state("l", StateKind::List).unwrap();
+    let mut e = Vec::new();
+    list::push_element(&mut e, b"a");
+    for i in 0..1000u32 {
+        s.append(st, &key(1, i), &e).unwrap();
+    }
+    // Nothing of the state is in RocksDB yet: misses and first appends need no read.
+    assert_eq!(get(&mut s, st, &key(2, 0)), None);
+    assert_eq!(get(&mut s, st, &key(1, 7)), Some(e.clone()));
+    assert_eq!(s.stats().rocksdb_reads, 0);
+    // Compaction writes everything back; without a TTL the hot tier keeps serving it.
+    s.compact(st).unwrap();
+    assert_eq!(get(&mut s, st, &key(1, 8)), Some(e.clone()));
+    assert_eq!(s.stats().rocksdb_reads, 0);
+    // Now RocksDB holds the state: a miss must read it, and an append to a key the hot tier
+    // dropped must not replace what RocksDB holds.
+    s.drop_hot().unwrap();
+    s.append(st, &key(1, 9), &e).unwrap();
+    let whole = get(&mut s, st, &key(1, 9)).unwrap();
+    assert_eq!(list::validate(&whole).unwrap(), 2);
+    assert!(s.stats().rocksdb_reads > 0);
+    assert_eq!(get(&mut s, st, &key(2, 0)), None);
+    // A state found in the store's directory (a restore) is never fresh.
+    s.flush_all().unwrap();
+    drop(s);
+    let memory = ferrostate_engine::SharedMemory::new(64 << 20, 0.5, 0.25);
+    let mut s = common::store_in(&dir.path().join("db"), memory);
+    let st = s.register_state("l", StateKind::List).unwrap();
+    s.append(st, &key(1, 10), &e).unwrap();
+    assert_eq!(
+        list::validate(&get(&mut s, st, &key(1, 10)).unwrap()).unwrap(),
+        2
+    );
+}
