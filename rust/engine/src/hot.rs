@@ -221,6 +221,52 @@ impl HotTable {
         })
     }
 
+    /// The entries of the map `prefix` names (as given to [`HotTable::set_entry`]) that changed
+    /// since they were last written back, into `out` in key order without duplicates: the new
+    /// value, or `None` for a removed entry. RocksDB holds every other entry of the map as it
+    /// is. Returns false, leaving `out` empty, when the table cannot list them cheaply: some
+    /// dirty entry was written without its map's prefix, or more than `limit` are listed.
+    pub fn map_changes(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+        out: &mut Vec<(IBytes, Option<IBytes>)>,
+    ) -> bool {
+        out.clear();
+        if self.unindexed {
+            return false;
+        }
+        let Some(keys) = self.by_prefix.get(&self.hash(prefix)) else {
+            return true;
+        };
+        if keys.len() > limit {
+            return false;
+        }
+        for key in keys {
+            if !key.as_slice().starts_with(prefix) {
+                continue;
+            }
+            let hash = self.hasher.hash_one(key.as_slice());
+            if let Some(slot) = self.table.find(hash, |s| s.key == *key) {
+                if slot.flags & DIRTY == 0 {
+                    continue;
+                }
+                match slot.view() {
+                    SlotRef::Present(v) => out.push((key.clone(), Some(IBytes::from_slice(v)))),
+                    SlotRef::Absent => out.push((key.clone(), None)),
+                    // A pending append is no map entry; the caller must write back instead.
+                    SlotRef::Appended(_) => {
+                        out.clear();
+                        return false;
+                    }
+                }
+            }
+        }
+        out.sort_unstable_by(|a, b| a.0.as_slice().cmp(b.0.as_slice()));
+        out.dedup_by(|a, b| a.0 == b.0);
+        true
+    }
+
     /// Records that `key` turned dirty (its slot was clean), under its map when known.
     fn note_dirty(&mut self, key: &IBytes, prefix_len: Option<usize>) {
         self.dirty.push(key.clone());

@@ -3,6 +3,7 @@
 //! beside this one is the only thing that knows about Java.
 #![deny(unsafe_code)]
 
+pub mod alloc;
 pub mod bytes;
 pub mod error;
 pub mod fault;

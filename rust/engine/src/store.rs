@@ -5,6 +5,7 @@
 //! state), written by the Java side exactly as Flink's RocksDB backend writes them, so each
 //! key group is a contiguous key range in every column family.
 
+use crate::bytes::IBytes;
 use crate::error::{Error, Result};
 use crate::fault;
 use crate::hot::{HotTable, SlotRef, WriteBack};
@@ -16,6 +17,7 @@ use rocksdb::{
     BlockBasedOptions, ColumnFamily, ColumnFamilyDescriptor, DBRawIterator, Options, ReadOptions,
     WriteBatch, WriteOptions, DB,
 };
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -99,7 +101,13 @@ pub struct Store {
     /// Hot bytes this store has published.
     published: usize,
     stats: StoreStats,
+    /// Reused by [`Store::scan_map`] for a map's changed entries.
+    map_changes: Vec<(IBytes, Option<IBytes>)>,
 }
+
+/// A map scan merges at most this many changed hot entries with RocksDB; a map with more
+/// is written back instead (each batch of a scan lists and sorts them again).
+const MAX_MERGED_CHANGES: usize = 256;
 
 /// Counters of what the store did, for tests and benchmarks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -266,6 +274,91 @@ pub(crate) fn scan_cf(
     Ok(n)
 }
 
+/// Visits the entries of a map in key order from `start`, as [`scan_cf`] does, with `changes`
+/// (sorted by key, from [`HotTable::map_changes`]) laid over what `cf` holds: a changed entry
+/// replaces RocksDB's, a removed one hides it. `cf` is `None` when RocksDB holds nothing of the
+/// state.
+fn scan_merged(
+    db: &DB,
+    cf: Option<&ColumnFamily>,
+    prefix: &[u8],
+    start: ScanStart<'_>,
+    changes: &[(IBytes, Option<IBytes>)],
+    mut sink: impl FnMut(&[u8], &[u8]) -> Result<bool>,
+) -> Result<usize> {
+    let from = match start {
+        ScanStart::First => 0,
+        ScanStart::At { key, exclusive } => changes.partition_point(|(k, _)| {
+            let k = k.as_slice();
+            k < key || (exclusive && k == key)
+        }),
+    };
+    let mut hot = changes[from..]
+        .iter()
+        .filter(|(k, _)| k.as_slice().starts_with(prefix))
+        .peekable();
+    let mut it = cf.map(|cf| {
+        let mut ro = ReadOptions::default();
+        ro.set_total_order_seek(true);
+        if let Some(upper) = prefix_successor(prefix) {
+            ro.set_iterate_upper_bound(upper);
+        }
+        let mut it: DBRawIterator<'_> = db.raw_iterator_cf_opt(cf, ro);
+        match start {
+            ScanStart::First => it.seek(prefix),
+            ScanStart::At { key, exclusive } => {
+                it.seek(key);
+                if exclusive && it.key() == Some(key) {
+                    it.next();
+                }
+            }
+        }
+        it
+    });
+    let mut n = 0;
+    loop {
+        let stored = it
+            .as_ref()
+            .and_then(|it| it.key())
+            .filter(|k| k.starts_with(prefix));
+        let order = match (stored, hot.peek()) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(k), Some((hk, _))) => k.cmp(hk.as_slice()),
+        };
+        if order == Ordering::Less {
+            let Some(it) = it.as_mut() else { break };
+            let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                break;
+            };
+            if !sink(k, v)? {
+                break;
+            }
+            n += 1;
+            it.next();
+        } else {
+            if order == Ordering::Equal {
+                // The hot entry replaces (or hides) the stored one.
+                if let Some(it) = it.as_mut() {
+                    it.next();
+                }
+            }
+            let Some((hk, hv)) = hot.next() else { break };
+            if let Some(v) = hv {
+                if !sink(hk.as_slice(), v.as_slice())? {
+                    break;
+                }
+                n += 1;
+            }
+        }
+    }
+    if let Some(it) = it {
+        it.status()?;
+    }
+    Ok(n)
+}
+
 impl Store {
     /// Opens the store at `opts.path`, creating it when missing and opening every column
     /// family it already holds (after a restore).
@@ -309,6 +402,7 @@ impl Store {
             unpublished: 0,
             published: 0,
             stats: StoreStats::default(),
+            map_changes: Vec::new(),
         })
     }
 
@@ -613,7 +707,9 @@ impl Store {
 
     /// Visits the entries of one map (`prefix`: key group, key, namespace, as given to
     /// [`Store::put_entry`]) of `state` in key order, from `start`, until `sink` returns false.
-    /// Only that map's dirty entries are written back first.
+    /// The map's entries changed in the hot tier are merged with what RocksDB holds, so nothing
+    /// is written back; when the hot tier cannot list them cheaply (see
+    /// [`HotTable::map_changes`]), only that map's dirty entries are written back first.
     pub fn scan_map(
         &mut self,
         state: u32,
@@ -621,8 +717,26 @@ impl Store {
         start: ScanStart<'_>,
         sink: impl FnMut(&[u8], &[u8]) -> Result<bool>,
     ) -> Result<usize> {
-        self.flush_map(state, prefix)?;
-        self.scan_written_back(state, prefix, start, sink)
+        let mut changes = std::mem::take(&mut self.map_changes);
+        let listed = self
+            .state(state)?
+            .hot
+            .map_changes(prefix, MAX_MERGED_CHANGES, &mut changes);
+        let result = if listed {
+            let st = self.state(state)?;
+            let cf = if st.fresh {
+                None
+            } else {
+                Some(Self::cf(&self.db, &st.name)?)
+            };
+            scan_merged(&self.db, cf, prefix, start, &changes, sink)
+        } else {
+            self.flush_map(state, prefix)
+                .and_then(|()| self.scan_written_back(state, prefix, start, sink))
+        };
+        changes.clear();
+        self.map_changes = changes;
+        result
     }
 
     /// Scans RocksDB alone: the caller wrote back whatever the scan must see.
@@ -639,8 +753,8 @@ impl Store {
     }
 
     /// True when the map `prefix` (key group, key, namespace) of `state` holds no entry. The
-    /// hot tier answers when it holds a written entry of the map; otherwise RocksDB is asked
-    /// after the map's dirty entries were written back.
+    /// hot tier answers when it holds a written entry of the map; otherwise the map is scanned
+    /// up to its first entry (see [`Store::scan_map`]).
     pub fn is_map_empty(&mut self, state: u32, prefix: &[u8]) -> Result<bool> {
         if self.state(state)?.hot.map_has_written_entry(prefix) {
             return Ok(false);

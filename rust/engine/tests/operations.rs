@@ -277,3 +277,116 @@ fn a_fresh_state_answers_from_the_hot_tier_until_rocksdb_holds_some_of_it() {
         2
     );
 }
+
+/// Every entry of one map, read in batches of `batch` entries as the JNI iterator does.
+fn scan_map_all(
+    s: &mut ferrostate_engine::Store,
+    st: u32,
+    prefix: &[u8],
+    batch: usize,
+) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut all: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    loop {
+        let last = all.last().map(|(k, _)| k.clone());
+        let start = match &last {
+            Some(k) => ScanStart::At {
+                key: k,
+                exclusive: true,
+            },
+            None => ScanStart::First,
+        };
+        let mut got = Vec::new();
+        s.scan_map(st, prefix, start, |k, v| {
+            got.push((k.to_vec(), v.to_vec()));
+            Ok(got.len() < batch)
+        })
+        .unwrap();
+        if got.is_empty() {
+            return all;
+        }
+        all.extend(got);
+    }
+}
+
+#[test]
+fn map_scans_merge_hot_changes_with_rocksdb_and_match_a_model() {
+    let (_dir, mut s) = store(16 << 20);
+    let st = s.register_state("m", StateKind::Map).unwrap();
+    let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    let mut rng = Rng(11);
+    let maps = 40u32;
+    for i in 0..60_000u32 {
+        let m = (rng.next() % maps as u64) as u32;
+        let prefix = key(2, m);
+        let mut k = prefix.clone();
+        k.extend_from_slice(&((rng.next() % 50) as u16).to_be_bytes());
+        match rng.next() % 10 {
+            0..=4 => {
+                let v = vec![i as u8; (rng.next() % 40) as usize];
+                s.put_entry(st, &k, prefix.len(), &v).unwrap();
+                model.insert(k, v);
+            }
+            5 | 6 => {
+                s.delete_entry(st, &k, prefix.len()).unwrap();
+                model.remove(&k);
+            }
+            7 => {
+                // Interleave write-backs (a checkpoint) and dropped hot entries (eviction), so
+                // scans meet every mix of stored, changed, removed and re-added entries.
+                match rng.next() % 20 {
+                    0 => s.flush_all().unwrap(),
+                    1 => s.drop_hot().unwrap(),
+                    _ => {}
+                }
+            }
+            _ => {
+                let batch = 1 + (rng.next() % 7) as usize;
+                let expected: Vec<_> = model
+                    .range(prefix.clone()..)
+                    .take_while(|(k, _)| k.starts_with(&prefix))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                assert_eq!(
+                    scan_map_all(&mut s, st, &prefix, batch),
+                    expected,
+                    "scan {i}"
+                );
+                assert_eq!(s.is_map_empty(st, &prefix).unwrap(), expected.is_empty());
+            }
+        }
+    }
+}
+
+#[test]
+fn scanning_a_map_with_few_changes_writes_nothing_back() {
+    let (_dir, mut s) = store(64 << 20);
+    let st = s.register_state("m", StateKind::Map).unwrap();
+    let prefix = key(1, 1);
+    for uk in 0..10u8 {
+        let mut k = prefix.clone();
+        k.push(uk);
+        s.put_entry(st, &k, prefix.len(), &[uk]).unwrap();
+    }
+    s.flush_all().unwrap();
+    let mut k = prefix.clone();
+    k.push(3);
+    s.delete_entry(st, &k, prefix.len()).unwrap();
+    k.push(0);
+    s.put_entry(st, &k, prefix.len(), b"new").unwrap();
+    let writes = s.stats().rocksdb_writes;
+    let all = scan_map_all(&mut s, st, &prefix, 4);
+    assert_eq!(all.len(), 10);
+    assert!(all.iter().all(|(k, _)| k != &key_with(&prefix, &[3])));
+    assert!(all.contains(&(key_with(&prefix, &[3, 0]), b"new".to_vec())));
+    assert_eq!(
+        s.stats().rocksdb_writes,
+        writes,
+        "a scan must not write back"
+    );
+}
+
+fn key_with(prefix: &[u8], tail: &[u8]) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    k.extend_from_slice(tail);
+    k
+}

@@ -12,6 +12,11 @@ mod store;
 
 pub(crate) use errors::{guard, JniError, JniResult};
 
+/// Rust's allocations in this library: the system allocator, with huge pages for the hot
+/// tier's large tables (see `ferrostate_engine::alloc`).
+#[global_allocator]
+static ALLOC: ferrostate_engine::alloc::HugePageAlloc = ferrostate_engine::alloc::HugePageAlloc;
+
 use jni::sys::{jint, JNI_VERSION_1_8};
 use jni::JavaVM;
 use std::os::raw::c_void;
