@@ -85,6 +85,8 @@ pub struct HotTable {
     hasher: Hasher,
     /// Keys that turned dirty since the last flush (a key may be listed twice or be gone).
     dirty: Vec<IBytes>,
+    /// Per entry of `dirty`: the length of its map's prefix, or [`NO_PREFIX`].
+    dirty_prefix: Vec<u32>,
     /// Heap bytes held by keys and values beyond the slots themselves.
     heap_bytes: usize,
     /// The table's storage may not double past this many bytes while clean slots can be
@@ -93,14 +95,24 @@ pub struct HotTable {
     /// Entries the table's storage holds when free of tombstones (its capacity after the last
     /// allocation or rehash).
     full_cap: usize,
-    /// Dirty keys of map entries by a hash of their map's prefix (a key may be listed twice,
-    /// be clean again or be gone; a hash may cover several maps).
-    by_prefix: hashbrown::HashMap<u64, Vec<IBytes>, Hasher>,
-    /// Keys listed in `by_prefix`.
+    /// The index of dirty map entries by map, built only when a map is scanned (writes of
+    /// map entries then cost no hashing of their prefix): per hash of a map's prefix, the
+    /// last entry of `dirty` under it, the head of a chain through `next_in_map` (a key may
+    /// be listed twice, be clean again or be gone; a hash may cover several maps).
+    by_prefix: hashbrown::HashMap<u64, u32, Hasher>,
+    /// Per indexed entry of `dirty`: the previous entry under the same prefix hash, or [`NIL`].
+    next_in_map: Vec<u32>,
+    /// Entries of `dirty` indexed so far.
     indexed: usize,
-    /// Some dirty entry was written without a map prefix: only a whole flush is complete.
+    /// Some indexed dirty entry was written without a map prefix: only a whole flush is
+    /// complete.
     unindexed: bool,
 }
+
+/// In `dirty_prefix`: written without a map prefix.
+const NO_PREFIX: u32 = u32::MAX;
+/// In `next_in_map`: the end of a chain.
+const NIL: u32 = u32::MAX;
 
 impl Default for HotTable {
     fn default() -> Self {
@@ -115,10 +127,12 @@ impl HotTable {
             table: HashTable::new(),
             hasher: Hasher::with_seed(0x5eed_f0e5),
             dirty: Vec::new(),
+            dirty_prefix: Vec::new(),
             heap_bytes: 0,
             growth_limit: usize::MAX,
             full_cap: 0,
             by_prefix: hashbrown::HashMap::with_hasher(Hasher::with_seed(0x5eed_f0e5)),
+            next_in_map: Vec::new(),
             indexed: 0,
             unindexed: false,
         }
@@ -139,8 +153,9 @@ impl HotTable {
     pub fn memory_bytes(&self) -> usize {
         self.table.capacity() * SLOT_COST
             + self.heap_bytes
-            + (self.dirty.capacity() + self.indexed) * std::mem::size_of::<IBytes>()
-            + self.by_prefix.capacity() * (std::mem::size_of::<(u64, Vec<IBytes>)>() + 1)
+            + self.dirty.capacity() * std::mem::size_of::<IBytes>()
+            + (self.dirty_prefix.capacity() + self.next_in_map.capacity()) * 4
+            + self.by_prefix.capacity() * (std::mem::size_of::<(u64, u32)>() + 1)
     }
 
     /// Number of slots in use.
@@ -208,16 +223,45 @@ impl HotTable {
 
     /// True when the hot tier alone proves that the map `prefix` names holds an entry: one of
     /// its entries written since the last write-back holds a value. False says nothing.
-    pub fn map_has_written_entry(&self, prefix: &[u8]) -> bool {
-        let Some(keys) = self.by_prefix.get(&self.hash(prefix)) else {
-            return false;
-        };
-        keys.iter().any(|key| {
+    pub fn map_has_written_entry(&mut self, prefix: &[u8]) -> bool {
+        self.index_dirty();
+        let head = self.by_prefix.get(&self.hash(prefix)).copied();
+        self.chain(head).any(|key| {
             key.as_slice().starts_with(prefix)
                 && self
                     .table
                     .find(self.hasher.hash_one(key.as_slice()), |s| s.key == *key)
                     .is_some_and(|s| s.flags & DIRTY != 0 && s.kind() == PRESENT)
+        })
+    }
+
+    /// Indexes the dirty entries listed since the index was last brought up to date.
+    fn index_dirty(&mut self) {
+        while self.indexed < self.dirty.len() {
+            let i = self.indexed;
+            let p = self.dirty_prefix[i];
+            let next = if p == NO_PREFIX || i >= NIL as usize {
+                self.unindexed = true;
+                NIL
+            } else {
+                let h = self.hash(&self.dirty[i].as_slice()[..p as usize]);
+                self.by_prefix.insert(h, i as u32).unwrap_or(NIL)
+            };
+            self.next_in_map.push(next);
+            self.indexed += 1;
+        }
+    }
+
+    /// The keys of the chain starting at `head` (see `by_prefix`).
+    fn chain(&self, head: Option<u32>) -> impl Iterator<Item = &IBytes> + '_ {
+        let mut at = head.unwrap_or(NIL);
+        std::iter::from_fn(move || {
+            if at == NIL {
+                return None;
+            }
+            let i = at as usize;
+            at = self.next_in_map[i];
+            Some(&self.dirty[i])
         })
     }
 
@@ -227,22 +271,22 @@ impl HotTable {
     /// is. Returns false, leaving `out` empty, when the table cannot list them cheaply: some
     /// dirty entry was written without its map's prefix, or more than `limit` are listed.
     pub fn map_changes(
-        &self,
+        &mut self,
         prefix: &[u8],
         limit: usize,
         out: &mut Vec<(IBytes, Option<IBytes>)>,
     ) -> bool {
         out.clear();
+        self.index_dirty();
         if self.unindexed {
             return false;
         }
-        let Some(keys) = self.by_prefix.get(&self.hash(prefix)) else {
-            return true;
-        };
-        if keys.len() > limit {
-            return false;
-        }
-        for key in keys {
+        let head = self.by_prefix.get(&self.hash(prefix)).copied();
+        for (n, key) in self.chain(head).enumerate() {
+            if n >= limit {
+                out.clear();
+                return false;
+            }
             if !key.as_slice().starts_with(prefix) {
                 continue;
             }
@@ -270,14 +314,10 @@ impl HotTable {
     /// Records that `key` turned dirty (its slot was clean), under its map when known.
     fn note_dirty(&mut self, key: &IBytes, prefix_len: Option<usize>) {
         self.dirty.push(key.clone());
-        match prefix_len {
-            Some(p) if p <= key.len() => {
-                let h = self.hash(&key.as_slice()[..p]);
-                self.by_prefix.entry(h).or_default().push(key.clone());
-                self.indexed += 1;
-            }
-            _ => self.unindexed = true,
-        }
+        self.dirty_prefix.push(match prefix_len {
+            Some(p) if p <= key.len() && p < NO_PREFIX as usize => p as u32,
+            _ => NO_PREFIX,
+        });
     }
 
     /// Appends list elements (already in the store's list format) to `key`'s value without
@@ -390,7 +430,13 @@ impl HotTable {
         sink: impl FnMut(WriteBack<'_>) -> Result<(), E>,
         commit: impl FnOnce() -> Result<(), E>,
     ) -> Result<(), E> {
-        Self::write_back(&self.table, &self.hasher, &self.dirty, sink)?;
+        // In key order: RocksDB inserts a sorted batch into its memtable by extending the
+        // previous insert's position (its "sequential splice") instead of searching the skip
+        // list from the top for every key.
+        let mut sorted: Vec<&IBytes> = self.dirty.iter().collect();
+        sorted.sort_unstable_by(|a, b| a.as_slice().cmp(b.as_slice()));
+        sorted.dedup_by(|a, b| a == b);
+        Self::write_back(&self.table, &self.hasher, sorted, sink)?;
         commit()?;
         let mut dirty = std::mem::take(&mut self.dirty);
         self.mark_clean(&dirty);
@@ -400,6 +446,11 @@ impl HotTable {
             dirty.shrink_to(self.table.len());
         }
         self.dirty = dirty;
+        let keep = self.dirty.capacity();
+        for v in [&mut self.dirty_prefix, &mut self.next_in_map] {
+            v.clear();
+            v.shrink_to(keep);
+        }
         self.by_prefix.clear();
         if self.by_prefix.capacity() > 4096 && self.by_prefix.capacity() > 4 * self.table.len() {
             self.by_prefix.shrink_to(self.table.len());
@@ -419,29 +470,30 @@ impl HotTable {
         sink: impl FnMut(WriteBack<'_>) -> Result<(), E>,
         commit: impl FnOnce() -> Result<(), E>,
     ) -> Result<(), E> {
+        self.index_dirty();
         if self.unindexed {
             return self.flush(sink, commit);
         }
         let h = self.hash(prefix);
-        let Some(keys) = self.by_prefix.remove(&h) else {
+        let Some(head) = self.by_prefix.remove(&h) else {
             return Ok(());
         };
+        let keys: Vec<IBytes> = self.chain(Some(head)).cloned().collect();
         let written =
             Self::write_back(&self.table, &self.hasher, &keys, sink).and_then(|()| commit());
         if let Err(e) = written {
             // Nothing changed: the entries stay dirty and listed.
-            self.by_prefix.insert(h, keys);
+            self.by_prefix.insert(h, head);
             return Err(e);
         }
-        self.indexed -= keys.len();
         self.mark_clean(&keys);
         Ok(())
     }
 
-    fn write_back<E>(
+    fn write_back<'k, E>(
         table: &HashTable<Slot>,
         hasher: &Hasher,
-        keys: &[IBytes],
+        keys: impl IntoIterator<Item = &'k IBytes>,
         mut sink: impl FnMut(WriteBack<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         for key in keys {
@@ -557,8 +609,10 @@ impl HotTable {
         self.full_cap = 0;
         self.table = HashTable::new();
         self.dirty = Vec::new();
+        self.dirty_prefix = Vec::new();
         self.heap_bytes = 0;
         self.by_prefix = hashbrown::HashMap::with_hasher(Hasher::with_seed(0x5eed_f0e5));
+        self.next_in_map = Vec::new();
         self.indexed = 0;
         self.unindexed = false;
     }

@@ -718,10 +718,10 @@ impl Store {
         sink: impl FnMut(&[u8], &[u8]) -> Result<bool>,
     ) -> Result<usize> {
         let mut changes = std::mem::take(&mut self.map_changes);
-        let listed = self
-            .state(state)?
-            .hot
-            .map_changes(prefix, MAX_MERGED_CHANGES, &mut changes);
+        let listed =
+            self.state_mut(state)?
+                .hot
+                .map_changes(prefix, MAX_MERGED_CHANGES, &mut changes);
         let result = if listed {
             let st = self.state(state)?;
             let cf = if st.fresh {
@@ -756,7 +756,7 @@ impl Store {
     /// hot tier answers when it holds a written entry of the map; otherwise the map is scanned
     /// up to its first entry (see [`Store::scan_map`]).
     pub fn is_map_empty(&mut self, state: u32, prefix: &[u8]) -> Result<bool> {
-        if self.state(state)?.hot.map_has_written_entry(prefix) {
+        if self.state_mut(state)?.hot.map_has_written_entry(prefix) {
             return Ok(false);
         }
         let mut any = false;
