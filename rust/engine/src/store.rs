@@ -177,8 +177,24 @@ fn cf_options(memory: &SharedMemory, ttl: Option<(Arc<TtlCell>, Clock)>) -> Opti
     o.set_block_based_table_factory(&table);
     o.set_merge_operator_associative("ferrostate.list-concat", list::merge_concat);
     o.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    // L0 and L1 are rewritten most often and hold little: compressing them costs CPU that
+    // blind-write workloads need for compaction, and saves almost no space.
+    o.set_compression_per_level(&[
+        rocksdb::DBCompressionType::None,
+        rocksdb::DBCompressionType::None,
+        rocksdb::DBCompressionType::Lz4,
+        rocksdb::DBCompressionType::Lz4,
+        rocksdb::DBCompressionType::Lz4,
+        rocksdb::DBCompressionType::Lz4,
+        rocksdb::DBCompressionType::Lz4,
+    ]);
     o.set_write_buffer_size(memory.write_buffer_size());
-    o.set_max_write_buffer_number(2);
+    o.set_max_write_buffer_number(4);
+    // Out of core, random keys make every L0 -> base compaction rewrite most of the base
+    // level: gathering more L0 files per compaction divides that cost (write amplification).
+    o.set_level_zero_file_num_compaction_trigger(8);
+    o.set_level_zero_slowdown_writes_trigger(40);
+    o.set_level_zero_stop_writes_trigger(64);
     if let Some((cell, clock)) = ttl {
         o.set_compaction_filter_factory(TtlFilterFactory::new(cell, clock));
     }
