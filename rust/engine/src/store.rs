@@ -176,18 +176,8 @@ fn cf_options(memory: &SharedMemory, ttl: Option<(Arc<TtlCell>, Clock)>) -> Opti
     table.set_block_size(4 * 1024);
     o.set_block_based_table_factory(&table);
     o.set_merge_operator_associative("ferrostate.list-concat", list::merge_concat);
+    // Every level compressed, L0 too: new L0 files are what an incremental checkpoint uploads.
     o.set_compression_type(rocksdb::DBCompressionType::Lz4);
-    // L0 and L1 are rewritten most often and hold little: compressing them costs CPU that
-    // blind-write workloads need for compaction, and saves almost no space.
-    o.set_compression_per_level(&[
-        rocksdb::DBCompressionType::None,
-        rocksdb::DBCompressionType::None,
-        rocksdb::DBCompressionType::Lz4,
-        rocksdb::DBCompressionType::Lz4,
-        rocksdb::DBCompressionType::Lz4,
-        rocksdb::DBCompressionType::Lz4,
-        rocksdb::DBCompressionType::Lz4,
-    ]);
     o.set_write_buffer_size(memory.write_buffer_size());
     o.set_max_write_buffer_number(4);
     // Out of core, random keys make every L0 -> base compaction rewrite most of the base
@@ -251,21 +241,19 @@ pub enum ScanStart<'a> {
     At { key: &'a [u8], exclusive: bool },
 }
 
-/// Visits the entries of `cf` whose keys start with `prefix`, in key order, until `sink`
-/// returns false. Returns the number of entries `sink` accepted.
-pub(crate) fn scan_cf(
-    db: &DB,
+/// An iterator over the keys of `cf` that start with `prefix`, positioned at `start`.
+fn seek<'a>(
+    db: &'a DB,
     cf: &ColumnFamily,
     prefix: &[u8],
     start: ScanStart<'_>,
-    mut sink: impl FnMut(&[u8], &[u8]) -> Result<bool>,
-) -> Result<usize> {
+) -> DBRawIterator<'a> {
     let mut ro = ReadOptions::default();
     ro.set_total_order_seek(true);
     if let Some(upper) = prefix_successor(prefix) {
         ro.set_iterate_upper_bound(upper);
     }
-    let mut it: DBRawIterator<'_> = db.raw_iterator_cf_opt(cf, ro);
+    let mut it: DBRawIterator<'a> = db.raw_iterator_cf_opt(cf, ro);
     match start {
         ScanStart::First => it.seek(prefix),
         ScanStart::At { key, exclusive } => {
@@ -275,6 +263,19 @@ pub(crate) fn scan_cf(
             }
         }
     }
+    it
+}
+
+/// Visits the entries of `cf` whose keys start with `prefix`, in key order, until `sink`
+/// returns false. Returns the number of entries `sink` accepted.
+pub(crate) fn scan_cf(
+    db: &DB,
+    cf: &ColumnFamily,
+    prefix: &[u8],
+    start: ScanStart<'_>,
+    mut sink: impl FnMut(&[u8], &[u8]) -> Result<bool>,
+) -> Result<usize> {
+    let mut it = seek(db, cf, prefix, start);
     let mut n = 0;
     while let (Some(k), Some(v)) = (it.key(), it.value()) {
         if !k.starts_with(prefix) {
@@ -313,24 +314,7 @@ fn scan_merged(
         .iter()
         .filter(|(k, _)| k.as_slice().starts_with(prefix))
         .peekable();
-    let mut it = cf.map(|cf| {
-        let mut ro = ReadOptions::default();
-        ro.set_total_order_seek(true);
-        if let Some(upper) = prefix_successor(prefix) {
-            ro.set_iterate_upper_bound(upper);
-        }
-        let mut it: DBRawIterator<'_> = db.raw_iterator_cf_opt(cf, ro);
-        match start {
-            ScanStart::First => it.seek(prefix),
-            ScanStart::At { key, exclusive } => {
-                it.seek(key);
-                if exclusive && it.key() == Some(key) {
-                    it.next();
-                }
-            }
-        }
-        it
-    });
+    let mut it = cf.map(|cf| seek(db, cf, prefix, start));
     let mut n = 0;
     loop {
         let stored = it
