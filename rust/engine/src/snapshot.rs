@@ -185,9 +185,10 @@ pub fn verify(dir: &Path) -> Result<Manifest> {
     verify_known(dir, &HashMap::new())
 }
 
-/// As [`verify`], with the checksum and length of some files already known (taken while they
-/// were downloaded, by name): those are compared without reading the files again.
-pub fn verify_known(dir: &Path, known: &HashMap<String, (u32, u64)>) -> Result<Manifest> {
+/// As [`verify`], with the length and checksum of some files already known (taken while they
+/// were downloaded; name -> (size, crc32c), as for [`write_manifest`]): those are compared
+/// without reading the files again.
+pub fn verify_known(dir: &Path, known: &HashMap<String, (u64, u32)>) -> Result<Manifest> {
     let m = Manifest::read(dir)?;
     for f in &m.files {
         let path: PathBuf = dir.join(&f.name);
@@ -198,7 +199,7 @@ pub fn verify_known(dir: &Path, known: &HashMap<String, (u32, u64)>) -> Result<M
             ));
         }
         let (crc, len) = match known.get(&f.name) {
-            Some(&(crc, len)) => (crc, len),
+            Some(&(len, crc)) => (crc, len),
             None => crc_file(&path)?,
         };
         if crc != f.crc32c || len != f.size {

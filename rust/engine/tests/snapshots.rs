@@ -116,10 +116,10 @@ fn checksums_taken_while_downloading_are_compared_instead_of_read_again() {
     let name = file.file_name().unwrap().to_string_lossy().into_owned();
     let (crc, len) = snapshot::crc_file(&file).unwrap();
     let mut known = HashMap::new();
-    known.insert(name.clone(), (crc, len));
+    known.insert(name.clone(), (len, crc));
     snapshot::verify_known(&snap, &known).unwrap();
     // A download that received other bytes than the manifest names fails, naming the file.
-    known.insert(name, (crc ^ 1, len));
+    known.insert(name, (len, crc ^ 1));
     match snapshot::verify_known(&snap, &known) {
         Err(Error::ChecksumMismatch { file: f, .. }) => assert_eq!(f, file),
         other => panic!("expected a checksum mismatch, got {other:?}"),

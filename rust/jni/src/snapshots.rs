@@ -23,12 +23,13 @@ fn strings(env: &mut JNIEnv, arr: &JObjectArray) -> JniResult<Vec<String>> {
 }
 
 /// `(name, size, crc32c)` of the files named by three parallel Java arrays.
+/// Files whose size and CRC-32C are known already: name -> (size, crc32c).
 fn known_files(
     env: &mut JNIEnv,
     names: &JObjectArray,
     sizes: &JLongArray,
     crcs: &JIntArray,
-) -> JniResult<impl Iterator<Item = (String, u64, u32)>> {
+) -> JniResult<HashMap<String, (u64, u32)>> {
     let names = strings(env, names)?;
     let mut s = vec![0i64; names.len()];
     let mut c = vec![0i32; names.len()];
@@ -37,7 +38,8 @@ fn known_files(
     Ok(names
         .into_iter()
         .zip(s.into_iter().zip(c))
-        .map(|(n, (s, c))| (n, s as u64, c as u32)))
+        .map(|(n, (s, c))| (n, (s as u64, c as u32)))
+        .collect())
 }
 
 fn manifest_lines(m: &snapshot::Manifest) -> String {
@@ -61,10 +63,7 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_writeManif
 ) -> jstring {
     guard(&mut env, "write snapshot manifest", |env| {
         let dir: String = env.get_string(&dir)?.into();
-        let known: HashMap<String, (u64, u32)> =
-            known_files(env, &known_names, &known_sizes, &known_crcs)?
-                .map(|(n, size, crc)| (n, (size, crc)))
-                .collect();
+        let known = known_files(env, &known_names, &known_sizes, &known_crcs)?;
         let m = snapshot::write_manifest(Path::new(&dir), &known)?;
         Ok(env.new_string(manifest_lines(&m))?.into_raw())
     })
@@ -97,10 +96,7 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_verifyKnow
 ) -> jstring {
     guard(&mut env, "verify snapshot", |env| {
         let dir: String = env.get_string(&dir)?.into();
-        let known: HashMap<String, (u32, u64)> =
-            known_files(env, &known_names, &known_sizes, &known_crcs)?
-                .map(|(n, size, crc)| (n, (crc, size)))
-                .collect();
+        let known = known_files(env, &known_names, &known_sizes, &known_crcs)?;
         let m = snapshot::verify_known(Path::new(&dir), &known)?;
         Ok(env.new_string(manifest_lines(&m))?.into_raw())
     })

@@ -27,6 +27,9 @@ struct Inner {
     store: Store,
     key: Buffer,
     value: Buffer,
+    /// A scan's prefix and start key, copied out of its buffer (which the entries overwrite);
+    /// kept between calls so iterating allocates nothing.
+    scan_keys: Vec<u8>,
 }
 
 struct Busy<'a>(&'a AtomicBool);
@@ -186,6 +189,7 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_open<'l>(
                 store,
                 key: Buffer::NONE,
                 value: Buffer::NONE,
+                scan_keys: Vec::new(),
             }),
         });
         Ok(Box::into_raw(h) as jlong)
@@ -454,13 +458,15 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_scan<'l>(
             // SAFETY: a live direct buffer of `cap` bytes, used by this thread only during the
             // call. The prefix and start key are copied out before the buffer is overwritten.
             let buf = unsafe { std::slice::from_raw_parts_mut(ptr, cap) };
-            let prefix = buf[..p].to_vec();
-            let start_key = buf[p..p + st].to_vec();
+            let mut keys = std::mem::take(&mut s.scan_keys);
+            keys.clear();
+            keys.extend_from_slice(&buf[..p + st]);
+            let (prefix, start_key) = keys.split_at(p);
             let start = if start_len < 0 {
                 ScanStart::First
             } else {
                 ScanStart::At {
-                    key: &start_key,
+                    key: start_key,
                     exclusive: exclusive == JNI_TRUE,
                 }
             };
@@ -487,11 +493,13 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_scan<'l>(
                 count += 1;
                 Ok(true)
             };
-            if map == JNI_TRUE {
-                s.store.scan_map(state as u32, &prefix, start, sink)?;
+            let scanned = if map == JNI_TRUE {
+                s.store.scan_map(state as u32, prefix, start, sink)
             } else {
-                s.store.scan(state as u32, &prefix, start, sink)?;
-            }
+                s.store.scan(state as u32, prefix, start, sink)
+            };
+            s.scan_keys = keys;
+            scanned?;
             match too_big {
                 Some(n) => Ok(-(value_len(n)?)),
                 None => Ok(count),
