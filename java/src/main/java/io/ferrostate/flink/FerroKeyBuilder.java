@@ -3,6 +3,9 @@ package io.ferrostate.flink;
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.streaming.api.windowing.windows.GlobalWindow;
+import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
 import org.apache.flink.util.FlinkRuntimeException;
 
 import io.ferrostate.flink.nativ.DirectOutputView;
@@ -15,8 +18,12 @@ import java.io.IOException;
  * backend (so the canonical savepoint format needs no translation of keys).
  *
  * <p>The current key is serialized once per {@code setCurrentKey}; the namespace is serialized
- * again only when it changes (by identity), so repeated accesses under one key and namespace
- * cost no serialization at all.
+ * again only when it changes, so repeated accesses under one key and namespace cost no
+ * serialization at all.
+ *
+ * <p>Nothing here keeps a caller's object past the call that passed it: callers reuse and mutate
+ * key objects (Flink's SQL operators do, with object reuse on). The key's bytes are kept, never
+ * the key, and a namespace is recognised by identity only when its type is immutable.
  */
 @Internal
 public final class FerroKeyBuilder<K> {
@@ -25,10 +32,11 @@ public final class FerroKeyBuilder<K> {
     private final boolean keySerializerTypeVariableSized;
     private final DirectOutputView out;
 
-    private K currentKey;
     private int currentKeyGroup = -1;
-    /** False when the buffer's key part no longer holds the current key. */
+    /** False when the buffer's key part no longer holds the current key (see {@link #savedKey}). */
     private boolean keyInBuffer;
+    /** {@code [key group][key]} of the current key, saved when raw keys overwrite the buffer. */
+    private byte[] savedKey = new byte[0];
 
     private int afterKeyMark;
     private int afterNamespaceMark;
@@ -49,22 +57,18 @@ public final class FerroKeyBuilder<K> {
     }
 
     public void setKeyAndKeyGroup(K key, int keyGroup) {
-        this.currentKey = key;
         this.currentKeyGroup = keyGroup;
-        writeKey();
-    }
-
-    private void writeKey() {
-        if (currentKeyGroup < 0) {
-            throw new IllegalStateException("No current key is set.");
-        }
         out.clear();
         try {
-            CompositeKeySerializationUtils.writeKeyGroup(currentKeyGroup, keyGroupPrefixBytes, out);
-            keySerializer.serialize(currentKey, out);
+            CompositeKeySerializationUtils.writeKeyGroup(keyGroup, keyGroupPrefixBytes, out);
+            keySerializer.serialize(key, out);
         } catch (IOException e) {
             throw new FlinkRuntimeException("Could not serialize the current key.", e);
         }
+        keyWritten();
+    }
+
+    private void keyWritten() {
         afterKeyMark = out.position();
         afterNamespaceMark = 0;
         lastNamespace = null;
@@ -72,15 +76,31 @@ public final class FerroKeyBuilder<K> {
         keyInBuffer = true;
     }
 
-    /** Marks the buffer as overwritten (raw keys were written to it). */
-    public void invalidate() {
+    /**
+     * Puts the current key's bytes back into the buffer after raw keys overwrote them: from the
+     * saved bytes, never by serializing the key object again (its caller may have changed it).
+     */
+    private void restoreKey() {
+        if (currentKeyGroup < 0) {
+            throw new IllegalStateException("No current key is set.");
+        }
+        out.clear();
+        out.write(savedKey, 0, savedKey.length);
+        keyWritten();
+    }
+
+    /** Marks the buffer as overwritten (raw keys are written to it next). */
+    private void invalidate() {
+        if (keyInBuffer && currentKeyGroup >= 0) {
+            savedKey = copy(afterKeyMark);
+        }
         keyInBuffer = false;
     }
 
     /** {@code [key group][key][namespace]}; returns its length. */
     public <N> int buildCompositeKeyNamespace(N namespace, TypeSerializer<N> namespaceSerializer) {
         if (!keyInBuffer) {
-            writeKey();
+            restoreKey();
         }
         if (afterNamespaceMark > 0
                 && namespace == lastNamespace
@@ -107,9 +127,20 @@ public final class FerroKeyBuilder<K> {
             throw new FlinkRuntimeException("Could not serialize the namespace.", e);
         }
         afterNamespaceMark = out.position();
-        lastNamespace = namespace;
+        // A mutable namespace object may hold other contents at the next call.
+        lastNamespace = isImmutable(namespace) ? namespace : null;
         lastNamespaceSerializer = namespaceSerializer;
         return afterNamespaceMark;
+    }
+
+    /** Namespace types whose instances never change, so that identity means equal bytes. */
+    private static boolean isImmutable(Object namespace) {
+        return namespace instanceof VoidNamespace
+                || namespace instanceof Long
+                || namespace instanceof Integer
+                || namespace instanceof String
+                || namespace instanceof TimeWindow
+                || namespace instanceof GlobalWindow;
     }
 
     /** Where the user key starts in the last key built with a user key: the map's prefix length. */

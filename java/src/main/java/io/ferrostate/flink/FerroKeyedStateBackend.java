@@ -719,9 +719,18 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
         return false;
     }
 
+    /**
+     * False while timers live in Flink's heap priority queues: a heap timer keeps the key object
+     * that was current when it was registered. Flink's SQL window buffer ({@code
+     * RecordsWindowBuffer}) copies its keys only when the backend says reuse is unsafe; with
+     * {@code true} it set one reused key object per flush, its windows' timers all held that
+     * object, and every window fired under whichever key it held last (issue 13). The HashMap
+     * backend answers false for the same reason; RocksDB answers true because it serializes its
+     * timers (unless configured with heap timers).
+     */
     @Override
     public boolean isSafeToReuseKVState() {
-        return true;
+        return false;
     }
 
     // ------------------------------------------------------------------------
