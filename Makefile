@@ -8,7 +8,7 @@ export CARGO_TARGET_DIR
 MVN ?= mvn -B -ntp
 CARGO ?= cargo
 
-.PHONY: all deps rust-lint rust-test native jar demo test java-test bench bench-full bench-checkpoints clean
+.PHONY: all deps rust-lint rust-test native jar demo test test-sql java-test bench bench-full bench-checkpoints clean
 
 all: jar
 
@@ -51,6 +51,12 @@ test: rust-lint rust-test
 
 java-test: native
 	$(MVN) verify
+
+# SQL alone (part of `make test`): Flink's stream SQL ITCases with a ferrostate run beside each
+# RocksDB run, and the Nexmark queries compared with HashMap's results (flink-tests-sql).
+test-sql: native
+	$(MVN) -q install -DskipTests -pl flink-tests-sql -am
+	$(MVN) verify -pl nexmark,flink-tests-sql
 
 # JMH suite (bench/README.md): HashMap vs EmbeddedRocksDB vs ferrostate in one run, two memory
 # regimes, the floor under one access and the example job. `bench` is the short profile (under

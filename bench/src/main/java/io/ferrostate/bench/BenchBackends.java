@@ -1,6 +1,7 @@
 package io.ferrostate.bench;
 
 import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.contrib.streaming.state.EmbeddedRocksDBStateBackend;
@@ -46,17 +47,17 @@ public final class BenchBackends {
     static final KeyGroupRange KEY_GROUP_RANGE = new KeyGroupRange(0, 1);
 
     /** One keyed backend, its task environment and its working directory. */
-    public static final class Built implements AutoCloseable {
+    public static final class Built<K> implements AutoCloseable {
         public final BackendType type;
         public final Regime regime;
-        public final CheckpointableKeyedStateBackend<Long> backend;
+        public final CheckpointableKeyedStateBackend<K> backend;
         public final File dir;
         private final MockEnvironment env;
 
         Built(
                 BackendType type,
                 Regime regime,
-                CheckpointableKeyedStateBackend<Long> backend,
+                CheckpointableKeyedStateBackend<K> backend,
                 File dir,
                 MockEnvironment env) {
             this.type = type;
@@ -67,9 +68,9 @@ public final class BenchBackends {
         }
 
         /** The ferrostate backend, or null. */
-        public FerroKeyedStateBackend<Long> ferro() {
+        public FerroKeyedStateBackend<K> ferro() {
             return backend instanceof FerroKeyedStateBackend
-                    ? (FerroKeyedStateBackend<Long>) backend
+                    ? (FerroKeyedStateBackend<K>) backend
                     : null;
         }
 
@@ -104,19 +105,25 @@ public final class BenchBackends {
         return root;
     }
 
-    public static Built create(BackendType type, Regime regime) throws Exception {
+    public static Built<Long> create(BackendType type, Regime regime) throws Exception {
+        return create(type, regime, LongSerializer.INSTANCE);
+    }
+
+    /** A backend for keys of {@code keySerializer} (SQL operators: {@code RowData} keys). */
+    public static <K> Built<K> create(BackendType type, Regime regime, TypeSerializer<K> keySerializer)
+            throws Exception {
         File dir = Files.createTempDirectory(workRoot().toPath(), "bench-" + type.name().toLowerCase() + "-").toFile();
         MockEnvironment env =
                 MockEnvironment.builder().setManagedMemorySize(regime.budgetBytes()).build();
         try {
             StateBackend backend = stateBackend(type, dir);
-            CheckpointableKeyedStateBackend<Long> keyed =
+            CheckpointableKeyedStateBackend<K> keyed =
                     backend.createKeyedStateBackend(
                             new KeyedStateBackendParametersImpl<>(
                                     env,
                                     new JobID(),
                                     "bench-op",
-                                    LongSerializer.INSTANCE,
+                                    keySerializer,
                                     NUMBER_OF_KEY_GROUPS,
                                     KEY_GROUP_RANGE,
                                     env.getTaskKvStateRegistry(),
@@ -126,7 +133,7 @@ public final class BenchBackends {
                                     Collections.emptyList(),
                                     new CloseableRegistry(),
                                     1.0));
-            return new Built(type, regime, keyed, dir, env);
+            return new Built<>(type, regime, keyed, dir, env);
         } catch (Throwable t) {
             env.close();
             FileUtils.deleteDirectoryQuietly(dir);

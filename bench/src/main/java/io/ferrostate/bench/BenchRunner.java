@@ -26,9 +26,9 @@ import java.util.stream.Stream;
  * Runs the suite and writes the report: {@code make bench} (profile {@code short}), {@code make
  * bench-full} (profile {@code full}).
  *
- * <p>Four JMH runs, each with all three backends: the state benchmarks in-memory, the state
+ * <p>Five JMH runs, each with all three backends: the state benchmarks in-memory, the state
  * benchmarks out-of-core (a heap that is touched up front, so RSS growth is native memory), the
- * floor benchmarks, the example job. Their JSON results and the per-trial memory records land in
+ * floor benchmarks, the SQL window timers, the example job. Their JSON results and the per-trial memory records land in
  * {@code <out>/tmp/}; {@link Report} turns them into {@code <out>/latest.md} and {@code
  * <out>/latest.json} ({@code <out>/tmp/smoke.*} for the smoke profile, which is never a result).
  *
@@ -38,7 +38,7 @@ import java.util.stream.Stream;
  *   --include REGEX              only benchmarks matching (repeatable), e.g. 'ValueStateBenchmark.valueGet'
  *   --regimes in-memory,out-of-core
  *   --backends HEAP,ROCKSDB,FERROSTATE
- *   --groups state,floors,job    which parts to run (default all)
+ *   --groups state,floors,timers,job  which parts to run (default all)
  *   --out DIR                    default bench/results
  *   --report-only                re-render the report from DIR/tmp without running anything
  * </pre>
@@ -66,6 +66,7 @@ public final class BenchRunner {
     static final String FLOORS =
             "io\\.ferrostate\\.bench\\.(AccessFloor|SerializerFloor|StoreLookupFloor)Benchmark\\.";
     static final String JOB = "io\\.ferrostate\\.bench\\.JobThroughputBenchmark\\.";
+    static final String TIMERS = "io\\.ferrostate\\.bench\\.SqlWindowTimerBenchmark\\.";
 
     /** Iterations of one profile. */
     static final class Profile {
@@ -142,7 +143,7 @@ public final class BenchRunner {
         List<String> includes = opts.getOrDefault("include", new ArrayList<>());
         List<String> regimes = list(one(opts, "regimes", "in-memory,out-of-core"));
         List<String> backends = list(one(opts, "backends", "HEAP,ROCKSDB,FERROSTATE"));
-        List<String> groups = list(one(opts, "groups", "state,floors,job"));
+        List<String> groups = list(one(opts, "groups", "state,floors,timers,job"));
         String name = profile.name.equals("smoke") ? "smoke" : "latest";
         Path target = profile.name.equals("smoke") ? tmp : out;
 
@@ -217,6 +218,14 @@ public final class BenchRunner {
                 b.exclude("StoreLookupFloorBenchmark");
             }
             failed |= !run(b, FLOORS, includes, "floors", groupSeconds);
+        }
+        if (groups.contains("timers")) {
+            List<String> jvm = new ArrayList<>(fork);
+            jvm.addAll(Arrays.asList("-Xms1g", "-Xmx3g"));
+            ChainedOptionsBuilder b =
+                    base(profile, jvm, tmp.resolve("jmh-timers.json"))
+                            .param("backend", backends.toArray(new String[0]));
+            failed |= !run(b, TIMERS, includes, "SQL window timers", groupSeconds);
         }
         if (groups.contains("job")) {
             List<String> jvm = new ArrayList<>(fork);
@@ -302,6 +311,7 @@ public final class BenchRunner {
         AccessFloorBenchmark.class,
         SerializerFloorBenchmark.class,
         StoreLookupFloorBenchmark.class,
+        SqlWindowTimerBenchmark.class,
         JobThroughputBenchmark.class
     };
 

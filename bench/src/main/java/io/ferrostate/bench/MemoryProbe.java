@@ -46,7 +46,7 @@ final class MemoryProbe {
     }
 
     /** End of the trial, before the backend is disposed. */
-    void finish(String benchmark, BenchBackends.Built built) {
+    void finish(String benchmark, BenchBackends.Built<?> built) {
         values.put("benchmark", benchmark);
         values.put("rss_end_bytes", status("VmRSS"));
         values.put("rss_peak_bytes", status("VmHWM"));
@@ -55,7 +55,7 @@ final class MemoryProbe {
         values.put("heap_used_bytes", heap.getUsed());
         values.put("heap_committed_bytes", heap.getCommitted());
         values.put("disk_bytes_end", BenchBackends.diskBytes(built == null ? null : built.dir));
-        FerroKeyedStateBackend<Long> ferro = built == null ? null : built.ferro();
+        FerroKeyedStateBackend<?> ferro = built == null ? null : built.ferro();
         if (ferro != null && !ferro.isDisposed()) {
             try {
                 long[] usage = ferro.store().memoryUsage();

@@ -86,9 +86,12 @@ final class Report {
         Map<String, Row> state = new LinkedHashMap<>();
         Map<String, Row> floors = new LinkedHashMap<>();
         Map<String, Row> job = new LinkedHashMap<>();
+        Map<String, Row> timers = new LinkedHashMap<>();
         for (Row r : rows) {
             if (r.clazz.endsWith("FloorBenchmark")) {
                 floors.put(r.benchmark + "|" + r.regime, r);
+            } else if (r.clazz.equals("SqlWindowTimerBenchmark")) {
+                timers.put(r.benchmark + "|" + r.backend, r);
             } else if (r.clazz.equals("JobThroughputBenchmark")) {
                 job.put(r.backend, r);
             } else {
@@ -234,6 +237,7 @@ final class Report {
         }
 
         floorSection(md, floors, natives, criterion, doc, rustSource);
+        timerSection(md, timers, results);
         jobSection(md, job, results);
         notes(md, profile);
 
@@ -462,6 +466,42 @@ final class Report {
                 + " put floor); mapPutAll writes 10 entries and the iterating map benchmarks are per"
                 + " entry, so their multiples compare different things. `*` = partial floor (a"
                 + " component is missing, see above).\n");
+    }
+
+    private static void timerSection(
+            StringBuilder md, Map<String, Row> timers, List<Map<String, Object>> results) {
+        if (timers.isEmpty()) {
+            return;
+        }
+        md.append("\n## Timers as SQL window operators use them\n\n");
+        md.append(String.format(Locale.ROOT,
+                "SqlWindowTimerBenchmark: `RowData` keys, %,d keys with an event-time timer per window"
+                        + " (namespace: the window end); keys copied before `setCurrentKey` when the"
+                        + " backend says `isSafeToReuseKVState() == false`, as the planner's window buffer"
+                        + " does. registerAndFire: register, then the watermark fires them;"
+                        + " registerAndDelete: register, then delete each. timers/ms, higher is better.%n%n",
+                SqlWindowTimerBenchmark.KEYS_PER_WINDOW));
+        md.append("| operation | HashMap | RocksDB | ferrostate | vs RocksDB | vs HashMap |\n");
+        md.append("|---|---:|---:|---:|---:|---:|\n");
+        for (String op : Arrays.asList("registerAndFire", "registerAndDelete")) {
+            Row ferro = timers.get(op + "|FERROSTATE");
+            md.append("| ").append(op);
+            for (String b : BACKENDS) {
+                Row r = timers.get(op + "|" + b);
+                md.append(" | ").append(r == null ? "-" : score(r));
+                if (r != null) {
+                    Map<String, Object> e = new LinkedHashMap<>();
+                    e.put("benchmark", op);
+                    e.put("regime", "timers");
+                    e.put("backend", BACKEND_IDS.get(b));
+                    e.put("ops_per_ms", round(r.score));
+                    e.put("error", round(r.error));
+                    results.add(e);
+                }
+            }
+            md.append(" | ").append(ratio(ferro, timers.get(op + "|ROCKSDB")));
+            md.append(" | ").append(ratio(ferro, timers.get(op + "|HEAP"))).append(" |\n");
+        }
     }
 
     private static void jobSection(StringBuilder md, Map<String, Row> job, List<Map<String, Object>> results) {

@@ -55,7 +55,7 @@ public abstract class StateBenchmarkBase {
     final ThreadLocalRandom random = ThreadLocalRandom.current();
 
     protected Regime reg;
-    protected BenchBackends.Built built;
+    protected BenchBackends.Built<Long> built;
     protected KeyedStateBackend<Long> keyedStateBackend;
     private MemoryProbe probe;
 

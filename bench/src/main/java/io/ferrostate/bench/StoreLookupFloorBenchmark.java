@@ -49,7 +49,7 @@ public class StoreLookupFloorBenchmark {
     @Param({"in-memory", "out-of-core"})
     public String regime;
 
-    private BenchBackends.Built built;
+    private BenchBackends.Built<Long> built;
     private NativeStore store;
     private int stateId;
     private int keyLength;

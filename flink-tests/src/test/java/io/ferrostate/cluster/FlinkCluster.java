@@ -171,6 +171,22 @@ public final class FlinkCluster implements AutoCloseable {
                 .write(scratchDir.resolve("ferrostate-examples-job.jar"));
     }
 
+    /**
+     * The Nexmark job jar (io.ferrostate:ferrostate-nexmark: the generator, the queries, the
+     * check sink; no ferrostate or Flink classes in it): the jar the test classpath has it from,
+     * or its classes directory jarred into {@code scratchDir}.
+     */
+    public static Path nexmarkJar(Path scratchDir) {
+        Path location = codeSource("io.ferrostate.nexmark.NexmarkJob");
+        if (Files.isRegularFile(location)) {
+            return location;
+        }
+        return JarBuilder.create()
+                .addDirectory(location)
+                .mainClass("io.ferrostate.nexmark.NexmarkJob")
+                .write(scratchDir.resolve("ferrostate-nexmark-job.jar"));
+    }
+
     /** The jar or classes directory a class of the test classpath comes from. */
     static Path codeSource(String className) {
         try {
@@ -276,6 +292,23 @@ public final class FlinkCluster implements AutoCloseable {
     }
 
     /** Id of the latest completed checkpoint, -1 if none. */
+    /**
+     * Waits until the job's exception history has a failure at or after {@code sinceMs} (e.g. a
+     * killed TaskManager detected); false if none came within the timeout.
+     */
+    public boolean waitForFailureSince(String jobId, long sinceMs, Duration timeout) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeout.toMillis();
+        while (System.currentTimeMillis() < deadline) {
+            for (JsonNode e : exceptionHistory(jobId)) {
+                if (e.path("timestamp").asLong() >= sinceMs) {
+                    return true;
+                }
+            }
+            Thread.sleep(50);
+        }
+        return false;
+    }
+
     public long latestCompletedCheckpoint(String jobId) {
         JsonNode c = checkpoints(jobId).path("latest").path("completed");
         return c.isMissingNode() || c.isNull() ? -1 : c.path("id").asLong(-1);
@@ -432,6 +465,24 @@ public final class FlinkCluster implements AutoCloseable {
     }
 
     /** GET on the REST API, e.g. {@code rest("taskmanagers")}. */
+    /**
+     * The TaskManagers (their numbers: cluster.sh starts TaskManager n with resource id {@code
+     * tm-n}) that run tasks of the job now.
+     */
+    public java.util.SortedSet<Integer> taskManagersOf(String jobId) {
+        java.util.SortedSet<Integer> tms = new java.util.TreeSet<>();
+        for (JsonNode v : rest("jobs/" + jobId).path("vertices")) {
+            for (JsonNode t : rest("jobs/" + jobId + "/vertices/" + v.path("id").asText() + "/taskmanagers")
+                    .path("taskmanagers")) {
+                String id = t.path("taskmanager-id").asText();
+                if (id.startsWith("tm-")) {
+                    tms.add(Integer.parseInt(id.substring(3)));
+                }
+            }
+        }
+        return tms;
+    }
+
     public JsonNode rest(String path) {
         try {
             HttpRequest req =

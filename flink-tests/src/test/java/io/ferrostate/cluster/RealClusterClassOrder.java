@@ -22,6 +22,7 @@ public final class RealClusterClassOrder implements ClassOrderer {
                     RealClusterSmokeITCase.class,
                     RealClusterSavepointITCase.class,
                     RealClusterFaultsITCase.class,
+                    RealClusterSqlITCase.class,
                     RealClusterClassLoaderITCase.class);
 
     @Override

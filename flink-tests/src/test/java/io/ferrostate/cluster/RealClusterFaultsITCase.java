@@ -289,14 +289,7 @@ class RealClusterFaultsITCase {
         long killedAt = System.currentTimeMillis();
         // Once the failure is in the exception history, the job is failing over and no checkpoint
         // can complete any more: the latest completed one is the one to restore.
-        long deadline = killedAt + 60_000;
-        boolean failed = false;
-        while (!failed && System.currentTimeMillis() < deadline) {
-            for (JsonNode e : cluster.exceptionHistory(id)) {
-                failed |= e.path("timestamp").asLong() >= killedAt - 1_000;
-            }
-            Thread.sleep(50);
-        }
+        boolean failed = cluster.waitForFailureSince(id, killedAt - 1_000, Duration.ofMinutes(1));
         assertThat(failed).as("a failure in the exception history after %s", k).isTrue();
         k.lastCompletedBefore = cluster.latestCompletedCheckpoint(id);
         if (k.uploadConfirmed) {

@@ -17,13 +17,14 @@ import java.io.IOException;
  * buffer, byte for byte as Flink's {@code SerializedCompositeKeyBuilder} does for the RocksDB
  * backend (so the canonical savepoint format needs no translation of keys).
  *
- * <p>The current key is serialized once per {@code setCurrentKey}; the namespace is serialized
- * again only when it changes, so repeated accesses under one key and namespace cost no
- * serialization at all.
+ * <p>The current key is serialized at most once per {@code setCurrentKey} (at the first access
+ * under it); the namespace is serialized again only when it changes, so repeated accesses under
+ * one key and namespace cost no serialization at all.
  *
- * <p>Nothing here keeps a caller's object past the call that passed it: callers reuse and mutate
- * key objects (Flink's SQL operators do, with object reuse on). The key's bytes are kept, never
- * the key, and a namespace is recognised by identity only when its type is immutable.
+ * <p>Callers reuse and mutate key objects (Flink's SQL operators do, with object reuse on). A key
+ * object is held only from {@code setCurrentKey} to the first state access, as the heap backend
+ * holds it; after that only its bytes, which are never rebuilt from the object. A namespace is
+ * recognised by identity only when its type is immutable.
  */
 @Internal
 public final class FerroKeyBuilder<K> {
@@ -37,6 +38,8 @@ public final class FerroKeyBuilder<K> {
     private boolean keyInBuffer;
     /** {@code [key group][key]} of the current key, saved when raw keys overwrite the buffer. */
     private byte[] savedKey = new byte[0];
+    /** The current key while its bytes are not written yet (see {@link #setKeyAndKeyGroup}). */
+    private K pendingKey;
 
     private int afterKeyMark;
     private int afterNamespaceMark;
@@ -56,15 +59,27 @@ public final class FerroKeyBuilder<K> {
         return keyGroupPrefixBytes;
     }
 
+    /**
+     * Makes {@code key} the current key. Its bytes are written at the first state access under it,
+     * not here: operators set keys without touching state (timers firing, SQL window buffers), and
+     * until that access the key object is held as Flink's heap backend holds it; from then on
+     * only its bytes.
+     */
     public void setKeyAndKeyGroup(K key, int keyGroup) {
         this.currentKeyGroup = keyGroup;
+        this.pendingKey = key;
+        this.keyInBuffer = false;
+    }
+
+    private void writePendingKey() {
         out.clear();
         try {
-            CompositeKeySerializationUtils.writeKeyGroup(keyGroup, keyGroupPrefixBytes, out);
-            keySerializer.serialize(key, out);
+            CompositeKeySerializationUtils.writeKeyGroup(currentKeyGroup, keyGroupPrefixBytes, out);
+            keySerializer.serialize(pendingKey, out);
         } catch (IOException e) {
             throw new FlinkRuntimeException("Could not serialize the current key.", e);
         }
+        pendingKey = null;
         keyWritten();
     }
 
@@ -84,6 +99,10 @@ public final class FerroKeyBuilder<K> {
         if (currentKeyGroup < 0) {
             throw new IllegalStateException("No current key is set.");
         }
+        if (pendingKey != null) {
+            writePendingKey();
+            return;
+        }
         out.clear();
         out.write(savedKey, 0, savedKey.length);
         keyWritten();
@@ -91,7 +110,7 @@ public final class FerroKeyBuilder<K> {
 
     /** Marks the buffer as overwritten (raw keys are written to it next). */
     private void invalidate() {
-        if (keyInBuffer && currentKeyGroup >= 0) {
+        if (keyInBuffer && pendingKey == null && currentKeyGroup >= 0) {
             savedKey = copy(afterKeyMark);
         }
         keyInBuffer = false;

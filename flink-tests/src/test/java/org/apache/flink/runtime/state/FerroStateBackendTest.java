@@ -65,8 +65,9 @@ public class FerroStateBackendTest extends StateBackendTestBase<FerroStateBacken
         return true;
     }
 
+    /** False while timers live in Flink's heap queues (they keep key objects; issue 13). */
     @Override
     protected boolean isSafeToReuseKVState() {
-        return true;
+        return false;
     }
 }
