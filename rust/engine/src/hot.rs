@@ -9,6 +9,12 @@
 //! Map entries are written with the length of their map's prefix (key group, key, namespace):
 //! the table then lists their dirty keys by map as well, so iterating one map writes back that
 //! map's entries only ([`HotTable::flush_prefix`]) instead of every dirty entry of the state.
+//!
+//! A table is *complete* while no entry of its state exists only in RocksDB: it starts so for a
+//! state registered fresh, and stays so through write-backs (written entries stay, clean), until
+//! an entry leaves the table (eviction, [`HotTable::forget`], [`HotTable::clear`]). A complete
+//! table answers a miss with "absent" and lists a map's entries by itself
+//! ([`HotTable::map_entries`]): in memory, RocksDB is then only written, never read.
 
 use crate::bytes::IBytes;
 use hashbrown::HashTable;
@@ -25,13 +31,18 @@ pub enum SlotRef<'a> {
     Appended(&'a [u8]),
 }
 
-/// A slot of the table: key, value and flags in 56 bytes.
+/// A slot of the table: key, value, flags and map prefix length in 56 bytes.
 #[derive(Debug)]
 pub struct Slot {
     key: IBytes,
     val: IBytes,
     flags: u8,
+    /// Length of the map prefix of a map entry (key group, key, namespace), or [`NO_MAP`].
+    map: u16,
 }
+
+/// In [`Slot::map`]: not written as a map entry.
+const NO_MAP: u16 = u16::MAX;
 
 const DIRTY: u8 = 1;
 const REFERENCED: u8 = 2;
@@ -107,6 +118,16 @@ pub struct HotTable {
     /// Some indexed dirty entry was written without a map prefix: only a whole flush is
     /// complete.
     unindexed: bool,
+    /// No entry of the state exists only in RocksDB (see the module documentation).
+    complete: bool,
+    /// While complete, every map entry slot by map: per hash of a map's prefix, the head of a
+    /// chain through `member_next`; `member_hash` holds each entry's key hash (an entry may be
+    /// listed twice or be gone; a hash may cover several maps).
+    members_head: hashbrown::HashMap<u64, u32, Hasher>,
+    member_hash: Vec<u64>,
+    member_next: Vec<u32>,
+    /// Some value was written without a map prefix: maps cannot be listed from `members`.
+    unmapped: bool,
 }
 
 /// In `dirty_prefix`: written without a map prefix.
@@ -135,6 +156,120 @@ impl HotTable {
             next_in_map: Vec::new(),
             indexed: 0,
             unindexed: false,
+            complete: true,
+            members_head: hashbrown::HashMap::with_hasher(Hasher::with_seed(0x5eed_f0e5)),
+            member_hash: Vec::new(),
+            member_next: Vec::new(),
+            unmapped: false,
+        }
+    }
+
+    /// True while no entry of the state exists only in RocksDB: a miss then means "absent".
+    #[inline]
+    pub fn is_complete(&self) -> bool {
+        self.complete
+    }
+
+    /// Records that RocksDB may hold entries the table does not (a restored state, or an
+    /// entry that left the table); for good.
+    pub fn set_incomplete(&mut self) {
+        if self.complete {
+            self.complete = false;
+            self.members_head = hashbrown::HashMap::with_hasher(Hasher::with_seed(0x5eed_f0e5));
+            self.member_hash = Vec::new();
+            self.member_next = Vec::new();
+        }
+    }
+
+    /// Lists a new map entry slot under its map (complete tables only).
+    fn add_member(&mut self, key: &[u8], map: u16, key_hash: u64) {
+        if !self.complete || map == NO_MAP {
+            return;
+        }
+        if self.member_hash.len() >= u32::MAX as usize - 1 {
+            self.set_incomplete();
+            return;
+        }
+        if self.member_hash.len() > 2 * self.table.len() + 1024 {
+            // Entries that left the table (cleared maps, written-back removals) pile up.
+            self.rebuild_members();
+        }
+        let h = self.hash(&key[..map as usize]);
+        let i = self.member_hash.len() as u32;
+        let prev = self.members_head.insert(h, i).unwrap_or(NIL);
+        self.member_hash.push(key_hash);
+        self.member_next.push(prev);
+    }
+
+    /// Lists every map entry slot of the table again, and nothing else.
+    fn rebuild_members(&mut self) {
+        self.members_head.clear();
+        self.member_hash.clear();
+        self.member_next.clear();
+        for slot in self.table.iter() {
+            if slot.map != NO_MAP {
+                let key = slot.key.as_slice();
+                let h = self.hasher.hash_one(&key[..slot.map as usize]);
+                let i = self.member_hash.len() as u32;
+                let prev = self.members_head.insert(h, i).unwrap_or(NIL);
+                self.member_hash.push(self.hasher.hash_one(key));
+                self.member_next.push(prev);
+            }
+        }
+    }
+
+    /// The entries of the map `prefix` names (as given to [`HotTable::set_entry`]) that hold a
+    /// value, into `out` in key order: the whole map, when the table is complete. Returns false
+    /// (leaving `out` empty) when the table is not complete, when some value was written
+    /// without its map's prefix, or when the map has more than `limit` entries listed.
+    pub fn map_entries(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+        out: &mut Vec<(IBytes, Option<IBytes>)>,
+    ) -> bool {
+        out.clear();
+        if !self.complete || self.unmapped {
+            return false;
+        }
+        let mut at = self
+            .members_head
+            .get(&self.hash(prefix))
+            .copied()
+            .unwrap_or(NIL);
+        let mut listed = 0usize;
+        while at != NIL {
+            let i = at as usize;
+            at = self.member_next[i];
+            listed += 1;
+            if listed > limit {
+                out.clear();
+                return false;
+            }
+            let h = self.member_hash[i];
+            for slot in self.table.iter_hash(h) {
+                let key = slot.key.as_slice();
+                if slot.map as usize == prefix.len()
+                    && key.starts_with(prefix)
+                    && slot.kind() == PRESENT
+                    && self.hasher.hash_one(key) == h
+                {
+                    out.push((slot.key.clone(), Some(slot.val.clone())));
+                }
+            }
+        }
+        out.sort_unstable_by(|a, b| a.0.as_slice().cmp(b.0.as_slice()));
+        out.dedup_by(|a, b| a.0 == b.0);
+        true
+    }
+
+    /// Drops `key` from the table without making it incomplete: the caller removes the key
+    /// from RocksDB as well (or knows RocksDB never had it).
+    pub fn discard(&mut self, key: &[u8]) {
+        let hash = self.hash(key);
+        if let Ok(entry) = self.table.find_entry(hash, |s| s.key.as_slice() == key) {
+            let (slot, _) = entry.remove();
+            self.heap_bytes -= slot.heap_bytes();
         }
     }
 
@@ -156,6 +291,9 @@ impl HotTable {
             + self.dirty.capacity() * std::mem::size_of::<IBytes>()
             + (self.dirty_prefix.capacity() + self.next_in_map.capacity()) * 4
             + self.by_prefix.capacity() * (std::mem::size_of::<(u64, u32)>() + 1)
+            + self.member_hash.capacity() * 8
+            + self.member_next.capacity() * 4
+            + self.members_head.capacity() * (std::mem::size_of::<(u64, u32)>() + 1)
     }
 
     /// Number of slots in use.
@@ -188,6 +326,7 @@ impl HotTable {
     /// Sets the value of `key`. `dirty` says whether RocksDB must learn of it.
     #[inline]
     pub fn set(&mut self, key: &[u8], val: &[u8], dirty: bool) {
+        self.unmapped = true;
         self.upsert(key, dirty, None, |slot| {
             slot.val.assign(val);
             slot.set_kind(PRESENT);
@@ -197,6 +336,10 @@ impl HotTable {
     /// Records that `key` holds no value.
     #[inline]
     pub fn set_absent(&mut self, key: &[u8], dirty: bool) {
+        if self.complete && self.get_slot(key).is_none() {
+            // Neither here nor in RocksDB: nothing to delete, nothing to remember.
+            return;
+        }
         self.upsert(key, dirty, None, |slot| {
             slot.val = IBytes::EMPTY;
             slot.set_kind(ABSENT);
@@ -215,10 +358,17 @@ impl HotTable {
     /// Removes the map entry `key`, whose first `prefix_len` bytes name its map.
     #[inline]
     pub fn remove_entry(&mut self, key: &[u8], prefix_len: usize) {
+        if self.complete && self.get_slot(key).is_none() {
+            return;
+        }
         self.upsert(key, true, Some(prefix_len), |slot| {
             slot.val = IBytes::EMPTY;
             slot.set_kind(ABSENT);
         });
+    }
+
+    fn get_slot(&self, key: &[u8]) -> Option<&Slot> {
+        self.table.find(self.hash(key), |s| s.key.as_slice() == key)
     }
 
     /// True when the hot tier alone proves that the map `prefix` names holds an entry: one of
@@ -325,6 +475,7 @@ impl HotTable {
     /// or, when `missing_is_empty` (nothing of the table's state is outside it), a known list.
     #[inline]
     pub fn append(&mut self, key: &[u8], elements: &[u8], missing_is_empty: bool) {
+        self.unmapped = true;
         let hash = self.hash(key);
         match self.table.find_mut(hash, |s| s.key.as_slice() == key) {
             Some(slot) => {
@@ -349,6 +500,7 @@ impl HotTable {
                     key: IBytes::from_slice(key),
                     val: IBytes::from_slice(elements),
                     flags: kind | DIRTY | REFERENCED,
+                    map: NO_MAP,
                 };
                 self.insert_new(hash, slot, true, None);
             }
@@ -363,16 +515,27 @@ impl HotTable {
         f: impl FnOnce(&mut Slot),
     ) {
         let hash = self.hash(key);
+        let map = match prefix_len {
+            Some(p) if p <= key.len() && p < NO_MAP as usize => p as u16,
+            _ => NO_MAP,
+        };
         match self.table.find_mut(hash, |s| s.key.as_slice() == key) {
             Some(slot) => {
                 let before = slot.val.heap_bytes();
                 f(slot);
                 self.heap_bytes = self.heap_bytes + slot.val.heap_bytes() - before;
                 slot.flags |= REFERENCED;
+                let newly_in_map = map != NO_MAP && slot.map == NO_MAP;
+                if newly_in_map {
+                    slot.map = map;
+                }
                 if dirty && slot.flags & DIRTY == 0 {
                     slot.flags |= DIRTY;
                     let k = slot.key.clone();
                     self.note_dirty(&k, prefix_len);
+                }
+                if newly_in_map {
+                    self.add_member(key, map, hash);
                 }
             }
             None => {
@@ -380,6 +543,7 @@ impl HotTable {
                     key: IBytes::from_slice(key),
                     val: IBytes::EMPTY,
                     flags: REFERENCED | if dirty { DIRTY } else { 0 },
+                    map,
                 };
                 f(&mut slot);
                 self.insert_new(hash, slot, dirty, prefix_len);
@@ -405,18 +569,24 @@ impl HotTable {
         if dirty {
             self.note_dirty(&slot.key, prefix_len);
         }
+        if slot.map != NO_MAP && self.complete {
+            let (key, map) = (slot.key.clone(), slot.map);
+            self.add_member(key.as_slice(), map, hash);
+        }
         let hasher = &self.hasher;
         self.table
             .insert_unique(hash, slot, |s| hasher.hash_one(s.key.as_slice()));
         self.full_cap = self.full_cap.max(self.table.capacity());
     }
 
-    /// Forgets `key` entirely (RocksDB is then the only authority for it).
+    /// Forgets `key` entirely (RocksDB is then the only authority for it): the table is no
+    /// longer complete.
     pub fn forget(&mut self, key: &[u8]) {
         let hash = self.hash(key);
         if let Ok(entry) = self.table.find_entry(hash, |s| s.key.as_slice() == key) {
             let (slot, _) = entry.remove();
             self.heap_bytes -= slot.heap_bytes();
+            self.set_incomplete();
         }
     }
 
@@ -513,12 +683,14 @@ impl HotTable {
     }
 
     /// After a committed write-back of `keys`: they are clean, and pending appends leave the
-    /// table (the hot tier never knew their whole value).
+    /// table (the hot tier never knew their whole value). In a complete table, removals leave
+    /// too: once RocksDB lost the key, a miss says "absent" as well as the slot did.
     fn mark_clean(&mut self, keys: &[IBytes]) {
         for key in keys {
             let hash = self.hasher.hash_one(key.as_slice());
             if let Ok(entry) = self.table.find_entry(hash, |s| s.key == *key) {
-                if entry.get().kind() == APPENDED {
+                let kind = entry.get().kind();
+                if kind == APPENDED || (kind == ABSENT && self.complete) {
                     let (slot, _) = entry.remove();
                     self.heap_bytes -= slot.heap_bytes();
                 } else {
@@ -556,6 +728,9 @@ impl HotTable {
             }
         }
         self.heap_bytes -= freed_heap;
+        if freed > 0 {
+            self.set_incomplete();
+        }
         if self.table.len() * 4 < self.full_cap {
             let hasher = &self.hasher;
             self.table
@@ -588,9 +763,13 @@ impl HotTable {
             }
         }
         self.heap_bytes -= freed_heap;
+        if evicted > 0 {
+            self.set_incomplete();
+        }
     }
 
-    /// Drops every slot for which `pred` says so (used when key groups leave this backend).
+    /// Drops every slot for which `pred` says so (used when key groups leave this backend, and
+    /// RocksDB loses them too: completeness stays).
     pub fn remove_where(&mut self, mut pred: impl FnMut(&[u8]) -> bool) {
         let mut freed = 0usize;
         self.table.retain(|slot| {
@@ -604,8 +783,10 @@ impl HotTable {
         self.heap_bytes -= freed;
     }
 
-    /// Drops everything.
+    /// Drops everything; RocksDB is then the only authority (the table is not complete).
     pub fn clear(&mut self) {
+        self.set_incomplete();
+        self.unmapped = false;
         self.full_cap = 0;
         self.table = HashTable::new();
         self.dirty = Vec::new();
@@ -666,6 +847,8 @@ mod tests {
     #[test]
     fn iterating_one_map_writes_back_that_map_only() {
         let mut t = HotTable::new();
+        // RocksDB may hold entries the table does not: removals must reach it.
+        t.set_incomplete();
         t.set_entry(b"A1x", 2, b"1");
         t.set_entry(b"A1y", 2, b"2");
         t.remove_entry(b"A1z", 2);
@@ -720,8 +903,41 @@ mod tests {
     }
 
     #[test]
+    fn a_complete_table_lists_whole_maps_until_an_entry_leaves_it() {
+        let mut t = HotTable::new();
+        t.set_entry(b"A1x", 2, b"1");
+        t.set_entry(b"A1y", 2, b"2");
+        t.set_entry(b"A2x", 2, b"3");
+        t.remove_entry(b"A1q", 2);
+        assert!(
+            flushed(&mut t).len() == 3,
+            "a removal of an unknown key is a no-op"
+        );
+        t.remove_entry(b"A1y", 2);
+        let mut out = Vec::new();
+        assert!(t.map_entries(b"A1", 10, &mut out));
+        let keys: Vec<_> = out.iter().map(|(k, _)| show(k.as_slice())).collect();
+        assert_eq!(keys, vec!["A1x"]);
+        assert_eq!(flushed(&mut t), vec!["del [65, 49, 121]".to_string()]);
+        assert!(
+            t.get(b"A1y").is_none(),
+            "a written-back removal leaves a complete table"
+        );
+        t.set_entry(b"A1y", 2, b"5");
+        assert!(t.map_entries(b"A1", 10, &mut out));
+        assert_eq!(out.len(), 2);
+        assert!(!t.map_entries(b"A1", 1, &mut out), "over the limit");
+        // An eviction makes the table incomplete for good.
+        flushed(&mut t);
+        t.evict(usize::MAX);
+        assert!(!t.is_complete());
+        assert!(!t.map_entries(b"A1", 10, &mut out));
+    }
+
+    #[test]
     fn a_failed_commit_keeps_everything_dirty() {
         let mut t = HotTable::new();
+        t.set_incomplete();
         t.set(b"a", b"1", true);
         t.append(b"l", b"x", false);
         t.set_absent(b"d", true);

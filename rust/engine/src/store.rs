@@ -78,12 +78,9 @@ struct State {
     kind: Option<StateKind>,
     hot: HotTable,
     ttl: Arc<TtlCell>,
-    /// Bytes of `hot` counted into the store's usage so far.
+    /// Bytes of `hot` counted into the store's usage so far. (Whether the hot tier holds the
+    /// whole state, so that RocksDB need not be read, is `hot.is_complete()`.)
     accounted: usize,
-    /// RocksDB never received an entry of this state (registered fresh, not restored, nothing
-    /// written back yet): the hot tier then holds all of it, so a miss there means "absent"
-    /// and an append to an unseen key starts a known list. Cleared before the first write.
-    fresh: bool,
 }
 
 /// Publish the hot tier's usage to the shared budget once it moved by this much.
@@ -109,11 +106,17 @@ pub struct Store {
 /// is written back instead (each batch of a scan lists and sorts them again).
 const MAX_MERGED_CHANGES: usize = 256;
 
+/// A complete hot tier lists a map of at most this many entries by itself; a longer map is
+/// written back and scanned in RocksDB (each batch of a scan lists and sorts them again).
+const MAX_LISTED_ENTRIES: usize = 1024;
+
 /// Counters of what the store did, for tests and benchmarks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StoreStats {
     /// Point reads that went to RocksDB (hot tier misses).
     pub rocksdb_reads: u64,
+    /// Map scans that read RocksDB (the hot tier could not list the whole map).
+    pub rocksdb_scans: u64,
     /// Write batches (write-backs) and direct writes sent to RocksDB.
     pub rocksdb_writes: u64,
     /// Reads answered by the hot tier.
@@ -383,10 +386,9 @@ impl Store {
                 states.push(State {
                     name,
                     kind: None,
-                    hot: Self::new_table(&opts.memory),
+                    hot: Self::new_incomplete_table(&opts.memory),
                     ttl: cell,
                     accounted: 0,
-                    fresh: false,
                 });
             }
         }
@@ -406,9 +408,17 @@ impl Store {
         })
     }
 
+    /// The hot table of a state registered fresh: complete (RocksDB holds none of it).
     fn new_table(memory: &SharedMemory) -> HotTable {
         let mut t = HotTable::new();
         t.set_growth_limit(memory.hot_limit());
+        t
+    }
+
+    /// The hot table of a state whose entries RocksDB holds (restored or imported).
+    fn new_incomplete_table(memory: &SharedMemory) -> HotTable {
+        let mut t = Self::new_table(memory);
+        t.set_incomplete();
         t
     }
 
@@ -452,7 +462,6 @@ impl Store {
             hot: Self::new_table(&self.opts.memory),
             ttl: cell,
             accounted: 0,
-            fresh: true,
         });
         self.by_name.insert(name.to_string(), id);
         Ok(id)
@@ -497,6 +506,7 @@ impl Store {
             .states
             .get_mut(state as usize)
             .ok_or(Error::UnknownState(state))?;
+        let complete = st.hot.is_complete();
         let pending_append = match st.hot.get(key) {
             Some(SlotRef::Present(v)) => {
                 self.stats.hot_hits += 1;
@@ -507,7 +517,7 @@ impl Store {
                 return Ok(None);
             }
             Some(SlotRef::Appended(_)) => true,
-            None if st.fresh => return Ok(None),
+            None if complete => return Ok(None),
             None => false,
         };
         let cf = Self::cf(&self.db, &st.name)?;
@@ -612,7 +622,8 @@ impl Store {
             self.stats.rocksdb_writes += 1;
         } else {
             let st = self.state_mut(state)?;
-            st.hot.append(key, elements, st.fresh);
+            let complete = st.hot.is_complete();
+            st.hot.append(key, elements, complete);
         }
         self.account(state);
         Ok(())
@@ -634,9 +645,9 @@ impl Store {
         if st.hot.has_dirty() {
             Self::flush_state(&self.db, &self.write_opts, st, &mut self.stats, None)?;
         }
+        // The caller writes `key` to RocksDB directly: the table is no longer complete.
         st.hot.forget(key);
-        // The caller writes `key` to RocksDB directly.
-        st.fresh = false;
+        st.hot.set_incomplete();
         Ok(())
     }
 
@@ -652,9 +663,6 @@ impl Store {
         if !st.hot.has_dirty() {
             return Ok(());
         }
-        // Before writing: a write that fails half-way must not leave the state claiming that
-        // RocksDB holds none of it.
-        st.fresh = false;
         let cf = Self::cf(db, &st.name)?;
         let batch = std::cell::RefCell::new(WriteBatch::default());
         let stage = |w: WriteBack<'_>| -> Result<()> {
@@ -707,8 +715,9 @@ impl Store {
 
     /// Visits the entries of one map (`prefix`: key group, key, namespace, as given to
     /// [`Store::put_entry`]) of `state` in key order, from `start`, until `sink` returns false.
-    /// The map's entries changed in the hot tier are merged with what RocksDB holds, so nothing
-    /// is written back; when the hot tier cannot list them cheaply (see
+    /// A complete hot tier lists the whole map itself ([`HotTable::map_entries`]); otherwise
+    /// the map's entries changed in the hot tier are merged with what RocksDB holds, so nothing
+    /// is written back. When the hot tier cannot list them cheaply (see
     /// [`HotTable::map_changes`]), only that map's dirty entries are written back first.
     pub fn scan_map(
         &mut self,
@@ -718,13 +727,15 @@ impl Store {
         sink: impl FnMut(&[u8], &[u8]) -> Result<bool>,
     ) -> Result<usize> {
         let mut changes = std::mem::take(&mut self.map_changes);
-        let listed =
-            self.state_mut(state)?
-                .hot
-                .map_changes(prefix, MAX_MERGED_CHANGES, &mut changes);
+        let hot = &mut self.state_mut(state)?.hot;
+        let whole = hot.map_entries(prefix, MAX_LISTED_ENTRIES, &mut changes);
+        let listed = whole || hot.map_changes(prefix, MAX_MERGED_CHANGES, &mut changes);
+        if !whole {
+            self.stats.rocksdb_scans += 1;
+        }
         let result = if listed {
             let st = self.state(state)?;
-            let cf = if st.fresh {
+            let cf = if whole {
                 None
             } else {
                 Some(Self::cf(&self.db, &st.name)?)
@@ -873,8 +884,21 @@ impl Store {
         self.scan_written_back(state, prefix, start, sink)
     }
 
-    /// Removes every entry of `state` whose key starts with `prefix` (clearing a map).
+    /// Removes every entry of `state` whose key starts with `prefix` (clearing a map). A
+    /// complete hot tier marks the map's entries removed itself (written back later).
     pub fn delete_prefix(&mut self, state: u32, prefix: &[u8]) -> Result<()> {
+        let mut entries = std::mem::take(&mut self.map_changes);
+        let hot = &mut self.state_mut(state)?.hot;
+        if hot.map_entries(prefix, usize::MAX, &mut entries) {
+            for (k, _) in &entries {
+                hot.remove_entry(k.as_slice(), prefix.len());
+            }
+            entries.clear();
+            self.map_changes = entries;
+            self.account(state);
+            return Ok(());
+        }
+        self.map_changes = entries;
         self.flush_map(state, prefix)?;
         let st = self
             .states
@@ -964,17 +988,16 @@ impl Store {
                     self.states.push(State {
                         name: name.clone(),
                         kind: None,
-                        hot: Self::new_table(&self.opts.memory),
+                        hot: Self::new_incomplete_table(&self.opts.memory),
                         ttl: cell,
                         accounted: 0,
-                        fresh: false,
                     });
                     self.by_name.insert(name.clone(), id);
                     id
                 }
             };
             self.flush(id)?;
-            self.states[id as usize].fresh = false;
+            self.states[id as usize].hot.set_incomplete();
             let src = Self::cf(&other, &name)?;
             let dst = Self::cf(&self.db, &name)?;
             let mut batch = WriteBatch::default();

@@ -278,6 +278,52 @@ fn a_fresh_state_answers_from_the_hot_tier_until_rocksdb_holds_some_of_it() {
     );
 }
 
+#[test]
+fn a_complete_state_is_never_read_from_rocksdb_until_an_entry_leaves_the_hot_tier() {
+    let (_dir, mut s) = store(64 << 20);
+    let st = s.register_state("m", StateKind::Map).unwrap();
+    let prefix = |m: u32| key(1, m);
+    let entry = |m: u32, e: u32| {
+        let mut k = prefix(m);
+        k.extend_from_slice(&e.to_be_bytes());
+        k
+    };
+    for m in 0..50u32 {
+        for e in 0..20u32 {
+            s.put_entry(st, &entry(m, e), prefix(m).len(), &[e as u8])
+                .unwrap();
+        }
+    }
+    // Written back (as for a checkpoint), the entries stay in the hot tier, clean.
+    s.flush_all().unwrap();
+    s.delete_entry(st, &entry(3, 5), prefix(3).len()).unwrap();
+    s.put_entry(st, &entry(3, 99), prefix(3).len(), b"x")
+        .unwrap();
+    // Removing what never existed is a no-op, not a tombstone.
+    s.delete_entry(st, &entry(7, 1000), prefix(7).len())
+        .unwrap();
+    let m3 = scan_map_all(&mut s, st, &prefix(3), 7);
+    assert_eq!(m3.len(), 20);
+    assert!(m3.iter().all(|(k, _)| k != &entry(3, 5)));
+    assert_eq!(m3.last().unwrap().1, b"x".to_vec());
+    assert_eq!(get(&mut s, st, &entry(60, 0)), None, "a miss is an answer");
+    assert!(!s.is_map_empty(st, &prefix(4)).unwrap());
+    assert!(s.is_map_empty(st, &prefix(60)).unwrap());
+    // Clearing a map marks its entries removed; written back, they leave RocksDB too.
+    s.delete_prefix(st, &prefix(4)).unwrap();
+    assert!(s.is_map_empty(st, &prefix(4)).unwrap());
+    s.flush_all().unwrap();
+    assert_eq!(s.stats().rocksdb_reads, 0);
+    assert_eq!(s.stats().rocksdb_scans, 0);
+    assert_eq!(s.count(st).unwrap(), 50 * 20 - 20);
+    // Once the hot tier dropped entries, RocksDB is the authority again, with the same answers.
+    s.drop_hot().unwrap();
+    assert_eq!(scan_map_all(&mut s, st, &prefix(3), 7), m3);
+    assert!(s.is_map_empty(st, &prefix(4)).unwrap());
+    assert_eq!(get(&mut s, st, &entry(9, 9)), Some(vec![9]));
+    assert!(s.stats().rocksdb_reads > 0 && s.stats().rocksdb_scans > 0);
+}
+
 /// Every entry of one map, read in batches of `batch` entries as the JNI iterator does.
 fn scan_map_all(
     s: &mut ferrostate_engine::Store,
