@@ -8,7 +8,7 @@ export CARGO_TARGET_DIR
 MVN ?= mvn -B -ntp
 CARGO ?= cargo
 
-.PHONY: all deps rust-lint rust-test native jar demo test test-sql java-test bench bench-full bench-checkpoints clean
+.PHONY: all deps rust-lint rust-test native jar demo test test-sql java-test bench bench-full bench-checkpoints bench-nexmark clean
 
 all: jar
 
@@ -91,6 +91,22 @@ bench-checkpoints: native
 	java -Xmx2g -Dlog4j2.configurationFile=log4j2-bench.properties \
 	  -cp "bench/target/classes:$$(cat bench/target/bench.classpath)" io.ferrostate.bench.CheckpointBenchmark \
 	  --mb $(CKPT_MB) --workdir $(CKPT_WORKDIR) --out bench/results --name checkpoints $(CKPT_ARGS)
+
+# Nexmark on a real standalone Flink 1.20.5 cluster (bench/README.md): every query on HashMap,
+# RocksDB and ferrostate side by side, results checked across backends; writes
+# bench/results/nexmark.md and nexmark.json. A quick check of two queries:
+#   make bench-nexmark NEXMARK_QUERIES=q5,q20 NEXMARK_LARGE_SIZE=0
+NEXMARK_QUERIES ?= q0,q1,q2,q3,q4,q5,q7,q8,q9,q11,q12,q15,q16,q17,q18,q19,q20
+NEXMARK_SIZES ?= 5000000
+NEXMARK_LARGE_SIZE ?= 15000000
+NEXMARK_LARGE_QUERIES ?= q18,q19,q20
+NEXMARK_TM_MEMORY ?= 6g
+NEXMARK_ARGS ?=
+bench-nexmark: native
+	$(MVN) -q install -DskipTests -pl bench -am
+	java -Xmx512m -cp "bench/target/classes:$$(cat bench/target/bench.classpath)" io.ferrostate.bench.NexmarkBenchmark \
+	  --queries $(NEXMARK_QUERIES) --sizes $(NEXMARK_SIZES) --large-size $(NEXMARK_LARGE_SIZE) \
+	  --large-queries $(NEXMARK_LARGE_QUERIES) --tm-memory $(NEXMARK_TM_MEMORY) --out bench/results $(NEXMARK_ARGS)
 
 clean:
 	$(MVN) -q clean

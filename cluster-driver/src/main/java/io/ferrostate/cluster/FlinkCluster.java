@@ -188,7 +188,7 @@ public final class FlinkCluster implements AutoCloseable {
     }
 
     /** The jar or classes directory a class of the test classpath comes from. */
-    static Path codeSource(String className) {
+    public static Path codeSource(String className) {
         try {
             Class<?> c = Class.forName(className, false, FlinkCluster.class.getClassLoader());
             return Paths.get(c.getProtectionDomain().getCodeSource().getLocation().toURI());

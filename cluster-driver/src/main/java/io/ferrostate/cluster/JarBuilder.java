@@ -24,7 +24,7 @@ import java.util.stream.Stream;
  * Assembles job jars for the real-cluster tests from class directories and other jars (the first
  * entry of a name wins, as in a fat jar). No Maven plugin needed at test time.
  */
-final class JarBuilder {
+public final class JarBuilder {
     private interface Source {
         void writeTo(JarOutputStream out, Set<String> written) throws IOException;
     }
@@ -34,16 +34,16 @@ final class JarBuilder {
 
     private JarBuilder() {}
 
-    static JarBuilder create() {
+    public static JarBuilder create() {
         return new JarBuilder();
     }
 
     /** Every file under {@code dir}, by its path relative to {@code dir}. */
-    JarBuilder addDirectory(Path dir) {
+    public JarBuilder addDirectory(Path dir) {
         return addDirectory(dir, n -> true);
     }
 
-    JarBuilder addDirectory(Path dir, Predicate<String> include) {
+    public JarBuilder addDirectory(Path dir, Predicate<String> include) {
         sources.add(
                 (out, written) -> {
                     List<Path> files;
@@ -64,7 +64,7 @@ final class JarBuilder {
     }
 
     /** The entries of {@code jar} whose names pass {@code include} (the manifest never). */
-    JarBuilder addJar(Path jar, Predicate<String> include) {
+    public JarBuilder addJar(Path jar, Predicate<String> include) {
         sources.add(
                 (out, written) -> {
                     try (JarFile in = new JarFile(jar.toFile())) {
@@ -90,17 +90,17 @@ final class JarBuilder {
         return this;
     }
 
-    JarBuilder addJar(Path jar) {
+    public JarBuilder addJar(Path jar) {
         return addJar(jar, n -> true);
     }
 
-    JarBuilder mainClass(String className) {
+    public JarBuilder mainClass(String className) {
         this.mainClass = className;
         return this;
     }
 
     /** Writes the jar (atomically) and returns its path. */
-    Path write(Path jar) {
+    public Path write(Path jar) {
         try {
             Files.createDirectories(jar.toAbsolutePath().getParent());
             Path tmp = Files.createTempFile(jar.toAbsolutePath().getParent(), ".jar-", ".tmp");

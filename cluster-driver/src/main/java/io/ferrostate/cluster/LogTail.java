@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Reads the lines appended to a log file since the last call (whole lines only). */
-final class LogTail implements AutoCloseable {
+public final class LogTail implements AutoCloseable {
     private final Path file;
     private final RandomAccessFile in;
     private long offset;
@@ -17,7 +17,7 @@ final class LogTail implements AutoCloseable {
     private final byte[] buffer = new byte[64 * 1024];
 
     /** Starts at the current end of {@code file}. */
-    LogTail(Path file) {
+    public LogTail(Path file) {
         this.file = file;
         try {
             this.in = new RandomAccessFile(file.toFile(), "r");
@@ -27,12 +27,12 @@ final class LogTail implements AutoCloseable {
         }
     }
 
-    Path file() {
+    public Path file() {
         return file;
     }
 
     /** Complete lines appended since the last call. */
-    List<String> newLines() {
+    public List<String> newLines() {
         List<String> lines = new ArrayList<>();
         try {
             long length = in.length();

@@ -12,6 +12,7 @@ import org.apache.flink.core.io.InputStatus;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
+import org.apache.flink.metrics.Counter;
 import org.apache.flink.table.data.RowData;
 
 import java.io.IOException;
@@ -81,7 +82,10 @@ public final class NexmarkSource implements Source<RowData, NexmarkSource.Split,
 
     @Override
     public SourceReader<RowData, Split> createReader(SourceReaderContext context) {
-        return new Reader(new NexmarkGenerator(config), eventsPerSecondPerReader);
+        return new Reader(
+                new NexmarkGenerator(config),
+                eventsPerSecondPerReader,
+                context.metricGroup().getIOMetricGroup().getNumRecordsInCounter());
     }
 
     /** Ids {@code index, index + stride, ...}; {@code next} is the next one to emit. */
@@ -165,11 +169,13 @@ public final class NexmarkSource implements Source<RowData, NexmarkSource.Split,
         private final ArrayDeque<Split> splits = new ArrayDeque<>();
         private boolean noMoreSplits;
         private CompletableFuture<Void> available = new CompletableFuture<>();
+        private final Counter recordsIn;
         private long startNanos = -1;
         private long emitted;
 
-        Reader(NexmarkGenerator generator, long throttle) {
+        Reader(NexmarkGenerator generator, long throttle, Counter recordsIn) {
             this.generator = generator;
+            this.recordsIn = recordsIn;
             this.events = generator.config().bounded() ? generator.config().events() : Long.MAX_VALUE;
             this.throttle = throttle;
         }
@@ -192,11 +198,13 @@ public final class NexmarkSource implements Source<RowData, NexmarkSource.Split,
                 return InputStatus.NOTHING_AVAILABLE;
             }
             int batch = throttle > 0 ? permitted() : BATCH;
-            for (int i = 0; i < batch && split.next < events; i++) {
+            int i = 0;
+            for (; i < batch && split.next < events; i++) {
                 output.collect(generator.event(split.next));
                 split.next += split.stride;
-                emitted++;
             }
+            emitted += i;
+            recordsIn.inc(i);
             return InputStatus.MORE_AVAILABLE;
         }
 

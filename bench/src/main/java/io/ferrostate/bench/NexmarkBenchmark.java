@@ -1,0 +1,493 @@
+package io.ferrostate.bench;
+
+import io.ferrostate.cluster.FlinkCluster;
+import io.ferrostate.nexmark.NexmarkQuery;
+import io.ferrostate.nexmark.check.Check;
+import io.ferrostate.nexmark.check.CheckFiles;
+
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonNode;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
+
+/**
+ * Nexmark on a real standalone Flink 1.20.5 cluster (Flink's own binaries, {@code
+ * flink-tests/cluster}): each query on HashMap, EmbeddedRocksDB and ferrostate side by side in one
+ * run, at each size, and {@code bench/results/nexmark.md} and {@code nexmark.json}. {@code make
+ * bench-nexmark}.
+ *
+ * <p>The cluster: a JobManager and 2 TaskManagers of 1 slot each, the same process size for every
+ * backend, ferrostate's jar in {@code lib/}; jobs at parallelism 2 with a checkpoint every 10 s
+ * (incremental for RocksDB and ferrostate), no restarts (a failure is a result). The backend is
+ * chosen per job ({@code -Dstate.backend.type}). Both TaskManagers are restarted before every run,
+ * so that CPU and resident memory belong to that run alone.
+ *
+ * <p>Per run: events/s, the events of the bounded source (a job finishes only after all of them)
+ * over the job's running time (first task start to last task end, not submission or start-up), TaskManager CPU seconds and peak
+ * resident memory (from {@code /proc}, sampled every 250 ms), checkpoint durations and sizes (from
+ * the REST API), and the check of the result; runs of one query and size must have equal checks.
+ *
+ * <pre>
+ * --queries q0,q5,...      default: every query
+ * --sizes 5000000          comma-separated event counts for every query
+ * --large-size 15000000    one more size, for --large-queries only (0: none)
+ * --large-queries q18,q19,q20
+ * --backends hashmap,rocksdb,ferrostate
+ * --tm-memory 6g           taskmanager.memory.process.size
+ * --timeout-s 900          a run that takes longer is cancelled and reported FAILED
+ * --out bench/results      writes nexmark.md and nexmark.json (--name to change)
+ * </pre>
+ */
+public final class NexmarkBenchmark {
+
+    private static final List<String> BACKENDS = Arrays.asList("hashmap", "rocksdb", "ferrostate");
+
+    private NexmarkBenchmark() {}
+
+    /** One job run. */
+    static final class Run {
+        String query;
+        long events;
+        String backend;
+        String status = "FINISHED";
+        String cause;
+        double runningSeconds;
+        double eventsPerSecond;
+        double cpuSeconds;
+        long peakRssBytes;
+        long checkpoints;
+        double checkpointP50Seconds;
+        double checkpointMaxSeconds;
+        long checkpointMaxBytes;
+        long checkpointBytesTotal;
+        String check;
+        Boolean checkMatches;
+        double wallSeconds;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> o = parse(args);
+        List<String> queries = list(o.getOrDefault("queries", String.join(",", NexmarkQuery.ALL)));
+        List<Long> sizes = list(o.getOrDefault("sizes", "5000000")).stream().map(Long::parseLong).collect(Collectors.toList());
+        long largeSize = Long.parseLong(o.getOrDefault("large-size", "15000000"));
+        List<String> largeQueries = list(o.getOrDefault("large-queries", "q18,q19,q20"));
+        List<String> backends = list(o.getOrDefault("backends", String.join(",", BACKENDS)));
+        String tmMemory = o.getOrDefault("tm-memory", "6g");
+        Duration timeout = Duration.ofSeconds(Long.parseLong(o.getOrDefault("timeout-s", "900")));
+        Path out = Paths.get(o.getOrDefault("out", "bench/results")).toAbsolutePath();
+        String name = o.getOrDefault("name", "nexmark");
+        Path work = Files.createDirectories(out.resolve("tmp").resolve("nexmark-" + System.currentTimeMillis()));
+
+        List<String[]> plan = new ArrayList<>();
+        for (long size : sizes) {
+            for (String q : queries) {
+                plan.add(new String[] {q, Long.toString(size)});
+            }
+        }
+        if (largeSize > 0) {
+            for (String q : largeQueries) {
+                if (queries.contains(q)) {
+                    plan.add(new String[] {q, Long.toString(largeSize)});
+                }
+            }
+        }
+
+        long t0 = System.nanoTime();
+        List<Run> runs = new ArrayList<>();
+        Path jar = FlinkCluster.nexmarkJar(work);
+        try (FlinkCluster cluster =
+                FlinkCluster.builder()
+                        .workDir(work.resolve("cluster"))
+                        .libJar(FlinkCluster.ferrostateJar(work))
+                        .taskManagers(2)
+                        .conf("taskmanager.numberOfTaskSlots", "1")
+                        .conf("taskmanager.memory.process.size", tmMemory)
+                        .conf("jobmanager.memory.process.size", "1g")
+                        .conf("restart-strategy.type", "none")
+                        .conf("execution.checkpointing.interval", "10 s")
+                        .conf("execution.checkpointing.incremental", "true")
+                        .conf("web.checkpoints.history", "1000")
+                        .conf("web.refresh-interval", "500")
+                        .start()) {
+            for (String[] p : plan) {
+                Map<String, String> checks = new LinkedHashMap<>();
+                for (String backend : backends) {
+                    Run r = run(cluster, jar, work, p[0], Long.parseLong(p[1]), backend, timeout);
+                    runs.add(r);
+                    if (r.check != null) {
+                        checks.put(backend, r.check);
+                    }
+                    System.out.printf(Locale.ROOT, "[nexmark] %s %,d %-10s %-8s %,10.0f events/s  cpu %6.1f s"
+                                    + "  rss %s  checkpoints %d (p50 %.2f s, max %.2f s, max %s)  %s%s%n",
+                            r.query, r.events, r.backend, r.status, r.eventsPerSecond, r.cpuSeconds,
+                            Report.mib(r.peakRssBytes), r.checkpoints, r.checkpointP50Seconds,
+                            r.checkpointMaxSeconds, Report.mib(r.checkpointMaxBytes), r.check,
+                            r.cause == null ? "" : "  cause: " + r.cause);
+                }
+                // Every run of a query and size must give the same result; HashMap's is the reference
+                // when it finished, else the others must agree among themselves.
+                Set<String> distinct = new LinkedHashSet<>(checks.values());
+                boolean comparable = NexmarkQuery.load(p[0]).comparable();
+                for (Run r : runs) {
+                    if (r.query.equals(p[0]) && r.events == Long.parseLong(p[1]) && r.check != null) {
+                        r.checkMatches = comparable ? distinct.size() == 1 : null;
+                    }
+                }
+            }
+        }
+        double wall = (System.nanoTime() - t0) / 1e9;
+        write(out, name, runs, backends, tmMemory, wall);
+        System.out.printf(Locale.ROOT, "[nexmark] %d runs in %.0f s; wrote %s/%s.md and .json%n", runs.size(), wall, out, name);
+        boolean mismatch = runs.stream().anyMatch(r -> Boolean.FALSE.equals(r.checkMatches));
+        System.exit(mismatch ? 1 : 0);
+    }
+
+    private static Run run(
+            FlinkCluster cluster, Path jar, Path work, String query, long events, String backend, Duration timeout)
+            throws Exception {
+        Run r = new Run();
+        r.query = query;
+        r.events = events;
+        r.backend = backend;
+        restartTaskManagers(cluster);
+        Path checkDir = work.resolve("check-" + query + "-" + events + "-" + backend);
+        Map<Integer, ProcessHandle> tms = cluster.taskManagerHandles();
+        Map<Long, Double> cpuBefore = new LinkedHashMap<>();
+        for (ProcessHandle h : tms.values()) {
+            cpuBefore.put(h.pid(), ProcStat.cpuSeconds(h.pid()));
+        }
+        RssSampler rss = new RssSampler(tms.values());
+        long t0 = System.nanoTime();
+        String id = null;
+        try {
+            rss.start();
+            id = cluster.submit(
+                    Arrays.asList("-p", "2", "-c", "io.ferrostate.nexmark.NexmarkJob",
+                            "-Dstate.backend.type=" + type(backend)),
+                    jar,
+                    "--query", query, "--events", Long.toString(events), "--check-path", checkDir.toUri().toString());
+            String state = cluster.waitForJob(id, timeout);
+            if (!"FINISHED".equals(state)) {
+                r.status = "FAILED";
+                r.cause = cluster.rootExceptionSummary(id);
+            }
+        } catch (RuntimeException e) {
+            // Not terminal within the timeout (or the CLI failed): cancel what runs.
+            r.status = "FAILED";
+            r.cause = e.getMessage();
+            if (id != null && !isTerminal(cluster.jobState(id))) {
+                cluster.cancel(id);
+            }
+        } finally {
+            rss.stop();
+            r.wallSeconds = (System.nanoTime() - t0) / 1e9;
+        }
+        r.peakRssBytes = rss.peak();
+        double cpu = 0;
+        for (Map.Entry<Long, Double> e : cpuBefore.entrySet()) {
+            double after = ProcStat.cpuSeconds(e.getKey());
+            cpu += after >= 0 ? after - e.getValue() : 0;
+        }
+        r.cpuSeconds = cpu;
+        if (id != null) {
+            jobMetrics(cluster, id, r);
+            checkpointMetrics(cluster, id, r);
+        }
+        if (r.status.equals("FINISHED")) {
+            try {
+                Check c = CheckFiles.read(checkDir);
+                r.check = c.summary();
+            } catch (IOException e) {
+                r.status = "FAILED";
+                r.cause = "no check: " + e.getMessage();
+            }
+        }
+        return r;
+    }
+
+    private static boolean isTerminal(String state) {
+        return state.equals("FINISHED") || state.equals("FAILED") || state.equals("CANCELED");
+    }
+
+    private static String type(String backend) {
+        return backend.equals("ferrostate") ? FlinkCluster.FERRO_FACTORY : backend;
+    }
+
+    /** Fresh TaskManager JVMs for every run: CPU and RSS belong to the run alone. */
+    private static void restartTaskManagers(FlinkCluster cluster) {
+        for (int tm : new ArrayList<>(cluster.liveTaskManagers().keySet())) {
+            cluster.killTaskManager(tm);
+        }
+        cluster.ensureTaskManagers(2);
+    }
+
+    /** Running time from the first task's start to the last one's end. */
+    private static void jobMetrics(FlinkCluster cluster, String id, Run r) {
+        JsonNode job = cluster.rest("jobs/" + id);
+        long start = Long.MAX_VALUE;
+        long end = 0;
+        for (JsonNode v : job.path("vertices")) {
+            if (v.path("start-time").asLong(-1) > 0) {
+                start = Math.min(start, v.path("start-time").asLong());
+            }
+            end = Math.max(end, v.path("end-time").asLong(0));
+        }
+        // A finished job's bounded source emitted every event once (its reader also counts them
+        // as the source's numRecordsIn metric, which REST no longer serves after the job ended).
+        if (end > start && start != Long.MAX_VALUE) {
+            r.runningSeconds = (end - start) / 1000.0;
+            r.eventsPerSecond = r.status.equals("FINISHED") ? r.events / r.runningSeconds : 0;
+        }
+    }
+
+    private static void checkpointMetrics(FlinkCluster cluster, String id, Run r) {
+        List<Double> durations = new ArrayList<>();
+        for (JsonNode h : cluster.checkpoints(id).path("history")) {
+            if (!h.path("status").asText().equals("COMPLETED")) {
+                continue;
+            }
+            durations.add(h.path("end_to_end_duration").asLong() / 1000.0);
+            long size = h.path("checkpointed_size").asLong(h.path("state_size").asLong());
+            r.checkpointMaxBytes = Math.max(r.checkpointMaxBytes, size);
+            r.checkpointBytesTotal += size;
+        }
+        r.checkpoints = durations.size();
+        if (!durations.isEmpty()) {
+            Collections.sort(durations);
+            r.checkpointP50Seconds = durations.get(durations.size() / 2);
+            r.checkpointMaxSeconds = durations.get(durations.size() - 1);
+        }
+    }
+
+    // --------------------------------------------------------------------------------------------
+
+    private static void write(Path out, String name, List<Run> runs, List<String> backends, String tmMemory, double wall)
+            throws IOException {
+        StringBuilder md = new StringBuilder();
+        md.append("# Nexmark on a real Flink 1.20.5 cluster: HashMap vs RocksDB vs ferrostate\n\n");
+        md.append(String.format(Locale.ROOT,
+                "Run %s on %s (%.0f s of wall time). A JobManager and 2 TaskManagers of 1 slot each,"
+                        + " `taskmanager.memory.process.size: %s` for every backend (Flink's other memory"
+                        + " defaults), parallelism 2, a checkpoint every 10 s (incremental for RocksDB and"
+                        + " ferrostate), no restarts; both TaskManagers restarted before each run. Table options"
+                        + " as Flink's Nexmark runs: mini-batch (2 s, 50,000 rows), split distinct aggregates."
+                        + " Events: the `nexmark` connector (bench and tests share it), 10,000,000 events per"
+                        + " second of event time from 2020-01-01, seed 0. `make bench-nexmark`.%n%n",
+                ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME), Report.machine(), wall, tmMemory));
+        md.append("events/s = the source's events (a bounded source; the job finishes after all of them) over"
+                + " the job's running time (first task start to last task end, from the REST API). cpu = TaskManager CPU seconds of the run; rss = peak resident memory of one"
+                + " TaskManager; ckpt = completed checkpoints' p50 / max duration and largest size."
+                + " The check is a digest of the query's final result; `=` means every backend's run"
+                + " gave the same result.\n\n");
+        Set<Long> sizes = new LinkedHashSet<>();
+        runs.forEach(r -> sizes.add(r.events));
+        List<Map<String, Object>> json = new ArrayList<>();
+        for (long size : sizes) {
+            md.append(String.format(Locale.ROOT, "## %,d events%n%n", size));
+            md.append("| query |");
+            for (String b : backends) {
+                md.append(' ').append(b).append(" events/s |");
+            }
+            md.append(" ferrostate / RocksDB | ferrostate / HashMap | check |\n|---|");
+            md.append("---:|".repeat(backends.size())).append("---:|---:|---|\n");
+            Map<String, Map<String, Run>> byQuery = new LinkedHashMap<>();
+            for (Run r : runs) {
+                if (r.events == size) {
+                    byQuery.computeIfAbsent(r.query, k -> new LinkedHashMap<>()).put(r.backend, r);
+                }
+            }
+            byQuery.forEach((q, m) -> {
+                md.append("| ").append(q).append(" |");
+                for (String b : backends) {
+                    Run r = m.get(b);
+                    md.append(' ').append(r == null ? "-" : r.status.equals("FINISHED")
+                            ? String.format(Locale.ROOT, "%,.0f", r.eventsPerSecond) : "FAILED").append(" |");
+                }
+                md.append(' ').append(ratio(m.get("ferrostate"), m.get("rocksdb"))).append(" |");
+                md.append(' ').append(ratio(m.get("ferrostate"), m.get("hashmap"))).append(" |");
+                md.append(' ').append(checkCell(m.values())).append(" |\n");
+            });
+            md.append("\n| query | backend | status | events/s | cpu s | peak rss | ckpts | ckpt p50 / max | ckpt max size | result |\n");
+            md.append("|---|---|---|---:|---:|---:|---:|---:|---:|---|\n");
+            for (Run r : runs) {
+                if (r.events != size) {
+                    continue;
+                }
+                md.append(String.format(Locale.ROOT, "| %s | %s | %s | %,.0f | %.1f | %s | %d | %.2f / %.2f s | %s | %s |%n",
+                        r.query, r.backend, r.status.equals("FINISHED") ? r.status : "FAILED: " + r.cause,
+                        r.eventsPerSecond, r.cpuSeconds, Report.mib(r.peakRssBytes), r.checkpoints,
+                        r.checkpointP50Seconds, r.checkpointMaxSeconds, Report.mib(r.checkpointMaxBytes),
+                        r.check == null ? "-" : r.check));
+                json.add(toJson(r));
+            }
+            md.append('\n');
+        }
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("machine", Report.machine());
+        doc.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+        doc.put("flink", FlinkCluster.DEFAULT_FLINK_VERSION);
+        doc.put("taskmanager_process_size", tmMemory);
+        doc.put("wall_seconds", Math.round(wall));
+        doc.put("runs", json);
+        Files.createDirectories(out);
+        Files.write(out.resolve(name + ".md"), md.toString().getBytes(StandardCharsets.UTF_8));
+        Files.write(out.resolve(name + ".json"), Json.write(doc).getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static Map<String, Object> toJson(Run r) {
+        Map<String, Object> e = new LinkedHashMap<>();
+        e.put("query", r.query);
+        e.put("events", r.events);
+        e.put("backend", r.backend);
+        e.put("status", r.status);
+        if (r.cause != null) {
+            e.put("cause", r.cause);
+        }
+        e.put("events_per_second", Math.round(r.eventsPerSecond));
+        e.put("running_seconds", r.runningSeconds);
+        e.put("taskmanager_cpu_seconds", Math.round(r.cpuSeconds * 10) / 10.0);
+        e.put("peak_taskmanager_rss_bytes", r.peakRssBytes);
+        e.put("checkpoints", r.checkpoints);
+        e.put("checkpoint_p50_seconds", r.checkpointP50Seconds);
+        e.put("checkpoint_max_seconds", r.checkpointMaxSeconds);
+        e.put("checkpoint_max_bytes", r.checkpointMaxBytes);
+        e.put("checkpoint_bytes_total", r.checkpointBytesTotal);
+        e.put("check", r.check);
+        e.put("check_matches", r.checkMatches);
+        e.put("wall_seconds", Math.round(r.wallSeconds * 10) / 10.0);
+        return e;
+    }
+
+    private static String ratio(Run a, Run b) {
+        if (a == null || b == null || !a.status.equals("FINISHED")) {
+            return "-";
+        }
+        if (!b.status.equals("FINISHED")) {
+            return "(" + b.backend + " failed)";
+        }
+        return String.format(Locale.ROOT, "%.2fx", a.eventsPerSecond / b.eventsPerSecond);
+    }
+
+    private static String checkCell(java.util.Collection<Run> rs) {
+        for (Run r : rs) {
+            if (Boolean.FALSE.equals(r.checkMatches)) {
+                return "**DIFFERENT**";
+            }
+        }
+        for (Run r : rs) {
+            if (r.checkMatches == null && r.check != null) {
+                return "not comparable (processing time)";
+            }
+        }
+        return "=";
+    }
+
+    // --------------------------------------------------------------------------------------------
+
+    /** CPU seconds of a process from /proc/PID/stat (utime + stime); -1 when it is gone. */
+    static final class ProcStat {
+        static double cpuSeconds(long pid) {
+            try {
+                String stat = new String(Files.readAllBytes(Paths.get("/proc/" + pid + "/stat")), StandardCharsets.US_ASCII);
+                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                // Fields after the command: state is f[0]; utime is field 14 of the file, f[11].
+                return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
+            } catch (IOException | RuntimeException e) {
+                return -1;
+            }
+        }
+
+        static long rssBytes(long pid) {
+            try {
+                for (String l : Files.readAllLines(Paths.get("/proc/" + pid + "/status"))) {
+                    if (l.startsWith("VmRSS:")) {
+                        return Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024;
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // gone
+            }
+            return 0;
+        }
+    }
+
+    /** Samples the TaskManagers' resident memory every 250 ms; keeps each one's peak. */
+    static final class RssSampler {
+        private final List<ProcessHandle> processes;
+        private final Map<Long, Long> peaks = new ConcurrentHashMap<>();
+        private volatile boolean running;
+        private Thread thread;
+
+        RssSampler(java.util.Collection<ProcessHandle> processes) {
+            this.processes = new ArrayList<>(processes);
+        }
+
+        void start() {
+            running = true;
+            thread = new Thread(() -> {
+                while (running) {
+                    sample();
+                    try {
+                        Thread.sleep(250);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "rss-sampler");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        private void sample() {
+            for (ProcessHandle p : processes) {
+                peaks.merge(p.pid(), ProcStat.rssBytes(p.pid()), Math::max);
+            }
+        }
+
+        void stop() throws InterruptedException {
+            running = false;
+            thread.interrupt();
+            thread.join();
+            sample();
+        }
+
+        /** The largest peak of one TaskManager. */
+        long peak() {
+            return peaks.values().stream().mapToLong(Long::longValue).max().orElse(0);
+        }
+    }
+
+    // --------------------------------------------------------------------------------------------
+
+    private static Map<String, String> parse(String[] args) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            if (!args[i].startsWith("--") || i + 1 >= args.length) {
+                throw new IllegalArgumentException("expected --option value pairs, got " + Arrays.toString(args));
+            }
+            m.put(args[i].substring(2), args[++i]);
+        }
+        return m;
+    }
+
+    private static List<String> list(String s) {
+        return Arrays.stream(s.split(",")).map(String::trim).filter(x -> !x.isEmpty()).collect(Collectors.toList());
+    }
+}
