@@ -413,10 +413,12 @@ cmd_start_tm() {
 }
 
 cmd_tm_pids() {
-  local n=0 p
+  local n=0 p ours
   [[ -f "$(tm_pid_file)" ]] || return 0
+  # A dead TaskManager's pid may be reused by any process: alive means one of ours.
+  ours="$(cluster_jvm_pids)"
   while read -r p; do
-    if alive "$p"; then echo "$n $p alive"; else echo "$n $p dead"; fi
+    if alive "$p" && grep -qx "$p" <<<"$ours"; then echo "$n $p alive"; else echo "$n $p dead"; fi
     n=$((n + 1))
   done < "$(tm_pid_file)"
 }

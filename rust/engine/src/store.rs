@@ -100,6 +100,27 @@ pub struct Store {
     stats: StoreStats,
     /// Reused by [`Store::scan_map`] for a map's changed entries.
     map_changes: Vec<(IBytes, Option<IBytes>)>,
+    /// Reused by [`Store::put_entries`] for each entry's whole key.
+    entry_key: Vec<u8>,
+}
+
+/// The first length-prefixed field of `bytes` (4-byte big-endian length) and what follows it.
+fn split_field(bytes: &[u8]) -> Result<(&[u8], &[u8])> {
+    let damaged = |detail: String| Error::Corrupt {
+        what: "map entry batch".to_string(),
+        detail,
+    };
+    let (len, rest) = bytes
+        .split_first_chunk::<4>()
+        .ok_or_else(|| damaged(format!("{} bytes left, a length needs 4", bytes.len())))?;
+    let len = u32::from_be_bytes(*len) as usize;
+    if len > rest.len() {
+        return Err(damaged(format!(
+            "a field of {len} bytes, {} bytes left",
+            rest.len()
+        )));
+    }
+    Ok(rest.split_at(len))
 }
 
 /// A map scan merges at most this many changed hot entries with RocksDB; a map with more
@@ -405,6 +426,7 @@ impl Store {
             published: 0,
             stats: StoreStats::default(),
             map_changes: Vec::new(),
+            entry_key: Vec::new(),
         })
     }
 
@@ -589,6 +611,39 @@ impl Store {
         self.state_mut(state)?.hot.set_entry(key, prefix_len, value);
         self.account(state);
         Ok(())
+    }
+
+    /// Sets several entries of the map `prefix` (key group, key, namespace) at once: `batch`
+    /// holds, per entry, a 4-byte big-endian length and the user key, then a 4-byte length and
+    /// the value (what a `MapState.putAll` sends in one call). Returns the entries written; a
+    /// malformed batch is an error, and the entries before the damage stay written.
+    pub fn put_entries(&mut self, state: u32, prefix: &[u8], batch: &[u8]) -> Result<usize> {
+        let mut key = std::mem::take(&mut self.entry_key);
+        let mut rest = batch;
+        let mut n = 0;
+        let result = loop {
+            if rest.is_empty() {
+                break Ok(n);
+            }
+            let (user_key, after) = match split_field(rest) {
+                Ok(x) => x,
+                Err(e) => break Err(e),
+            };
+            let (value, after) = match split_field(after) {
+                Ok(x) => x,
+                Err(e) => break Err(e),
+            };
+            rest = after;
+            key.clear();
+            key.extend_from_slice(prefix);
+            key.extend_from_slice(user_key);
+            if let Err(e) = self.put_entry(state, &key, prefix.len(), value) {
+                break Err(e);
+            }
+            n += 1;
+        };
+        self.entry_key = key;
+        result
     }
 
     /// Removes the map entry `key`, whose first `prefix_len` bytes name its map.

@@ -324,6 +324,32 @@ fn a_complete_state_is_never_read_from_rocksdb_until_an_entry_leaves_the_hot_tie
     assert!(s.stats().rocksdb_reads > 0 && s.stats().rocksdb_scans > 0);
 }
 
+#[test]
+fn a_batch_of_map_entries_is_written_as_one_call_and_a_damaged_one_is_an_error() {
+    let (_dir, mut s) = store(16 << 20);
+    let st = s.register_state("m", StateKind::Map).unwrap();
+    let prefix = key(1, 5);
+    let mut batch = Vec::new();
+    for (k, v) in [(&b"a"[..], &b"1"[..]), (b"bb", b""), (b"c", b"333")] {
+        batch.extend_from_slice(&(k.len() as u32).to_be_bytes());
+        batch.extend_from_slice(k);
+        batch.extend_from_slice(&(v.len() as u32).to_be_bytes());
+        batch.extend_from_slice(v);
+    }
+    assert_eq!(s.put_entries(st, &prefix, &batch).unwrap(), 3);
+    let all = scan_map_all(&mut s, st, &prefix, 2);
+    let values: Vec<_> = all.iter().map(|(_, v)| v.clone()).collect();
+    assert_eq!(values, vec![b"1".to_vec(), vec![], b"333".to_vec()]);
+    assert_eq!(all[1].0, key_with(&prefix, b"bb"));
+    for cut in [1, 5, 7, batch.len() - 1] {
+        let err = s.put_entries(st, &prefix, &batch[..cut]).unwrap_err();
+        assert!(err.to_string().contains("map entry batch"), "{err}");
+    }
+    let mut huge = batch.clone();
+    huge[0..4].copy_from_slice(&u32::MAX.to_be_bytes());
+    assert!(s.put_entries(st, &prefix, &huge).is_err());
+}
+
 /// Every entry of one map, read in batches of `batch` entries as the JNI iterator does.
 fn scan_map_all(
     s: &mut ferrostate_engine::Store,

@@ -388,6 +388,27 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_putEntry<'l>(
     })
 }
 
+/// Sets several entries of one map: the key buffer holds the map's prefix (`prefix_len` bytes),
+/// the value buffer `batch_len` bytes of length-prefixed user keys and values.
+#[no_mangle]
+pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_putEntries<'l>(
+    mut env: JNIEnv<'l>,
+    _c: JClass<'l>,
+    h: jlong,
+    state: jint,
+    prefix_len: jint,
+    batch_len: jint,
+) -> jint {
+    guard(&mut env, "putAll", |_| {
+        with_store(h, |s| {
+            let prefix = s.key.slice(prefix_len)?;
+            let batch = s.value.slice(batch_len)?;
+            let n = s.store.put_entries(state as u32, prefix, batch)?;
+            Ok(jint::try_from(n).unwrap_or(jint::MAX))
+        })
+    })
+}
+
 /// Removes a map entry whose first `prefix_len` key bytes name its map.
 #[no_mangle]
 pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_deleteEntry<'l>(

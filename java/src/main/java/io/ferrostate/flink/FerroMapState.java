@@ -104,14 +104,25 @@ class FerroMapState<K, N, UK, UV> extends AbstractFerroState<K, N, Map<UK, UV>>
         }
     }
 
+    /** Entries of all sizes go to the native store in one call (see {@link NativeStore#putEntries}). */
     @Override
     public void putAll(Map<UK, UV> map) throws IOException {
-        if (map == null) {
+        if (map == null || map.isEmpty()) {
             return;
         }
+        int prefixLength = keyLength();
+        DirectOutputView out = valueOut();
         for (Map.Entry<UK, UV> e : map.entrySet()) {
-            put(e.getKey(), e.getValue());
+            int keyAt = out.position();
+            out.writeInt(0);
+            userKeySerializer.serialize(e.getKey(), out);
+            out.buffer().putInt(keyAt, out.position() - keyAt - 4);
+            int valueAt = out.position();
+            out.writeInt(0);
+            writeNullable(e.getValue(), out);
+            out.buffer().putInt(valueAt, out.position() - valueAt - 4);
         }
+        store.putEntries(stateId, prefixLength, out.position());
     }
 
     @Override

@@ -166,6 +166,16 @@ public final class NativeStore extends NativeObject {
         putEntry(handle(), state, keyLength, prefixLength, valueLength);
     }
 
+    /**
+     * Sets several entries of one map in one call: the key buffer holds the map's prefix ({@code
+     * prefixLength} bytes: key group, key, namespace), the value buffer {@code batchLength} bytes
+     * of entries, each a 4-byte big-endian length and the user key, then a 4-byte length and the
+     * value.
+     */
+    public void putEntries(int state, int prefixLength, int batchLength) {
+        putEntries(handle(), state, prefixLength, batchLength);
+    }
+
     /** Removes a map entry whose key's first {@code prefixLength} bytes name its map. */
     public void deleteEntry(int state, int keyLength, int prefixLength) {
         deleteEntry(handle(), state, keyLength, prefixLength);
@@ -278,6 +288,8 @@ public final class NativeStore extends NativeObject {
     private static native void putEntry(long handle, int state, int keyLength, int prefixLength, int valueLength);
 
     private static native void deleteEntry(long handle, int state, int keyLength, int prefixLength);
+
+    private static native int putEntries(long handle, int state, int prefixLength, int batchLength);
 
     private static native void append(long handle, int state, int keyLength, int valueLength);
 
