@@ -1,0 +1,115 @@
+//! Hot entries written back to RocksDB (per state, per map, all), and what needs them
+//! written first: checkpoints and manual compaction.
+
+use super::registry::state_in;
+use super::{State, Store, StoreStats};
+use crate::error::Result;
+use crate::fault;
+use crate::hot::WriteBack;
+use rocksdb::{WriteBatch, WriteOptions, DB};
+use std::path::Path;
+
+impl Store {
+    /// Writes the dirty hot entries of `st` back in one write batch: all of them, or at least
+    /// those of the map `map_prefix` names (see [`HotTable::flush_prefix`]).
+    pub(super) fn flush_state(
+        db: &DB,
+        write_opts: &WriteOptions,
+        st: &mut State,
+        stats: &mut StoreStats,
+        map_prefix: Option<&[u8]>,
+    ) -> Result<()> {
+        if !st.hot.has_dirty() {
+            return Ok(());
+        }
+        let cf = st.cf(db)?;
+        let batch = std::cell::RefCell::new(WriteBatch::default());
+        let stage = |w: WriteBack<'_>| -> Result<()> {
+            let mut b = batch.borrow_mut();
+            match w {
+                WriteBack::Put(k, v) => b.put_cf(cf, k, v),
+                WriteBack::Delete(k) => b.delete_cf(cf, k),
+                WriteBack::Merge(k, v) => b.merge_cf(cf, k, v),
+            }
+            Ok(())
+        };
+        let written = std::cell::Cell::new(false);
+        let commit = || -> Result<()> {
+            let b = batch.take();
+            if b.is_empty() {
+                return Ok(());
+            }
+            fault::check_write()?;
+            db.write_opt(b, write_opts)?;
+            written.set(true);
+            Ok(())
+        };
+        match map_prefix {
+            Some(prefix) => st.hot.flush_prefix(prefix, stage, commit)?,
+            None => st.hot.flush(stage, commit)?,
+        }
+        if written.get() {
+            stats.rocksdb_writes += 1;
+        }
+        Ok(())
+    }
+
+    /// Writes back the dirty entries of one map (`prefix`: key group, key, namespace) of
+    /// `state`, so RocksDB holds that map entirely; other maps' entries stay in the hot tier.
+    pub(super) fn flush_map(&mut self, state: u32, prefix: &[u8]) -> Result<()> {
+        let st = state_in(&mut self.states, state)?;
+        Self::flush_state(
+            &self.db,
+            &self.write_opts,
+            st,
+            &mut self.stats,
+            Some(prefix),
+        )?;
+        self.account(state);
+        Ok(())
+    }
+
+    /// Writes every dirty hot entry of `state` to RocksDB.
+    pub fn flush(&mut self, state: u32) -> Result<()> {
+        let st = state_in(&mut self.states, state)?;
+        Self::flush_state(&self.db, &self.write_opts, st, &mut self.stats, None)?;
+        self.account(state);
+        Ok(())
+    }
+
+    /// Writes every dirty hot entry of every state to RocksDB.
+    pub fn flush_all(&mut self) -> Result<()> {
+        for i in 0..self.states.len() {
+            self.flush(i as u32)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a consistent copy of the store into `dir` (which must not exist): dirty hot
+    /// entries are written back, memtables flushed, and SST files hard-linked.
+    pub fn checkpoint(&mut self, dir: &Path) -> Result<()> {
+        self.flush_all()?;
+        fault::check_write()?;
+        let cp = rocksdb::checkpoint::Checkpoint::new(&self.db)?;
+        cp.create_checkpoint(dir)?;
+        Ok(())
+    }
+
+    /// Runs a full manual compaction of `state` (TTL cleanup tests and maintenance). The
+    /// state's hot entries are written back first. With a TTL, they are dropped too: the
+    /// compaction filter may delete expired entries, and the hot tier must not keep serving
+    /// them; without one, compaction changes no value, so the (now clean) hot tier stays.
+    pub fn compact(&mut self, state: u32) -> Result<()> {
+        self.flush(state)?;
+        let st = state_in(&mut self.states, state)?;
+        if st.ttl.get().is_some() {
+            st.hot.clear();
+        }
+        let cf = st.cf(&self.db)?;
+        let none: Option<&[u8]> = None;
+        self.db.flush_cf(cf)?;
+        self.db.compact_range_cf(cf, none, none);
+        self.account(state);
+        Ok(())
+    }
+}
