@@ -12,6 +12,7 @@
 //! column family was opened from a snapshot, so each column family's filter reads its
 //! configuration from a shared [`TtlCell`] that is filled in later.
 
+use crate::error::{Error, Result};
 use crate::list;
 use rocksdb::compaction_filter::{CompactionFilter, Decision};
 use rocksdb::compaction_filter_factory::{CompactionFilterContext, CompactionFilterFactory};
@@ -27,6 +28,20 @@ pub enum TtlLayout {
     Map,
     /// List state: every element is a `TtlValue`.
     List,
+}
+
+impl TtlLayout {
+    /// Decodes the layout the Java side sends (`NativeStore.TTL_*`).
+    pub fn from_code(code: i32) -> Result<TtlLayout> {
+        match code {
+            0 => Ok(TtlLayout::Value),
+            1 => Ok(TtlLayout::List),
+            2 => Ok(TtlLayout::Map),
+            other => Err(Error::InvalidArgument(format!(
+                "unknown TTL layout {other}"
+            ))),
+        }
+    }
 }
 
 /// TTL settings of one state.

@@ -4,6 +4,7 @@
 //! exception and catches panics, so a bug in the store fails the task (and Flink restores
 //! it from the last checkpoint) instead of aborting the JVM and every job in it.
 
+mod batch;
 mod errors;
 mod library;
 mod memory;

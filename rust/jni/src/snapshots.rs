@@ -2,6 +2,7 @@
 //! directories, their verification, and the key-group-ordered scan that feeds Flink's
 //! canonical savepoint writer.
 
+use crate::batch::BatchWriter;
 use crate::{guard, JniError, JniResult};
 use ferrostate_engine::snapshot::{self, KgCursor, SnapshotReader};
 use ferrostate_engine::store::StateKind;
@@ -180,39 +181,15 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_nextBatch<
         let cap = env.get_direct_buffer_capacity(&out)?;
         // SAFETY: a live direct buffer of `cap` bytes, used by this thread during the call.
         let buf = unsafe { std::slice::from_raw_parts_mut(ptr, cap) };
-        let mut pos = 0usize;
-        let mut count: jint = 0;
-        let mut too_big = None;
+        let mut batch = BatchWriter::new(buf, jint::MAX);
         s.reader.scan_key_groups(
             &s.states,
             s.prefix_bytes,
             s.last_kg,
             &mut s.cursor,
-            |state, k, v| {
-                let need = 12 + k.len() + v.len();
-                if pos + need > cap {
-                    if count == 0 {
-                        too_big = Some(need);
-                    }
-                    return Ok(false);
-                }
-                buf[pos..pos + 4].copy_from_slice(&(state as u32).to_be_bytes());
-                buf[pos + 4..pos + 8].copy_from_slice(&(k.len() as u32).to_be_bytes());
-                buf[pos + 8..pos + 8 + k.len()].copy_from_slice(k);
-                let vp = pos + 8 + k.len();
-                buf[vp..vp + 4].copy_from_slice(&(v.len() as u32).to_be_bytes());
-                buf[vp + 4..vp + 4 + v.len()].copy_from_slice(v);
-                pos += need;
-                count += 1;
-                Ok(true)
-            },
+            |state, k, v| Ok(batch.push(Some(state as u32), k, v)),
         )?;
-        match too_big {
-            Some(n) => {
-                Ok(-(jint::try_from(n).map_err(|_| JniError::Arg("entry over 2 GiB".into()))?))
-            }
-            None => Ok(count),
-        }
+        batch.result()
     })
 }
 

@@ -5,6 +5,7 @@
 //! passes lengths only; values come back in the value buffer, with their length as the
 //! return value (`-1`: absent; more than the capacity: nothing copied, grow and ask again).
 
+use crate::batch::BatchWriter;
 use crate::{guard, JniError, JniResult};
 use ferrostate_engine::store::{ScanStart, StateKind, Store, StoreOptions};
 use ferrostate_engine::ttl::{self, Clock, TtlConfig, TtlLayout};
@@ -12,6 +13,7 @@ use jni::objects::{GlobalRef, JByteArray, JByteBuffer, JClass, JObject, JString}
 use jni::sys::{jboolean, jbyteArray, jint, jlong, jlongArray, jobjectArray, JNI_TRUE};
 use jni::JNIEnv;
 use std::cell::UnsafeCell;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -213,526 +215,305 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_close<'l>(
     })
 }
 
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_setBuffers<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-    key: JByteBuffer<'l>,
-    value: JByteBuffer<'l>,
-) {
-    guard(&mut env, "register buffers", |env| {
-        let key = Buffer::register(env, &key)?;
-        let value = Buffer::register(env, &value)?;
-        with_store(h, |s| {
-            s.key = key;
-            s.value = value;
-            Ok(())
-        })
-    })
+/// Declares a native method of `NativeStore` that works on the store behind the handle `h`:
+/// the JNI signature, the guard (errors and panics become Java exceptions) and the store's
+/// lock are written here once, so an entry point holds only what it does. `$env` binds the
+/// JNI environment (or `_`), `$s` the locked [`Inner`]; the other arguments are the Java
+/// method's after the handle.
+macro_rules! store_native {
+    ($(#[$meta:meta])* fn $name:ident($what:literal, $env:pat, $s:ident $(, $arg:ident: $ty:ty)*)
+        $(-> $ret:ty)? $body:block) => {
+        $(#[$meta])*
+        #[no_mangle]
+        pub extern "system" fn $name<'l>(
+            mut env: JNIEnv<'l>,
+            _c: JClass<'l>,
+            h: jlong,
+            $($arg: $ty),*
+        ) $(-> $ret)? {
+            guard(&mut env, $what, |$env| with_store(h, |$s| $body))
+        }
+    };
 }
 
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_registerState<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-    name: JString<'l>,
-    kind: jint,
-) -> jint {
-    guard(&mut env, "register state", |env| {
+/// A state id from Java (the index `registerState` returned).
+#[inline]
+fn id(state: jint) -> u32 {
+    state as u32
+}
+
+/// A key group range from Java, refused when negative.
+fn key_groups(start: jint, end: jint) -> JniResult<(u32, u32)> {
+    if start < 0 || end < 0 {
+        return Err(JniError::Arg(format!(
+            "negative key group range [{start}, {end}]"
+        )));
+    }
+    Ok((start as u32, end as u32))
+}
+
+/// A new Java `long[]` holding `values`.
+fn long_array(env: &mut JNIEnv, values: &[jlong]) -> JniResult<jlongArray> {
+    let arr = env.new_long_array(values.len() as jint)?;
+    env.set_long_array_region(&arr, 0, values)?;
+    Ok(arr.into_raw())
+}
+
+store_native! {
+    fn Java_io_ferrostate_flink_nativ_NativeStore_setBuffers("register buffers", env, s,
+        key: JByteBuffer<'l>, value: JByteBuffer<'l>) {
+        s.key = Buffer::register(env, &key)?;
+        s.value = Buffer::register(env, &value)?;
+        Ok(())
+    }
+}
+
+store_native! {
+    fn Java_io_ferrostate_flink_nativ_NativeStore_registerState("register state", env, s,
+        name: JString<'l>, kind: jint) -> jint {
         let name: String = env.get_string(&name)?.into();
         let kind = StateKind::from_code(kind)?;
-        with_store(h, |s| Ok(s.store.register_state(&name, kind)? as jint))
-    })
+        Ok(s.store.register_state(&name, kind)? as jint)
+    }
 }
 
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_stateNames<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-) -> jobjectArray {
-    guard(&mut env, "list states", |env| {
-        let names = with_store(h, |s| Ok(s.store.state_names()))?;
+store_native! {
+    fn Java_io_ferrostate_flink_nativ_NativeStore_stateNames("list states", env, s) -> jobjectArray {
+        let names = s.store.state_names();
         let arr = env.new_object_array(names.len() as jint, "java/lang/String", JObject::null())?;
         for (i, n) in names.iter().enumerate() {
-            let s = env.new_string(n)?;
-            env.set_object_array_element(&arr, i as jint, s)?;
+            let n = env.new_string(n)?;
+            env.set_object_array_element(&arr, i as jint, n)?;
         }
         Ok(arr.into_raw())
-    })
+    }
 }
 
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_setTtl<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-    state: jint,
-    ttl_ms: jlong,
-    layout: jint,
-    query_time_after: jint,
-) {
-    guard(&mut env, "configure TTL", |_| {
+store_native! {
+    fn Java_io_ferrostate_flink_nativ_NativeStore_setTtl("configure TTL", _, s,
+        state: jint, ttl_ms: jlong, layout: jint, query_time_after: jint) {
         let config = if ttl_ms < 0 {
             None
         } else {
-            let layout = match layout {
-                0 => TtlLayout::Value,
-                1 => TtlLayout::List,
-                2 => TtlLayout::Map,
-                other => return Err(JniError::Arg(format!("unknown TTL layout {other}"))),
-            };
+            let layout = TtlLayout::from_code(layout)?;
             Some(TtlConfig {
                 ttl_ms,
                 layout,
                 query_time_after: query_time_after.max(1) as u32,
             })
         };
-        with_store(h, |s| Ok(s.store.set_ttl(state as u32, config)?))
-    })
+        Ok(s.store.set_ttl(id(state), config)?)
+    }
 }
 
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_get<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-    state: jint,
-    key_len: jint,
-) -> jint {
-    guard(&mut env, "get", |_| {
-        with_store(h, |s| {
-            let key = s.key.slice(key_len)?;
-            let out = &s.value;
-            match s.store.get(state as u32, key, |v| {
-                out.write(v);
-                v.len()
-            })? {
-                Some(n) => value_len(n),
-                None => Ok(-1),
-            }
-        })
-    })
-}
-
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_contains<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-    state: jint,
-    key_len: jint,
-) -> jboolean {
-    guard(&mut env, "contains", |_| {
-        with_store(h, |s| {
-            let key = s.key.slice(key_len)?;
-            Ok(s.store.contains(state as u32, key)? as jboolean)
-        })
-    })
-}
-
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_put<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-    state: jint,
-    key_len: jint,
-    value_len: jint,
-) {
-    guard(&mut env, "put", |_| {
-        with_store(h, |s| {
-            let key = s.key.slice(key_len)?;
-            let value = s.value.slice(value_len)?;
-            Ok(s.store.put(state as u32, key, value)?)
-        })
-    })
-}
-
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_delete<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-    state: jint,
-    key_len: jint,
-) {
-    guard(&mut env, "delete", |_| {
-        with_store(h, |s| {
-            let key = s.key.slice(key_len)?;
-            Ok(s.store.delete(state as u32, key)?)
-        })
-    })
-}
-
-/// Puts a map entry whose first `prefix_len` key bytes name its map.
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_putEntry<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-    state: jint,
-    key_len: jint,
-    prefix_len: jint,
-    value_len: jint,
-) {
-    guard(&mut env, "put", |_| {
-        with_store(h, |s| {
-            let key = s.key.slice(key_len)?;
-            let value = s.value.slice(value_len)?;
-            let prefix = checked_len(prefix_len, key.len())?;
-            Ok(s.store.put_entry(state as u32, key, prefix, value)?)
-        })
-    })
-}
-
-/// Sets several entries of one map: the key buffer holds the map's prefix (`prefix_len` bytes),
-/// the value buffer `batch_len` bytes of length-prefixed user keys and values.
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_putEntries<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-    state: jint,
-    prefix_len: jint,
-    batch_len: jint,
-) -> jint {
-    guard(&mut env, "putAll", |_| {
-        with_store(h, |s| {
-            let prefix = s.key.slice(prefix_len)?;
-            let batch = s.value.slice(batch_len)?;
-            let n = s.store.put_entries(state as u32, prefix, batch)?;
-            Ok(jint::try_from(n).unwrap_or(jint::MAX))
-        })
-    })
-}
-
-/// Removes a map entry whose first `prefix_len` key bytes name its map.
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_deleteEntry<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-    state: jint,
-    key_len: jint,
-    prefix_len: jint,
-) {
-    guard(&mut env, "remove", |_| {
-        with_store(h, |s| {
-            let key = s.key.slice(key_len)?;
-            let prefix = checked_len(prefix_len, key.len())?;
-            Ok(s.store.delete_entry(state as u32, key, prefix)?)
-        })
-    })
-}
-
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_append<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-    state: jint,
-    key_len: jint,
-    value_len: jint,
-) {
-    guard(&mut env, "append", |_| {
-        with_store(h, |s| {
-            let key = s.key.slice(key_len)?;
-            let value = s.value.slice(value_len)?;
-            Ok(s.store.append(state as u32, key, value)?)
-        })
-    })
-}
-
-/// Scans the entries of a state whose keys start with a prefix. `io` holds the prefix at
-/// `[0, prefix_len)` and, when `start_len >= 0`, the key to start at right after it. The
-/// entries come back in `io` from offset 0 as `[i32 key length][key][i32 value length][value]`
-/// (big-endian), at most `max_entries`; the result is their number, or `-n` when even the
-/// first entry needs `n` bytes and does not fit. `map` says the prefix is exactly one map's
-/// (key group, key, namespace): only that map's dirty entries are written back first.
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_scan<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-    state: jint,
-    io: JByteBuffer<'l>,
-    prefix_len: jint,
-    start_len: jint,
-    exclusive: jboolean,
-    map: jboolean,
-    max_entries: jint,
-) -> jint {
-    guard(&mut env, "scan", |env| {
-        with_store(h, |s| {
-            let ptr = env.get_direct_buffer_address(&io)?;
-            let cap = env.get_direct_buffer_capacity(&io)?;
-            let p = checked_len(prefix_len, cap)?;
-            let st = if start_len < 0 {
-                0
-            } else {
-                checked_len(start_len, cap - p)?
-            };
-            // SAFETY: a live direct buffer of `cap` bytes, used by this thread only during the
-            // call. The prefix and start key are copied out before the buffer is overwritten.
-            let buf = unsafe { std::slice::from_raw_parts_mut(ptr, cap) };
-            let mut keys = std::mem::take(&mut s.scan_keys);
-            keys.clear();
-            keys.extend_from_slice(&buf[..p + st]);
-            let (prefix, start_key) = keys.split_at(p);
-            let start = if start_len < 0 {
-                ScanStart::First
-            } else {
-                ScanStart::At {
-                    key: start_key,
-                    exclusive: exclusive == JNI_TRUE,
-                }
-            };
-            let mut pos = 0usize;
-            let mut count: jint = 0;
-            let mut too_big: Option<usize> = None;
-            let sink = |k: &[u8], v: &[u8]| {
-                let need = 8 + k.len() + v.len();
-                if count >= max_entries.max(1) {
-                    return Ok(false);
-                }
-                if pos + need > cap {
-                    if count == 0 {
-                        too_big = Some(need);
-                    }
-                    return Ok(false);
-                }
-                buf[pos..pos + 4].copy_from_slice(&(k.len() as u32).to_be_bytes());
-                buf[pos + 4..pos + 4 + k.len()].copy_from_slice(k);
-                let vp = pos + 4 + k.len();
-                buf[vp..vp + 4].copy_from_slice(&(v.len() as u32).to_be_bytes());
-                buf[vp + 4..vp + 4 + v.len()].copy_from_slice(v);
-                pos += need;
-                count += 1;
-                Ok(true)
-            };
-            let scanned = if map == JNI_TRUE {
-                s.store.scan_map(state as u32, prefix, start, sink)
-            } else {
-                s.store.scan(state as u32, prefix, start, sink)
-            };
-            s.scan_keys = keys;
-            scanned?;
-            match too_big {
-                Some(n) => Ok(-(value_len(n)?)),
-                None => Ok(count),
-            }
-        })
-    })
-}
-
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_deletePrefix<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-    state: jint,
-    prefix_len: jint,
-) {
-    guard(&mut env, "delete prefix", |_| {
-        with_store(h, |s| {
-            let prefix = s.key.slice(prefix_len)?;
-            Ok(s.store.delete_prefix(state as u32, prefix)?)
-        })
-    })
-}
-
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_count<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-    state: jint,
-) -> jlong {
-    guard(&mut env, "count", |_| {
-        with_store(h, |s| Ok(s.store.count(state as u32)? as jlong))
-    })
-}
-
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_flushAll<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-) {
-    guard(&mut env, "flush", |_| {
-        with_store(h, |s| Ok(s.store.flush_all()?))
-    })
-}
-
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_dropHotTier<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-) {
-    guard(&mut env, "drop hot tier", |_| {
-        with_store(h, |s| Ok(s.store.drop_hot()?))
-    })
-}
-
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_checkpoint<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-    dir: JString<'l>,
-) {
-    guard(&mut env, "checkpoint", |env| {
-        let dir: String = env.get_string(&dir)?.into();
-        with_store(h, |s| Ok(s.store.checkpoint(std::path::Path::new(&dir))?))
-    })
-}
-
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_compact<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-    state: jint,
-) {
-    guard(&mut env, "compact", |_| {
-        with_store(h, |s| Ok(s.store.compact(state as u32)?))
-    })
-}
-
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_clipKeyGroups<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-    prefix_bytes: jint,
-    start: jint,
-    end: jint,
-) {
-    guard(&mut env, "clip key groups", |_| {
-        if start < 0 || end < 0 {
-            return Err(JniError::Arg(format!(
-                "negative key group range [{start}, {end}]"
-            )));
-        }
-        with_store(h, |s| {
-            Ok(s.store
-                .clip_key_groups(prefix_bytes as usize, start as u32, end as u32)?)
-        })
-    })
-}
-
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_importKeyGroups<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-    dir: JString<'l>,
-    prefix_bytes: jint,
-    start: jint,
-    end: jint,
-) -> jlong {
-    guard(&mut env, "import key groups", |env| {
-        let dir: String = env.get_string(&dir)?.into();
-        if start < 0 || end < 0 {
-            return Err(JniError::Arg(format!(
-                "negative key group range [{start}, {end}]"
-            )));
-        }
-        with_store(h, |s| {
-            Ok(s.store.import_key_groups(
-                std::path::Path::new(&dir),
-                prefix_bytes as usize,
-                start as u32,
-                end as u32,
-            )? as jlong)
-        })
-    })
-}
-
-/// `[hot tier bytes, RocksDB bytes, budget]`.
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_memoryUsage<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-) -> jlongArray {
-    guard(&mut env, "memory usage", |env| {
-        let u = with_store(h, |s| Ok(s.store.memory_usage()))?;
-        let arr = env.new_long_array(3)?;
-        env.set_long_array_region(
-            &arr,
-            0,
-            &[u.hot as jlong, u.rocksdb as jlong, u.budget as jlong],
-        )?;
-        Ok(arr.into_raw())
-    })
-}
-
-/// Reads the value of a key given as a Java array, returning a new array (or null): the slow
-/// path for callers that must not touch the task thread's buffers, such as queryable state.
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_getBytes<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-    state: jint,
-    key: JByteArray<'l>,
-) -> jbyteArray {
-    guard(&mut env, "get bytes", |env| {
-        let key = env.convert_byte_array(&key)?;
-        let value = with_store(h, |s| {
-            Ok(s.store.get(state as u32, &key, |v| v.to_vec())?)
+store_native! {
+    fn Java_io_ferrostate_flink_nativ_NativeStore_get("get", _, s, state: jint, key_len: jint) -> jint {
+        let key = s.key.slice(key_len)?;
+        let out = &s.value;
+        let found = s.store.get(id(state), key, |v| {
+            out.write(v);
+            v.len()
         })?;
-        match value {
-            Some(v) => Ok(env.byte_array_from_slice(&v)?.into_raw()),
+        found.map_or(Ok(-1), value_len)
+    }
+}
+
+store_native! {
+    fn Java_io_ferrostate_flink_nativ_NativeStore_contains("contains", _, s,
+        state: jint, key_len: jint) -> jboolean {
+        Ok(s.store.contains(id(state), s.key.slice(key_len)?)? as jboolean)
+    }
+}
+
+store_native! {
+    fn Java_io_ferrostate_flink_nativ_NativeStore_put("put", _, s,
+        state: jint, key_len: jint, value_len: jint) {
+        Ok(s.store.put(id(state), s.key.slice(key_len)?, s.value.slice(value_len)?)?)
+    }
+}
+
+store_native! {
+    fn Java_io_ferrostate_flink_nativ_NativeStore_delete("delete", _, s, state: jint, key_len: jint) {
+        Ok(s.store.delete(id(state), s.key.slice(key_len)?)?)
+    }
+}
+
+store_native! {
+    /// Puts a map entry whose first `prefix_len` key bytes name its map.
+    fn Java_io_ferrostate_flink_nativ_NativeStore_putEntry("put", _, s,
+        state: jint, key_len: jint, prefix_len: jint, value_len: jint) {
+        let key = s.key.slice(key_len)?;
+        let prefix = checked_len(prefix_len, key.len())?;
+        Ok(s.store.put_entry(id(state), key, prefix, s.value.slice(value_len)?)?)
+    }
+}
+
+store_native! {
+    /// Sets several entries of one map: the key buffer holds the map's prefix (`prefix_len`
+    /// bytes), the value buffer `batch_len` bytes of length-prefixed user keys and values.
+    fn Java_io_ferrostate_flink_nativ_NativeStore_putEntries("putAll", _, s,
+        state: jint, prefix_len: jint, batch_len: jint) -> jint {
+        let n = s.store.put_entries(id(state), s.key.slice(prefix_len)?, s.value.slice(batch_len)?)?;
+        Ok(jint::try_from(n).unwrap_or(jint::MAX))
+    }
+}
+
+store_native! {
+    /// Removes a map entry whose first `prefix_len` key bytes name its map.
+    fn Java_io_ferrostate_flink_nativ_NativeStore_deleteEntry("remove", _, s,
+        state: jint, key_len: jint, prefix_len: jint) {
+        let key = s.key.slice(key_len)?;
+        let prefix = checked_len(prefix_len, key.len())?;
+        Ok(s.store.delete_entry(id(state), key, prefix)?)
+    }
+}
+
+store_native! {
+    fn Java_io_ferrostate_flink_nativ_NativeStore_append("append", _, s,
+        state: jint, key_len: jint, value_len: jint) {
+        Ok(s.store.append(id(state), s.key.slice(key_len)?, s.value.slice(value_len)?)?)
+    }
+}
+
+store_native! {
+    /// Scans the entries of a state whose keys start with a prefix. `io` holds the prefix at
+    /// `[0, prefix_len)` and, when `start_len >= 0`, the key to start at right after it. The
+    /// entries come back in `io` from offset 0 as `[i32 key length][key][i32 value length][value]`
+    /// (big-endian), at most `max_entries`; the result is their number, or `-n` when even the
+    /// first entry needs `n` bytes and does not fit. `map` says the prefix is exactly one map's
+    /// (key group, key, namespace): only that map's dirty entries are written back first.
+    #[allow(clippy::too_many_arguments)]
+    fn Java_io_ferrostate_flink_nativ_NativeStore_scan("scan", env, s, state: jint,
+        io: JByteBuffer<'l>, prefix_len: jint, start_len: jint, exclusive: jboolean,
+        map: jboolean, max_entries: jint) -> jint {
+        let ptr = env.get_direct_buffer_address(&io)?;
+        let cap = env.get_direct_buffer_capacity(&io)?;
+        let p = checked_len(prefix_len, cap)?;
+        let st = if start_len < 0 {
+            0
+        } else {
+            checked_len(start_len, cap - p)?
+        };
+        // SAFETY: a live direct buffer of `cap` bytes, used by this thread only during the
+        // call. The prefix and start key are copied out before the buffer is overwritten.
+        let buf = unsafe { std::slice::from_raw_parts_mut(ptr, cap) };
+        let mut keys = std::mem::take(&mut s.scan_keys);
+        keys.clear();
+        keys.extend_from_slice(&buf[..p + st]);
+        let (prefix, start_key) = keys.split_at(p);
+        let start = if start_len < 0 {
+            ScanStart::First
+        } else {
+            ScanStart::At {
+                key: start_key,
+                exclusive: exclusive == JNI_TRUE,
+            }
+        };
+        let mut batch = BatchWriter::new(buf, max_entries);
+        let sink = |k: &[u8], v: &[u8]| Ok(batch.push(None, k, v));
+        let scanned = if map == JNI_TRUE {
+            s.store.scan_map(id(state), prefix, start, sink)
+        } else {
+            s.store.scan(id(state), prefix, start, sink)
+        };
+        s.scan_keys = keys;
+        scanned?;
+        batch.result()
+    }
+}
+
+store_native! {
+    fn Java_io_ferrostate_flink_nativ_NativeStore_deletePrefix("delete prefix", _, s,
+        state: jint, prefix_len: jint) {
+        Ok(s.store.delete_prefix(id(state), s.key.slice(prefix_len)?)?)
+    }
+}
+
+store_native! {
+    fn Java_io_ferrostate_flink_nativ_NativeStore_isEmptyPrefix("is empty", _, s,
+        state: jint, prefix_len: jint) -> jboolean {
+        Ok(s.store.is_map_empty(id(state), s.key.slice(prefix_len)?)? as jboolean)
+    }
+}
+
+store_native! {
+    fn Java_io_ferrostate_flink_nativ_NativeStore_count("count", _, s, state: jint) -> jlong {
+        Ok(s.store.count(id(state))? as jlong)
+    }
+}
+
+store_native! {
+    fn Java_io_ferrostate_flink_nativ_NativeStore_flushAll("flush", _, s) {
+        Ok(s.store.flush_all()?)
+    }
+}
+
+store_native! {
+    fn Java_io_ferrostate_flink_nativ_NativeStore_dropHotTier("drop hot tier", _, s) {
+        Ok(s.store.drop_hot()?)
+    }
+}
+
+store_native! {
+    fn Java_io_ferrostate_flink_nativ_NativeStore_checkpoint("checkpoint", env, s, dir: JString<'l>) {
+        let dir: String = env.get_string(&dir)?.into();
+        Ok(s.store.checkpoint(Path::new(&dir))?)
+    }
+}
+
+store_native! {
+    fn Java_io_ferrostate_flink_nativ_NativeStore_compact("compact", _, s, state: jint) {
+        Ok(s.store.compact(id(state))?)
+    }
+}
+
+store_native! {
+    fn Java_io_ferrostate_flink_nativ_NativeStore_clipKeyGroups("clip key groups", _, s,
+        prefix_bytes: jint, start: jint, end: jint) {
+        let (start, end) = key_groups(start, end)?;
+        Ok(s.store.clip_key_groups(prefix_bytes as usize, start, end)?)
+    }
+}
+
+store_native! {
+    fn Java_io_ferrostate_flink_nativ_NativeStore_importKeyGroups("import key groups", env, s,
+        dir: JString<'l>, prefix_bytes: jint, start: jint, end: jint) -> jlong {
+        let dir: String = env.get_string(&dir)?.into();
+        let (start, end) = key_groups(start, end)?;
+        let copied = s.store.import_key_groups(Path::new(&dir), prefix_bytes as usize, start, end)?;
+        Ok(copied as jlong)
+    }
+}
+
+store_native! {
+    /// `[hot tier bytes, RocksDB bytes, budget]`.
+    fn Java_io_ferrostate_flink_nativ_NativeStore_memoryUsage("memory usage", env, s) -> jlongArray {
+        let u = s.store.memory_usage();
+        long_array(env, &[u.hot as jlong, u.rocksdb as jlong, u.budget as jlong])
+    }
+}
+
+store_native! {
+    /// Reads the value of a key given as a Java array, returning a new array (or null): the
+    /// slow path for callers that must not touch the task thread's buffers, such as queryable
+    /// state.
+    fn Java_io_ferrostate_flink_nativ_NativeStore_getBytes("get bytes", env, s,
+        state: jint, key: JByteArray<'l>) -> jbyteArray {
+        let key = env.convert_byte_array(&key)?;
+        match s.store.get(id(state), &key, |v| env.byte_array_from_slice(v))? {
+            Some(v) => Ok(v?.into_raw()),
             None => Ok(std::ptr::null_mut()),
         }
-    })
+    }
 }
 
-/// `[RocksDB point reads, RocksDB writes, hot-tier hits, evictions]`.
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_stats<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-) -> jlongArray {
-    guard(&mut env, "store statistics", |env| {
-        let st = with_store(h, |s| Ok(s.store.stats()))?;
-        let arr = env.new_long_array(4)?;
-        env.set_long_array_region(
-            &arr,
-            0,
-            &[
-                st.rocksdb_reads as jlong,
-                st.rocksdb_writes as jlong,
-                st.hot_hits as jlong,
-                st.evictions as jlong,
-            ],
-        )?;
-        Ok(arr.into_raw())
-    })
-}
-
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_isEmptyPrefix<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-    state: jint,
-    prefix_len: jint,
-) -> jboolean {
-    guard(&mut env, "is empty", |_| {
-        with_store(h, |s| {
-            let prefix = s.key.slice(prefix_len)?;
-            Ok(s.store.is_map_empty(state as u32, prefix)? as jboolean)
-        })
-    })
+store_native! {
+    /// `[RocksDB point reads, RocksDB writes, hot-tier hits, evictions]`.
+    fn Java_io_ferrostate_flink_nativ_NativeStore_stats("store statistics", env, s) -> jlongArray {
+        let st = s.store.stats();
+        let counters = [st.rocksdb_reads, st.rocksdb_writes, st.hot_hits, st.evictions];
+        long_array(env, &counters.map(|c| c as jlong))
+    }
 }
 
 /// The Rust-only floor of a state access (benchmarks): `count` lookups of the keys laid back
