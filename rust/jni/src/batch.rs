@@ -74,22 +74,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn entries_are_length_prefixed_and_tagged_when_asked() {
-        let mut buf = [0u8; 64];
-        let mut w = BatchWriter::new(&mut buf, 10);
-        assert!(w.push(None, b"ab", b"c"));
-        assert!(w.push(Some(7), b"", b"xy"));
-        assert_eq!(w.result().unwrap(), 2);
-        assert_eq!(
-            &buf[..29],
-            &[
-                0, 0, 0, 2, b'a', b'b', 0, 0, 0, 1, b'c', //
-                0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 2, b'x', b'y', 0, 0, 0, 0
-            ][..29]
-        );
-    }
-
-    #[test]
     fn a_full_batch_stops_and_reports_what_the_first_entry_needs() {
         let mut buf = [0u8; 12];
         let mut w = BatchWriter::new(&mut buf, 10);
@@ -101,6 +85,42 @@ mod tests {
         let mut w = BatchWriter::new(&mut small, 10);
         assert!(!w.push(Some(0), b"key", b"v"));
         assert_eq!(w.result().unwrap(), -16);
+    }
+
+    /// The batches both sides test against (`tests/data/scan-batch.txt`; the Java side reads
+    /// them in `BatchCursorTest`).
+    fn shared_vector(tagged: bool) -> Vec<u8> {
+        let text = include_str!("../tests/data/scan-batch.txt");
+        let kind = if tagged { "tagged " } else { "untagged " };
+        let line = text.lines().find(|l| l.starts_with(kind)).unwrap();
+        let hex = line.rsplit(' ').next().unwrap();
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn writes_the_batches_java_reads() {
+        let mut buf = [0u8; 256];
+        let mut w = BatchWriter::new(&mut buf, 100);
+        for (k, v) in [
+            (&b"k1"[..], &b"v1"[..]),
+            (b"", b"empty key"),
+            (b"key3", b""),
+        ] {
+            assert!(w.push(None, k, v));
+        }
+        assert_eq!(w.result().unwrap(), 3);
+        let expected = shared_vector(false);
+        assert_eq!(&buf[..expected.len()], &expected[..]);
+
+        let mut buf = [0u8; 256];
+        let mut w = BatchWriter::new(&mut buf, 100);
+        assert!(w.push(Some(0), b"a", b"b"));
+        assert!(w.push(Some(5), b"kk", b"vvv"));
+        let expected = shared_vector(true);
+        assert_eq!(&buf[..expected.len()], &expected[..]);
     }
 
     #[test]

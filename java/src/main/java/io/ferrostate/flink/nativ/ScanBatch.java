@@ -24,14 +24,7 @@ public final class ScanBatch {
     private byte[] lastKey;
     private boolean exhausted;
 
-    private int remaining;
-    private int readPos;
-
-    // The current entry, as offsets into io.
-    private int keyOffset;
-    private int keyLength;
-    private int valueOffset;
-    private int valueLength;
+    private final BatchCursor entries = new BatchCursor(false);
 
     public ScanBatch(NativeStore store, int state, byte[] prefix, int maxEntries) {
         this(store, state, prefix, false, maxEntries);
@@ -61,25 +54,19 @@ public final class ScanBatch {
             store.returnScanBuffer(io);
             io = null;
             exhausted = true;
-            remaining = 0;
+            entries.reset(null, 0);
         }
     }
 
     /** Moves to the next entry; false when there is none. */
     public boolean advance() {
-        if (remaining == 0) {
+        if (entries.remaining() == 0) {
             if (exhausted || io == null || !fetch()) {
                 return false;
             }
         }
-        int p = readPos;
-        keyLength = io.getInt(p);
-        keyOffset = p + 4;
-        valueLength = io.getInt(keyOffset + keyLength);
-        valueOffset = keyOffset + keyLength + 4;
-        readPos = valueOffset + valueLength;
-        remaining--;
-        if (remaining == 0) {
+        entries.next();
+        if (entries.remaining() == 0) {
             lastKey = copyKey();
         }
         return true;
@@ -107,8 +94,7 @@ public final class ScanBatch {
                 release();
                 return false;
             }
-            remaining = n;
-            readPos = 0;
+            entries.reset(io, n);
             return true;
         }
     }
@@ -118,45 +104,38 @@ public final class ScanBatch {
     }
 
     public int keyOffset() {
-        return keyOffset;
+        return entries.keyOffset();
     }
 
     public int keyLength() {
-        return keyLength;
+        return entries.keyLength();
     }
 
     public int valueOffset() {
-        return valueOffset;
+        return entries.valueOffset();
     }
 
     public int valueLength() {
-        return valueLength;
+        return entries.valueLength();
     }
 
     /** A copy of the current key. */
     public byte[] copyKey() {
-        byte[] k = new byte[keyLength];
-        ByteBuffer d = io.duplicate();
-        d.position(keyOffset);
-        d.get(k);
-        return k;
+        return entries.copyKey();
     }
 
     /** A copy of the current value. */
     public byte[] copyValue() {
-        byte[] v = new byte[valueLength];
-        ByteBuffer d = io.duplicate();
-        d.position(valueOffset);
-        d.get(v);
-        return v;
+        return entries.copyValue();
     }
 
     /** True when the current key ends with {@code suffix}. */
     public boolean keyEndsWith(byte[] suffix) {
+        int keyLength = entries.keyLength();
         if (suffix.length > keyLength) {
             return false;
         }
-        int base = keyOffset + keyLength - suffix.length;
+        int base = entries.keyOffset() + keyLength - suffix.length;
         for (int i = 0; i < suffix.length; i++) {
             if (io.get(base + i) != suffix[i]) {
                 return false;

@@ -13,11 +13,9 @@ import java.nio.ByteOrder;
 @Internal
 public final class SnapshotScan extends NativeObject {
     private ByteBuffer io = ByteBuffer.allocateDirect(256 * 1024).order(ByteOrder.BIG_ENDIAN);
-    private int remaining;
-    private int readPos;
+    private final BatchCursor entries = new BatchCursor(true);
     private boolean done;
 
-    private int stateIndex;
     private byte[] key;
     private byte[] value;
 
@@ -46,7 +44,7 @@ public final class SnapshotScan extends NativeObject {
 
     /** Moves to the next entry; false when there is none. */
     public boolean advance() {
-        if (remaining == 0) {
+        if (entries.remaining() == 0) {
             if (done) {
                 return false;
             }
@@ -61,29 +59,19 @@ public final class SnapshotScan extends NativeObject {
                     done = true;
                     return false;
                 }
-                remaining = n;
-                readPos = 0;
+                entries.reset(io, n);
                 break;
             }
         }
-        stateIndex = io.getInt(readPos);
-        int kl = io.getInt(readPos + 4);
-        key = new byte[kl];
-        ByteBuffer d = io.duplicate();
-        d.position(readPos + 8);
-        d.get(key);
-        int vl = io.getInt(readPos + 8 + kl);
-        value = new byte[vl];
-        d.position(readPos + 12 + kl);
-        d.get(value);
-        readPos += 12 + kl + vl;
-        remaining--;
+        entries.next();
+        key = entries.copyKey();
+        value = entries.copyValue();
         return true;
     }
 
     /** Index of the current entry's state in the names given at creation. */
     public int stateIndex() {
-        return stateIndex;
+        return entries.stateIndex();
     }
 
     /** The current key, a fresh array. */
