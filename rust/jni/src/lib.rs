@@ -8,6 +8,7 @@ mod batch;
 mod errors;
 mod library;
 mod memory;
+mod results;
 mod snapshots;
 mod store;
 

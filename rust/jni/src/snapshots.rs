@@ -3,14 +3,14 @@
 //! canonical savepoint writer.
 
 use crate::batch::BatchWriter;
+use crate::results;
 use crate::{guard, JniError, JniResult};
 use ferrostate_engine::snapshot::{self, KgCursor, SnapshotReader};
 use ferrostate_engine::store::StateKind;
 use jni::objects::{JByteBuffer, JClass, JIntArray, JLongArray, JObjectArray, JString};
-use jni::sys::{jint, jlong, jstring};
+use jni::sys::{jbyteArray, jint, jlong};
 use jni::JNIEnv;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 fn strings(env: &mut JNIEnv, arr: &JObjectArray) -> JniResult<Vec<String>> {
@@ -43,63 +43,61 @@ fn known_files(
         .collect())
 }
 
-fn manifest_lines(m: &snapshot::Manifest) -> String {
-    let mut s = String::new();
-    for f in &m.files {
-        let _ = writeln!(s, "{}\t{}\t{}", f.name, f.size, f.crc32c);
-    }
-    s
-}
-
 /// Writes the manifest of `dir`; `known*` give checksums of files uploaded before. Returns
-/// one line per file: `name\tsize\tcrc32c`.
+/// its files ([`results::files`]).
 #[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_writeManifest<'l>(
+pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_writeManifestNative<'l>(
     mut env: JNIEnv<'l>,
     _c: JClass<'l>,
     dir: JString<'l>,
     known_names: JObjectArray<'l>,
     known_sizes: JLongArray<'l>,
     known_crcs: JIntArray<'l>,
-) -> jstring {
+) -> jbyteArray {
     guard(&mut env, "write snapshot manifest", |env| {
         let dir: String = env.get_string(&dir)?.into();
         let known = known_files(env, &known_names, &known_sizes, &known_crcs)?;
         let m = snapshot::write_manifest(Path::new(&dir), &known)?;
-        Ok(env.new_string(manifest_lines(&m))?.into_raw())
+        Ok(env
+            .byte_array_from_slice(&results::files(&m.files))?
+            .into_raw())
     })
 }
 
-/// Verifies every file of `dir` against its manifest; returns the manifest's lines.
+/// Verifies every file of `dir` against its manifest; returns its files ([`results::files`]).
 #[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_verify<'l>(
+pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_verifyNative<'l>(
     mut env: JNIEnv<'l>,
     _c: JClass<'l>,
     dir: JString<'l>,
-) -> jstring {
+) -> jbyteArray {
     guard(&mut env, "verify snapshot", |env| {
         let dir: String = env.get_string(&dir)?.into();
         let m = snapshot::verify(Path::new(&dir))?;
-        Ok(env.new_string(manifest_lines(&m))?.into_raw())
+        Ok(env
+            .byte_array_from_slice(&results::files(&m.files))?
+            .into_raw())
     })
 }
 
 /// As `verify`, with the size and checksum of some files already taken while they were
 /// downloaded: those are not read again.
 #[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_verifyKnown<'l>(
+pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_verifyKnownNative<'l>(
     mut env: JNIEnv<'l>,
     _c: JClass<'l>,
     dir: JString<'l>,
     known_names: JObjectArray<'l>,
     known_sizes: JLongArray<'l>,
     known_crcs: JIntArray<'l>,
-) -> jstring {
+) -> jbyteArray {
     guard(&mut env, "verify snapshot", |env| {
         let dir: String = env.get_string(&dir)?.into();
         let known = known_files(env, &known_names, &known_sizes, &known_crcs)?;
         let m = snapshot::verify_known(Path::new(&dir), &known)?;
-        Ok(env.new_string(manifest_lines(&m))?.into_raw())
+        Ok(env
+            .byte_array_from_slice(&results::files(&m.files))?
+            .into_raw())
     })
 }
 
@@ -208,33 +206,23 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_closeScan<
     })
 }
 
-/// Per state: `name\tentries\tbytes\tmin key group\tmax key group` (empty when none).
+/// Statistics per state of a snapshot directory ([`results::stats`]).
 #[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_stats<'l>(
+pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_statsNative<'l>(
     mut env: JNIEnv<'l>,
     _c: JClass<'l>,
     dir: JString<'l>,
     memory: jlong,
     prefix_bytes: jint,
-) -> jstring {
+) -> jbyteArray {
     guard(&mut env, "snapshot statistics", |env| {
         let dir: String = env.get_string(&dir)?.into();
         let memory = crate::memory::shared_or_private(memory)?;
         let reader = SnapshotReader::open(Path::new(&dir), &memory)?;
-        let mut s = String::new();
-        for st in reader.stats(prefix_bytes as usize)? {
-            let opt = |v: Option<u32>| v.map(|x| x.to_string()).unwrap_or_default();
-            let _ = writeln!(
-                s,
-                "{}\t{}\t{}\t{}\t{}",
-                st.name,
-                st.entries,
-                st.bytes,
-                opt(st.min_kg),
-                opt(st.max_kg)
-            );
-        }
-        Ok(env.new_string(s)?.into_raw())
+        let stats = reader.stats(prefix_bytes as usize)?;
+        Ok(env
+            .byte_array_from_slice(&results::stats(&stats))?
+            .into_raw())
     })
 }
 
@@ -254,7 +242,7 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_encodeInde
     sizes: JLongArray<'l>,
     crcs: JIntArray<'l>,
     shared: JIntArray<'l>,
-) -> jni::sys::jbyteArray {
+) -> jbyteArray {
     guard(&mut env, "encode snapshot index", |env| {
         let mut kg = [0i32; 3];
         env.get_int_array_region(&key_groups, 0, &mut kg)?;

@@ -1,6 +1,11 @@
 package io.ferrostate.flink.nativ;
 
+import io.ferrostate.flink.nativ.NativeResults.SnapshotFile;
+import io.ferrostate.flink.nativ.NativeResults.StateStats;
+
 import org.apache.flink.annotation.Internal;
+
+import java.util.List;
 
 /** Manifests, verification and key-group-ordered scans of snapshot directories. */
 @Internal
@@ -16,28 +21,46 @@ public final class NativeSnapshots {
      * Writes the manifest of snapshot directory {@code dir}. Files named in {@code knownNames}
      * with the same size keep the checksum given (SST files never change); the others are read.
      *
-     * @return one line per file: {@code name\tsize\tcrc32c}
+     * @return the files the manifest describes
      */
-    public static native String writeManifest(
-            String dir, String[] knownNames, long[] knownSizes, int[] knownCrcs);
+    public static List<SnapshotFile> writeManifest(
+            String dir, String[] knownNames, long[] knownSizes, int[] knownCrcs) {
+        return NativeResults.files(writeManifestNative(dir, knownNames, knownSizes, knownCrcs));
+    }
 
     /**
      * Verifies every file of {@code dir} against its manifest: a missing, truncated or damaged
      * file throws {@link FerroCorruptionException} naming it.
      *
-     * @return the manifest's lines, as {@link #writeManifest}
+     * @return the files the manifest describes
      */
-    public static native String verify(String dir);
+    public static List<SnapshotFile> verify(String dir) {
+        return NativeResults.files(verifyNative(dir));
+    }
 
     /**
      * As {@link #verify}, with the sizes and CRC-32C checksums of some files already taken while
      * they were downloaded: those files are not read again.
      */
-    public static native String verifyKnown(
+    public static List<SnapshotFile> verify(
+            String dir, String[] knownNames, long[] knownSizes, int[] knownCrcs) {
+        return NativeResults.files(verifyKnownNative(dir, knownNames, knownSizes, knownCrcs));
+    }
+
+    /** What the snapshot in {@code dir} holds per state. */
+    public static List<StateStats> stats(String dir, long memory, int prefixBytes) {
+        return NativeResults.stats(statsNative(dir, memory, prefixBytes));
+    }
+
+    private static native byte[] writeManifestNative(
             String dir, String[] knownNames, long[] knownSizes, int[] knownCrcs);
 
-    /** Per state: {@code name\tentries\tbytes\tmin key group\tmax key group}. */
-    public static native String stats(String dir, long memory, int prefixBytes);
+    private static native byte[] verifyNative(String dir);
+
+    private static native byte[] verifyKnownNative(
+            String dir, String[] knownNames, long[] knownSizes, int[] knownCrcs);
+
+    private static native byte[] statsNative(String dir, long memory, int prefixBytes);
 
     /**
      * Encodes the index at the start of a native snapshot's meta stream.

@@ -31,6 +31,7 @@ import io.ferrostate.flink.FerroKeyedStateBackend;
 import io.ferrostate.flink.FerroKeyedStateBackend.StateInfo;
 import io.ferrostate.flink.nativ.FerroCorruptionException;
 import io.ferrostate.flink.nativ.NativeMemory;
+import io.ferrostate.flink.nativ.NativeResults.SnapshotFile;
 import io.ferrostate.flink.nativ.NativeSnapshots;
 import io.ferrostate.flink.nativ.NativeStore;
 import io.ferrostate.flink.snapshot.FerroNativeSnapshotStrategy;
@@ -221,12 +222,8 @@ public final class FerroNativeRestoreOperation<K> {
             crcs[i] = (int) taken.get(names[i])[1];
         }
         // Fails with a FerroCorruptionException naming the first damaged or missing file.
-        String lines = NativeSnapshots.verifyKnown(dir.getAbsolutePath(), names, sizes, crcs);
-        for (String line : lines.split("\n")) {
-            if (!line.isEmpty()) {
-                String[] f = line.split("\t");
-                out.put(f[0], new long[] {Long.parseLong(f[1]), Long.parseLong(f[2])});
-            }
+        for (SnapshotFile f : NativeSnapshots.verify(dir.getAbsolutePath(), names, sizes, crcs)) {
+            out.put(f.name, new long[] {f.size, Integer.toUnsignedLong(f.crc32c)});
         }
         return out;
     }

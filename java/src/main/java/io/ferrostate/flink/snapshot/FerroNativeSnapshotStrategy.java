@@ -35,6 +35,7 @@ import org.apache.flink.util.FileUtils;
 import org.apache.flink.util.IOUtils;
 
 import io.ferrostate.flink.FerroKeyedStateBackend;
+import io.ferrostate.flink.nativ.NativeResults.SnapshotFile;
 import io.ferrostate.flink.nativ.NativeSnapshots;
 
 import org.slf4j.Logger;
@@ -273,7 +274,7 @@ public final class FerroNativeSnapshotStrategy<K>
             knownSizes[i] = u.size;
             knownCrcs[i] = u.crc;
         }
-        String manifest =
+        List<SnapshotFile> manifest =
                 NativeSnapshots.writeManifest(
                         res.directory.getAbsolutePath(),
                         knownNames.toArray(new String[0]),
@@ -294,19 +295,15 @@ public final class FerroNativeSnapshotStrategy<K>
                         ? CheckpointedStateScope.EXCLUSIVE
                         : CheckpointedStateScope.SHARED;
         try {
-            List<String[]> files = new ArrayList<>();
-            for (String line : manifest.split("\n")) {
-                if (!line.isEmpty()) {
-                    files.add(line.split("\t"));
-                }
-            }
+            List<SnapshotFile> files = new ArrayList<>(manifest);
             // The store's manifest goes last, after every file it describes.
-            files.add(new String[] {MANIFEST, "-1", Long.toString(crc32c(new File(res.directory, MANIFEST)))});
-            for (String[] f : files) {
-                String name = f[0];
+            File manifestFile = new File(res.directory, MANIFEST);
+            files.add(new SnapshotFile(MANIFEST, manifestFile.length(), (int) crc32c(manifestFile)));
+            for (SnapshotFile f : files) {
+                String name = f.name;
                 File file = new File(res.directory, name);
-                long size = Long.parseLong(f[1]) < 0 ? file.length() : Long.parseLong(f[1]);
-                int crc = (int) Long.parseLong(f[2]);
+                long size = f.size;
+                int crc = f.crc32c;
                 boolean sst = name.endsWith(SST);
                 StreamStateHandle handle;
                 Uploaded previous = sst ? known.get(name) : null;

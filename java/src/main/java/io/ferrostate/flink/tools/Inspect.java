@@ -24,6 +24,7 @@ import org.apache.flink.runtime.state.StateSerializerProvider;
 import org.apache.flink.util.FileUtils;
 
 import io.ferrostate.flink.nativ.FerroNativeException;
+import io.ferrostate.flink.nativ.NativeResults.StateStats;
 import io.ferrostate.flink.nativ.NativeSnapshots;
 import io.ferrostate.flink.snapshot.NativeSnapshotMeta;
 
@@ -135,18 +136,13 @@ public final class Inspect {
             try (FSDataInputStream in = h.getMetaDataStateHandle().openInputStream()) {
                 NativeSnapshotMeta.readIndex(new DataInputViewStreamWrapper(in));
             }
-            String manifest = NativeSnapshots.verify(tmp.getAbsolutePath());
-            int n = manifest.isEmpty() ? 0 : manifest.split("\n").length;
+            int n = NativeSnapshots.verify(tmp.getAbsolutePath()).size();
             out.println("  ferrostate native snapshot, checkpoint " + h.getCheckpointId()
                     + ": " + n + " files, " + h.getStateSize() + " bytes, every checksum matches");
             out.printf("  %-32s %12s %14s %12s%n", "state", "entries", "bytes", "key groups");
-            for (String line : NativeSnapshots.stats(tmp.getAbsolutePath(), 0, prefixBytes).split("\n")) {
-                if (line.isEmpty()) {
-                    continue;
-                }
-                String[] f = line.split("\t", -1);
-                String kg = f[3].isEmpty() ? "-" : f[3] + ".." + f[4];
-                out.printf("  %-32s %12s %14s %12s%n", f[0], f[1], f[2], kg);
+            for (StateStats st : NativeSnapshots.stats(tmp.getAbsolutePath(), 0, prefixBytes)) {
+                String kg = st.minKeyGroup < 0 ? "-" : st.minKeyGroup + ".." + st.maxKeyGroup;
+                out.printf("  %-32s %12s %14s %12s%n", st.name, st.entries, st.bytes, kg);
             }
         } finally {
             FileUtils.deleteDirectory(tmp);

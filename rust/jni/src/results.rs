@@ -1,0 +1,123 @@
+//! Binary encodings of the structured results native methods return, decoded in Java by
+//! `NativeResults` (one codec per side, no text parsing): big-endian, a 4-byte count of
+//! records, strings as a 4-byte length and UTF-8, an absent key group as -1.
+//!
+//! - files of a snapshot manifest: `[name][u64 size][u32 crc32c]` each;
+//! - statistics of a snapshot's states: `[name][u64 entries][u64 bytes][i32 min key group]
+//!   [i32 max key group]` each.
+//!
+//! `tests/data/results.txt` holds encodings both sides' tests check.
+
+use ferrostate_engine::snapshot::{FileEntry, StateStats};
+
+/// Appends the fields of one record.
+#[derive(Default)]
+struct Encoder(Vec<u8>);
+
+impl Encoder {
+    fn with_count(n: usize) -> Encoder {
+        let mut e = Encoder::default();
+        e.u32(n as u32);
+        e
+    }
+
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+
+    fn str(&mut self, s: &str) {
+        self.u32(s.len() as u32);
+        self.0.extend_from_slice(s.as_bytes());
+    }
+
+    fn key_group(&mut self, kg: Option<u32>) {
+        self.0
+            .extend_from_slice(&kg.map_or(-1, |k| k as i32).to_be_bytes());
+    }
+}
+
+/// The files of a manifest.
+pub(crate) fn files(files: &[FileEntry]) -> Vec<u8> {
+    let mut e = Encoder::with_count(files.len());
+    for f in files {
+        e.str(&f.name);
+        e.u64(f.size);
+        e.u32(f.crc32c);
+    }
+    e.0
+}
+
+/// Statistics per state of a snapshot.
+pub(crate) fn stats(stats: &[StateStats]) -> Vec<u8> {
+    let mut e = Encoder::with_count(stats.len());
+    for s in stats {
+        e.str(&s.name);
+        e.u64(s.entries);
+        e.u64(s.bytes);
+        e.key_group(s.min_kg);
+        e.key_group(s.max_kg);
+    }
+    e.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hex encoding named `name` in `tests/data/results.txt`.
+    fn shared_vector(name: &str) -> String {
+        let text = include_str!("../tests/data/results.txt");
+        let line = text
+            .lines()
+            .find(|l| l.split(' ').next() == Some(name))
+            .unwrap();
+        line.rsplit(' ').next().unwrap().to_string()
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn files_are_encoded_as_java_reads_them() {
+        let entries = [
+            FileEntry {
+                name: "000012.sst".into(),
+                size: 5_000_000_000,
+                crc32c: 0xdead_beef,
+            },
+            FileEntry {
+                name: "CURRENT".into(),
+                size: 16,
+                crc32c: 7,
+            },
+        ];
+        assert_eq!(hex(&files(&entries)), shared_vector("files"));
+        assert_eq!(hex(&files(&[])), "00000000");
+    }
+
+    #[test]
+    fn stats_are_encoded_as_java_reads_them() {
+        let s = [
+            StateStats {
+                name: "wörds".into(),
+                entries: 3,
+                bytes: 300,
+                min_kg: Some(0),
+                max_kg: Some(127),
+            },
+            StateStats {
+                name: "empty".into(),
+                entries: 0,
+                bytes: 0,
+                min_kg: None,
+                max_kg: None,
+            },
+        ];
+        assert_eq!(hex(&stats(&s)), shared_vector("stats"));
+    }
+}
