@@ -1,12 +1,12 @@
 package io.ferrostate.bench;
 
+import io.ferrostate.flink.FerroKeyBuilder;
+import io.ferrostate.flink.nativ.DirectOutputView;
+
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
-
-import io.ferrostate.flink.FerroKeyBuilder;
-import io.ferrostate.flink.nativ.DirectOutputView;
 
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -28,12 +28,13 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code harness}: what the suite's per-invocation {@code KeyValue} costs by itself (JMH's
  *       invocation-level setup and timestamps); every state benchmark pays it.
  *   <li>{@code keyPath}: the key group of a Long key and ferrostate's composite key {@code [key
- *       group][key][namespace]} built in the direct key buffer ({@code FerroKeyBuilder}, as
- *       {@code setCurrentKey} + a state access do).
+ *       group][key][namespace]} built in the direct key buffer ({@code FerroKeyBuilder}, as {@code
+ *       setCurrentKey} + a state access do).
  *   <li>{@code jniNoop}: an empty JNI call ({@code NativeLibrary.noop()}).
  *   <li>{@code jniTouch}: a JNI call that reads the 10 key bytes from a shared direct buffer and
  *       writes 8 bytes back ({@code NativeLibrary.touch}), what every access does at least.
  * </ul>
+ *
  * Run in ns/op; the runner adds the serializer and store-lookup floors of the regime.
  */
 @State(Scope.Thread)
@@ -54,7 +55,8 @@ public class AccessFloorBenchmark {
             keys[i] = StateBenchmarkData.SETUP_KEYS.get(i);
         }
         keyBuilder =
-                new FerroKeyBuilder<>(LongSerializer.INSTANCE, 1, new DirectOutputView(256, v -> {}));
+                new FerroKeyBuilder<>(
+                        LongSerializer.INSTANCE, 1, new DirectOutputView(256, v -> {}));
         if (Natives.REGISTER_TOUCH_BUFFER != null) {
             touchBuffer = ByteBuffer.allocateDirect(256);
             try {

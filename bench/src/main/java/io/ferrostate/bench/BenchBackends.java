@@ -1,5 +1,8 @@
 package io.ferrostate.bench;
 
+import io.ferrostate.flink.FerroKeyedStateBackend;
+import io.ferrostate.flink.FerroStateBackend;
+
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
@@ -19,9 +22,6 @@ import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
 import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
 import org.apache.flink.util.FileUtils;
 
-import io.ferrostate.flink.FerroKeyedStateBackend;
-import io.ferrostate.flink.FerroStateBackend;
-
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -29,8 +29,8 @@ import java.util.Collections;
 
 /**
  * Builds the keyed state backends of the micro-benchmarks, the role Flink's {@code
- * StateBackendBenchmarkUtils} plays for flink-benchmarks, but through each backend's public
- * {@link StateBackend#createKeyedStateBackend} on a task environment, as a TaskManager builds it:
+ * StateBackendBenchmarkUtils} plays for flink-benchmarks, but through each backend's public {@link
+ * StateBackend#createKeyedStateBackend} on a task environment, as a TaskManager builds it:
  *
  * <ul>
  *   <li>a {@link MockEnvironment} whose {@code MemoryManager} holds the regime's budget as managed
@@ -110,9 +110,12 @@ public final class BenchBackends {
     }
 
     /** A backend for keys of {@code keySerializer} (SQL operators: {@code RowData} keys). */
-    public static <K> Built<K> create(BackendType type, Regime regime, TypeSerializer<K> keySerializer)
-            throws Exception {
-        File dir = Files.createTempDirectory(workRoot().toPath(), "bench-" + type.name().toLowerCase() + "-").toFile();
+    public static <K> Built<K> create(
+            BackendType type, Regime regime, TypeSerializer<K> keySerializer) throws Exception {
+        File dir =
+                Files.createTempDirectory(
+                                workRoot().toPath(), "bench-" + type.name().toLowerCase() + "-")
+                        .toFile();
         MockEnvironment env =
                 MockEnvironment.builder().setManagedMemorySize(regime.budgetBytes()).build();
         try {
@@ -173,10 +176,12 @@ public final class BenchBackends {
     }
 
     /**
-     * Full compaction where the backend has one (RocksDB, ferrostate), as flink-benchmarks'
-     * list benchmark does for RocksDB after loading its data.
+     * Full compaction where the backend has one (RocksDB, ferrostate), as flink-benchmarks' list
+     * benchmark does for RocksDB after loading its data.
      */
-    static void compact(KeyedStateBackend<Long> backend, org.apache.flink.api.common.state.StateDescriptor<?, ?> desc)
+    static void compact(
+            KeyedStateBackend<Long> backend,
+            org.apache.flink.api.common.state.StateDescriptor<?, ?> desc)
             throws Exception {
         if (backend instanceof RocksDBKeyedStateBackend) {
             ((RocksDBKeyedStateBackend<Long>) backend).compactState(desc);

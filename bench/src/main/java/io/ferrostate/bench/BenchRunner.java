@@ -28,9 +28,10 @@ import java.util.stream.Stream;
  *
  * <p>Five JMH runs, each with all three backends: the state benchmarks in-memory, the state
  * benchmarks out-of-core (a heap that is touched up front, so RSS growth is native memory), the
- * floor benchmarks, the SQL window timers, the example job. Their JSON results and the per-trial memory records land in
- * {@code <out>/tmp/}; {@link Report} turns them into {@code <out>/latest.md} and {@code
- * <out>/latest.json} ({@code <out>/tmp/smoke.*} for the smoke profile, which is never a result).
+ * floor benchmarks, the SQL window timers, the example job. Their JSON results and the per-trial
+ * memory records land in {@code <out>/tmp/}; {@link Report} turns them into {@code <out>/latest.md}
+ * and {@code <out>/latest.json} ({@code <out>/tmp/smoke.*} for the smoke profile, which is never a
+ * result).
  *
  * <pre>
  * Options:
@@ -114,7 +115,8 @@ public final class BenchRunner {
                     // warmed up 3x as long, lists reloaded before every iteration as in Flink.
                     return new Profile(name, 3, 1000, 5, 2000, 2, 5, "iteration", 1000);
                 default:
-                    throw new IllegalArgumentException("unknown profile " + name + " (smoke|short|full)");
+                    throw new IllegalArgumentException(
+                            "unknown profile " + name + " (smoke|short|full)");
             }
         }
 
@@ -148,7 +150,8 @@ public final class BenchRunner {
         Path target = profile.name.equals("smoke") ? tmp : out;
 
         if (opts.containsKey("report-only")) {
-            int status = Report.write(tmp, target, name, profile.name, profile.describe(), null, -1);
+            int status =
+                    Report.write(tmp, target, name, profile.name, profile.describe(), null, -1);
             System.exit(status);
         }
 
@@ -162,7 +165,8 @@ public final class BenchRunner {
         natives.forEach(
                 (k, why) -> {
                     if (why != null) {
-                        System.out.println("ferrostate bench: floor '" + k + "' is skipped: " + why);
+                        System.out.println(
+                                "ferrostate bench: floor '" + k + "' is skipped: " + why);
                     }
                 });
         Files.write(
@@ -176,9 +180,12 @@ public final class BenchRunner {
         fork.add("-Dferrostate.bench.list.settle-ms=" + profile.listSettleMs);
         fork.add("-Dlog4j2.configurationFile=log4j2-bench.properties");
         System.getProperties().stringPropertyNames().stream()
-                .filter(k -> k.startsWith("ferrostate.") && !k.startsWith("ferrostate.bench.memdir")
-                        && !k.startsWith("ferrostate.bench.workdir")
-                        && !k.startsWith("ferrostate.bench.list."))
+                .filter(
+                        k ->
+                                k.startsWith("ferrostate.")
+                                        && !k.startsWith("ferrostate.bench.memdir")
+                                        && !k.startsWith("ferrostate.bench.workdir")
+                                        && !k.startsWith("ferrostate.bench.list."))
                 .forEach(k -> fork.add("-D" + k + "=" + System.getProperty(k)));
 
         long started = System.nanoTime();
@@ -245,9 +252,12 @@ public final class BenchRunner {
                 tmp.resolve("timings.json"),
                 Json.write(Map.of("wall_seconds", wall, "groups", groupSeconds))
                         .getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        int status = Report.write(tmp, target, name, profile.name, profile.describe(), groupSeconds, wall);
+        int status =
+                Report.write(
+                        tmp, target, name, profile.name, profile.describe(), groupSeconds, wall);
         deleteRecursively(work);
-        System.out.printf(Locale.ROOT, "ferrostate bench: %s profile took %.0f s%n", profile.name, wall);
+        System.out.printf(
+                Locale.ROOT, "ferrostate bench: %s profile took %.0f s%n", profile.name, wall);
         groupSeconds.forEach((g, s) -> System.out.printf(Locale.ROOT, "  %-22s %6.0f s%n", g, s));
         System.exit(failed ? 1 : status);
     }
@@ -365,7 +375,8 @@ public final class BenchRunner {
             return;
         }
         try (Stream<Path> s = Files.walk(p)) {
-            for (Path x : s.sorted(java.util.Comparator.reverseOrder()).collect(Collectors.toList())) {
+            for (Path x :
+                    s.sorted(java.util.Comparator.reverseOrder()).collect(Collectors.toList())) {
                 Files.deleteIfExists(x);
             }
         }

@@ -1,5 +1,7 @@
 package io.ferrostate.bench;
 
+import io.ferrostate.flink.FerroStateBackend;
+
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -27,8 +29,6 @@ import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.filesystem.FsCheckpointStorageAccess;
 import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
 import org.apache.flink.util.FileUtils;
-
-import io.ferrostate.flink.FerroStateBackend;
 
 import java.io.File;
 import java.io.IOException;
@@ -65,9 +65,9 @@ import java.util.stream.Stream;
  * placeholders of checkpoint 2 become the files checkpoint 1 uploaded.
  *
  * <p>Timings: synchronous part = the {@code snapshot(...)} call; asynchronous part = running the
- * returned future; restore = {@code createKeyedStateBackend} with the handles (the reads that
- * check the restored values are outside the timing). Uploaded bytes = bytes of the files that
- * the checkpoint newly wrote under the checkpoint directory, cross-checked with {@code
+ * returned future; restore = {@code createKeyedStateBackend} with the handles (the reads that check
+ * the restored values are outside the timing). Uploaded bytes = bytes of the files that the
+ * checkpoint newly wrote under the checkpoint directory, cross-checked with {@code
  * getCheckpointedSize()}.
  *
  * <pre>
@@ -80,10 +80,17 @@ public final class CheckpointBenchmark {
     static final int MAX_PARALLELISM = 128;
     static final KeyGroupRange FULL = new KeyGroupRange(0, MAX_PARALLELISM - 1);
     static final List<KeyGroupRange> HALVES =
-            Arrays.asList(new KeyGroupRange(0, MAX_PARALLELISM / 2 - 1), new KeyGroupRange(MAX_PARALLELISM / 2, MAX_PARALLELISM - 1));
+            Arrays.asList(
+                    new KeyGroupRange(0, MAX_PARALLELISM / 2 - 1),
+                    new KeyGroupRange(MAX_PARALLELISM / 2, MAX_PARALLELISM - 1));
     static final String STATE = "value";
-    /** Flink's defaults: state.storage.fs.memory-threshold (20 KiB), state.storage.fs.write-buffer-size. */
+
+    /**
+     * Flink's defaults: state.storage.fs.memory-threshold (20 KiB),
+     * state.storage.fs.write-buffer-size.
+     */
     static final int FS_SMALL_FILE_THRESHOLD = 20 * 1024;
+
     static final int FS_WRITE_BUFFER = 4096;
     static final int SAMPLES = 2000;
 
@@ -94,17 +101,27 @@ public final class CheckpointBenchmark {
     private final boolean countKeys;
     private final File workRoot;
     private final int repeats;
+
     /** How many times 1% of the keys change, each followed by a checkpoint (2, 3, ...). */
     private final int rounds;
+
     /**
-     * Whether to compact fully after the load, before checkpoint 1. Without it, the compactions
-     * the load left pending land between checkpoint 1 and 2 or not, by timing, and checkpoint 2
-     * uploads their output (hundreds of MB, either backend) instead of the change.
+     * Whether to compact fully after the load, before checkpoint 1. Without it, the compactions the
+     * load left pending land between checkpoint 1 and 2 or not, by timing, and checkpoint 2 uploads
+     * their output (hundreds of MB, either backend) instead of the change.
      */
     private final boolean compactAfterLoad;
 
-    private CheckpointBenchmark(long keys, int valueBytes, long budgetBytes, double changePercent, boolean countKeys,
-            File workRoot, int repeats, int rounds, boolean compactAfterLoad) {
+    private CheckpointBenchmark(
+            long keys,
+            int valueBytes,
+            long budgetBytes,
+            double changePercent,
+            boolean countKeys,
+            File workRoot,
+            int repeats,
+            int rounds,
+            boolean compactAfterLoad) {
         this.compactAfterLoad = compactAfterLoad;
         this.repeats = repeats;
         this.rounds = rounds;
@@ -131,26 +148,61 @@ public final class CheckpointBenchmark {
         String workdir = System.getProperty("java.io.tmpdir");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
-                case "--mb": mb = Double.parseDouble(args[++i]); break;
-                case "--value-bytes": valueBytes = Integer.parseInt(args[++i]); break;
-                case "--budget-mb": budgetMb = Long.parseLong(args[++i]); break;
-                case "--change-percent": changePercent = Double.parseDouble(args[++i]); break;
-                case "--backends": backends = Arrays.asList(args[++i].toUpperCase(Locale.ROOT).split(",")); break;
-                case "--out": out = args[++i]; break;
-                case "--name": name = args[++i]; break;
-                case "--workdir": workdir = args[++i]; break;
-                case "--no-count": countKeys = false; break;
-                case "--no-compact": compactAfterLoad = false; break;
-                case "--repeats": repeats = Integer.parseInt(args[++i]); break;
-                case "--change-rounds": rounds = Integer.parseInt(args[++i]); break;
-                default: throw new IllegalArgumentException("unknown option " + args[i]);
+                case "--mb":
+                    mb = Double.parseDouble(args[++i]);
+                    break;
+                case "--value-bytes":
+                    valueBytes = Integer.parseInt(args[++i]);
+                    break;
+                case "--budget-mb":
+                    budgetMb = Long.parseLong(args[++i]);
+                    break;
+                case "--change-percent":
+                    changePercent = Double.parseDouble(args[++i]);
+                    break;
+                case "--backends":
+                    backends = Arrays.asList(args[++i].toUpperCase(Locale.ROOT).split(","));
+                    break;
+                case "--out":
+                    out = args[++i];
+                    break;
+                case "--name":
+                    name = args[++i];
+                    break;
+                case "--workdir":
+                    workdir = args[++i];
+                    break;
+                case "--no-count":
+                    countKeys = false;
+                    break;
+                case "--no-compact":
+                    compactAfterLoad = false;
+                    break;
+                case "--repeats":
+                    repeats = Integer.parseInt(args[++i]);
+                    break;
+                case "--change-rounds":
+                    rounds = Integer.parseInt(args[++i]);
+                    break;
+                default:
+                    throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
         // Logical state: 8-byte key + value bytes per entry.
         long keys = (long) Math.ceil(mb * 1024 * 1024 / (8 + valueBytes));
         File root = new File(workdir);
         Files.createDirectories(root.toPath());
-        CheckpointBenchmark b = new CheckpointBenchmark(keys, valueBytes, budgetMb << 20, changePercent, countKeys, root, repeats, rounds, compactAfterLoad);
+        CheckpointBenchmark b =
+                new CheckpointBenchmark(
+                        keys,
+                        valueBytes,
+                        budgetMb << 20,
+                        changePercent,
+                        countKeys,
+                        root,
+                        repeats,
+                        rounds,
+                        compactAfterLoad);
 
         String loadStart = loadavg();
         long wall0 = System.nanoTime();
@@ -198,8 +250,10 @@ public final class CheckpointBenchmark {
         final String type;
         final File dir;
         final Map<String, Object> r = new LinkedHashMap<>();
+
         /** The last checkpoint's handle: the one restored. */
         KeyedStateHandle handle2;
+
         final List<Double> restores = new ArrayList<>();
         final List<Double> sums = new ArrayList<>();
         final List<Double> maxes = new ArrayList<>();
@@ -213,13 +267,22 @@ public final class CheckpointBenchmark {
 
     /** Load, checkpoint 1, 1% change, checkpoint 2; the backend's working directory is deleted. */
     private Run checkpoints(String type) throws Exception {
-        File dir = Files.createTempDirectory(workRoot.toPath(), "ckpt-bench-" + type.toLowerCase(Locale.ROOT) + "-").toFile();
+        File dir =
+                Files.createTempDirectory(
+                                workRoot.toPath(),
+                                "ckpt-bench-" + type.toLowerCase(Locale.ROOT) + "-")
+                        .toFile();
         Run run = new Run(type, dir);
         Map<String, Object> r = run.r;
         File cpDir = new File(dir, "checkpoints");
         JobID jobId = new JobID();
         FsCheckpointStorageAccess storage =
-                new FsCheckpointStorageAccess(new Path(cpDir.toURI()), null, jobId, FS_SMALL_FILE_THRESHOLD, FS_WRITE_BUFFER);
+                new FsCheckpointStorageAccess(
+                        new Path(cpDir.toURI()),
+                        null,
+                        jobId,
+                        FS_SMALL_FILE_THRESHOLD,
+                        FS_WRITE_BUFFER);
         storage.initializeBaseLocationsForCheckpoint();
         SharedStateRegistryImpl registry = new SharedStateRegistryImpl();
 
@@ -233,13 +296,25 @@ public final class CheckpointBenchmark {
             }
             r.put("load_s", secs(System.nanoTime() - t0));
             r.put("local_bytes_after_load", BenchBackends.diskBytes(b.localDir));
-            log(type + ": loaded in " + r.get("load_s") + " s, local " + mib(BenchBackends.diskBytes(b.localDir)));
+            log(
+                    type
+                            + ": loaded in "
+                            + r.get("load_s")
+                            + " s, local "
+                            + mib(BenchBackends.diskBytes(b.localDir)));
             if (compactAfterLoad) {
                 t0 = System.nanoTime();
-                BenchBackends.compact(b.backend, new ValueStateDescriptor<>(STATE, BytePrimitiveArraySerializer.INSTANCE));
+                BenchBackends.compact(
+                        b.backend,
+                        new ValueStateDescriptor<>(STATE, BytePrimitiveArraySerializer.INSTANCE));
                 r.put("compact_s", secs(System.nanoTime() - t0));
                 r.put("local_bytes_after_compaction", BenchBackends.diskBytes(b.localDir));
-                log(type + ": compacted in " + r.get("compact_s") + " s, local " + mib(BenchBackends.diskBytes(b.localDir)));
+                log(
+                        type
+                                + ": compacted in "
+                                + r.get("compact_s")
+                                + " s, local "
+                                + mib(BenchBackends.diskBytes(b.localDir)));
             }
 
             checkpoint(b, storage, 1, cpDir, registry, r, "cp1");
@@ -277,7 +352,9 @@ public final class CheckpointBenchmark {
             r.put("change_rounds_uploaded_bytes", uploaded);
             r.put("change_rounds_sync_median_s", median(syncs));
             r.put("change_rounds_async_median_s", median(asyncs));
-            r.put("change_rounds_uploaded_mean_bytes", uploaded.stream().mapToLong(Long::longValue).sum() / uploaded.size());
+            r.put(
+                    "change_rounds_uploaded_mean_bytes",
+                    uploaded.stream().mapToLong(Long::longValue).sum() / uploaded.size());
             r.put("checkpoint_dir_bytes", BenchBackends.diskBytes(cpDir));
         } finally {
             b.close();
@@ -285,10 +362,17 @@ public final class CheckpointBenchmark {
         return run;
     }
 
-    /** Restores checkpoint 2 at the same parallelism into a fresh backend; checks, then closes it. */
+    /**
+     * Restores checkpoint 2 at the same parallelism into a fresh backend; checks, then closes it.
+     */
     private void restore(Run run, int rep) throws Exception {
         long t0 = System.nanoTime();
-        Handle restored = build(run.type, new File(run.dir, "restore-" + rep), FULL, Collections.singletonList(run.handle2));
+        Handle restored =
+                build(
+                        run.type,
+                        new File(run.dir, "restore-" + rep),
+                        FULL,
+                        Collections.singletonList(run.handle2));
         double s = secs(System.nanoTime() - t0);
         try {
             run.restores.add(s);
@@ -315,9 +399,11 @@ public final class CheckpointBenchmark {
         for (int i = 0; i < HALVES.size(); i++) {
             KeyGroupRange range = HALVES.get(i);
             KeyedStateHandle part = run.handle2.getIntersection(range);
-            List<KeyedStateHandle> handles = part == null ? Collections.emptyList() : Collections.singletonList(part);
+            List<KeyedStateHandle> handles =
+                    part == null ? Collections.emptyList() : Collections.singletonList(part);
             long t0 = System.nanoTime();
-            Handle restored = build(run.type, new File(run.dir, "rescale-" + rep + "-" + i), range, handles);
+            Handle restored =
+                    build(run.type, new File(run.dir, "rescale-" + rep + "-" + i), range, handles);
             double s = secs(System.nanoTime() - t0);
             try {
                 parts.add(s);
@@ -339,8 +425,14 @@ public final class CheckpointBenchmark {
         if (countKeys && rep == 0) {
             run.r.put("rescale_key_count", counted);
             if (counted != keys || ((Number) run.r.get("restore_key_count")).longValue() != keys) {
-                throw new IllegalStateException(run.type + ": restored key counts " + run.r.get("restore_key_count")
-                        + " / " + counted + " != " + keys);
+                throw new IllegalStateException(
+                        run.type
+                                + ": restored key counts "
+                                + run.r.get("restore_key_count")
+                                + " / "
+                                + counted
+                                + " != "
+                                + keys);
             }
         }
     }
@@ -355,13 +447,25 @@ public final class CheckpointBenchmark {
 
     /** Snapshot, run the upload, register the handle as the JobManager would, notify complete. */
     private KeyedStateHandle checkpoint(
-            Handle b, FsCheckpointStorageAccess storage, long id, File cpDir, SharedStateRegistryImpl registry,
-            Map<String, Object> r, String prefix) throws Exception {
+            Handle b,
+            FsCheckpointStorageAccess storage,
+            long id,
+            File cpDir,
+            SharedStateRegistryImpl registry,
+            Map<String, Object> r,
+            String prefix)
+            throws Exception {
         Map<String, Long> before = files(cpDir);
-        CheckpointStreamFactory factory = storage.resolveCheckpointStorageLocation(id, CheckpointStorageLocationReference.getDefault());
+        CheckpointStreamFactory factory =
+                storage.resolveCheckpointStorageLocation(
+                        id, CheckpointStorageLocationReference.getDefault());
         long t0 = System.nanoTime();
         RunnableFuture<SnapshotResult<KeyedStateHandle>> future =
-                b.backend.snapshot(id, System.currentTimeMillis(), factory, CheckpointOptions.forCheckpointWithDefaultLocation());
+                b.backend.snapshot(
+                        id,
+                        System.currentTimeMillis(),
+                        factory,
+                        CheckpointOptions.forCheckpointWithDefaultLocation());
         long t1 = System.nanoTime();
         future.run();
         SnapshotResult<KeyedStateHandle> result = future.get();
@@ -385,20 +489,40 @@ public final class CheckpointBenchmark {
         r.put(prefix + "_uploaded_files", newFiles);
         r.put(prefix + "_checkpointed_size", handle.getCheckpointedSize());
         r.put(prefix + "_state_size", handle.getStateSize());
-        r.put(prefix + "_handle", handle.getClass().getSimpleName()
-                + (handle instanceof IncrementalRemoteKeyedStateHandle
-                        ? " shared=" + ((IncrementalRemoteKeyedStateHandle) handle).getSharedState().size()
-                                + " private=" + ((IncrementalRemoteKeyedStateHandle) handle).getPrivateState().size()
-                        : ""));
+        r.put(
+                prefix + "_handle",
+                handle.getClass().getSimpleName()
+                        + (handle instanceof IncrementalRemoteKeyedStateHandle
+                                ? " shared="
+                                        + ((IncrementalRemoteKeyedStateHandle) handle)
+                                                .getSharedState()
+                                                .size()
+                                        + " private="
+                                        + ((IncrementalRemoteKeyedStateHandle) handle)
+                                                .getPrivateState()
+                                                .size()
+                                : ""));
         registry.registerAll(Collections.singletonList(handle), id);
         registry.checkpointCompleted(id);
-        ((org.apache.flink.api.common.state.CheckpointListener) b.backend).notifyCheckpointComplete(id);
-        log(String.format(Locale.ROOT, "%s: checkpoint %d sync %.3f s async %.3f s, %s new in %d files (checkpointed size %s)",
-                b.type, id, secs(t1 - t0), secs(t2 - t1), mib(newBytes), newFiles, mib(handle.getCheckpointedSize())));
+        ((org.apache.flink.api.common.state.CheckpointListener) b.backend)
+                .notifyCheckpointComplete(id);
+        log(
+                String.format(
+                        Locale.ROOT,
+                        "%s: checkpoint %d sync %.3f s async %.3f s, %s new in %d files (checkpointed size %s)",
+                        b.type,
+                        id,
+                        secs(t1 - t0),
+                        secs(t2 - t1),
+                        mib(newBytes),
+                        newFiles,
+                        mib(handle.getCheckpointedSize())));
         return handle;
     }
 
-    /** Reads back sampled keys of {@code range} (outside any timing); returns how many were checked. */
+    /**
+     * Reads back sampled keys of {@code range} (outside any timing); returns how many were checked.
+     */
     private long verify(Handle b, KeyGroupRange range) throws Exception {
         ValueState<byte[]> state = state(b);
         long checked = 0;
@@ -418,7 +542,8 @@ public final class CheckpointBenchmark {
         return checked;
     }
 
-    private int check(Handle b, ValueState<byte[]> state, KeyGroupRange range, long k) throws Exception {
+    private int check(Handle b, ValueState<byte[]> state, KeyGroupRange range, long k)
+            throws Exception {
         if (!range.contains(KeyGroupRangeAssignment.assignToKeyGroup(k, MAX_PARALLELISM))) {
             return 0;
         }
@@ -426,8 +551,15 @@ public final class CheckpointBenchmark {
         byte[] got = state.value();
         byte[] want = value(k, version(k));
         if (!Arrays.equals(got, want)) {
-            throw new IllegalStateException(b.type + ": key " + k + " read back wrong after restore into " + range
-                    + (got == null ? " (missing)" : " (" + got.length + " bytes, differs)"));
+            throw new IllegalStateException(
+                    b.type
+                            + ": key "
+                            + k
+                            + " read back wrong after restore into "
+                            + range
+                            + (got == null
+                                    ? " (missing)"
+                                    : " (" + got.length + " bytes, differs)"));
         }
         return 1;
     }
@@ -488,7 +620,11 @@ public final class CheckpointBenchmark {
         final File localDir;
         final MockEnvironment env;
 
-        Handle(String type, CheckpointableKeyedStateBackend<Long> backend, File localDir, MockEnvironment env) {
+        Handle(
+                String type,
+                CheckpointableKeyedStateBackend<Long> backend,
+                File localDir,
+                MockEnvironment env) {
             this.type = type;
             this.backend = backend;
             this.localDir = localDir;
@@ -509,7 +645,9 @@ public final class CheckpointBenchmark {
         }
     }
 
-    private Handle build(String type, File localDir, KeyGroupRange range, Collection<KeyedStateHandle> handles) throws Exception {
+    private Handle build(
+            String type, File localDir, KeyGroupRange range, Collection<KeyedStateHandle> handles)
+            throws Exception {
         Files.createDirectories(localDir.toPath());
         MockEnvironment env = MockEnvironment.builder().setManagedMemorySize(budgetBytes).build();
         try {
@@ -558,8 +696,15 @@ public final class CheckpointBenchmark {
     // ---------------------------------------------------------------------------------------
     // Report
 
-    private void write(java.nio.file.Path out, String name, Map<String, Map<String, Object>> results, double mb,
-            double wall, String loadStart, String loadEnd) throws IOException {
+    private void write(
+            java.nio.file.Path out,
+            String name,
+            Map<String, Map<String, Object>> results,
+            double mb,
+            double wall,
+            String loadStart,
+            String loadEnd)
+            throws IOException {
         Files.createDirectories(out);
         Map<String, Object> rocks = results.getOrDefault("ROCKSDB", Collections.emptyMap());
         Map<String, Object> ferro = results.getOrDefault("FERROSTATE", Collections.emptyMap());
@@ -567,85 +712,195 @@ public final class CheckpointBenchmark {
 
         StringBuilder md = new StringBuilder();
         md.append("# Checkpoint and restore: EmbeddedRocksDB (incremental) vs ferrostate\n\n");
-        md.append("Generated by `make bench-checkpoints` (`io.ferrostate.bench.CheckpointBenchmark`); see bench/README.md.\n\n");
+        md.append(
+                "Generated by `make bench-checkpoints` (`io.ferrostate.bench.CheckpointBenchmark`); see bench/README.md.\n\n");
         md.append("- machine: ").append(Report.machine()).append('\n');
-        md.append("- date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');
-        md.append(String.format(Locale.ROOT,
-                "- state: %,d `Long` keys x %d-byte random (incompressible) `byte[]` values in one `ValueState`,"
-                        + " %s logical (%,d bytes of key + value); 128 key groups, range 0-127%n",
-                keys, valueBytes, mib(logical), logical));
-        md.append(String.format(Locale.ROOT,
-                (compactAfterLoad
-                        ? "- after the load, a full compaction of each backend (`compactState`), so that no compaction the"
-                                + " load left pending lands between two checkpoints (see bench/README.md)\n"
-                        : "- no compaction after the load: compactions the load left pending may land between"
-                                + " checkpoints\n")
-                + "- change before checkpoint 2: %s keys overwritten with new values (%.1f%% of the keys, pseudo-random);"
-                        + " then %d more rounds of a different %.1f%% each, each followed by a checkpoint%n",
-                fmtv(ferro.getOrDefault("changed_keys", rocks.get("changed_keys")), "n"), changePercent, rounds - 1, changePercent));
-        md.append(String.format(Locale.ROOT,
-                "- managed memory: %s for each backend; incremental checkpoints on for both;"
-                        + " otherwise each backend's defaults; checkpoint storage: a local directory through"
-                        + " Flink's `FsCheckpointStorageAccess`%n", mib(budgetBytes)));
-        md.append(String.format(Locale.ROOT,
-                "- wall time %.0f s; load average (1/5/15 min) at start %s, at end %s: measured under load on"
-                        + " a shared 2-core machine, one run, so single figures carry noise%n",
-                wall, loadStart, loadEnd));
+        md.append("- date: ")
+                .append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME))
+                .append('\n');
+        md.append(
+                String.format(
+                        Locale.ROOT,
+                        "- state: %,d `Long` keys x %d-byte random (incompressible) `byte[]` values in one `ValueState`,"
+                                + " %s logical (%,d bytes of key + value); 128 key groups, range 0-127%n",
+                        keys,
+                        valueBytes,
+                        mib(logical),
+                        logical));
+        md.append(
+                String.format(
+                        Locale.ROOT,
+                        (compactAfterLoad
+                                        ? "- after the load, a full compaction of each backend (`compactState`), so that no compaction the"
+                                                + " load left pending lands between two checkpoints (see bench/README.md)\n"
+                                        : "- no compaction after the load: compactions the load left pending may land between"
+                                                + " checkpoints\n")
+                                + "- change before checkpoint 2: %s keys overwritten with new values (%.1f%% of the keys, pseudo-random);"
+                                + " then %d more rounds of a different %.1f%% each, each followed by a checkpoint%n",
+                        fmtv(ferro.getOrDefault("changed_keys", rocks.get("changed_keys")), "n"),
+                        changePercent,
+                        rounds - 1,
+                        changePercent));
+        md.append(
+                String.format(
+                        Locale.ROOT,
+                        "- managed memory: %s for each backend; incremental checkpoints on for both;"
+                                + " otherwise each backend's defaults; checkpoint storage: a local directory through"
+                                + " Flink's `FsCheckpointStorageAccess`%n",
+                        mib(budgetBytes)));
+        md.append(
+                String.format(
+                        Locale.ROOT,
+                        "- wall time %.0f s; load average (1/5/15 min) at start %s, at end %s: measured under load on"
+                                + " a shared 2-core machine, one run, so single figures carry noise%n",
+                        wall,
+                        loadStart,
+                        loadEnd));
         if (!Report.overrides().isEmpty()) {
             md.append("- overrides: ").append(String.join(", ", Report.overrides())).append('\n');
         }
 
-        md.append("\n| figure | RocksDB | ferrostate | ferrostate/RocksDB |\n|---|---:|---:|---:|\n");
+        md.append(
+                "\n| figure | RocksDB | ferrostate | ferrostate/RocksDB |\n|---|---:|---:|---:|\n");
         row(md, "checkpoint 1 (full), synchronous part", rocks, ferro, "cp1_sync_s", "s");
         row(md, "checkpoint 1 (full), asynchronous part", rocks, ferro, "cp1_async_s", "s");
         row(md, "checkpoint 1, uploaded bytes", rocks, ferro, "cp1_uploaded_bytes", "B");
-        row(md, "checkpoint 2 (after the change), synchronous part", rocks, ferro, "cp2_sync_s", "s");
+        row(
+                md,
+                "checkpoint 2 (after the change), synchronous part",
+                rocks,
+                ferro,
+                "cp2_sync_s",
+                "s");
         row(md, "checkpoint 2, asynchronous part", rocks, ferro, "cp2_async_s", "s");
         row(md, "checkpoint 2, uploaded bytes", rocks, ferro, "cp2_uploaded_bytes", "B");
         row(md, "checkpoint 2, uploaded files", rocks, ferro, "cp2_uploaded_files", "n");
-        row(md, "checkpoint 2, `getCheckpointedSize()`", rocks, ferro, "cp2_checkpointed_size", "B");
-        row(md, "checkpoints 2-" + (rounds + 1) + " (a new 1% change before each), synchronous part, median", rocks, ferro, "change_rounds_sync_median_s", "s");
-        row(md, "checkpoints 2-" + (rounds + 1) + ", asynchronous part, median", rocks, ferro, "change_rounds_async_median_s", "s");
-        row(md, "checkpoints 2-" + (rounds + 1) + ", uploaded bytes, mean", rocks, ferro, "change_rounds_uploaded_mean_bytes", "B");
+        row(
+                md,
+                "checkpoint 2, `getCheckpointedSize()`",
+                rocks,
+                ferro,
+                "cp2_checkpointed_size",
+                "B");
+        row(
+                md,
+                "checkpoints 2-"
+                        + (rounds + 1)
+                        + " (a new 1% change before each), synchronous part, median",
+                rocks,
+                ferro,
+                "change_rounds_sync_median_s",
+                "s");
+        row(
+                md,
+                "checkpoints 2-" + (rounds + 1) + ", asynchronous part, median",
+                rocks,
+                ferro,
+                "change_rounds_async_median_s",
+                "s");
+        row(
+                md,
+                "checkpoints 2-" + (rounds + 1) + ", uploaded bytes, mean",
+                rocks,
+                ferro,
+                "change_rounds_uploaded_mean_bytes",
+                "B");
         row(md, "restore (same parallelism), median of " + repeats, rocks, ferro, "restore_s", "s");
-        row(md, "rescale-restore to 2 subtasks, sum, median of " + repeats, rocks, ferro, "rescale_restore_sum_s", "s");
-        row(md, "rescale-restore to 2 subtasks, slowest, median of " + repeats, rocks, ferro, "rescale_restore_max_s", "s");
-        md.append("\nFor reference (not goals):\n\n| | RocksDB | ferrostate | ferrostate/RocksDB |\n|---|---:|---:|---:|\n");
+        row(
+                md,
+                "rescale-restore to 2 subtasks, sum, median of " + repeats,
+                rocks,
+                ferro,
+                "rescale_restore_sum_s",
+                "s");
+        row(
+                md,
+                "rescale-restore to 2 subtasks, slowest, median of " + repeats,
+                rocks,
+                ferro,
+                "rescale_restore_max_s",
+                "s");
+        md.append(
+                "\nFor reference (not goals):\n\n| | RocksDB | ferrostate | ferrostate/RocksDB |\n|---|---:|---:|---:|\n");
         row(md, "load (state.update of every key)", rocks, ferro, "load_s", "s");
-        row(md, "local working directory after the load", rocks, ferro, "local_bytes_after_load", "B");
+        row(
+                md,
+                "local working directory after the load",
+                rocks,
+                ferro,
+                "local_bytes_after_load",
+                "B");
         row(md, "full compaction after the load (`compactState`)", rocks, ferro, "compact_s", "s");
-        row(md, "local working directory after the compaction", rocks, ferro, "local_bytes_after_compaction", "B");
-        row(md, "checkpoint 1, `getCheckpointedSize()`", rocks, ferro, "cp1_checkpointed_size", "B");
-        row(md, "checkpoint directory after the last checkpoint", rocks, ferro, "checkpoint_dir_bytes", "B");
-        md.append("\nCheckpoints 2-" + (rounds + 1) + ", uploaded MiB each: RocksDB ").append(mibList(rocks.get("change_rounds_uploaded_bytes")))
-                .append(", ferrostate ").append(mibList(ferro.get("change_rounds_uploaded_bytes"))).append("; synchronous parts (s): RocksDB ")
-                .append(rocks.get("change_rounds_sync_s")).append(", ferrostate ").append(ferro.get("change_rounds_sync_s"))
-                .append("; asynchronous parts (s): RocksDB ").append(rocks.get("change_rounds_async_s")).append(", ferrostate ")
-                .append(ferro.get("change_rounds_async_s")).append(".\n");
-        md.append("Restores (s): RocksDB ").append(rocks.get("restore_samples_s"))
-                .append(", ferrostate ").append(ferro.get("restore_samples_s")).append(".\n");
-        md.append("Rescale parts [0-63, 64-127] per repetition (s): RocksDB ").append(rocks.get("rescale_restore_parts_s"))
-                .append(", ferrostate ").append(ferro.get("rescale_restore_parts_s")).append(".\n");
+        row(
+                md,
+                "local working directory after the compaction",
+                rocks,
+                ferro,
+                "local_bytes_after_compaction",
+                "B");
+        row(
+                md,
+                "checkpoint 1, `getCheckpointedSize()`",
+                rocks,
+                ferro,
+                "cp1_checkpointed_size",
+                "B");
+        row(
+                md,
+                "checkpoint directory after the last checkpoint",
+                rocks,
+                ferro,
+                "checkpoint_dir_bytes",
+                "B");
+        md.append("\nCheckpoints 2-" + (rounds + 1) + ", uploaded MiB each: RocksDB ")
+                .append(mibList(rocks.get("change_rounds_uploaded_bytes")))
+                .append(", ferrostate ")
+                .append(mibList(ferro.get("change_rounds_uploaded_bytes")))
+                .append("; synchronous parts (s): RocksDB ")
+                .append(rocks.get("change_rounds_sync_s"))
+                .append(", ferrostate ")
+                .append(ferro.get("change_rounds_sync_s"))
+                .append("; asynchronous parts (s): RocksDB ")
+                .append(rocks.get("change_rounds_async_s"))
+                .append(", ferrostate ")
+                .append(ferro.get("change_rounds_async_s"))
+                .append(".\n");
+        md.append("Restores (s): RocksDB ")
+                .append(rocks.get("restore_samples_s"))
+                .append(", ferrostate ")
+                .append(ferro.get("restore_samples_s"))
+                .append(".\n");
+        md.append("Rescale parts [0-63, 64-127] per repetition (s): RocksDB ")
+                .append(rocks.get("rescale_restore_parts_s"))
+                .append(", ferrostate ")
+                .append(ferro.get("rescale_restore_parts_s"))
+                .append(".\n");
         md.append("\nHow each figure is measured:\n\n");
-        md.append("- synchronous part: wall time of `backend.snapshot(id, ts, streamFactory,"
-                + " CheckpointOptions.forCheckpointWithDefaultLocation())`; asynchronous part: running the"
-                + " returned `RunnableFuture` to completion in the same thread (upload included).\n");
-        md.append("- uploaded bytes: bytes of the files the checkpoint newly wrote under the checkpoint"
-                + " directory (shared, exclusive and task-owned); state smaller than Flink's 20 KiB"
-                + " threshold travels inline in the handle and is not a file. Checkpoint 1 is notified"
-                + " complete (and registered in a `SharedStateRegistryImpl`, as on the JobManager) before"
-                + " the change, so checkpoint 2 uploads only what checkpoint 1 did not hold.\n");
-        md.append("- restore: wall time of `createKeyedStateBackend` with the last checkpoint's handle as restore"
-                + " state (files copied from the checkpoint directory, checked, opened); afterwards, outside"
-                + " the timing, sampled keys (changed and unchanged) are read back and compared, and every"
-                + " key is counted through `getKeys` (first repetition). Repeated " + repeats + " times, each into a fresh"
-                + " directory, the repetitions alternating between RocksDB and ferrostate (both checkpoint"
-                + " directories are kept until the end); the checkpoint files sit in the page cache (local"
-                + " checkpoint storage), so this is the backends' own work, not a network transfer.\n");
-        md.append("- rescale-restore: the same handle, intersected with each half's key-group range as Flink's"
-                + " `StateAssignmentOperation` does, restored into two backends of key groups 0-63 and 64-127,"
-                + " one after the other; sum and slowest of the two. The key counts of the halves must add"
-                + " up to the total.\n");
+        md.append(
+                "- synchronous part: wall time of `backend.snapshot(id, ts, streamFactory,"
+                        + " CheckpointOptions.forCheckpointWithDefaultLocation())`; asynchronous part: running the"
+                        + " returned `RunnableFuture` to completion in the same thread (upload included).\n");
+        md.append(
+                "- uploaded bytes: bytes of the files the checkpoint newly wrote under the checkpoint"
+                        + " directory (shared, exclusive and task-owned); state smaller than Flink's 20 KiB"
+                        + " threshold travels inline in the handle and is not a file. Checkpoint 1 is notified"
+                        + " complete (and registered in a `SharedStateRegistryImpl`, as on the JobManager) before"
+                        + " the change, so checkpoint 2 uploads only what checkpoint 1 did not hold.\n");
+        md.append(
+                "- restore: wall time of `createKeyedStateBackend` with the last checkpoint's handle as restore"
+                        + " state (files copied from the checkpoint directory, checked, opened); afterwards, outside"
+                        + " the timing, sampled keys (changed and unchanged) are read back and compared, and every"
+                        + " key is counted through `getKeys` (first repetition). Repeated "
+                        + repeats
+                        + " times, each into a fresh"
+                        + " directory, the repetitions alternating between RocksDB and ferrostate (both checkpoint"
+                        + " directories are kept until the end); the checkpoint files sit in the page cache (local"
+                        + " checkpoint storage), so this is the backends' own work, not a network transfer.\n");
+        md.append(
+                "- rescale-restore: the same handle, intersected with each half's key-group range as Flink's"
+                        + " `StateAssignmentOperation` does, restored into two backends of key groups 0-63 and 64-127,"
+                        + " one after the other; sum and slowest of the two. The key counts of the halves must add"
+                        + " up to the total.\n");
 
         Files.write(out.resolve(name + ".md"), md.toString().getBytes(StandardCharsets.UTF_8));
 
@@ -672,9 +927,20 @@ public final class CheckpointBenchmark {
         }
         doc.put("results", res);
         Map<String, Object> ratios = new LinkedHashMap<>();
-        for (String k : Arrays.asList("cp1_sync_s", "cp1_async_s", "cp1_uploaded_bytes", "cp2_sync_s", "cp2_async_s",
-                "cp2_uploaded_bytes", "change_rounds_sync_median_s", "change_rounds_async_median_s", "change_rounds_uploaded_mean_bytes",
-                "restore_s", "rescale_restore_sum_s", "rescale_restore_max_s")) {
+        for (String k :
+                Arrays.asList(
+                        "cp1_sync_s",
+                        "cp1_async_s",
+                        "cp1_uploaded_bytes",
+                        "cp2_sync_s",
+                        "cp2_async_s",
+                        "cp2_uploaded_bytes",
+                        "change_rounds_sync_median_s",
+                        "change_rounds_async_median_s",
+                        "change_rounds_uploaded_mean_bytes",
+                        "restore_s",
+                        "rescale_restore_sum_s",
+                        "rescale_restore_max_s")) {
             if (rocks.get(k) instanceof Number && ferro.get(k) instanceof Number) {
                 double a = ((Number) ferro.get(k)).doubleValue();
                 double b = ((Number) rocks.get(k)).doubleValue();
@@ -686,10 +952,22 @@ public final class CheckpointBenchmark {
         System.out.println(md);
     }
 
-    private static void row(StringBuilder md, String label, Map<String, Object> rocks, Map<String, Object> ferro, String key, String unit) {
+    private static void row(
+            StringBuilder md,
+            String label,
+            Map<String, Object> rocks,
+            Map<String, Object> ferro,
+            String key,
+            String unit) {
         Object a = rocks.get(key);
         Object b = ferro.get(key);
-        md.append("| ").append(label).append(" | ").append(fmtv(a, unit)).append(" | ").append(fmtv(b, unit)).append(" | ");
+        md.append("| ")
+                .append(label)
+                .append(" | ")
+                .append(fmtv(a, unit))
+                .append(" | ")
+                .append(fmtv(b, unit))
+                .append(" | ");
         if (a instanceof Number && b instanceof Number && ((Number) a).doubleValue() != 0) {
             double ra = ((Number) b).doubleValue() / ((Number) a).doubleValue();
             md.append(String.format(Locale.ROOT, "%.2f", ra));
@@ -705,9 +983,12 @@ public final class CheckpointBenchmark {
         }
         double d = ((Number) v).doubleValue();
         switch (unit) {
-            case "s": return String.format(Locale.ROOT, "%.3f s", d);
-            case "B": return mib((long) d);
-            default: return String.format(Locale.ROOT, "%,d", (long) d);
+            case "s":
+                return String.format(Locale.ROOT, "%.3f s", d);
+            case "B":
+                return mib((long) d);
+            default:
+                return String.format(Locale.ROOT, "%,d", (long) d);
         }
     }
 
@@ -730,7 +1011,9 @@ public final class CheckpointBenchmark {
         }
         List<String> out = new ArrayList<>();
         for (Object o : (List<?>) v) {
-            out.add(String.format(Locale.ROOT, "%.1f", ((Number) o).longValue() / (double) (1L << 20)));
+            out.add(
+                    String.format(
+                            Locale.ROOT, "%.1f", ((Number) o).longValue() / (double) (1L << 20)));
         }
         return out.toString();
     }
@@ -765,7 +1048,12 @@ public final class CheckpointBenchmark {
 
     private static String loadavg() {
         try {
-            String[] f = new String(Files.readAllBytes(Paths.get("/proc/loadavg")), StandardCharsets.UTF_8).trim().split("\\s+");
+            String[] f =
+                    new String(
+                                    Files.readAllBytes(Paths.get("/proc/loadavg")),
+                                    StandardCharsets.UTF_8)
+                            .trim()
+                            .split("\\s+");
             return f[0] + " " + f[1] + " " + f[2];
         } catch (IOException e) {
             return "?";

@@ -1,14 +1,14 @@
 package io.ferrostate.bench;
 
+import io.ferrostate.examples.SessionTrackerJob;
+import io.ferrostate.examples.SessionTrackerParams;
+
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.flink.util.FileUtils;
-
-import io.ferrostate.examples.SessionTrackerJob;
-import io.ferrostate.examples.SessionTrackerParams;
 
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -31,8 +31,8 @@ import java.util.concurrent.TimeUnit;
  * The example job, {@link SessionTrackerJob} (session ValueState with TTL, event ListState,
  * feature-count MapState per user), on a MiniCluster whose configuration picks the backend by
  * {@code state.backend.type} only, as a user would: {@value #EVENTS} generated events per
- * invocation, as fast as the source can go, parallelism 1, a checkpoint every second, summaries
- * to a discarding sink. Score: events per ms (the report shows events/s).
+ * invocation, as fast as the source can go, parallelism 1, a checkpoint every second, summaries to
+ * a discarding sink. Score: events per ms (the report shows events/s).
  *
  * <p>The MiniCluster lives for the trial; each invocation is a whole job (its start and end
  * included, as a user would see them). Managed memory of the TaskManager: the in-memory regime's
@@ -68,13 +68,18 @@ public class JobThroughputBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
-        checkpoints = Files.createTempDirectory(BenchBackends.workRoot().toPath(), "bench-job-").toFile();
+        checkpoints =
+                Files.createTempDirectory(BenchBackends.workRoot().toPath(), "bench-job-").toFile();
         Configuration conf = new Configuration();
         conf.setString("state.backend.type", backendType(backend));
         conf.setString("execution.checkpointing.dir", checkpoints.toURI().toString());
         conf.setString("taskmanager.memory.managed.size", Regime.IN_MEMORY.budgetBytes() + "b");
-        conf.setString("state.backend.rocksdb.localdir", new File(checkpoints, "rocksdb").getAbsolutePath());
-        conf.setString("state.backend.ferrostate.localdir", new File(checkpoints, "ferrostate").getAbsolutePath());
+        conf.setString(
+                "state.backend.rocksdb.localdir",
+                new File(checkpoints, "rocksdb").getAbsolutePath());
+        conf.setString(
+                "state.backend.ferrostate.localdir",
+                new File(checkpoints, "ferrostate").getAbsolutePath());
         conf.setString("rest.bind-port", "0");
         cluster =
                 new MiniCluster(
@@ -85,7 +90,9 @@ public class JobThroughputBenchmark {
                                 .build());
         cluster.start();
         URI rest = cluster.getRestAddress().get();
-        env = StreamExecutionEnvironment.createRemoteEnvironment(rest.getHost(), rest.getPort(), conf);
+        env =
+                StreamExecutionEnvironment.createRemoteEnvironment(
+                        rest.getHost(), rest.getPort(), conf);
         env.setParallelism(1);
         params = new SessionTrackerParams();
         params.events = EVENTS;
@@ -102,11 +109,20 @@ public class JobThroughputBenchmark {
             // The backend the JobManager loaded from state.backend.type must be the one asked for.
             if (cluster != null && lastJob != null) {
                 String name =
-                        cluster.getArchivedExecutionGraph(lastJob).get().getStateBackendName().orElse("?");
-                String want = backend.equals("HEAP") ? "hashmap" : backend.equals("ROCKSDB") ? "rocksdb" : "ferro";
+                        cluster.getArchivedExecutionGraph(lastJob)
+                                .get()
+                                .getStateBackendName()
+                                .orElse("?");
+                String want =
+                        backend.equals("HEAP")
+                                ? "hashmap"
+                                : backend.equals("ROCKSDB") ? "rocksdb" : "ferro";
                 if (!name.toLowerCase(java.util.Locale.ROOT).contains(want)) {
                     throw new IllegalStateException(
-                            "the job ran on state backend " + name + ", not " + backendType(backend));
+                            "the job ran on state backend "
+                                    + name
+                                    + ", not "
+                                    + backendType(backend));
                 }
             }
             if (cluster != null) {
@@ -122,7 +138,8 @@ public class JobThroughputBenchmark {
     public void sessionTrackerJob() throws Exception {
         // execute() clears the pipeline, so each invocation builds it again (microseconds).
         SessionTrackerJob.summaries(env, params).sinkTo(new DiscardingSink<>()).name("discard");
-        org.apache.flink.core.execution.JobClient job = env.executeAsync("ferrostate bench: session tracker");
+        org.apache.flink.core.execution.JobClient job =
+                env.executeAsync("ferrostate bench: session tracker");
         lastJob = job.getJobID();
         job.getJobExecutionResult().get();
     }

@@ -39,7 +39,10 @@ public class ListStateBenchmark extends StateBenchmarkBase {
                         VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, stateDesc);
         resetPerIteration =
                 reg == Regime.IN_MEMORY
-                        && "iteration".equals(System.getProperty("ferrostate.bench.list.reset", "iteration"));
+                        && "iteration"
+                                .equals(
+                                        System.getProperty(
+                                                "ferrostate.bench.list.reset", "iteration"));
         keyIndex.set(0);
         if (!resetPerIteration) {
             load();
@@ -52,7 +55,8 @@ public class ListStateBenchmark extends StateBenchmarkBase {
             keyedStateBackend.setCurrentKey((long) i);
             listState.add(setupValue());
         }
-        // One compacted file set, so every read meets the same layout (Flink does this for RocksDB).
+        // One compacted file set, so every read meets the same layout (Flink does this for
+        // RocksDB).
         BenchBackends.compact(keyedStateBackend, stateDesc);
     }
 

@@ -21,8 +21,8 @@ import static io.ferrostate.bench.StateBenchmarkData.MAP_KEY_COUNT;
 import static io.ferrostate.bench.StateBenchmarkData.SETUP_KEY_COUNT;
 
 /**
- * flink-benchmarks' {@code MapStateBenchmark}: each of 500,000 keys holds a map of 10 entries
- * (Long user keys; Double values, 128-byte values out-of-core). The iterating benchmarks count one
+ * flink-benchmarks' {@code MapStateBenchmark}: each of 500,000 keys holds a map of 10 entries (Long
+ * user keys; Double values, 128-byte values out-of-core). The iterating benchmarks count one
  * operation per entry, as Flink's do.
  */
 public class MapStateBenchmark extends StateBenchmarkBase {
@@ -35,7 +35,8 @@ public class MapStateBenchmark extends StateBenchmarkBase {
     public void setUp() throws Exception {
         createKeyedStateBackend();
         MapStateDescriptor<Long, Object> desc =
-                new MapStateDescriptor<>(STATE_NAME, LongSerializer.INSTANCE, reg.mapValueSerializer());
+                new MapStateDescriptor<>(
+                        STATE_NAME, LongSerializer.INSTANCE, reg.mapValueSerializer());
         mapState =
                 keyedStateBackend.getPartitionedState(
                         VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, desc);

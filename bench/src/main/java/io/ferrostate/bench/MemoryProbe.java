@@ -95,7 +95,7 @@ final class MemoryProbe {
         }
     }
 
-    /** A size line of /proc/self/status ("VmRSS:  123 kB"), in bytes; -1 if unreadable. */
+    /** A size line of /proc/self/status ("VmRSS: 123 kB"), in bytes; -1 if unreadable. */
     static long status(String key) {
         try {
             List<String> lines = Files.readAllLines(Paths.get("/proc/self/status"));

@@ -15,10 +15,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The benchmark-only native entry points, bound by name so this module compiles and runs against
- * a backend jar that lacks some of them: a missing Java method gives a null handle, a declared
- * method whose native side is missing fails its probe with {@link UnsatisfiedLinkError}; either
- * way the runner leaves that floor benchmark out and the report says so.
+ * The benchmark-only native entry points, bound by name so this module compiles and runs against a
+ * backend jar that lacks some of them: a missing Java method gives a null handle, a declared method
+ * whose native side is missing fails its probe with {@link UnsatisfiedLinkError}; either way the
+ * runner leaves that floor benchmark out and the report says so.
  *
  * <ul>
  *   <li>{@code NativeLibrary.noop()}: an empty JNI call.
@@ -29,6 +29,7 @@ import java.util.Map;
  *   <li>{@code NativeStore.benchGetLoop(int state, ByteBuffer keys, int keyLength, int count) ->
  *       long}: {@code count} lookups in the store from Rust alone (one JNI call for all of them).
  * </ul>
+ *
  * MethodHandles held in static finals are inlined by the JIT: a call costs what the direct call
  * costs.
  */
@@ -48,7 +49,14 @@ final class Natives {
             loaded = false;
         }
         MethodHandles.Lookup lookup = MethodHandles.publicLookup();
-        NOOP = loaded ? findStatic(lookup, NativeLibrary.class, "noop", MethodType.methodType(void.class)) : null;
+        NOOP =
+                loaded
+                        ? findStatic(
+                                lookup,
+                                NativeLibrary.class,
+                                "noop",
+                                MethodType.methodType(void.class))
+                        : null;
         REGISTER_TOUCH_BUFFER =
                 loaded
                         ? findStatic(
@@ -81,7 +89,11 @@ final class Natives {
                                 NativeStore.class,
                                 "benchGetLoop",
                                 MethodType.methodType(
-                                        long.class, int.class, ByteBuffer.class, int.class, int.class));
+                                        long.class,
+                                        int.class,
+                                        ByteBuffer.class,
+                                        int.class,
+                                        int.class));
             } catch (ReflectiveOperationException e) {
                 loop = null;
             }
@@ -149,7 +161,8 @@ final class Natives {
             dir = Files.createTempDirectory(BenchBackends.workRoot().toPath(), "probe-").toFile();
             try (NativeMemory memory = new NativeMemory(16L << 20, 0.5, 0.25);
                     NativeStore store =
-                            new NativeStore(new File(dir, "db").getAbsolutePath(), memory, 65536, null)) {
+                            new NativeStore(
+                                    new File(dir, "db").getAbsolutePath(), memory, 65536, null)) {
                 int state = store.registerState("probe", NativeStore.KIND_VALUE);
                 ByteBuffer keys = ByteBuffer.allocateDirect(16);
                 long sum = (long) BENCH_GET_LOOP.invokeExact(store, state, keys, 10, 1);

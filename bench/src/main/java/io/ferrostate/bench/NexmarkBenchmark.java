@@ -40,13 +40,15 @@ import java.util.stream.Collectors;
  * so that CPU and resident memory belong to that run alone.
  *
  * <p>Per run: events/s, the events of the bounded source (a job finishes only after all of them)
- * over the job's running time (first task start to last task end, not submission or start-up), TaskManager CPU seconds and peak
- * resident memory (from {@code /proc}, sampled every 250 ms), checkpoint durations and sizes (from
- * the REST API), and the check of the result; runs of one query and size must have equal checks.
+ * over the job's running time (first task start to last task end, not submission or start-up),
+ * TaskManager CPU seconds and peak resident memory (from {@code /proc}, sampled every 250 ms),
+ * checkpoint durations and sizes (from the REST API), and the check of the result; runs of one
+ * query and size must have equal checks.
  *
  * <pre>
  * --queries q0,q5,...      default: every query
  * --sizes 5000000          comma-separated event counts for every query
+ * --size-of q16=2000000    a query that runs at this size instead of --sizes (comma-separated)
  * --large-size 15000000    one more size, for --large-queries only (0: none)
  * --large-queries q18,q19,q20
  * --backends hashmap,rocksdb,ferrostate
@@ -85,7 +87,10 @@ public final class NexmarkBenchmark {
     public static void main(String[] args) throws Exception {
         Map<String, String> o = parse(args);
         List<String> queries = list(o.getOrDefault("queries", String.join(",", NexmarkQuery.ALL)));
-        List<Long> sizes = list(o.getOrDefault("sizes", "5000000")).stream().map(Long::parseLong).collect(Collectors.toList());
+        List<Long> sizes =
+                list(o.getOrDefault("sizes", "5000000")).stream()
+                        .map(Long::parseLong)
+                        .collect(Collectors.toList());
         long largeSize = Long.parseLong(o.getOrDefault("large-size", "15000000"));
         List<String> largeQueries = list(o.getOrDefault("large-queries", "q18,q19,q20"));
         List<String> backends = list(o.getOrDefault("backends", String.join(",", BACKENDS)));
@@ -93,12 +98,29 @@ public final class NexmarkBenchmark {
         Duration timeout = Duration.ofSeconds(Long.parseLong(o.getOrDefault("timeout-s", "900")));
         Path out = Paths.get(o.getOrDefault("out", "bench/results")).toAbsolutePath();
         String name = o.getOrDefault("name", "nexmark");
-        Path work = Files.createDirectories(out.resolve("tmp").resolve("nexmark-" + System.currentTimeMillis()));
+        Path work =
+                Files.createDirectories(
+                        out.resolve("tmp").resolve("nexmark-" + System.currentTimeMillis()));
 
+        Map<String, Long> sizeOf = new LinkedHashMap<>();
+        for (String e : list(o.getOrDefault("size-of", ""))) {
+            String[] kv = e.split("=", 2);
+            if (kv.length != 2) {
+                throw new IllegalArgumentException("--size-of takes query=events, not " + e);
+            }
+            sizeOf.put(kv[0], Long.parseLong(kv[1]));
+        }
         List<String[]> plan = new ArrayList<>();
         for (long size : sizes) {
             for (String q : queries) {
-                plan.add(new String[] {q, Long.toString(size)});
+                if (!sizeOf.containsKey(q)) {
+                    plan.add(new String[] {q, Long.toString(size)});
+                }
+            }
+        }
+        for (String q : queries) {
+            if (sizeOf.containsKey(q)) {
+                plan.add(new String[] {q, Long.toString(sizeOf.get(q))});
             }
         }
         if (largeSize > 0) {
@@ -134,19 +156,33 @@ public final class NexmarkBenchmark {
                     if (r.check != null) {
                         checks.put(backend, r.check);
                     }
-                    System.out.printf(Locale.ROOT, "[nexmark] %s %,d %-10s %-8s %,10.0f events/s  cpu %6.1f s"
+                    System.out.printf(
+                            Locale.ROOT,
+                            "[nexmark] %s %,d %-10s %-8s %,10.0f events/s  cpu %6.1f s"
                                     + "  rss %s  checkpoints %d (p50 %.2f s, max %.2f s, max %s)  %s%s%n",
-                            r.query, r.events, r.backend, r.status, r.eventsPerSecond, r.cpuSeconds,
-                            Report.mib(r.peakRssBytes), r.checkpoints, r.checkpointP50Seconds,
-                            r.checkpointMaxSeconds, Report.mib(r.checkpointMaxBytes), r.check,
+                            r.query,
+                            r.events,
+                            r.backend,
+                            r.status,
+                            r.eventsPerSecond,
+                            r.cpuSeconds,
+                            Report.mib(r.peakRssBytes),
+                            r.checkpoints,
+                            r.checkpointP50Seconds,
+                            r.checkpointMaxSeconds,
+                            Report.mib(r.checkpointMaxBytes),
+                            r.check,
                             r.cause == null ? "" : "  cause: " + r.cause);
                 }
-                // Every run of a query and size must give the same result; HashMap's is the reference
+                // Every run of a query and size must give the same result; HashMap's is the
+                // reference
                 // when it finished, else the others must agree among themselves.
                 Set<String> distinct = new LinkedHashSet<>(checks.values());
                 boolean comparable = NexmarkQuery.load(p[0]).comparable();
                 for (Run r : runs) {
-                    if (r.query.equals(p[0]) && r.events == Long.parseLong(p[1]) && r.check != null) {
+                    if (r.query.equals(p[0])
+                            && r.events == Long.parseLong(p[1])
+                            && r.check != null) {
                         r.checkMatches = comparable ? distinct.size() == 1 : null;
                     }
                 }
@@ -154,13 +190,25 @@ public final class NexmarkBenchmark {
         }
         double wall = (System.nanoTime() - t0) / 1e9;
         write(out, name, runs, backends, tmMemory, wall);
-        System.out.printf(Locale.ROOT, "[nexmark] %d runs in %.0f s; wrote %s/%s.md and .json%n", runs.size(), wall, out, name);
+        System.out.printf(
+                Locale.ROOT,
+                "[nexmark] %d runs in %.0f s; wrote %s/%s.md and .json%n",
+                runs.size(),
+                wall,
+                out,
+                name);
         boolean mismatch = runs.stream().anyMatch(r -> Boolean.FALSE.equals(r.checkMatches));
         System.exit(mismatch ? 1 : 0);
     }
 
     private static Run run(
-            FlinkCluster cluster, Path jar, Path work, String query, long events, String backend, Duration timeout)
+            FlinkCluster cluster,
+            Path jar,
+            Path work,
+            String query,
+            long events,
+            String backend,
+            Duration timeout)
             throws Exception {
         Run r = new Run();
         r.query = query;
@@ -178,11 +226,21 @@ public final class NexmarkBenchmark {
         String id = null;
         try {
             rss.start();
-            id = cluster.submit(
-                    Arrays.asList("-p", "2", "-c", "io.ferrostate.nexmark.NexmarkJob",
-                            "-Dstate.backend.type=" + type(backend)),
-                    jar,
-                    "--query", query, "--events", Long.toString(events), "--check-path", checkDir.toUri().toString());
+            id =
+                    cluster.submit(
+                            Arrays.asList(
+                                    "-p",
+                                    "2",
+                                    "-c",
+                                    "io.ferrostate.nexmark.NexmarkJob",
+                                    "-Dstate.backend.type=" + type(backend)),
+                            jar,
+                            "--query",
+                            query,
+                            "--events",
+                            Long.toString(events),
+                            "--check-path",
+                            checkDir.toUri().toString());
             String state = cluster.waitForJob(id, timeout);
             if (!"FINISHED".equals(state)) {
                 r.status = "FAILED";
@@ -278,24 +336,36 @@ public final class NexmarkBenchmark {
 
     // --------------------------------------------------------------------------------------------
 
-    private static void write(Path out, String name, List<Run> runs, List<String> backends, String tmMemory, double wall)
+    private static void write(
+            Path out,
+            String name,
+            List<Run> runs,
+            List<String> backends,
+            String tmMemory,
+            double wall)
             throws IOException {
         StringBuilder md = new StringBuilder();
         md.append("# Nexmark on a real Flink 1.20.5 cluster: HashMap vs RocksDB vs ferrostate\n\n");
-        md.append(String.format(Locale.ROOT,
-                "Run %s on %s (%.0f s of wall time). A JobManager and 2 TaskManagers of 1 slot each,"
-                        + " `taskmanager.memory.process.size: %s` for every backend (Flink's other memory"
-                        + " defaults), parallelism 2, a checkpoint every 10 s (incremental for RocksDB and"
-                        + " ferrostate), no restarts; both TaskManagers restarted before each run. Table options"
-                        + " as Flink's Nexmark runs: mini-batch (2 s, 50,000 rows), split distinct aggregates."
-                        + " Events: the `nexmark` connector (bench and tests share it), 10,000,000 events per"
-                        + " second of event time from 2020-01-01, seed 0. `make bench-nexmark`.%n%n",
-                ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME), Report.machine(), wall, tmMemory));
-        md.append("events/s = the source's events (a bounded source; the job finishes after all of them) over"
-                + " the job's running time (first task start to last task end, from the REST API). cpu = TaskManager CPU seconds of the run; rss = peak resident memory of one"
-                + " TaskManager; ckpt = completed checkpoints' p50 / max duration and largest size."
-                + " The check is a digest of the query's final result; `=` means every backend's run"
-                + " gave the same result.\n\n");
+        md.append(
+                String.format(
+                        Locale.ROOT,
+                        "Run %s on %s (%.0f s of wall time). A JobManager and 2 TaskManagers of 1 slot each,"
+                                + " `taskmanager.memory.process.size: %s` for every backend (Flink's other memory"
+                                + " defaults), parallelism 2, a checkpoint every 10 s (incremental for RocksDB and"
+                                + " ferrostate), no restarts; both TaskManagers restarted before each run. Table options"
+                                + " as Flink's Nexmark runs: mini-batch (2 s, 50,000 rows), split distinct aggregates."
+                                + " Events: the `nexmark` connector (bench and tests share it), 10,000,000 events per"
+                                + " second of event time from 2020-01-01, seed 0. `make bench-nexmark`.%n%n",
+                        ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME),
+                        Report.machine(),
+                        wall,
+                        tmMemory));
+        md.append(
+                "events/s = the source's events (a bounded source; the job finishes after all of them) over"
+                        + " the job's running time (first task start to last task end, from the REST API). cpu = TaskManager CPU seconds of the run; rss = peak resident memory of one"
+                        + " TaskManager; ckpt = completed checkpoints' p50 / max duration and largest size."
+                        + " The check is a digest of the query's final result; `=` means every backend's run"
+                        + " gave the same result.\n\n");
         Set<Long> sizes = new LinkedHashSet<>();
         runs.forEach(r -> sizes.add(r.events));
         List<Map<String, Object>> json = new ArrayList<>();
@@ -313,28 +383,53 @@ public final class NexmarkBenchmark {
                     byQuery.computeIfAbsent(r.query, k -> new LinkedHashMap<>()).put(r.backend, r);
                 }
             }
-            byQuery.forEach((q, m) -> {
-                md.append("| ").append(q).append(" |");
-                for (String b : backends) {
-                    Run r = m.get(b);
-                    md.append(' ').append(r == null ? "-" : r.status.equals("FINISHED")
-                            ? String.format(Locale.ROOT, "%,.0f", r.eventsPerSecond) : "FAILED").append(" |");
-                }
-                md.append(' ').append(ratio(m.get("ferrostate"), m.get("rocksdb"))).append(" |");
-                md.append(' ').append(ratio(m.get("ferrostate"), m.get("hashmap"))).append(" |");
-                md.append(' ').append(checkCell(m.values())).append(" |\n");
-            });
-            md.append("\n| query | backend | status | events/s | cpu s | peak rss | ckpts | ckpt p50 / max | ckpt max size | result |\n");
+            byQuery.forEach(
+                    (q, m) -> {
+                        md.append("| ").append(q).append(" |");
+                        for (String b : backends) {
+                            Run r = m.get(b);
+                            md.append(' ')
+                                    .append(
+                                            r == null
+                                                    ? "-"
+                                                    : r.status.equals("FINISHED")
+                                                            ? String.format(
+                                                                    Locale.ROOT,
+                                                                    "%,.0f",
+                                                                    r.eventsPerSecond)
+                                                            : "FAILED")
+                                    .append(" |");
+                        }
+                        md.append(' ')
+                                .append(ratio(m.get("ferrostate"), m.get("rocksdb")))
+                                .append(" |");
+                        md.append(' ')
+                                .append(ratio(m.get("ferrostate"), m.get("hashmap")))
+                                .append(" |");
+                        md.append(' ').append(checkCell(m.values())).append(" |\n");
+                    });
+            md.append(
+                    "\n| query | backend | status | events/s | cpu s | peak rss | ckpts | ckpt p50 / max | ckpt max size | result |\n");
             md.append("|---|---|---|---:|---:|---:|---:|---:|---:|---|\n");
             for (Run r : runs) {
                 if (r.events != size) {
                     continue;
                 }
-                md.append(String.format(Locale.ROOT, "| %s | %s | %s | %,.0f | %.1f | %s | %d | %.2f / %.2f s | %s | %s |%n",
-                        r.query, r.backend, r.status.equals("FINISHED") ? r.status : "FAILED: " + r.cause,
-                        r.eventsPerSecond, r.cpuSeconds, Report.mib(r.peakRssBytes), r.checkpoints,
-                        r.checkpointP50Seconds, r.checkpointMaxSeconds, Report.mib(r.checkpointMaxBytes),
-                        r.check == null ? "-" : r.check));
+                md.append(
+                        String.format(
+                                Locale.ROOT,
+                                "| %s | %s | %s | %,.0f | %.1f | %s | %d | %.2f / %.2f s | %s | %s |%n",
+                                r.query,
+                                r.backend,
+                                r.status.equals("FINISHED") ? r.status : "FAILED: " + r.cause,
+                                r.eventsPerSecond,
+                                r.cpuSeconds,
+                                Report.mib(r.peakRssBytes),
+                                r.checkpoints,
+                                r.checkpointP50Seconds,
+                                r.checkpointMaxSeconds,
+                                Report.mib(r.checkpointMaxBytes),
+                                r.check == null ? "-" : r.check));
                 json.add(toJson(r));
             }
             md.append('\n');
@@ -405,7 +500,10 @@ public final class NexmarkBenchmark {
     static final class ProcStat {
         static double cpuSeconds(long pid) {
             try {
-                String stat = new String(Files.readAllBytes(Paths.get("/proc/" + pid + "/stat")), StandardCharsets.US_ASCII);
+                String stat =
+                        new String(
+                                Files.readAllBytes(Paths.get("/proc/" + pid + "/stat")),
+                                StandardCharsets.US_ASCII);
                 String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
                 // Fields after the command: state is f[0]; utime is field 14 of the file, f[11].
                 return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
@@ -441,16 +539,19 @@ public final class NexmarkBenchmark {
 
         void start() {
             running = true;
-            thread = new Thread(() -> {
-                while (running) {
-                    sample();
-                    try {
-                        Thread.sleep(250);
-                    } catch (InterruptedException e) {
-                        return;
-                    }
-                }
-            }, "rss-sampler");
+            thread =
+                    new Thread(
+                            () -> {
+                                while (running) {
+                                    sample();
+                                    try {
+                                        Thread.sleep(250);
+                                    } catch (InterruptedException e) {
+                                        return;
+                                    }
+                                }
+                            },
+                            "rss-sampler");
             thread.setDaemon(true);
             thread.start();
         }
@@ -480,7 +581,8 @@ public final class NexmarkBenchmark {
         Map<String, String> m = new LinkedHashMap<>();
         for (int i = 0; i < args.length; i++) {
             if (!args[i].startsWith("--") || i + 1 >= args.length) {
-                throw new IllegalArgumentException("expected --option value pairs, got " + Arrays.toString(args));
+                throw new IllegalArgumentException(
+                        "expected --option value pairs, got " + Arrays.toString(args));
             }
             m.put(args[i].substring(2), args[++i]);
         }
@@ -488,6 +590,9 @@ public final class NexmarkBenchmark {
     }
 
     private static List<String> list(String s) {
-        return Arrays.stream(s.split(",")).map(String::trim).filter(x -> !x.isEmpty()).collect(Collectors.toList());
+        return Arrays.stream(s.split(","))
+                .map(String::trim)
+                .filter(x -> !x.isEmpty())
+                .collect(Collectors.toList());
     }
 }

@@ -12,16 +12,16 @@ import java.util.Random;
  *
  * <ul>
  *   <li>{@code in-memory}: the shapes of Flink's flink-benchmarks state suite (Long keys, Long
- *       values, Double map values) and a budget (1.5 GiB) that holds all of them (5M map entries included): RocksDB's block
- *       cache and memtables, ferrostate's hot tier and RocksDB tier.
+ *       values, Double map values) and a budget (1.5 GiB) that holds all of them (5M map entries
+ *       included): RocksDB's block cache and memtables, ferrostate's hot tier and RocksDB tier.
  *   <li>{@code out-of-core}: the same 500,000 keys and the same operations, with values large
  *       enough that the state is about 10x the budget (64 MiB): 1,280-byte values and list
  *       elements, 128-byte map values (10 per key), all random, so incompressible. RocksDB and
  *       ferrostate get the same budget; HashMapStateBackend has none (it just needs a larger heap).
  * </ul>
  *
- * Every size can be overridden with a system property (given to the runner, which passes it on
- * to JMH's forks): {@code ferrostate.bench.<regime>.budget-mb}, {@code
+ * Every size can be overridden with a system property (given to the runner, which passes it on to
+ * JMH's forks): {@code ferrostate.bench.<regime>.budget-mb}, {@code
  * ferrostate.bench.out-of-core.value-bytes}, {@code ferrostate.bench.out-of-core.map-value-bytes}.
  */
 public enum Regime {
@@ -64,7 +64,8 @@ public enum Regime {
 
     /** Size of a map value; 0 = Flink's shape (a Double). */
     public int mapValueBytes() {
-        return Integer.getInteger("ferrostate.bench." + id + ".map-value-bytes", defaultMapValueBytes);
+        return Integer.getInteger(
+                "ferrostate.bench." + id + ".map-value-bytes", defaultMapValueBytes);
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})

@@ -34,15 +34,39 @@ final class Report {
     /** The suite's operations, in the issue's order, and whether each one writes. */
     static final List<String> OPERATIONS =
             Arrays.asList(
-                    "valueUpdate", "valueAdd", "valueGet",
-                    "listUpdate", "listAdd", "listAppend", "listGet", "listGetAndIterate",
-                    "mapUpdate", "mapAdd", "mapGet", "mapContains", "mapKeys", "mapValues",
-                    "mapEntries", "mapIterator", "mapRemove", "mapPutAll", "mapIsEmpty");
+                    "valueUpdate",
+                    "valueAdd",
+                    "valueGet",
+                    "listUpdate",
+                    "listAdd",
+                    "listAppend",
+                    "listGet",
+                    "listGetAndIterate",
+                    "mapUpdate",
+                    "mapAdd",
+                    "mapGet",
+                    "mapContains",
+                    "mapKeys",
+                    "mapValues",
+                    "mapEntries",
+                    "mapIterator",
+                    "mapRemove",
+                    "mapPutAll",
+                    "mapIsEmpty");
+
     static final Set<String> WRITES =
             Set.of(
-                    "valueUpdate", "valueAdd", "listUpdate", "listAdd", "listAppend", "mapUpdate",
-                    "mapAdd", "mapRemove", "mapPutAll");
-    static final Set<String> PER_ENTRY = Set.of("mapKeys", "mapValues", "mapEntries", "mapIterator");
+                    "valueUpdate",
+                    "valueAdd",
+                    "listUpdate",
+                    "listAdd",
+                    "listAppend",
+                    "mapUpdate",
+                    "mapAdd",
+                    "mapRemove",
+                    "mapPutAll");
+    static final Set<String> PER_ENTRY =
+            Set.of("mapKeys", "mapValues", "mapEntries", "mapIterator");
 
     /** One JMH result. */
     static final class Row {
@@ -122,7 +146,8 @@ final class Report {
         StringBuilder md = new StringBuilder();
         header(md, profile, profileDescription, wallSeconds, groupSeconds);
 
-        Set<String> ranBackends = state.values().stream().map(r -> r.backend).collect(Collectors.toSet());
+        Set<String> ranBackends =
+                state.values().stream().map(r -> r.backend).collect(Collectors.toSet());
         Map<String, Double> floorNs = new LinkedHashMap<>();
         for (Row f : floors.values()) {
             floorNs.put(f.benchmark + "|" + f.regime, f.score);
@@ -184,7 +209,8 @@ final class Report {
                 md.append(" | ").append(ratio(ferro, rocks));
                 md.append(" | ").append(ratio(ferro, heap));
                 md.append(" | ").append(ferro == null ? "-" : fmt(ferroNs));
-                md.append(" | ").append(floor.ns > 0 ? fmt(floor.ns) + (floor.partial ? "*" : "") : "-");
+                md.append(" | ")
+                        .append(floor.ns > 0 ? fmt(floor.ns) + (floor.partial ? "*" : "") : "-");
                 md.append(" | ")
                         .append(floor.ns > 0 && ferro != null ? fmt(ferroNs / floor.ns) + "x" : "-")
                         .append(" |\n");
@@ -243,12 +269,16 @@ final class Report {
 
         doc.put("results", results);
         Files.createDirectories(target);
-        Files.write(target.resolve(name + ".json"), Json.write(doc).getBytes(StandardCharsets.UTF_8));
+        Files.write(
+                target.resolve(name + ".json"), Json.write(doc).getBytes(StandardCharsets.UTF_8));
         Files.write(target.resolve(name + ".md"), md.toString().getBytes(StandardCharsets.UTF_8));
-        System.out.println("ferrostate bench: wrote " + target.resolve(name + ".md") + " and .json");
+        System.out.println(
+                "ferrostate bench: wrote " + target.resolve(name + ".md") + " and .json");
         if (missing > 0) {
             System.out.println(
-                    "ferrostate bench: " + missing + " state results are missing (failed or not selected)");
+                    "ferrostate bench: "
+                            + missing
+                            + " state results are missing (failed or not selected)");
         }
         return 0;
     }
@@ -256,14 +286,21 @@ final class Report {
     // ------------------------------------------------------------------------------------------
 
     private static void header(
-            StringBuilder md, String profile, String conf, double wall, Map<String, Double> groups) {
+            StringBuilder md,
+            String profile,
+            String conf,
+            double wall,
+            Map<String, Double> groups) {
         md.append("# ferrostate benchmarks\n\n");
         if (profile.equals("smoke")) {
-            md.append("**SMOKE RUN: one short iteration per benchmark. These numbers prove the pipeline,"
-                    + " they measure nothing. Never commit them as results.**\n\n");
+            md.append(
+                    "**SMOKE RUN: one short iteration per benchmark. These numbers prove the pipeline,"
+                            + " they measure nothing. Never commit them as results.**\n\n");
         }
         md.append("- machine: ").append(machine()).append('\n');
-        md.append("- date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');
+        md.append("- date: ")
+                .append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME))
+                .append('\n');
         md.append("- profile: `").append(profile).append("`: ").append(conf).append('\n');
         if (wall >= 0) {
             md.append(String.format(Locale.ROOT, "- wall time: %.0f s", wall));
@@ -271,21 +308,29 @@ final class Report {
                 md.append(" (")
                         .append(
                                 groups.entrySet().stream()
-                                        .map(e -> String.format(Locale.ROOT, "%s %.0f s", e.getKey(), e.getValue()))
+                                        .map(
+                                                e ->
+                                                        String.format(
+                                                                Locale.ROOT,
+                                                                "%s %.0f s",
+                                                                e.getKey(),
+                                                                e.getValue()))
                                         .collect(Collectors.joining(", ")))
                         .append(')');
             }
             md.append('\n');
         }
-        md.append("- backends: HashMapStateBackend, EmbeddedRocksDBStateBackend (Flink 1.20.0 defaults,"
-                + " managed memory) and ferrostate, built through StateBackend#createKeyedStateBackend on a"
-                + " task environment whose managed memory is the regime's budget (fraction 1.0)\n");
+        md.append(
+                "- backends: HashMapStateBackend, EmbeddedRocksDBStateBackend (Flink 1.20.0 defaults,"
+                        + " managed memory) and ferrostate, built through StateBackend#createKeyedStateBackend on a"
+                        + " task environment whose managed memory is the regime's budget (fraction 1.0)\n");
         List<String> overrides = overrides();
         if (!overrides.isEmpty()) {
             md.append("- overrides: `").append(String.join("`, `", overrides)).append("`\n");
         }
-        md.append("- workloads: flink-benchmarks' state suite (500,000 Long keys, 10-entry maps,"
-                + " one-element lists), one JMH fork per benchmark and backend\n");
+        md.append(
+                "- workloads: flink-benchmarks' state suite (500,000 Long keys, 10-entry maps,"
+                        + " one-element lists), one JMH fork per benchmark and backend\n");
     }
 
     private static void memoryTable(StringBuilder md, Map<String, JsonNode> memory, Regime reg) {
@@ -307,22 +352,33 @@ final class Report {
         }
         long budget = reg.budgetBytes();
         md.append("\n### Memory at the end of each out-of-core trial\n\n");
-        md.append(String.format(Locale.ROOT,
-                "Budget %s; the limit of issue 5(b) is budget + 10%% = %s. `ferrostate own` is its"
-                        + " accounting (`memoryUsage()`: hot tier + RocksDB). `RSS growth` is anonymous resident"
-                        + " memory (RssAnon: heap and malloc, not the mapped code of native libraries) at the"
-                        + " end minus before the backend was built; the heap is touched up front, so this is"
-                        + " native memory plus the JVM's own growth. `native est.` subtracts the heap"
-                        + " backend's growth in the same benchmark. The OS page cache (SST files read"
-                        + " through the kernel) is not in RSS.%n%n",
-                mib(budget), mib((long) (budget * 1.1))));
-        md.append("| benchmark | backend | state | on disk | setup s | ferrostate own (hot + RocksDB) |"
-                + " RSS growth | native est. | within budget+10% | RocksDB reads / hot hits |\n");
+        md.append(
+                String.format(
+                        Locale.ROOT,
+                        "Budget %s; the limit of issue 5(b) is budget + 10%% = %s. `ferrostate own` is its"
+                                + " accounting (`memoryUsage()`: hot tier + RocksDB). `RSS growth` is anonymous resident"
+                                + " memory (RssAnon: heap and malloc, not the mapped code of native libraries) at the"
+                                + " end minus before the backend was built; the heap is touched up front, so this is"
+                                + " native memory plus the JVM's own growth. `native est.` subtracts the heap"
+                                + " backend's growth in the same benchmark. The OS page cache (SST files read"
+                                + " through the kernel) is not in RSS.%n%n",
+                        mib(budget),
+                        mib((long) (budget * 1.1))));
+        md.append(
+                "| benchmark | backend | state | on disk | setup s | ferrostate own (hot + RocksDB) |"
+                        + " RSS growth | native est. | within budget+10% | RocksDB reads / hot hits |\n");
         md.append("|---|---|---:|---:|---:|---:|---:|---:|---|---:|\n");
         recs.sort(
                 (a, b) -> {
-                    int c = Integer.compare(opIndex(a.path("benchmark").asText()), opIndex(b.path("benchmark").asText()));
-                    return c != 0 ? c : Integer.compare(BACKENDS.indexOf(a.path("backend").asText()), BACKENDS.indexOf(b.path("backend").asText()));
+                    int c =
+                            Integer.compare(
+                                    opIndex(a.path("benchmark").asText()),
+                                    opIndex(b.path("benchmark").asText()));
+                    return c != 0
+                            ? c
+                            : Integer.compare(
+                                    BACKENDS.indexOf(a.path("backend").asText()),
+                                    BACKENDS.indexOf(b.path("backend").asText()));
                 });
         for (JsonNode n : recs) {
             String backend = n.path("backend").asText();
@@ -331,7 +387,11 @@ final class Report {
             Long base = heapGrowth.get(bench);
             boolean estimable = !backend.equals("HEAP") && base != null && grow != Long.MIN_VALUE;
             long nat = estimable ? grow - base : -1;
-            long own = n.has("ferro_hot_bytes") ? n.path("ferro_hot_bytes").asLong() + n.path("ferro_rocksdb_bytes").asLong() : -1;
+            long own =
+                    n.has("ferro_hot_bytes")
+                            ? n.path("ferro_hot_bytes").asLong()
+                                    + n.path("ferro_rocksdb_bytes").asLong()
+                            : -1;
             String verdict = "-";
             if (!backend.equals("HEAP")) {
                 long worst = Math.max(own, nat);
@@ -341,12 +401,28 @@ final class Report {
             md.append(" | ").append(BACKEND_IDS.getOrDefault(backend, backend));
             md.append(" | ").append(mib(n.path("logical_state_bytes").asLong(-1)));
             md.append(" | ").append(mib(n.path("disk_bytes_after_setup").asLong(-1)));
-            md.append(" | ").append(n.has("setup_seconds") ? fmt(n.path("setup_seconds").asDouble()) : "-");
-            md.append(" | ").append(own >= 0 ? mib(own) + " (" + mib(n.path("ferro_hot_bytes").asLong()) + " + " + mib(n.path("ferro_rocksdb_bytes").asLong()) + ")" : "-");
+            md.append(" | ")
+                    .append(n.has("setup_seconds") ? fmt(n.path("setup_seconds").asDouble()) : "-");
+            md.append(" | ")
+                    .append(
+                            own >= 0
+                                    ? mib(own)
+                                            + " ("
+                                            + mib(n.path("ferro_hot_bytes").asLong())
+                                            + " + "
+                                            + mib(n.path("ferro_rocksdb_bytes").asLong())
+                                            + ")"
+                                    : "-");
             md.append(" | ").append(grow != Long.MIN_VALUE ? mib(grow) : "-");
             md.append(" | ").append(estimable ? mib(nat) : "-");
             md.append(" | ").append(verdict);
-            md.append(" | ").append(n.has("ferro_rocksdb_reads") ? n.path("ferro_rocksdb_reads").asLong() + " / " + n.path("ferro_hot_hits").asLong() : "-");
+            md.append(" | ")
+                    .append(
+                            n.has("ferro_rocksdb_reads")
+                                    ? n.path("ferro_rocksdb_reads").asLong()
+                                            + " / "
+                                            + n.path("ferro_hot_hits").asLong()
+                                    : "-");
             md.append(" |\n");
         }
     }
@@ -406,19 +482,32 @@ final class Report {
             Map<String, Object> doc,
             String rustSource) {
         md.append("\n## The floor under one state access\n\n");
-        md.append("What one ferrostate access cannot avoid on this machine, measured alone (ns/op,"
-                + " average time):\n\n");
+        md.append(
+                "What one ferrostate access cannot avoid on this machine, measured alone (ns/op,"
+                        + " average time):\n\n");
         md.append("| component | what | in-memory ns | out-of-core ns |\n|---|---|---:|---:|\n");
         Map<String, String> what = new LinkedHashMap<>();
-        what.put("harness", "the suite's per-invocation KeyValue setup + JMH timestamps (every state benchmark pays it)");
-        what.put("keyPath", "key group of a Long key + composite key [kg][key][namespace] in the direct buffer (FerroKeyBuilder)");
+        what.put(
+                "harness",
+                "the suite's per-invocation KeyValue setup + JMH timestamps (every state benchmark pays it)");
+        what.put(
+                "keyPath",
+                "key group of a Long key + composite key [kg][key][namespace] in the direct buffer (FerroKeyBuilder)");
         what.put("valueSerialize", "Flink serializer: value / list element into the direct buffer");
-        what.put("valueDeserialize", "Flink serializer: value / list element out of the direct buffer");
+        what.put(
+                "valueDeserialize",
+                "Flink serializer: value / list element out of the direct buffer");
         what.put("mapValueSerialize", "Flink serializer: map value in");
         what.put("mapValueDeserialize", "Flink serializer: map value out");
         what.put("jniNoop", "an empty JNI call (NativeLibrary.noop)");
-        what.put("jniTouch", "a JNI call reading 10 key bytes of the shared buffer and writing 8 back (NativeLibrary.touch)");
-        what.put("rustLookup", "a lookup in the Rust store from Rust alone, valueGet's keys and data (NativeStore.benchGetLoop; in the floor: " + rustSource + ")");
+        what.put(
+                "jniTouch",
+                "a JNI call reading 10 key bytes of the shared buffer and writing 8 back (NativeLibrary.touch)");
+        what.put(
+                "rustLookup",
+                "a lookup in the Rust store from Rust alone, valueGet's keys and data (NativeStore.benchGetLoop; in the floor: "
+                        + rustSource
+                        + ")");
         List<Map<String, Object>> out = new ArrayList<>();
         for (Map.Entry<String, String> e : what.entrySet()) {
             String c = e.getKey();
@@ -449,23 +538,31 @@ final class Report {
         }
         for (Map.Entry<String, Double> c : criterion.entrySet()) {
             boolean used = c.getKey().equals(CRITERION_HOT) && rustSource.startsWith("criterion");
-            md.append("| criterion `").append(c.getKey()).append("` | Rust alone, rust/engine/benches/lookup.rs"
-                    + " (`cargo bench`, its last run: ").append(criterionTime(c.getKey())).append(")")
+            md.append("| criterion `")
+                    .append(c.getKey())
+                    .append(
+                            "` | Rust alone, rust/engine/benches/lookup.rs"
+                                    + " (`cargo bench`, its last run: ")
+                    .append(criterionTime(c.getKey()))
+                    .append(")")
                     .append(used ? "; **the floor's rustLookup in-memory**" : "")
-                    .append(" | ").append(fmt(c.getValue())).append(" | |\n");
+                    .append(" | ")
+                    .append(fmt(c.getValue()))
+                    .append(" | |\n");
             Map<String, Object> j = new LinkedHashMap<>();
             j.put("component", "criterion:" + c.getKey());
             j.put("ns", round(c.getValue()));
             out.add(j);
         }
         doc.put("floors", out);
-        md.append("\nThe floor of an operation = harness + keyPath + the serializer of its value (serialize"
-                + " for writes, deserialize for reads; map values for MapState) + jniTouch + rustLookup."
-                + " `x floor` = ferrostate's ns/op / floor: how far an operation is from the cheapest"
-                + " possible JNI access. A write's floor uses the lookup as its store part (there is no"
-                + " put floor); mapPutAll writes 10 entries and the iterating map benchmarks are per"
-                + " entry, so their multiples compare different things. `*` = partial floor (a"
-                + " component is missing, see above).\n");
+        md.append(
+                "\nThe floor of an operation = harness + keyPath + the serializer of its value (serialize"
+                        + " for writes, deserialize for reads; map values for MapState) + jniTouch + rustLookup."
+                        + " `x floor` = ferrostate's ns/op / floor: how far an operation is from the cheapest"
+                        + " possible JNI access. A write's floor uses the lookup as its store part (there is no"
+                        + " put floor); mapPutAll writes 10 entries and the iterating map benchmarks are per"
+                        + " entry, so their multiples compare different things. `*` = partial floor (a"
+                        + " component is missing, see above).\n");
     }
 
     private static void timerSection(
@@ -474,13 +571,15 @@ final class Report {
             return;
         }
         md.append("\n## Timers as SQL window operators use them\n\n");
-        md.append(String.format(Locale.ROOT,
-                "SqlWindowTimerBenchmark: `RowData` keys, %,d keys with an event-time timer per window"
-                        + " (namespace: the window end); keys copied before `setCurrentKey` when the"
-                        + " backend says `isSafeToReuseKVState() == false`, as the planner's window buffer"
-                        + " does. registerAndFire: register, then the watermark fires them;"
-                        + " registerAndDelete: register, then delete each. timers/ms, higher is better.%n%n",
-                SqlWindowTimerBenchmark.KEYS_PER_WINDOW));
+        md.append(
+                String.format(
+                        Locale.ROOT,
+                        "SqlWindowTimerBenchmark: `RowData` keys, %,d keys with an event-time timer per window"
+                                + " (namespace: the window end); keys copied before `setCurrentKey` when the"
+                                + " backend says `isSafeToReuseKVState() == false`, as the planner's window buffer"
+                                + " does. registerAndFire: register, then the watermark fires them;"
+                                + " registerAndDelete: register, then delete each. timers/ms, higher is better.%n%n",
+                        SqlWindowTimerBenchmark.KEYS_PER_WINDOW));
         md.append("| operation | HashMap | RocksDB | ferrostate | vs RocksDB | vs HashMap |\n");
         md.append("|---|---:|---:|---:|---:|---:|\n");
         for (String op : Arrays.asList("registerAndFire", "registerAndDelete")) {
@@ -504,25 +603,33 @@ final class Report {
         }
     }
 
-    private static void jobSection(StringBuilder md, Map<String, Row> job, List<Map<String, Object>> results) {
+    private static void jobSection(
+            StringBuilder md, Map<String, Row> job, List<Map<String, Object>> results) {
         if (job.isEmpty()) {
             return;
         }
         md.append("\n## The example job on a MiniCluster\n\n");
-        md.append(String.format(Locale.ROOT,
-                "SessionTrackerJob (ValueState with TTL, ListState, MapState per user), %,d generated"
-                        + " events per job run, parallelism 1, a checkpoint every second, backend chosen by"
-                        + " `state.backend.type` alone, 512 MiB managed memory; each measurement is one"
-                        + " whole job run, start and end included.%n%n", JobThroughputBenchmark.EVENTS));
-        md.append("| backend | events/s | ferrostate/RocksDB | ferrostate/HashMap |\n|---|---:|---:|---:|\n");
+        md.append(
+                String.format(
+                        Locale.ROOT,
+                        "SessionTrackerJob (ValueState with TTL, ListState, MapState per user), %,d generated"
+                                + " events per job run, parallelism 1, a checkpoint every second, backend chosen by"
+                                + " `state.backend.type` alone, 512 MiB managed memory; each measurement is one"
+                                + " whole job run, start and end included.%n%n",
+                        JobThroughputBenchmark.EVENTS));
+        md.append(
+                "| backend | events/s | ferrostate/RocksDB | ferrostate/HashMap |\n|---|---:|---:|---:|\n");
         Row ferro = job.get("FERROSTATE");
         for (String b : BACKENDS) {
             Row r = job.get(b);
             if (r == null) {
                 continue;
             }
-            md.append("| ").append(BACKEND_IDS.get(b)).append(" | ")
-                    .append(String.format(Locale.ROOT, "%,.0f", r.score * 1000)).append(pm(r.error * 1000));
+            md.append("| ")
+                    .append(BACKEND_IDS.get(b))
+                    .append(" | ")
+                    .append(String.format(Locale.ROOT, "%,.0f", r.score * 1000))
+                    .append(pm(r.error * 1000));
             md.append(" | ").append(b.equals("FERROSTATE") ? ratio(ferro, job.get("ROCKSDB")) : "");
             md.append(" | ").append(b.equals("FERROSTATE") ? ratio(ferro, job.get("HEAP")) : "");
             md.append(" |\n");
@@ -539,28 +646,34 @@ final class Report {
 
     private static void notes(StringBuilder md, String profile) {
         md.append("\n## Notes\n\n");
-        md.append("- Throughput benchmarks from flink-benchmarks' state suite, with its data and its"
-                + " per-invocation KeyValue; mapContains misses half the time, mapRemove and listAppend"
-                + " change the data as they run, as in Flink.\n");
+        md.append(
+                "- Throughput benchmarks from flink-benchmarks' state suite, with its data and its"
+                        + " per-invocation KeyValue; mapContains misses half the time, mapRemove and listAppend"
+                        + " change the data as they run, as in Flink.\n");
         if (!profile.equals("full")) {
-            md.append("- Short profiles load the lists once per trial; Flink (and `make bench-full`)"
-                    + " reload them before every iteration, so listAppend lists grow a little longer"
-                    + " here.\n");
+            md.append(
+                    "- Short profiles load the lists once per trial; Flink (and `make bench-full`)"
+                            + " reload them before every iteration, so listAppend lists grow a little longer"
+                            + " here.\n");
         }
-        md.append("- Out-of-core lists are always loaded once per trial (one load writes ~640 MB). Out-of-core"
-                + " state is measured as loaded, without a full compaction first"
-                + " (`-Dferrostate.bench.out-of-core.compact=true` adds one for RocksDB and ferrostate).\n");
-        md.append("- RocksDB runs with Flink 1.20's defaults. Out-of-core, those keep whole (unpartitioned)"
-                + " index blocks in a 64 MiB block cache split into 64 shards, so most gets read an index"
-                + " block again: that, not the data, bounds its reads. The Flink option"
-                + " `state.backend.rocksdb.memory.partitioned-index-filters: true` removes it (a smoke run"
-                + " of valueGet: 2.4 -> 129 ops/ms); run with"
-                + " `-Dferrostate.bench.flink.state.backend.rocksdb.memory.partitioned-index-filters=true`"
-                + " to compare against that RocksDB.\n");
-        md.append("- Out-of-core reads go to files the OS page cache may still hold (24 GiB of RAM): the"
-                + " budget bounds the backends, not the kernel.\n");
-        md.append("- 2 noisy cores shared with other work: compare ratios within one run, not absolute"
-                + " numbers across runs.\n");
+        md.append(
+                "- Out-of-core lists are always loaded once per trial (one load writes ~640 MB). Out-of-core"
+                        + " state is measured as loaded, without a full compaction first"
+                        + " (`-Dferrostate.bench.out-of-core.compact=true` adds one for RocksDB and ferrostate).\n");
+        md.append(
+                "- RocksDB runs with Flink 1.20's defaults. Out-of-core, those keep whole (unpartitioned)"
+                        + " index blocks in a 64 MiB block cache split into 64 shards, so most gets read an index"
+                        + " block again: that, not the data, bounds its reads. The Flink option"
+                        + " `state.backend.rocksdb.memory.partitioned-index-filters: true` removes it (a smoke run"
+                        + " of valueGet: 2.4 -> 129 ops/ms); run with"
+                        + " `-Dferrostate.bench.flink.state.backend.rocksdb.memory.partitioned-index-filters=true`"
+                        + " to compare against that RocksDB.\n");
+        md.append(
+                "- Out-of-core reads go to files the OS page cache may still hold (24 GiB of RAM): the"
+                        + " budget bounds the backends, not the kernel.\n");
+        md.append(
+                "- 2 noisy cores shared with other work: compare ratios within one run, not absolute"
+                        + " numbers across runs.\n");
     }
 
     // ------------------------------------------------------------------------------------------
@@ -572,10 +685,13 @@ final class Report {
         }
         List<Path> files;
         try (Stream<Path> s = Files.list(tmp)) {
-            files = s.filter(p -> p.getFileName().toString().startsWith("jmh-")
-                            && p.getFileName().toString().endsWith(".json"))
-                    .sorted()
-                    .collect(Collectors.toList());
+            files =
+                    s.filter(
+                                    p ->
+                                            p.getFileName().toString().startsWith("jmh-")
+                                                    && p.getFileName().toString().endsWith(".json"))
+                            .sorted()
+                            .collect(Collectors.toList());
         }
         for (Path f : files) {
             if (Files.size(f) == 0) {
@@ -620,7 +736,10 @@ final class Report {
             for (Path p : s.sorted().collect(Collectors.toList())) {
                 JsonNode n = Json.read(p);
                 m.put(
-                        n.path("benchmark").asText() + "." + n.path("backend").asText() + "."
+                        n.path("benchmark").asText()
+                                + "."
+                                + n.path("backend").asText()
+                                + "."
                                 + n.path("regime").asText(),
                         n);
             }
@@ -648,13 +767,17 @@ final class Report {
 
     static Path criterionDir() {
         String target = System.getenv("CARGO_TARGET_DIR");
-        return Paths.get(target != null ? target : System.getProperty("user.home") + "/.cache/ferrostate/target")
+        return Paths.get(
+                        target != null
+                                ? target
+                                : System.getProperty("user.home") + "/.cache/ferrostate/target")
                 .resolve("criterion");
     }
 
     static String criterionTime(String id) {
         try {
-            return Files.getLastModifiedTime(criterionDir().resolve(id).resolve("new/estimates.json"))
+            return Files.getLastModifiedTime(
+                            criterionDir().resolve(id).resolve("new/estimates.json"))
                     .toInstant()
                     .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
                     .toString();
@@ -678,7 +801,9 @@ final class Report {
             return m;
         }
         try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.filter(x -> x.toString().endsWith("/new/estimates.json")).collect(Collectors.toList())) {
+            for (Path p :
+                    s.filter(x -> x.toString().endsWith("/new/estimates.json"))
+                            .collect(Collectors.toList())) {
                 String id = dir.relativize(p.getParent().getParent()).toString();
                 if (!wanted.matcher(id).find()) {
                     continue;
@@ -698,7 +823,11 @@ final class Report {
     /** The -Dferrostate.bench.* properties of this run (the forks got the same). */
     static List<String> overrides() {
         return System.getProperties().stringPropertyNames().stream()
-                .filter(k -> k.startsWith("ferrostate.bench.") && !k.endsWith("memdir") && !k.endsWith("workdir"))
+                .filter(
+                        k ->
+                                k.startsWith("ferrostate.bench.")
+                                        && !k.endsWith("memdir")
+                                        && !k.endsWith("workdir"))
                 .sorted()
                 .map(k -> k + "=" + System.getProperty(k))
                 .collect(Collectors.toList());

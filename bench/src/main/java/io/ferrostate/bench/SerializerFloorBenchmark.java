@@ -1,9 +1,9 @@
 package io.ferrostate.bench;
 
-import org.apache.flink.api.common.typeutils.TypeSerializer;
-
 import io.ferrostate.flink.nativ.DirectInputView;
 import io.ferrostate.flink.nativ.DirectOutputView;
+
+import org.apache.flink.api.common.typeutils.TypeSerializer;
 
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -54,7 +54,8 @@ public class SerializerFloorBenchmark {
             mapValues[i] =
                     mapPool != null
                             ? mapPool[i]
-                            : StateBenchmarkData.MAP_VALUES.get(i % StateBenchmarkData.MAP_KEY_COUNT);
+                            : StateBenchmarkData.MAP_VALUES.get(
+                                    i % StateBenchmarkData.MAP_KEY_COUNT);
         }
         out = new DirectOutputView(4096, v -> {});
         valueBytes = new DirectOutputView(4096, v -> {});

@@ -37,10 +37,9 @@ import java.util.concurrent.TimeUnit;
  * Timers as Flink's SQL window operators use them: {@code RowData} keys, one event-time timer per
  * key and window (namespace: the window's end), registered when a window buffer is flushed into
  * state, then fired by the watermark, or deleted. Keys are copied before {@code setCurrentKey}
- * exactly when the planner's {@code RecordsWindowBuffer} copies them: when the backend says
- * {@code isSafeToReuseKVState() == false} (HashMap, ferrostate while its timers live on the heap).
- * RocksDB keeps its timers in RocksDB (Flink's default timer service for it). Each operation is one
- * timer.
+ * exactly when the planner's {@code RecordsWindowBuffer} copies them: when the backend says {@code
+ * isSafeToReuseKVState() == false} (HashMap, ferrostate while its timers live on the heap). RocksDB
+ * keeps its timers in RocksDB (Flink's default timer service for it). Each operation is one timer.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -64,8 +63,13 @@ public class SqlWindowTimerBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
-        RowDataSerializer keySerializer = new RowDataSerializer(new BigIntType(), new VarCharType(32));
-        built = BenchBackends.create(BenchBackends.BackendType.valueOf(backend), Regime.IN_MEMORY, keySerializer);
+        RowDataSerializer keySerializer =
+                new RowDataSerializer(new BigIntType(), new VarCharType(32));
+        built =
+                BenchBackends.create(
+                        BenchBackends.BackendType.valueOf(backend),
+                        Regime.IN_MEMORY,
+                        keySerializer);
         copyKeys = !built.backend.isSafeToReuseKVState();
         KeyContext keyContext =
                 new KeyContext() {
@@ -81,7 +85,8 @@ public class SqlWindowTimerBenchmark {
                 };
         manager =
                 InternalTimeServiceManagerImpl.create(
-                        UnregisteredMetricGroups.createUnregisteredTaskMetricGroup().getIOMetricGroup(),
+                        UnregisteredMetricGroups.createUnregisteredTaskMetricGroup()
+                                .getIOMetricGroup(),
                         built.backend,
                         getClass().getClassLoader(),
                         keyContext,

@@ -32,8 +32,8 @@ import static io.ferrostate.bench.StateBenchmarkData.SETUP_KEY_COUNT;
 /**
  * Base of the state micro-benchmarks, shaped like flink-benchmarks' {@code StateBenchmarkBase}:
  * throughput in ops/ms, one keyed backend per trial, and a per-invocation {@link KeyValue} that
- * walks the pre-generated keys and values. The backend is a JMH parameter, so HashMap, RocksDB
- * and ferrostate run in one JMH run; the memory regime is another.
+ * walks the pre-generated keys and values. The backend is a JMH parameter, so HashMap, RocksDB and
+ * ferrostate run in one JMH run; the memory regime is another.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -78,8 +78,8 @@ public abstract class StateBenchmarkBase {
 
     /**
      * A value for the setup data: Flink's random Long, or a copy of one of the large random values
-     * (a copy, so the heap backend, which keeps the objects it is given, holds as many bytes as
-     * the others).
+     * (a copy, so the heap backend, which keeps the objects it is given, holds as many bytes as the
+     * others).
      */
     Object setupValue() {
         return valuePool != null
@@ -94,14 +94,16 @@ public abstract class StateBenchmarkBase {
     }
 
     /**
-     * Out-of-core, optionally ({@code -Dferrostate.bench.out-of-core.compact=true}) a full compaction
-     * of the loaded state in RocksDB and in ferrostate before measuring, as Flink's list benchmark
-     * does for RocksDB. Off by default: it costs 2-6 s per trial, and with Flink's default RocksDB
-     * options the out-of-core reads are bound by index-block misses in the small block cache, with
-     * or without it (smoke runs: valueGet 2.4-6 ops/ms either way).
+     * Out-of-core, optionally ({@code -Dferrostate.bench.out-of-core.compact=true}) a full
+     * compaction of the loaded state in RocksDB and in ferrostate before measuring, as Flink's list
+     * benchmark does for RocksDB. Off by default: it costs 2-6 s per trial, and with Flink's
+     * default RocksDB options the out-of-core reads are bound by index-block misses in the small
+     * block cache, with or without it (smoke runs: valueGet 2.4-6 ops/ms either way).
      */
-    void compactOutOfCore(org.apache.flink.api.common.state.StateDescriptor<?, ?> desc) throws Exception {
-        if (reg == Regime.OUT_OF_CORE && Boolean.getBoolean("ferrostate.bench.out-of-core.compact")) {
+    void compactOutOfCore(org.apache.flink.api.common.state.StateDescriptor<?, ?> desc)
+            throws Exception {
+        if (reg == Regime.OUT_OF_CORE
+                && Boolean.getBoolean("ferrostate.bench.out-of-core.compact")) {
             probe.mark("load_seconds");
             BenchBackends.compact(keyedStateBackend, desc);
         }

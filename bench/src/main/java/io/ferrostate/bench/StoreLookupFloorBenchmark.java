@@ -1,16 +1,16 @@
 package io.ferrostate.bench;
 
+import io.ferrostate.flink.FerroKeyBuilder;
+import io.ferrostate.flink.FerroKeyedStateBackend;
+import io.ferrostate.flink.nativ.DirectOutputView;
+import io.ferrostate.flink.nativ.NativeStore;
+
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
-
-import io.ferrostate.flink.FerroKeyBuilder;
-import io.ferrostate.flink.FerroKeyedStateBackend;
-import io.ferrostate.flink.nativ.DirectOutputView;
-import io.ferrostate.flink.nativ.NativeStore;
 
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -36,8 +36,8 @@ import static io.ferrostate.bench.StateBenchmarkData.SETUP_KEY_COUNT;
  * The store part of the floor: a lookup in ferrostate's Rust store from Rust alone, on the very
  * data {@link ValueStateBenchmark} loads (500,000 keys, the regime's values and budget), in the
  * order {@code valueGet} reads them. One JNI call ({@code NativeStore.benchGetLoop}) looks up
- * {@value #BATCH} composite keys laid back to back in a direct buffer, so JNI's share per lookup
- * is negligible.
+ * {@value #BATCH} composite keys laid back to back in a direct buffer, so JNI's share per lookup is
+ * negligible.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -70,18 +70,23 @@ public class StoreLookupFloorBenchmark {
         ValueStateDescriptor<Object> desc =
                 new ValueStateDescriptor<>(ValueStateBenchmark.STATE_NAME, reg.valueSerializer());
         ValueState<Object> state =
-                ferro.getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, desc);
+                ferro.getPartitionedState(
+                        VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, desc);
         byte[][] pool = Regime.pool(reg.valueBytes(), 11);
         ThreadLocalRandom random = ThreadLocalRandom.current();
         for (int i = 0; i < SETUP_KEY_COUNT; ++i) {
             ferro.setCurrentKey((long) i);
             state.update(
-                    pool != null ? pool[random.nextInt(pool.length)].clone() : (Object) random.nextLong());
+                    pool != null
+                            ? pool[random.nextInt(pool.length)].clone()
+                            : (Object) random.nextLong());
         }
-        if (reg == Regime.OUT_OF_CORE && Boolean.getBoolean("ferrostate.bench.out-of-core.compact")) {
+        if (reg == Regime.OUT_OF_CORE
+                && Boolean.getBoolean("ferrostate.bench.out-of-core.compact")) {
             ferro.compactState(desc);
         }
-        probe.setupDone(SETUP_KEY_COUNT * reg.valueStateBytesPerKey(), BenchBackends.diskBytes(built.dir));
+        probe.setupDone(
+                SETUP_KEY_COUNT * reg.valueStateBytesPerKey(), BenchBackends.diskBytes(built.dir));
         store = ferro.store();
         stateId = ferro.getKvStateInformation().get(ValueStateBenchmark.STATE_NAME).stateId;
 
@@ -92,13 +97,19 @@ public class StoreLookupFloorBenchmark {
                         ferro.getKeyGroupPrefixBytes(),
                         new DirectOutputView(256, v -> {}));
         kb.setKeyAndKeyGroup(0L, 0);
-        keyLength = kb.buildCompositeKeyNamespace(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE);
+        keyLength =
+                kb.buildCompositeKeyNamespace(
+                        VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE);
         ByteBuffer all = ByteBuffer.allocateDirect(SLICES * BATCH * keyLength);
         for (int i = 0; i < SLICES * BATCH; i++) {
             long key = SETUP_KEYS.get(i % SETUP_KEY_COUNT);
             kb.setKeyAndKeyGroup(
-                    key, KeyGroupRangeAssignment.assignToKeyGroup(key, BenchBackends.NUMBER_OF_KEY_GROUPS));
-            int len = kb.buildCompositeKeyNamespace(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE);
+                    key,
+                    KeyGroupRangeAssignment.assignToKeyGroup(
+                            key, BenchBackends.NUMBER_OF_KEY_GROUPS));
+            int len =
+                    kb.buildCompositeKeyNamespace(
+                            VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE);
             byte[] bytes = kb.copy(len);
             all.position(i * keyLength);
             all.put(bytes);

@@ -25,7 +25,8 @@ public class ValueStateBenchmark extends StateBenchmarkBase {
     @Setup(Level.Trial)
     public void setUp() throws Exception {
         createKeyedStateBackend();
-        ValueStateDescriptor<Object> desc = new ValueStateDescriptor<>(STATE_NAME, reg.valueSerializer());
+        ValueStateDescriptor<Object> desc =
+                new ValueStateDescriptor<>(STATE_NAME, reg.valueSerializer());
         valueState =
                 keyedStateBackend.getPartitionedState(
                         VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, desc);

@@ -6,7 +6,6 @@ import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.ObjectMap
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -27,8 +26,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.jar.JarEntry;
-import java.util.jar.JarOutputStream;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -99,19 +96,23 @@ public final class FlinkCluster implements AutoCloseable {
     }
 
     /**
-     * Assembles (or reuses the cached) Flink distribution of the given version with
-     * flink-dist.sh and returns its FLINK_HOME.
+     * Assembles (or reuses the cached) Flink distribution of the given version with flink-dist.sh
+     * and returns its FLINK_HOME.
      */
     public static Path flinkHome(String version) {
         String out =
-                run(null, COMMAND_TIMEOUT.multipliedBy(4), scriptsDir().resolve("flink-dist.sh").toString(), version);
+                run(
+                        null,
+                        COMMAND_TIMEOUT.multipliedBy(4),
+                        scriptsDir().resolve("flink-dist.sh").toString(),
+                        version);
         return Paths.get(lastLine(out));
     }
 
     /**
-     * The ferrostate jar the tests run against: {@code -Dferrostate.jar=...} if set, else where
-     * the test classpath has {@code FerroStateBackendFactory} from: the installed jar (with {@code
-     * -pl flink-tests}) or, in a reactor build, {@code java/target/classes} jarred into {@code
+     * The ferrostate jar the tests run against: {@code -Dferrostate.jar=...} if set, else where the
+     * test classpath has {@code FerroStateBackendFactory} from: the installed jar (with {@code -pl
+     * flink-tests}) or, in a reactor build, {@code java/target/classes} jarred into {@code
      * scratchDir}.
      */
     public static Path ferrostateJar(Path scratchDir) {
@@ -125,7 +126,8 @@ public final class FlinkCluster implements AutoCloseable {
         }
         try {
             Class<?> factory = Class.forName(FERRO_FACTORY);
-            Path location = Paths.get(factory.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path location =
+                    Paths.get(factory.getProtectionDomain().getCodeSource().getLocation().toURI());
             if (Files.isRegularFile(location)) {
                 return location;
             }
@@ -144,18 +146,19 @@ public final class FlinkCluster implements AutoCloseable {
     }
 
     /**
-     * The examples' job jar (io.ferrostate:ferrostate-examples: SessionTrackerJob, WindowedJob;
-     * no ferrostate classes in it): {@code -Dferrostate.examples.jar=...} if set, else where the
-     * test classpath has the examples from: the shaded jar (reactor {@code verify}, or installed),
-     * or, when it is a classes directory, those classes plus flink-connector-datagen jarred into
-     * {@code scratchDir}.
+     * The examples' job jar (io.ferrostate:ferrostate-examples: SessionTrackerJob, WindowedJob; no
+     * ferrostate classes in it): {@code -Dferrostate.examples.jar=...} if set, else where the test
+     * classpath has the examples from: the shaded jar (reactor {@code verify}, or installed), or,
+     * when it is a classes directory, those classes plus flink-connector-datagen jarred into {@code
+     * scratchDir}.
      */
     public static Path examplesJar(Path scratchDir) {
         String override = System.getProperty("ferrostate.examples.jar");
         if (override != null && !override.isEmpty()) {
             Path p = Paths.get(override).toAbsolutePath();
             if (!Files.isRegularFile(p)) {
-                throw new IllegalStateException("-Dferrostate.examples.jar=" + p + " does not exist");
+                throw new IllegalStateException(
+                        "-Dferrostate.examples.jar=" + p + " does not exist");
             }
             return p;
         }
@@ -172,9 +175,9 @@ public final class FlinkCluster implements AutoCloseable {
     }
 
     /**
-     * The Nexmark job jar (io.ferrostate:ferrostate-nexmark: the generator, the queries, the
-     * check sink; no ferrostate or Flink classes in it): the jar the test classpath has it from,
-     * or its classes directory jarred into {@code scratchDir}.
+     * The Nexmark job jar (io.ferrostate:ferrostate-nexmark: the generator, the queries, the check
+     * sink; no ferrostate or Flink classes in it): the jar the test classpath has it from, or its
+     * classes directory jarred into {@code scratchDir}.
      */
     public static Path nexmarkJar(Path scratchDir) {
         Path location = codeSource("io.ferrostate.nexmark.NexmarkJob");
@@ -257,7 +260,9 @@ public final class FlinkCluster implements AutoCloseable {
     /** Entries of the job's exception history (newest first), each with its stacktrace. */
     public List<JsonNode> exceptionHistory(String jobId) {
         List<JsonNode> l = new ArrayList<>();
-        rest("jobs/" + jobId + "/exceptions?maxExceptions=50").path("exceptionHistory").path("entries")
+        rest("jobs/" + jobId + "/exceptions?maxExceptions=50")
+                .path("exceptionHistory")
+                .path("entries")
                 .forEach(l::add);
         return l;
     }
@@ -266,7 +271,8 @@ public final class FlinkCluster implements AutoCloseable {
      * Waits until the job is RUNNING with every task RUNNING (or FINISHED); returns the time it
      * waited.
      */
-    public Duration waitForAllTasksRunning(String jobId, Duration timeout) throws InterruptedException {
+    public Duration waitForAllTasksRunning(String jobId, Duration timeout)
+            throws InterruptedException {
         long t0 = System.nanoTime();
         long deadline = t0 + timeout.toNanos();
         String last = null;
@@ -282,7 +288,8 @@ public final class FlinkCluster implements AutoCloseable {
                 return Duration.ofNanos(System.nanoTime() - t0);
             }
             if (state.equals("FAILED") || state.equals("CANCELED") || state.equals("FINISHED")) {
-                throw new IllegalStateException("job " + jobId + " is " + state + " (waiting for RUNNING)");
+                throw new IllegalStateException(
+                        "job " + jobId + " is " + state + " (waiting for RUNNING)");
             }
             last = state;
             Thread.sleep(100);
@@ -296,7 +303,8 @@ public final class FlinkCluster implements AutoCloseable {
      * Waits until the job's exception history has a failure at or after {@code sinceMs} (e.g. a
      * killed TaskManager detected); false if none came within the timeout.
      */
-    public boolean waitForFailureSince(String jobId, long sinceMs, Duration timeout) throws InterruptedException {
+    public boolean waitForFailureSince(String jobId, long sinceMs, Duration timeout)
+            throws InterruptedException {
         long deadline = System.currentTimeMillis() + timeout.toMillis();
         while (System.currentTimeMillis() < deadline) {
             for (JsonNode e : exceptionHistory(jobId)) {
@@ -326,7 +334,13 @@ public final class FlinkCluster implements AutoCloseable {
             String state = jobState(jobId);
             if (state.equals("FAILED") || state.equals("CANCELED") || state.equals("FINISHED")) {
                 throw new IllegalStateException(
-                        "job " + jobId + " is " + state + " (waiting for a checkpoint after " + after + ")");
+                        "job "
+                                + jobId
+                                + " is "
+                                + state
+                                + " (waiting for a checkpoint after "
+                                + after
+                                + ")");
             }
             Thread.sleep(100);
         }
@@ -400,16 +414,17 @@ public final class FlinkCluster implements AutoCloseable {
         try {
             p.onExit().get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
-            throw new IllegalStateException("TaskManager " + n + " (pid " + pid + ") did not die", e);
+            throw new IllegalStateException(
+                    "TaskManager " + n + " (pid " + pid + ") did not die", e);
         }
         return pid;
     }
 
     /**
-     * Handles of the live TaskManagers (index to process), checked to be this cluster's JVMs,
-     * for {@link #killNow(ProcessHandle)} within a millisecond of an event: looking the pid up
-     * then (a script run and a scan of all processes) takes 100 ms or more on a loaded machine.
-     * A handle carries the process's start time, so it never kills a recycled pid.
+     * Handles of the live TaskManagers (index to process), checked to be this cluster's JVMs, for
+     * {@link #killNow(ProcessHandle)} within a millisecond of an event: looking the pid up then (a
+     * script run and a scan of all processes) takes 100 ms or more on a loaded machine. A handle
+     * carries the process's start time, so it never kills a recycled pid.
      */
     public Map<Integer, ProcessHandle> taskManagerHandles() {
         List<Long> ours = livePids();
@@ -423,9 +438,9 @@ public final class FlinkCluster implements AutoCloseable {
     }
 
     /**
-     * SIGKILL of a process of {@link #taskManagerHandles()}; waits until it is gone (for a
-     * process that is not our child the JDK notices that by polling). Returns when the signal
-     * was sent (epoch ms).
+     * SIGKILL of a process of {@link #taskManagerHandles()}; waits until it is gone (for a process
+     * that is not our child the JDK notices that by polling). Returns when the signal was sent
+     * (epoch ms).
      */
     public static long killNow(ProcessHandle p) {
         if (!p.destroyForcibly()) {
@@ -472,8 +487,9 @@ public final class FlinkCluster implements AutoCloseable {
     public java.util.SortedSet<Integer> taskManagersOf(String jobId) {
         java.util.SortedSet<Integer> tms = new java.util.TreeSet<>();
         for (JsonNode v : rest("jobs/" + jobId).path("vertices")) {
-            for (JsonNode t : rest("jobs/" + jobId + "/vertices/" + v.path("id").asText() + "/taskmanagers")
-                    .path("taskmanagers")) {
+            for (JsonNode t :
+                    rest("jobs/" + jobId + "/vertices/" + v.path("id").asText() + "/taskmanagers")
+                            .path("taskmanagers")) {
                 String id = t.path("taskmanager-id").asText();
                 if (id.startsWith("tm-")) {
                     tms.add(Integer.parseInt(id.substring(3)));
@@ -509,7 +525,9 @@ public final class FlinkCluster implements AutoCloseable {
         return rest("taskmanagers").path("taskmanagers").size();
     }
 
-    /** Stops every process of the cluster; idempotent. Logs and checkpoints stay in the work dir. */
+    /**
+     * Stops every process of the cluster; idempotent. Logs and checkpoints stay in the work dir.
+     */
     public synchronized void stop() {
         if (!stopped) {
             cluster("stop");
@@ -540,8 +558,13 @@ public final class FlinkCluster implements AutoCloseable {
     public List<Long> livePids() {
         String needle = "-Dlog.file=" + logDir() + "/";
         return ProcessHandle.allProcesses()
-                .filter(p -> p.info().commandLine().map(c -> c.contains(needle)).orElse(false)
-                        || p.info().arguments().map(a -> String.join(" ", a).contains(needle)).orElse(false))
+                .filter(
+                        p ->
+                                p.info().commandLine().map(c -> c.contains(needle)).orElse(false)
+                                        || p.info()
+                                                .arguments()
+                                                .map(a -> String.join(" ", a).contains(needle))
+                                                .orElse(false))
                 .map(ProcessHandle::pid)
                 .collect(Collectors.toList());
     }
@@ -594,7 +617,11 @@ public final class FlinkCluster implements AutoCloseable {
 
     private List<Path> logs(String daemon) {
         try (Stream<Path> s = Files.list(logDir())) {
-            return s.filter(p -> p.getFileName().toString().matches("flink-.*-" + daemon + "-\\d+-.*\\.log"))
+            return s.filter(
+                            p ->
+                                    p.getFileName()
+                                            .toString()
+                                            .matches("flink-.*-" + daemon + "-\\d+-.*\\.log"))
                     .sorted()
                     .collect(Collectors.toList());
         } catch (IOException e) {
@@ -620,19 +647,23 @@ public final class FlinkCluster implements AutoCloseable {
         if (!Files.exists(workDir)) {
             return;
         }
-        Files.walkFileTree(workDir, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
+        Files.walkFileTree(
+                workDir,
+                new SimpleFileVisitor<>() {
+                    @Override
+                    public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
+                            throws IOException {
+                        Files.delete(file);
+                        return FileVisitResult.CONTINUE;
+                    }
 
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-                Files.delete(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
+                    @Override
+                    public FileVisitResult postVisitDirectory(Path dir, IOException exc)
+                            throws IOException {
+                        Files.delete(dir);
+                        return FileVisitResult.CONTINUE;
+                    }
+                });
     }
 
     // --------------------------------------------------------------------------------------------
@@ -677,7 +708,8 @@ public final class FlinkCluster implements AutoCloseable {
             String stderr = Files.readString(err, StandardCharsets.UTF_8);
             System.err.print(stderr);
             if (workDir != null && Files.isDirectory(workDir.resolve("log"))) {
-                Files.writeString(workDir.resolve("log/harness.log"),
+                Files.writeString(
+                        workDir.resolve("log/harness.log"),
                         "$ " + String.join(" ", cmd) + "\n" + stderr + out,
                         StandardCharsets.UTF_8,
                         java.nio.file.StandardOpenOption.CREATE,
@@ -685,11 +717,18 @@ public final class FlinkCluster implements AutoCloseable {
             }
             if (!done) {
                 p.destroyForcibly();
-                throw new IllegalStateException("timed out after " + timeout + ": " + cmd + "\n" + stderr);
+                throw new IllegalStateException(
+                        "timed out after " + timeout + ": " + cmd + "\n" + stderr);
             }
             if (p.exitValue() != 0) {
                 throw new IllegalStateException(
-                        "exit " + p.exitValue() + ": " + String.join(" ", cmd) + "\n" + stderr + out);
+                        "exit "
+                                + p.exitValue()
+                                + ": "
+                                + String.join(" ", cmd)
+                                + "\n"
+                                + stderr
+                                + out);
             }
             return out;
         } catch (IOException e) {
@@ -812,13 +851,17 @@ public final class FlinkCluster implements AutoCloseable {
             String out = run(null, COMMAND_TIMEOUT, cmd.toArray(new String[0]));
             FlinkCluster c = new FlinkCluster(wd, home, URI.create(lastLine(out)));
             // Belt and braces next to cluster.sh's watchdog: stop on a normal JVM exit too.
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                try {
-                    c.stop();
-                } catch (RuntimeException ignored) {
-                    // best effort
-                }
-            }, "flink-cluster-stop"));
+            Runtime.getRuntime()
+                    .addShutdownHook(
+                            new Thread(
+                                    () -> {
+                                        try {
+                                            c.stop();
+                                        } catch (RuntimeException ignored) {
+                                            // best effort
+                                        }
+                                    },
+                                    "flink-cluster-stop"));
             return c;
         }
     }

@@ -48,7 +48,10 @@ public final class JarBuilder {
                 (out, written) -> {
                     List<Path> files;
                     try (Stream<Path> s = Files.walk(dir)) {
-                        files = s.filter(Files::isRegularFile).sorted().collect(Collectors.toList());
+                        files =
+                                s.filter(Files::isRegularFile)
+                                        .sorted()
+                                        .collect(Collectors.toList());
                     }
                     for (Path f : files) {
                         String name = dir.relativize(f).toString().replace('\\', '/');

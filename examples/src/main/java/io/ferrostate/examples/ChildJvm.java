@@ -16,10 +16,10 @@ import java.util.concurrent.TimeUnit;
  * <p>Why: a JVM that ran ferrostate can hang in its exit. RocksDB's background threads call into
  * the JVM (the TTL compaction filter asks Flink's clock), which attaches them; at exit RocksDB's
  * static destructors join those threads, and each one, detaching from a JVM that is already
- * exiting, blocks forever (seen with {@code System.exit}, {@code Runtime.halt} and surefire's
- * forks alike; SIGTERM does not end it either). The child writes its status to a file before it
- * exits, so the parent can stop a child that finished its work but does not go away, and report
- * the status the work ended with. A child that runs past {@code timeoutSeconds} is stopped too.
+ * exiting, blocks forever (seen with {@code System.exit}, {@code Runtime.halt} and surefire's forks
+ * alike; SIGTERM does not end it either). The child writes its status to a file before it exits, so
+ * the parent can stop a child that finished its work but does not go away, and report the status
+ * the work ended with. A child that runs past {@code timeoutSeconds} is stopped too.
  */
 public final class ChildJvm {
     /** The child's first two arguments: this flag and the status file. */
@@ -31,7 +31,8 @@ public final class ChildJvm {
      * Runs {@code mainClass} with {@link #STATUS_FILE} and {@code args}; returns its status, or
      * throws if it ran past {@code timeoutSeconds} without reporting one.
      */
-    public static int run(String mainClass, List<String> args, int exitGraceSeconds, int timeoutSeconds)
+    public static int run(
+            String mainClass, List<String> args, int exitGraceSeconds, int timeoutSeconds)
             throws IOException, InterruptedException {
         Path statusFile = Files.createTempFile("ferrostate-child-", ".status");
         try {
@@ -58,18 +59,21 @@ public final class ChildJvm {
                                     + " %d s (a JVM that ran ferrostate can hang in its exit while"
                                     + " RocksDB's background threads are attached to it); stopped"
                                     + " it.%n",
-                            mainClass.substring(mainClass.lastIndexOf('.') + 1),
-                            exitGraceSeconds);
+                            mainClass.substring(mainClass.lastIndexOf('.') + 1), exitGraceSeconds);
                     child.destroyForcibly().waitFor();
                     break;
                 } else if (finishedAt == 0
                         && now - started > TimeUnit.SECONDS.toNanos(timeoutSeconds)) {
                     child.destroyForcibly().waitFor();
                     throw new IllegalStateException(
-                            mainClass + " did not finish within " + timeoutSeconds + " s; stopped it");
+                            mainClass
+                                    + " did not finish within "
+                                    + timeoutSeconds
+                                    + " s; stopped it");
                 }
             }
-            String status = new String(Files.readAllBytes(statusFile), StandardCharsets.UTF_8).trim();
+            String status =
+                    new String(Files.readAllBytes(statusFile), StandardCharsets.UTF_8).trim();
             return status.isEmpty() ? child.exitValue() : Integer.parseInt(status);
         } finally {
             Files.deleteIfExists(statusFile);
@@ -89,7 +93,8 @@ public final class ChildJvm {
         System.out.flush();
         System.err.flush();
         if (args.length >= 2 && args[0].equals(STATUS_FILE)) {
-            Files.write(Path.of(args[1]), Integer.toString(status).getBytes(StandardCharsets.UTF_8));
+            Files.write(
+                    Path.of(args[1]), Integer.toString(status).getBytes(StandardCharsets.UTF_8));
         }
         // Flink leaves a few non-daemon threads behind after a MiniCluster closes.
         System.exit(status);

@@ -33,8 +33,8 @@ import java.util.stream.Stream;
  *
  * <p>It runs in a child JVM that this one starts and watches (see {@link ChildJvm}; {@code
  * --in-process} runs it in this JVM instead). Options: those of {@link SessionTrackerParams#USAGE}
- * (the defaults here: 200000 events, 1000 users, 25000 events/s), plus {@code --show N}
- * (summaries to print, default 20), {@code --backend NAME} (default
+ * (the defaults here: 200000 events, 1000 users, 25000 events/s), plus {@code --show N} (summaries
+ * to print, default 20), {@code --backend NAME} (default
  * io.ferrostate.flink.FerroStateBackendFactory; "hashmap" to compare) and {@code --incremental
  * true|false} (incremental checkpoints, default true).
  */
@@ -189,12 +189,11 @@ public final class Demo {
                 counts.getNumberOfCompletedCheckpoints(),
                 counts.getNumberOfFailedCheckpoints(),
                 counts.getNumberOfInProgressCheckpoints());
-        List<AbstractCheckpointStats> history = new ArrayList<>(stats.getHistory().getCheckpoints());
+        List<AbstractCheckpointStats> history =
+                new ArrayList<>(stats.getHistory().getCheckpoints());
         history.sort(Comparator.comparingLong(AbstractCheckpointStats::getCheckpointId));
         long failedListed =
-                history.stream()
-                        .filter(c -> c.getStatus() == CheckpointStatsStatus.FAILED)
-                        .count();
+                history.stream().filter(c -> c.getStatus() == CheckpointStatsStatus.FAILED).count();
         System.out.printf(
                 "  %4s  %-11s %12s %14s %10s%n",
                 "id", "status", "state size", "checkpointed", "duration");

@@ -113,7 +113,8 @@ public final class Reference {
      * The window lines for {@code events}, assuming none is late (the job's watermarks guarantee
      * it): tumbling windows of {@code tumbleMs}, session windows with gap {@code sessionGapMs}.
      */
-    public static List<String> windowed(List<WindowEvent> events, long tumbleMs, long sessionGapMs) {
+    public static List<String> windowed(
+            List<WindowEvent> events, long tumbleMs, long sessionGapMs) {
         // key -> window start -> {count, sum}
         Map<Long, TreeMap<Long, long[]>> tumbling = new TreeMap<>();
         // key -> event time -> {count, sum} (events sorted by time, as the watermark sees them)
@@ -162,7 +163,11 @@ public final class Reference {
                         if (count > 0 && t > last + sessionGapMs) {
                             out.add(
                                     CountSum.line(
-                                            "session", key, start, last + sessionGapMs, count,
+                                            "session",
+                                            key,
+                                            start,
+                                            last + sessionGapMs,
+                                            count,
                                             sum));
                             count = 0;
                             sum = 0;

@@ -4,9 +4,12 @@ package io.ferrostate.examples;
 public class SessionState {
     /** Event time of the session's first event. */
     public long startTime;
+
     /** Event time of the session's latest event. */
     public long lastEventTime;
+
     public long eventCount;
+
     /** {@code lastEventTime - startTime}. */
     public long durationMs;
 

@@ -12,10 +12,13 @@ public class SessionSummary {
     public long sessionStart;
     public long durationMs;
     public long eventCount;
+
     /** Events since the previous summary (the size of the event ListState when it was read). */
     public long recentEvents;
+
     /** Event-time span of those recent events. */
     public long recentSpanMs;
+
     /** The top features of the session, "name:count" joined by ',', count descending then name. */
     public String topFeatures;
 

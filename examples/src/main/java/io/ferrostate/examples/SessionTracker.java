@@ -19,8 +19,8 @@ import java.util.Map;
 
 /**
  * Per user: a session {@code ValueState} (with a 24 h TTL), the events since the last summary in a
- * {@code ListState}, and per-feature counts in a {@code MapState}. Every {@code summaryEvery} events
- * of a user it emits a {@link SessionSummary} and clears the event list.
+ * {@code ListState}, and per-feature counts in a {@code MapState}. Every {@code summaryEvery}
+ * events of a user it emits a {@link SessionSummary} and clears the event list.
  */
 public class SessionTracker extends KeyedProcessFunction<Long, UserEvent, SessionSummary> {
     private static final long serialVersionUID = 1L;
@@ -53,7 +53,8 @@ public class SessionTracker extends KeyedProcessFunction<Long, UserEvent, Sessio
         featureCounts =
                 getRuntimeContext()
                         .getMapState(
-                                new MapStateDescriptor<>("feature-counts", Types.STRING, Types.LONG));
+                                new MapStateDescriptor<>(
+                                        "feature-counts", Types.STRING, Types.LONG));
     }
 
     @Override

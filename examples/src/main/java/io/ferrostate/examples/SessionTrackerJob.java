@@ -15,10 +15,10 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * {@link SessionTracker} keeps a session ValueState (TTL 24 h), a ListState of recent events and a
  * MapState of feature counts, and emits a summary every 100 events of a user.
  *
- * <p>A plain job: nothing here names a state backend, the cluster configuration chooses it
- * ({@code state.backend.type: io.ferrostate.flink.FerroStateBackendFactory}). Run it with
- * {@code flink run ferrostate-examples.jar --events 1000000 --output file:///tmp/sessions}; see
- * {@link SessionTrackerParams#USAGE} for the options.
+ * <p>A plain job: nothing here names a state backend, the cluster configuration chooses it ({@code
+ * state.backend.type: io.ferrostate.flink.FerroStateBackendFactory}). Run it with {@code flink run
+ * ferrostate-examples.jar --events 1000000 --output file:///tmp/sessions}; see {@link
+ * SessionTrackerParams#USAGE} for the options.
  *
  * <p>The source runs with parallelism 1 so each user's events reach the tracker in generation
  * order; the output then does not depend on the tracker's parallelism and {@link Reference} can
@@ -74,7 +74,9 @@ public final class SessionTrackerJob {
                 new DataGeneratorSource<>(
                         new EventGenerator(p),
                         p.eventCount(),
-                        p.rate > 0 ? RateLimiterStrategy.perSecond(p.rate) : RateLimiterStrategy.noOp(),
+                        p.rate > 0
+                                ? RateLimiterStrategy.perSecond(p.rate)
+                                : RateLimiterStrategy.noOp(),
                         TypeInformation.of(UserEvent.class));
         return env.fromSource(source, WatermarkStrategy.noWatermarks(), "user-events")
                 .setParallelism(1)

@@ -104,8 +104,11 @@ public class SessionTrackerParams implements Serializable {
         long user = Gen.below(seed, i, 1, users);
         // The product of two uniform draws, scaled back: feature 0 is the most likely, the last
         // the least. Shifted by a per-user offset so each user has its own favourites.
-        int skewed = (int) ((long) Gen.below(seed, i, 2, features) * Gen.below(seed, i, 3, features)
-                / features);
+        int skewed =
+                (int)
+                        ((long) Gen.below(seed, i, 2, features)
+                                * Gen.below(seed, i, 3, features)
+                                / features);
         int feature = (skewed + Gen.below(seed, user, 4, features)) % features;
         return new UserEvent(user, featureName(feature), START + i * stepMs);
     }

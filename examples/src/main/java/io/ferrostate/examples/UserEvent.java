@@ -6,6 +6,7 @@ import java.util.Objects;
 public class UserEvent {
     public long userId;
     public String feature;
+
     /** Event time, epoch milliseconds. */
     public long timestamp;
 

@@ -4,6 +4,7 @@ package io.ferrostate.examples;
 public class WindowEvent {
     public long key;
     public long value;
+
     /** Event time, epoch milliseconds. */
     public long timestamp;
 

@@ -69,13 +69,16 @@ public final class WindowedJob {
     }
 
     /** Source, watermarks and both windows; the result lines of both windows, unioned. */
-    public static DataStream<String> windows(StreamExecutionEnvironment env, WindowedParams params) {
+    public static DataStream<String> windows(
+            StreamExecutionEnvironment env, WindowedParams params) {
         WindowedParams p = params.validate();
         DataGeneratorSource<WindowEvent> source =
                 new DataGeneratorSource<>(
                         new EventGenerator(p),
                         p.eventCount(),
-                        p.rate > 0 ? RateLimiterStrategy.perSecond(p.rate) : RateLimiterStrategy.noOp(),
+                        p.rate > 0
+                                ? RateLimiterStrategy.perSecond(p.rate)
+                                : RateLimiterStrategy.noOp(),
                         TypeInformation.of(WindowEvent.class));
         WatermarkStrategy<WindowEvent> watermarks =
                 WatermarkStrategy.<WindowEvent>forBoundedOutOfOrderness(
@@ -161,7 +164,8 @@ public final class WindowedJob {
     }
 
     /** Turns a window's result into its output line. */
-    public static final class Label extends ProcessWindowFunction<CountSum, String, Long, TimeWindow> {
+    public static final class Label
+            extends ProcessWindowFunction<CountSum, String, Long, TimeWindow> {
         private static final long serialVersionUID = 1L;
         private final String kind;
 

@@ -68,13 +68,15 @@ public final class JobsOnMiniCluster {
             } finally {
                 TestStreamEnvironment.unsetAsContext();
             }
-            ArchivedExecutionGraph graph = cluster.getArchivedExecutionGraph(result.getJobID()).get();
+            ArchivedExecutionGraph graph =
+                    cluster.getArchivedExecutionGraph(result.getJobID()).get();
             CheckpointStatsCounts counts = graph.getCheckpointStatsSnapshot().getCounts();
             Properties stats = new Properties();
             stats.setProperty("state", graph.getState().name());
             stats.setProperty("backend", graph.getStateBackendName().orElse(""));
             stats.setProperty(
-                    "completedCheckpoints", Long.toString(counts.getNumberOfCompletedCheckpoints()));
+                    "completedCheckpoints",
+                    Long.toString(counts.getNumberOfCompletedCheckpoints()));
             stats.setProperty(
                     "failedCheckpoints", Long.toString(counts.getNumberOfFailedCheckpoints()));
             try (Writer w = Files.newBufferedWriter(statsFile, StandardCharsets.UTF_8)) {

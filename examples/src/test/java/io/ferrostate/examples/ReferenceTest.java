@@ -127,7 +127,8 @@ class ReferenceTest {
 
     @Test
     void defaultsGiveSummariesAndSessions() {
-        SessionTrackerParams s = SessionTrackerParams.fromArgs("--events", "20000", "--users", "50");
+        SessionTrackerParams s =
+                SessionTrackerParams.fromArgs("--events", "20000", "--users", "50");
         List<String> summaries = Reference.sessionTracker(s);
         Map<Long, Long> perUser = new HashMap<>();
         for (long i = 0; i < s.events; i++) {

@@ -61,8 +61,16 @@ public final class BackendTally implements TestExecutionListener {
             return;
         }
         StringBuilder out = new StringBuilder("backend\tpassed\tfailed\tskipped\n");
-        counts.forEach((b, c) -> out.append(b).append('\t').append(c[0]).append('\t').append(c[1]).append('\t')
-                .append(c[2]).append('\n'));
+        counts.forEach(
+                (b, c) ->
+                        out.append(b)
+                                .append('\t')
+                                .append(c[0])
+                                .append('\t')
+                                .append(c[1])
+                                .append('\t')
+                                .append(c[2])
+                                .append('\n'));
         System.out.print("Flink SQL ITCases by backend:\n" + out);
         try {
             Path file = Paths.get("target", "sql-itcases-by-backend.txt");

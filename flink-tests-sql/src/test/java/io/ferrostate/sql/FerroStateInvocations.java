@@ -48,7 +48,8 @@ import java.util.stream.Stream;
  */
 public final class FerroStateInvocations implements TestTemplateInvocationContextProvider {
 
-    static final String BASE = "org.apache.flink.table.planner.runtime.utils.StreamingWithStateTestBase";
+    static final String BASE =
+            "org.apache.flink.table.planner.runtime.utils.StreamingWithStateTestBase";
 
     private static final String ROCKSDB_MODE = "ROCKSDB";
 
@@ -80,7 +81,9 @@ public final class FerroStateInvocations implements TestTemplateInvocationContex
             provider.setAccessible(true);
             Object values = provider.invoke(null);
             Collection<?> all =
-                    values instanceof Object[][] ? Arrays.asList((Object[][]) values) : (Collection<?>) values;
+                    values instanceof Object[][]
+                            ? Arrays.asList((Object[][]) values)
+                            : (Collection<?>) values;
             for (Object row : all) {
                 Object[] r = row instanceof Object[] ? (Object[]) row : new Object[] {row};
                 if (Arrays.stream(r).anyMatch(FerroStateInvocations::isRocksDbMode)) {
@@ -167,7 +170,9 @@ public final class FerroStateInvocations implements TestTemplateInvocationContex
         public void beforeEach(ExtensionContext context) throws Exception {
             for (Field f : fields) {
                 f.setAccessible(true);
-                f.set(context.getRequiredTestInstance(), values[f.getAnnotation(Parameter.class).value()]);
+                f.set(
+                        context.getRequiredTestInstance(),
+                        values[f.getAnnotation(Parameter.class).value()]);
             }
         }
     }
@@ -176,7 +181,8 @@ public final class FerroStateInvocations implements TestTemplateInvocationContex
      * After the base's {@code before()} has set RocksDB, puts ferrostate in its place; deletes the
      * checkpoints afterwards.
      */
-    private static final class SwitchToFerroState implements BeforeTestExecutionCallback, AfterEachCallback {
+    private static final class SwitchToFerroState
+            implements BeforeTestExecutionCallback, AfterEachCallback {
         private File checkpoints;
 
         @Override
@@ -189,7 +195,8 @@ public final class FerroStateInvocations implements TestTemplateInvocationContex
             }
             checkpoints = Files.createTempDirectory("ferrostate-sql-itcase").toFile();
             env.setStateBackend(new FerroStateBackend(true));
-            env.getCheckpointConfig().setCheckpointStorage(new FileSystemCheckpointStorage(checkpoints.toURI()));
+            env.getCheckpointConfig()
+                    .setCheckpointStorage(new FileSystemCheckpointStorage(checkpoints.toURI()));
         }
 
         @Override
@@ -200,7 +207,8 @@ public final class FerroStateInvocations implements TestTemplateInvocationContex
         }
 
         /** {@code StreamingTestBase.env()}: the Scala environment; the Java one behind it. */
-        private static StreamExecutionEnvironment javaEnv(Object test) throws ReflectiveOperationException {
+        private static StreamExecutionEnvironment javaEnv(Object test)
+                throws ReflectiveOperationException {
             Object env = findMethod(test.getClass(), "env").invoke(test);
             if (env instanceof StreamExecutionEnvironment) {
                 return (StreamExecutionEnvironment) env;

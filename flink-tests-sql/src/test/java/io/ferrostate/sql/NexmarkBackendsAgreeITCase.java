@@ -3,9 +3,9 @@ package io.ferrostate.sql;
 import io.ferrostate.nexmark.NexmarkQuery;
 import io.ferrostate.nexmark.check.Check;
 
+import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
-import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 
@@ -55,7 +55,10 @@ class NexmarkBackendsAgreeITCase {
             if (!NexmarkQuery.load(q).comparable()) {
                 continue;
             }
-            for (SqlBackend b : new SqlBackend[] {SqlBackend.ROCKSDB, SqlBackend.FERROSTATE, SqlBackend.FERROSTATE_FULL}) {
+            for (SqlBackend b :
+                    new SqlBackend[] {
+                        SqlBackend.ROCKSDB, SqlBackend.FERROSTATE, SqlBackend.FERROSTATE_FULL
+                    }) {
                 cases.add(Arguments.of(q, b));
             }
         }
@@ -68,7 +71,8 @@ class NexmarkBackendsAgreeITCase {
         Path dir = NexmarkRun.newDirectory();
         try {
             Check expected = hashMapResult(query, dir.resolve("hashmap"));
-            Check actual = new NexmarkRun(query, EVENTS, EVENT_RATE, dir.resolve("run")).run(backend);
+            Check actual =
+                    new NexmarkRun(query, EVENTS, EVENT_RATE, dir.resolve("run")).run(backend);
             NexmarkRun.assertSameResult(query + " on " + backend, expected, actual);
         } finally {
             NexmarkRun.deleteEventually(dir);
@@ -78,7 +82,10 @@ class NexmarkBackendsAgreeITCase {
     static Stream<Arguments> savepointCases() {
         List<Arguments> cases = new ArrayList<>();
         for (String q : new String[] {"q5", "q8", "q11", "q20"}) {
-            for (SqlBackend to : new SqlBackend[] {SqlBackend.FERROSTATE, SqlBackend.HASHMAP, SqlBackend.ROCKSDB}) {
+            for (SqlBackend to :
+                    new SqlBackend[] {
+                        SqlBackend.FERROSTATE, SqlBackend.HASHMAP, SqlBackend.ROCKSDB
+                    }) {
                 cases.add(Arguments.of(q, SavepointFormatType.CANONICAL, to));
             }
             cases.add(Arguments.of(q, SavepointFormatType.NATIVE, SqlBackend.FERROSTATE));
@@ -101,21 +108,28 @@ class NexmarkBackendsAgreeITCase {
         }
     }
 
-    private static void resumeFromSavepoint(String query, SavepointFormatType format, SqlBackend to, Path dir)
-            throws Exception {
+    private static void resumeFromSavepoint(
+            String query, SavepointFormatType format, SqlBackend to, Path dir) throws Exception {
         Check expected = hashMapResult(query, dir.resolve("hashmap"));
         // Two readers at 1,000 events/s each: the run would take 10 s; it is stopped after ~3.
-        NexmarkRun first = new NexmarkRun(query, EVENTS, EVENT_RATE, dir.resolve("run")).throttle(1_000);
+        NexmarkRun first =
+                new NexmarkRun(query, EVENTS, EVENT_RATE, dir.resolve("run")).throttle(1_000);
         JobClient job = first.start(SqlBackend.FERROSTATE);
         awaitRunning(job);
         Thread.sleep(3_000);
-        String savepoint = job.stopWithSavepoint(false, dir.resolve("savepoints").toUri().toString(), format).get();
+        String savepoint =
+                job.stopWithSavepoint(false, dir.resolve("savepoints").toUri().toString(), format)
+                        .get();
         assertThat(first.output()).as("the stopped run must not have finished").doesNotExist();
 
         Check resumed =
-                new NexmarkRun(query, EVENTS, EVENT_RATE, dir.resolve("run")).restoreFrom(savepoint).run(to);
+                new NexmarkRun(query, EVENTS, EVENT_RATE, dir.resolve("run"))
+                        .restoreFrom(savepoint)
+                        .run(to);
         NexmarkRun.assertSameResult(
-                query + " resumed on " + to + " from a " + format + " savepoint of ferrostate", expected, resumed);
+                query + " resumed on " + to + " from a " + format + " savepoint of ferrostate",
+                expected,
+                resumed);
     }
 
     private static Check hashMapResult(String query, Path dir) throws Exception {

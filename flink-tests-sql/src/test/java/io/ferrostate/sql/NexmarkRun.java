@@ -12,7 +12,6 @@ import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.table.api.TableResult;
 import org.apache.flink.table.api.bridge.java.StreamTableEnvironment;
-
 import org.apache.flink.util.FileUtils;
 
 import java.io.IOException;
@@ -45,7 +44,9 @@ final class NexmarkRun {
         this.source = NexmarkQuery.events(events);
         this.source.put(NexmarkTableFactory.EVENT_RATE.key(), Long.toString(eventRate));
         this.dir = dir;
-        conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir.resolve("checkpoints").toUri().toString());
+        conf.set(
+                CheckpointingOptions.CHECKPOINTS_DIRECTORY,
+                dir.resolve("checkpoints").toUri().toString());
         conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(200));
     }
 
@@ -68,7 +69,8 @@ final class NexmarkRun {
     /** Submits the query on {@code backend}; the job runs in the background. */
     JobClient start(SqlBackend backend) {
         StreamExecutionEnvironment env =
-                StreamExecutionEnvironment.getExecutionEnvironment(backend.configure(new Configuration(conf)));
+                StreamExecutionEnvironment.getExecutionEnvironment(
+                        backend.configure(new Configuration(conf)));
         env.setParallelism(PARALLELISM);
         StreamTableEnvironment tEnv = StreamTableEnvironment.create(env);
         tEnv.getConfig().addConfiguration(NexmarkQuery.tableOptions());
@@ -117,7 +119,8 @@ final class NexmarkRun {
             return;
         }
         Map<String, Long> diff = new TreeMap<>(expected.lines());
-        actual.lines().forEach((row, n) -> diff.merge(row, -n, (a, b) -> a + b == 0 ? null : a + b));
+        actual.lines()
+                .forEach((row, n) -> diff.merge(row, -n, (a, b) -> a + b == 0 ? null : a + b));
         List<String> missing = new ArrayList<>();
         List<String> extra = new ArrayList<>();
         long missingRows = 0;

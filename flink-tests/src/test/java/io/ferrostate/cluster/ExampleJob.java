@@ -195,7 +195,9 @@ final class ExampleJob {
             return;
         }
         try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted((a, b) -> b.getNameCount() - a.getNameCount()).collect(Collectors.toList())) {
+            for (Path p :
+                    s.sorted((a, b) -> b.getNameCount() - a.getNameCount())
+                            .collect(Collectors.toList())) {
                 Files.delete(p);
             }
         }

@@ -18,8 +18,8 @@ import java.time.format.DateTimeFormatter;
  * ferrostate's jar in {@code lib/}, and in {@code flink-conf.yaml} {@code state.backend:
  * io.ferrostate.flink.FerroStateBackendFactory} (the older key, as users write it), a checkpoint
  * directory and incremental checkpoints on; plus what the drills need: a fixed-delay restart
- * strategy, the fault-injection file option, and DEBUG logging of the asynchronous checkpoint
- * parts (to kill a TaskManager while its upload runs).
+ * strategy, the fault-injection file option, and DEBUG logging of the asynchronous checkpoint parts
+ * (to kill a TaskManager while its upload runs).
  *
  * <p>Started once per test JVM by the first test class that asks for it (a parameter of a
  * {@code @BeforeAll} method of a class extended with {@link Resolver}), stopped when JUnit closes
@@ -31,7 +31,8 @@ public final class FerroCluster {
     /** TaskManagers (2 slots each) the tests expect alive. */
     public static final int TASK_MANAGERS = 2;
 
-    public static final String FAIL_WRITES_OPTION = "state.backend.ferrostate.debug.fail-writes-file";
+    public static final String FAIL_WRITES_OPTION =
+            "state.backend.ferrostate.debug.fail-writes-file";
 
     private final FlinkCluster cluster;
     private final Path work;
@@ -75,7 +76,12 @@ public final class FerroCluster {
         Path base = Paths.get(System.getProperty("basedir", System.getProperty("user.dir")));
         Path work =
                 base.resolve("target/real-cluster")
-                        .resolve("ferrostate-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS")))
+                        .resolve(
+                                "ferrostate-"
+                                        + LocalDateTime.now()
+                                                .format(
+                                                        DateTimeFormatter.ofPattern(
+                                                                "yyyyMMdd-HHmmss-SSS")))
                         .toAbsolutePath();
         Files.createDirectories(work);
         long t0 = System.nanoTime();
@@ -101,7 +107,9 @@ public final class FerroCluster {
                         .conf("web.refresh-interval", "200")
                         // Task metrics in REST (records in/out) at most 500 ms old.
                         .conf("metrics.fetcher.update-interval", "500")
-                        .logLevel("org.apache.flink.streaming.runtime.tasks.AsyncCheckpointRunnable", "DEBUG")
+                        .logLevel(
+                                "org.apache.flink.streaming.runtime.tasks.AsyncCheckpointRunnable",
+                                "DEBUG")
                         .start();
         System.out.printf(
                 "[timing] shared ferrostate cluster up in %d ms (%s)%n",
@@ -147,12 +155,15 @@ public final class FerroCluster {
             System.out.printf(
                     "[timing] shared ferrostate cluster stopped in %d ms; JVMs left: %s; thread dumps of"
                             + " JVMs that ignored SIGTERM: %s%n",
-                    (System.nanoTime() - t0) / 1_000_000, value.cluster.livePids(),
+                    (System.nanoTime() - t0) / 1_000_000,
+                    value.cluster.livePids(),
                     value.cluster.stragglerThreadDumps());
         }
     }
 
-    /** Resolves {@code FerroCluster} parameters: {@code @ExtendWith(FerroCluster.Resolver.class)}. */
+    /**
+     * Resolves {@code FerroCluster} parameters: {@code @ExtendWith(FerroCluster.Resolver.class)}.
+     */
     public static final class Resolver implements ParameterResolver {
         @Override
         public boolean supportsParameter(ParameterContext p, ExtensionContext c) {

@@ -31,23 +31,26 @@ import static org.assertj.core.api.Assertions.assertThat;
  * default backend is hashmap; the job jar carries ferrostate's classes and native library and sets
  * {@code env.setStateBackend(new FerroStateBackend())} in code. Two such jobs run in one
  * TaskManager at once (4 slots, 2 per job), each loading the native library in its own job class
- * loader; they are cancelled and resubmitted (three times), and the last pair runs to the end with outputs equal
- * to {@code Reference}'s. The TaskManager must stay the same live process throughout and stop on
- * SIGTERM at the end.
+ * loader; they are cancelled and resubmitted (three times), and the last pair runs to the end with
+ * outputs equal to {@code Reference}'s. The TaskManager must stay the same live process throughout
+ * and stop on SIGTERM at the end.
  *
  * <p>Library copies: the library is linked with {@code -z nodelete} (RocksDB's threads outlive a
- * class loader), so a copy stays mapped after its class loader is gone. Each class loader loads
- * the first of ferrostate's numbered copies that no live class loader holds; after each round the
- * test runs GCs in the TaskManager until no job class loader holds ferrostate's classes (nothing
- * pins them), and the next round loads the same copies again: after 8 job class loaders the
- * TaskManager maps at most 3 copies ({@code /proc/<tm pid>/maps}).
+ * class loader), so a copy stays mapped after its class loader is gone. Each class loader loads the
+ * first of ferrostate's numbered copies that no live class loader holds; after each round the test
+ * runs GCs in the TaskManager until no job class loader holds ferrostate's classes (nothing pins
+ * them), and the next round loads the same copies again: after 8 job class loaders the TaskManager
+ * maps at most 3 copies ({@code /proc/<tm pid>/maps}).
  */
 class RealClusterClassLoaderITCase {
 
     private static final Pattern LOADED =
-            Pattern.compile(".*Loaded ferrostate native library .* \\((?:copy|extracted to) (\\S+)\\) into class loader (\\S+)\\.$");
+            Pattern.compile(
+                    ".*Loaded ferrostate native library .* \\((?:copy|extracted to) (\\S+)\\) into class loader (\\S+)\\.$");
+
     /** Rounds of two jobs: all but the last cancelled. */
     private static final int ROUNDS = 4;
+
     /** Class loaders holding the library at once (two jobs), plus one for a late collection. */
     private static final int MAX_COPIES = 3;
 
@@ -62,7 +65,12 @@ class RealClusterClassLoaderITCase {
         Path base = Paths.get(System.getProperty("basedir", System.getProperty("user.dir")));
         work =
                 base.resolve("target/real-cluster")
-                        .resolve("classloader-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS")))
+                        .resolve(
+                                "classloader-"
+                                        + LocalDateTime.now()
+                                                .format(
+                                                        DateTimeFormatter.ofPattern(
+                                                                "yyyyMMdd-HHmmss-SSS")))
                         .toAbsolutePath();
         Files.createDirectories(work);
         // The job jar: the job class, ferrostate's jar (classes and native library) and the
@@ -91,16 +99,22 @@ class RealClusterClassLoaderITCase {
         if (cluster != null) {
             cluster.stop();
             assertThat(cluster.livePids()).as("JVMs of the cluster left after stop").isEmpty();
-            assertThat(cluster.stragglerThreadDumps()).as("JVMs that did not stop on SIGTERM (thread dumps)").isEmpty();
+            assertThat(cluster.stragglerThreadDumps())
+                    .as("JVMs that did not stop on SIGTERM (thread dumps)")
+                    .isEmpty();
         }
     }
 
     @Test
     void twoJobsWithFerrostateInsideRunTogetherAndAreResubmittedWithoutHarm() throws Exception {
         try (Stream<Path> lib = Files.list(cluster.workDir().resolve("lib"))) {
-            assertThat(lib.map(p -> p.getFileName().toString())).noneMatch(n -> n.contains("ferrostate"));
+            assertThat(lib.map(p -> p.getFileName().toString()))
+                    .noneMatch(n -> n.contains("ferrostate"));
         }
-        assertThat(Files.readAllLines(cluster.workDir().resolve("conf/flink-conf.yaml"), StandardCharsets.UTF_8))
+        assertThat(
+                        Files.readAllLines(
+                                cluster.workDir().resolve("conf/flink-conf.yaml"),
+                                StandardCharsets.UTF_8))
                 .contains("state.backend.type: hashmap")
                 .noneMatch(l -> l.contains("Ferro"));
         assertThat(cluster.liveTaskManagers()).hasSize(1);
@@ -119,14 +133,33 @@ class RealClusterClassLoaderITCase {
                         last
                                 ? ExampleJob.session(
                                         work.resolve("out-" + round + "-" + j),
-                                        "--events", "40000", "--users", "1000", "--summary-every", "10",
-                                        "--rate", "8000", "--seed", Integer.toString(100 * round + j),
-                                        "--checkpoint-interval", "500", "--parallelism", "2")
+                                        "--events",
+                                        "40000",
+                                        "--users",
+                                        "1000",
+                                        "--summary-every",
+                                        "10",
+                                        "--rate",
+                                        "8000",
+                                        "--seed",
+                                        Integer.toString(100 * round + j),
+                                        "--checkpoint-interval",
+                                        "500",
+                                        "--parallelism",
+                                        "2")
                                 : ExampleJob.session(
                                         work.resolve("out-" + round + "-" + j),
-                                        "--unbounded", "--users", "1000", "--rate", "2000",
-                                        "--seed", Integer.toString(100 * round + j),
-                                        "--checkpoint-interval", "500", "--parallelism", "2");
+                                        "--unbounded",
+                                        "--users",
+                                        "1000",
+                                        "--rate",
+                                        "2000",
+                                        "--seed",
+                                        Integer.toString(100 * round + j),
+                                        "--checkpoint-interval",
+                                        "500",
+                                        "--parallelism",
+                                        "2");
                 job.withMainClass(InJarFerroStateJob.class.getName());
                 jobs.add(job);
                 ids.add(job.submit(cluster, jobJar, "-p", "2"));
@@ -138,14 +171,19 @@ class RealClusterClassLoaderITCase {
             }
             for (String id : ids) {
                 cluster.waitForCheckpointAfter(id, 1, Duration.ofMinutes(1));
-                assertThat(cluster.rest("jobs/" + id + "/checkpoints/config").path("state_backend").asText())
+                assertThat(
+                                cluster.rest("jobs/" + id + "/checkpoints/config")
+                                        .path("state_backend")
+                                        .asText())
                         .isEqualTo("ferrostate");
                 assertThat(cluster.jobState(id)).isEqualTo("RUNNING");
             }
             if (last) {
                 for (int j = 0; j < 2; j++) {
                     String state = cluster.waitForJob(ids.get(j), Duration.ofMinutes(2));
-                    assertThat(state).as("root exception: %s", cluster.rootExceptionSummary(ids.get(j))).isEqualTo("FINISHED");
+                    assertThat(state)
+                            .as("root exception: %s", cluster.rootExceptionSummary(ids.get(j)))
+                            .isEqualTo("FINISHED");
                     jobs.get(j).assertOutputMatchesReference();
                 }
             } else {
@@ -159,34 +197,55 @@ class RealClusterClassLoaderITCase {
             // Once the TaskManager has released the jobs' class loaders, a GC collects them (and
             // the JVM unloads their library): nothing of ferrostate pins a job's class loader.
             String collected = awaitFerrostateClassesCollected(pid, Duration.ofMinutes(2));
-            assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive)).as("TaskManager pid %d", pid).contains(true);
+            assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive))
+                    .as("TaskManager pid %d", pid)
+                    .contains(true);
             assertThat(cluster.liveTaskManagers()).containsEntry(tm, pid).hasSize(1);
             for (String id : ids) {
                 assertThat(cluster.exceptionHistory(id)).as("failures of job %s", id).isEmpty();
             }
             List<String[]> loads = loads(tmLog);
-            rounds.add(String.format("round %d (%s): %d library loads so far, %d copies mapped, %s threads; %s",
-                    round, last ? "ran to the end" : "cancelled", loads.size(), mappedCopies(pid).size(),
-                    threads(pid), collected));
+            rounds.add(
+                    String.format(
+                            "round %d (%s): %d library loads so far, %d copies mapped, %s threads; %s",
+                            round,
+                            last ? "ran to the end" : "cancelled",
+                            loads.size(),
+                            mappedCopies(pid).size(),
+                            threads(pid),
+                            collected));
             assertThat(loads).as("one load per job class loader").hasSize(submitted);
         }
 
         List<String[]> loads = loads(tmLog);
-        Set<String> files = loads.stream().map(l -> l[0]).collect(Collectors.toCollection(LinkedHashSet::new));
-        Set<String> loaders = loads.stream().map(l -> l[1]).collect(Collectors.toCollection(LinkedHashSet::new));
+        Set<String> files =
+                loads.stream().map(l -> l[0]).collect(Collectors.toCollection(LinkedHashSet::new));
+        Set<String> loaders =
+                loads.stream().map(l -> l[1]).collect(Collectors.toCollection(LinkedHashSet::new));
         assertThat(loaders).as("a class loader of its own per job").hasSize(submitted);
         List<String> mapped = mappedCopies(pid);
         System.out.printf("[classloader] %s%n", String.join("; ", rounds));
-        System.out.printf("[classloader] %d jobs submitted, %d loads in %d class loaders from %d library files %s;"
+        System.out.printf(
+                "[classloader] %d jobs submitted, %d loads in %d class loaders from %d library files %s;"
                         + " %d library copies mapped in TaskManager pid %d (%s MiB each)%n",
-                submitted, loads.size(), loaders.size(), files.size(), files, mapped.size(), pid,
+                submitted,
+                loads.size(),
+                loaders.size(),
+                files.size(),
+                files,
+                mapped.size(),
+                pid,
                 mappedSizeMiB(pid, mapped.isEmpty() ? null : mapped.get(0)));
         // -z nodelete: a copy stays mapped after its class loader is gone, and a later class
         // loader loads that same copy again: the copies are bounded by the class loaders that
         // held the library at once, not by the jobs ever submitted.
         assertThat(mapped).isNotEmpty().allMatch(files::contains);
-        assertThat(files).as("library files loaded by %d job class loaders", submitted).hasSizeLessThanOrEqualTo(MAX_COPIES);
-        assertThat(mapped).as("library copies mapped after %d job class loaders", submitted).hasSizeLessThanOrEqualTo(MAX_COPIES);
+        assertThat(files)
+                .as("library files loaded by %d job class loaders", submitted)
+                .hasSizeLessThanOrEqualTo(MAX_COPIES);
+        assertThat(mapped)
+                .as("library copies mapped after %d job class loaders", submitted)
+                .hasSizeLessThanOrEqualTo(MAX_COPIES);
     }
 
     /** (extracted file, class loader) of each "Loaded ferrostate native library" line. */
@@ -203,7 +262,8 @@ class RealClusterClassLoaderITCase {
 
     /** The process's thread count (/proc/<pid>/status). */
     private static String threads(long pid) throws IOException {
-        for (String line : Files.readAllLines(Paths.get("/proc/" + pid + "/status"), StandardCharsets.UTF_8)) {
+        for (String line :
+                Files.readAllLines(Paths.get("/proc/" + pid + "/status"), StandardCharsets.UTF_8)) {
             if (line.startsWith("Threads:")) {
                 return line.substring("Threads:".length()).trim();
             }
@@ -214,7 +274,8 @@ class RealClusterClassLoaderITCase {
     /** Distinct ferrostate library files mapped into the process. */
     private static List<String> mappedCopies(long pid) throws IOException {
         Set<String> paths = new LinkedHashSet<>();
-        for (String line : Files.readAllLines(Paths.get("/proc/" + pid + "/maps"), StandardCharsets.UTF_8)) {
+        for (String line :
+                Files.readAllLines(Paths.get("/proc/" + pid + "/maps"), StandardCharsets.UTF_8)) {
             int i = line.indexOf('/');
             if (i >= 0 && line.contains("libferrostate_jni")) {
                 paths.add(line.substring(i).replace(" (deleted)", "").trim());
@@ -229,22 +290,25 @@ class RealClusterClassLoaderITCase {
             return "-";
         }
         long bytes = 0;
-        for (String line : Files.readAllLines(Paths.get("/proc/" + pid + "/maps"), StandardCharsets.UTF_8)) {
+        for (String line :
+                Files.readAllLines(Paths.get("/proc/" + pid + "/maps"), StandardCharsets.UTF_8)) {
             if (line.contains(file)) {
                 String[] range = line.substring(0, line.indexOf(' ')).split("-");
-                bytes += Long.parseUnsignedLong(range[1], 16) - Long.parseUnsignedLong(range[0], 16);
+                bytes +=
+                        Long.parseUnsignedLong(range[1], 16) - Long.parseUnsignedLong(range[0], 16);
             }
         }
         return String.format("%.1f", bytes / 1048576.0);
     }
 
     /**
-     * Runs full GCs in the TaskManager (jcmd GC.run) until no copy of ferrostate's loader class
-     * is loaded any more (one per live job class loader that loaded it): the class loaders of
-     * finished and cancelled jobs must be collectable. Polls: the TaskManager releases a job's
-     * class loader once the job's slots are freed.
+     * Runs full GCs in the TaskManager (jcmd GC.run) until no copy of ferrostate's loader class is
+     * loaded any more (one per live job class loader that loaded it): the class loaders of finished
+     * and cancelled jobs must be collectable. Polls: the TaskManager releases a job's class loader
+     * once the job's slots are freed.
      */
-    private static String awaitFerrostateClassesCollected(long pid, Duration timeout) throws Exception {
+    private static String awaitFerrostateClassesCollected(long pid, Duration timeout)
+            throws Exception {
         String jcmd = Paths.get(System.getProperty("java.home"), "bin", "jcmd").toString();
         long t0 = System.nanoTime();
         long deadline = t0 + timeout.toNanos();
@@ -253,17 +317,30 @@ class RealClusterClassLoaderITCase {
         do {
             run(jcmd, Long.toString(pid), "GC.run");
             gcs++;
-            String out = run(jcmd, Long.toString(pid), "VM.class_hierarchy", "io.ferrostate.flink.nativ.NativeLibraryLoader");
-            copies = out.lines().filter(l -> l.contains("io.ferrostate.flink.nativ.NativeLibraryLoader")).count();
+            String out =
+                    run(
+                            jcmd,
+                            Long.toString(pid),
+                            "VM.class_hierarchy",
+                            "io.ferrostate.flink.nativ.NativeLibraryLoader");
+            copies =
+                    out.lines()
+                            .filter(
+                                    l ->
+                                            l.contains(
+                                                    "io.ferrostate.flink.nativ.NativeLibraryLoader"))
+                            .count();
             if (copies == 0) {
-                return String.format("ferrostate classes of all job class loaders collected after %d GCs", gcs);
+                return String.format(
+                        "ferrostate classes of all job class loaders collected after %d GCs", gcs);
             }
             Thread.sleep(500);
         } while (System.nanoTime() < deadline);
-        throw new AssertionError(String.format(
-                "%d class loaders still hold ferrostate's classes in TaskManager pid %d after %d GCs in %s;"
-                        + " see jcmd %d GC.class_histogram / VM.class_hierarchy",
-                copies, pid, gcs, timeout, pid));
+        throw new AssertionError(
+                String.format(
+                        "%d class loaders still hold ferrostate's classes in TaskManager pid %d after %d GCs in %s;"
+                                + " see jcmd %d GC.class_histogram / VM.class_hierarchy",
+                        copies, pid, gcs, timeout, pid));
     }
 
     private static String run(String... cmd) throws IOException, InterruptedException {

@@ -12,8 +12,8 @@ import java.util.List;
  * JUnit found it, then the real-cluster classes, the ones sharing {@link FerroCluster} first and
  * {@link RealClusterClassLoaderITCase} (its own cluster) last. Surefire runs all classes in one
  * JUnit launch, and the shared cluster is stopped only when JUnit closes its root context (after
- * the last class) or when the class-loader test stops it first: with this order its three JVMs
- * are never idle while other tests run, and two clusters never run at once.
+ * the last class) or when the class-loader test stops it first: with this order its three JVMs are
+ * never idle while other tests run, and two clusters never run at once.
  */
 public final class RealClusterClassOrder implements ClassOrderer {
 

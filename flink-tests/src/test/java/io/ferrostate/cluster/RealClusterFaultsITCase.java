@@ -27,10 +27,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Faults on the real cluster, with nothing lost and nothing counted twice: while the session
  * tracker writes its exactly-once file output, TaskManagers are killed with SIGKILL, (a) during
- * processing and (b) while the asynchronous part of a checkpoint (ferrostate's upload of its
- * files) runs in a keyed task, and a replacement is started each time; the job must restore from
- * the last completed checkpoint each time and its final output must equal {@code Reference}'s
- * exactly. Then the store's fault-injection switch (a file, see {@code
+ * processing and (b) while the asynchronous part of a checkpoint (ferrostate's upload of its files)
+ * runs in a keyed task, and a replacement is started each time; the job must restore from the last
+ * completed checkpoint each time and its final output must equal {@code Reference}'s exactly. Then
+ * the store's fault-injection switch (a file, see {@code
  * state.backend.ferrostate.debug.fail-writes-file}) makes every write fail as if the disk were
  * full: the task must fail with that clear error, and the job must recover once it is off.
  */
@@ -84,12 +84,27 @@ class RealClusterFaultsITCase {
             return String.format(
                     "kill %d (%s): TM %d pid %d at %d ms of the job; last completed checkpoint %d;"
                             + " in-flight checkpoint %s%s%s; restored from %d; back to RUNNING after %d ms",
-                    number, kind, taskManager, pid, atMsOfJob, lastCompletedBefore,
+                    number,
+                    kind,
+                    taskManager,
+                    pid,
+                    atMsOfJob,
+                    lastCompletedBefore,
                     inFlightCheckpoint < 0 ? "-" : Long.toString(inFlightCheckpoint),
-                    subtask == null ? "" : " (async part of " + subtask + " started, SIGKILL sent " + detectionLagMs
-                            + " ms after its log line)",
-                    kind.equals("upload") ? (uploadConfirmed ? ", upload had not finished" : ", MISSED: upload finished first") : "",
-                    restoredFrom, downtimeMs);
+                    subtask == null
+                            ? ""
+                            : " (async part of "
+                                    + subtask
+                                    + " started, SIGKILL sent "
+                                    + detectionLagMs
+                                    + " ms after its log line)",
+                    kind.equals("upload")
+                            ? (uploadConfirmed
+                                    ? ", upload had not finished"
+                                    : ", MISSED: upload finished first")
+                            : "",
+                    restoredFrom,
+                    downtimeMs);
         }
     }
 
@@ -105,8 +120,18 @@ class RealClusterFaultsITCase {
         ExampleJob job =
                 ExampleJob.session(
                         env.scratch("faults-out"),
-                        "--events", "140000", "--users", "10000", "--summary-every", "10",
-                        "--rate", "4000", "--checkpoint-interval", "1000", "--parallelism", "4");
+                        "--events",
+                        "140000",
+                        "--users",
+                        "10000",
+                        "--summary-every",
+                        "10",
+                        "--rate",
+                        "4000",
+                        "--checkpoint-interval",
+                        "1000",
+                        "--parallelism",
+                        "4");
         job.expected();
         long t0 = System.currentTimeMillis();
         String id = job.submit(cluster, env.examplesJar(), "-p", "4");
@@ -124,16 +149,23 @@ class RealClusterFaultsITCase {
         }
 
         String state = cluster.waitForJob(id, Duration.ofMinutes(4));
-        System.out.printf("[timing] fault job %s: %s after %d ms%n", id, state, System.currentTimeMillis() - t0);
-        assertThat(state).as("job state; root exception: %s", cluster.rootExceptionSummary(id)).isEqualTo("FINISHED");
+        System.out.printf(
+                "[timing] fault job %s: %s after %d ms%n",
+                id, state, System.currentTimeMillis() - t0);
+        assertThat(state)
+                .as("job state; root exception: %s", cluster.rootExceptionSummary(id))
+                .isEqualTo("FINISHED");
         assertThat(kills).hasSizeGreaterThanOrEqualTo(KILLS);
         assertThat(kills).as("a kill during an upload").anyMatch(k -> k.uploadConfirmed);
         for (Kill k : kills) {
-            assertThat(k.restoredFrom).as("%s restored from the last completed checkpoint", k)
+            assertThat(k.restoredFrom)
+                    .as("%s restored from the last completed checkpoint", k)
                     .isEqualTo(k.lastCompletedBefore);
         }
         job.assertOutputMatchesReference();
-        System.out.printf("[result] fault job %s: %d kills, %d lines equal Reference%n", id, kills.size(), job.expected().size());
+        System.out.printf(
+                "[result] fault job %s: %d kills, %d lines equal Reference%n",
+                id, kills.size(), job.expected().size());
     }
 
     @Test
@@ -144,8 +176,14 @@ class RealClusterFaultsITCase {
         ExampleJob job =
                 ExampleJob.windowed(
                         env.scratch("full-disk-out"),
-                        "--events", "200000", "--rate", "10000",
-                        "--checkpoint-interval", "500", "--parallelism", "4");
+                        "--events",
+                        "200000",
+                        "--rate",
+                        "10000",
+                        "--checkpoint-interval",
+                        "500",
+                        "--parallelism",
+                        "4");
         job.expected();
         String id = job.submit(cluster, env.examplesJar(), "-p", "4");
         cluster.waitForAllTasksRunning(id, Duration.ofMinutes(2));
@@ -158,16 +196,23 @@ class RealClusterFaultsITCase {
             long deadline = System.currentTimeMillis() + 60_000;
             while (failure == null && System.currentTimeMillis() < deadline) {
                 for (JsonNode e : cluster.exceptionHistory(id)) {
-                    if (e.path("stacktrace").asText().contains("no space left on device (ferrostate fault injection is on)")) {
+                    if (e.path("stacktrace")
+                            .asText()
+                            .contains(
+                                    "no space left on device (ferrostate fault injection is on)")) {
                         failure = e;
                         break;
                     }
                 }
                 Thread.sleep(200);
             }
-            assertThat(failure).as("a task failure with the injected error in the exception history of %s", id).isNotNull();
-            System.out.printf("[fault] full disk: %s failed %d ms after the switch went on: %s%n",
-                    failure.path("taskName").asText(), failure.path("timestamp").asLong() - on,
+            assertThat(failure)
+                    .as("a task failure with the injected error in the exception history of %s", id)
+                    .isNotNull();
+            System.out.printf(
+                    "[fault] full disk: %s failed %d ms after the switch went on: %s%n",
+                    failure.path("taskName").asText(),
+                    failure.path("timestamp").asLong() - on,
                     firstLineAndCauses(failure.path("stacktrace").asText()));
             // Let it fail a few times more while the disk stays full.
             Thread.sleep(2_000);
@@ -177,22 +222,31 @@ class RealClusterFaultsITCase {
         long off = System.currentTimeMillis();
         int failures = cluster.exceptionHistory(id).size();
         cluster.waitForAllTasksRunning(id, RECOVERY_TIMEOUT);
-        long after = cluster.waitForCheckpointAfter(id, cluster.latestCompletedCheckpoint(id), RECOVERY_TIMEOUT);
-        System.out.printf("[fault] full disk: %d task failures while on; running again and checkpoint %d completed"
-                + " %d ms after the switch went off (last before: %d)%n", failures, after, System.currentTimeMillis() - off, before);
+        long after =
+                cluster.waitForCheckpointAfter(
+                        id, cluster.latestCompletedCheckpoint(id), RECOVERY_TIMEOUT);
+        System.out.printf(
+                "[fault] full disk: %d task failures while on; running again and checkpoint %d completed"
+                        + " %d ms after the switch went off (last before: %d)%n",
+                failures, after, System.currentTimeMillis() - off, before);
 
         String state = cluster.waitForJob(id, Duration.ofMinutes(3));
-        assertThat(state).as("job state; root exception: %s", cluster.rootExceptionSummary(id)).isEqualTo("FINISHED");
+        assertThat(state)
+                .as("job state; root exception: %s", cluster.rootExceptionSummary(id))
+                .isEqualTo("FINISHED");
         assertThat(failure.path("taskName").asText()).contains("window");
         job.assertOutputMatchesReference();
-        System.out.printf("[result] full-disk job %s: %d lines equal Reference%n", id, job.expected().size());
+        System.out.printf(
+                "[result] full-disk job %s: %d lines equal Reference%n", id, job.expected().size());
     }
 
     // --------------------------------------------------------------------------------------------
 
     private Kill killDuringProcessing(String id, int number, long t0) throws Exception {
         Kill k = new Kill(number, "processing");
-        long done = cluster.waitForCheckpointAfter(id, cluster.latestCompletedCheckpoint(id), Duration.ofMinutes(1));
+        long done =
+                cluster.waitForCheckpointAfter(
+                        id, cluster.latestCompletedCheckpoint(id), Duration.ofMinutes(1));
         Thread.sleep(400); // mid-interval: the next checkpoint starts ~600 ms later
         k.taskManager = cluster.liveTaskManagers().keySet().iterator().next();
         k.atMsOfJob = System.currentTimeMillis() - t0;
@@ -219,7 +273,9 @@ class RealClusterFaultsITCase {
             Map<String, String> startedAt = new HashMap<>();
             int victim = -1;
             while (victim < 0) {
-                assertThat(System.currentTimeMillis()).as("no asynchronous checkpoint part seen in time").isLessThan(deadline);
+                assertThat(System.currentTimeMillis())
+                        .as("no asynchronous checkpoint part seen in time")
+                        .isLessThan(deadline);
                 for (Map.Entry<Integer, LogTail> t : tails.entrySet()) {
                     for (String line : t.getValue().newLines()) {
                         Matcher m = ASYNC.matcher(line);
@@ -255,13 +311,18 @@ class RealClusterFaultsITCase {
             k.detectionLagMs =
                     now
                             - LocalDateTime.parse(startedAt.get(k.subtask), LOG_TIME)
-                                    .atZone(ZoneId.systemDefault()).toInstant().toEpochMilli();
+                                    .atZone(ZoneId.systemDefault())
+                                    .toInstant()
+                                    .toEpochMilli();
             // The process is gone, its log complete: did the upload finish before the kill?
             boolean finished = false;
             for (String line : tails.get(victim).newLines()) {
                 Matcher m = ASYNC.matcher(line);
-                finished |= m.matches() && m.group(2).equals(k.subtask) && m.group(3).equals("finished")
-                        && Long.parseLong(m.group(4)) == k.inFlightCheckpoint;
+                finished |=
+                        m.matches()
+                                && m.group(2).equals(k.subtask)
+                                && m.group(3).equals("finished")
+                                && Long.parseLong(m.group(4)) == k.inFlightCheckpoint;
             }
             k.uploadConfirmed = !finished;
         } finally {
@@ -274,7 +335,9 @@ class RealClusterFaultsITCase {
         if (k.uploadConfirmed) {
             for (JsonNode h : cluster.checkpoints(id).path("history")) {
                 if (h.path("id").asLong() == k.inFlightCheckpoint) {
-                    assertThat(h.path("status").asText()).as("checkpoint %d cut by %s", k.inFlightCheckpoint, k).isNotEqualTo("COMPLETED");
+                    assertThat(h.path("status").asText())
+                            .as("checkpoint %d cut by %s", k.inFlightCheckpoint, k)
+                            .isNotEqualTo("COMPLETED");
                 }
             }
         }
@@ -293,13 +356,17 @@ class RealClusterFaultsITCase {
         assertThat(failed).as("a failure in the exception history after %s", k).isTrue();
         k.lastCompletedBefore = cluster.latestCompletedCheckpoint(id);
         if (k.uploadConfirmed) {
-            assertThat(k.inFlightCheckpoint).as("the checkpoint cut by %s", k).isGreaterThan(k.lastCompletedBefore);
+            assertThat(k.inFlightCheckpoint)
+                    .as("the checkpoint cut by %s", k)
+                    .isGreaterThan(k.lastCompletedBefore);
         }
         cluster.startTaskManager();
         cluster.waitForAllTasksRunning(id, RECOVERY_TIMEOUT);
         k.downtimeMs = System.currentTimeMillis() - killedAt;
         JsonNode restored = cluster.checkpoints(id).path("latest").path("restored");
-        assertThat(restored.path("restore_timestamp").asLong()).as("a restore after %s", k).isGreaterThanOrEqualTo(killedAt);
+        assertThat(restored.path("restore_timestamp").asLong())
+                .as("a restore after %s", k)
+                .isGreaterThanOrEqualTo(killedAt);
         k.restoredFrom = restored.path("id").asLong();
         assertThat(restored.path("is_savepoint").asBoolean()).isFalse();
         cluster.waitForCheckpointAfter(id, k.restoredFrom, RECOVERY_TIMEOUT);

@@ -17,11 +17,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Savepoint round trip on the real cluster, all through Flink's CLI: a job on ferrostate (the
  * cluster's configured backend) is stopped with a savepoint ({@code flink stop --savepointPath});
- * then the same job is resumed from that savepoint ({@code flink run -s}) on ferrostate, on
- * hashmap and on rocksdb (chosen per job with {@code -Dstate.backend.type=...}), and each resumed
- * run's exactly-once output (the part committed before the stop plus what the resumed job adds)
- * equals {@code Reference}'s. Both example jobs: the session tracker (value with TTL, list, map
- * state) and the windowed job (aggregating and merging reducing state, event-time timers).
+ * then the same job is resumed from that savepoint ({@code flink run -s}) on ferrostate, on hashmap
+ * and on rocksdb (chosen per job with {@code -Dstate.backend.type=...}), and each resumed run's
+ * exactly-once output (the part committed before the stop plus what the resumed job adds) equals
+ * {@code Reference}'s. Both example jobs: the session tracker (value with TTL, list, map state) and
+ * the windowed job (aggregating and merging reducing state, event-time timers).
  */
 @ExtendWith(FerroCluster.Resolver.class)
 class RealClusterSavepointITCase {
@@ -46,18 +46,36 @@ class RealClusterSavepointITCase {
     @Test
     void sessionTrackerResumesFromAFerrostateSavepointOnEveryBackend() throws Exception {
         // ~15 s of input at 10k events/s; the stop is asked for after ~3 s.
-        roundTrip(ExampleJob.session(
-                env.scratch("sp-session-out"),
-                "--events", "150000", "--users", "3000", "--summary-every", "10", "--rate", "10000",
-                "--checkpoint-interval", "1000", "--parallelism", "4"));
+        roundTrip(
+                ExampleJob.session(
+                        env.scratch("sp-session-out"),
+                        "--events",
+                        "150000",
+                        "--users",
+                        "3000",
+                        "--summary-every",
+                        "10",
+                        "--rate",
+                        "10000",
+                        "--checkpoint-interval",
+                        "1000",
+                        "--parallelism",
+                        "4"));
     }
 
     @Test
     void windowedJobResumesFromAFerrostateSavepointOnEveryBackend() throws Exception {
-        roundTrip(ExampleJob.windowed(
-                env.scratch("sp-windowed-out"),
-                "--events", "150000", "--rate", "10000",
-                "--checkpoint-interval", "1000", "--parallelism", "4"));
+        roundTrip(
+                ExampleJob.windowed(
+                        env.scratch("sp-windowed-out"),
+                        "--events",
+                        "150000",
+                        "--rate",
+                        "10000",
+                        "--checkpoint-interval",
+                        "1000",
+                        "--parallelism",
+                        "4"));
     }
 
     /** Records the job's source vertex emitted (REST job details). */
@@ -84,12 +102,21 @@ class RealClusterSavepointITCase {
         }
         String savepoint = cluster.stopWithSavepoint(first, cluster.savepointDir(), false);
         assertThat(cluster.waitForJob(first, Duration.ofMinutes(1))).isEqualTo("FINISHED");
-        assertThat(cluster.rest("jobs/" + first + "/checkpoints/config").path("state_backend").asText())
+        assertThat(
+                        cluster.rest("jobs/" + first + "/checkpoints/config")
+                                .path("state_backend")
+                                .asText())
                 .isEqualTo("ferrostate");
         long emittedBefore = sourceRecordsOut(first);
-        System.out.printf("[savepoint] %s job %s on ferrostate stopped with savepoint %s after %d ms,"
+        System.out.printf(
+                "[savepoint] %s job %s on ferrostate stopped with savepoint %s after %d ms,"
                         + " %d of %d events in%n",
-                job.kind, first, savepoint, (System.nanoTime() - t0) / 1_000_000, emittedBefore, job.events());
+                job.kind,
+                first,
+                savepoint,
+                (System.nanoTime() - t0) / 1_000_000,
+                emittedBefore,
+                job.events());
         assertThat(emittedBefore).as("the stop came mid-run").isPositive().isLessThan(job.events());
 
         // The output as the stopped job left it, in-progress part files included: each resumed
@@ -104,25 +131,47 @@ class RealClusterSavepointITCase {
             String resumed =
                     backend == null
                             ? job.submit(cluster, env.examplesJar(), "-p", "4", "-s", savepoint)
-                            : job.submit(cluster, env.examplesJar(), "-p", "4", "-s", savepoint,
+                            : job.submit(
+                                    cluster,
+                                    env.examplesJar(),
+                                    "-p",
+                                    "4",
+                                    "-s",
+                                    savepoint,
                                     "-Dstate.backend.type=" + backend);
             String state = cluster.waitForJob(resumed, Duration.ofMinutes(3));
-            assertThat(state).as("resumed on %s; root exception: %s", backend, cluster.rootExceptionSummary(resumed))
+            assertThat(state)
+                    .as(
+                            "resumed on %s; root exception: %s",
+                            backend, cluster.rootExceptionSummary(resumed))
                     .isEqualTo("FINISHED");
-            String used = cluster.rest("jobs/" + resumed + "/checkpoints/config").path("state_backend").asText();
+            String used =
+                    cluster.rest("jobs/" + resumed + "/checkpoints/config")
+                            .path("state_backend")
+                            .asText();
             assertThat(used.toLowerCase()).contains(backend == null ? "ferrostate" : backend);
             JsonNode restored = cluster.checkpoints(resumed).path("latest").path("restored");
-            assertThat(restored.path("is_savepoint").asBoolean()).as("restored from the savepoint").isTrue();
+            assertThat(restored.path("is_savepoint").asBoolean())
+                    .as("restored from the savepoint")
+                    .isTrue();
             assertThat(restored.path("external_path").asText()).isEqualTo(savepoint);
-            assertThat(cluster.exceptionHistory(resumed)).as("failures of the resumed job").isEmpty();
+            assertThat(cluster.exceptionHistory(resumed))
+                    .as("failures of the resumed job")
+                    .isEmpty();
             // It went on from where the first run stopped: its source emitted only the rest.
             long emitted = sourceRecordsOut(resumed);
-            assertThat(emitted).as("events the resumed source emitted").isPositive().isLessThan(job.events());
+            assertThat(emitted)
+                    .as("events the resumed source emitted")
+                    .isPositive()
+                    .isLessThan(job.events());
             job.assertOutputMatchesReference();
-            results.add(String.format("%s: %s in %d ms, %d events after the savepoint", used, state,
-                    (System.nanoTime() - t1) / 1_000_000, emitted));
+            results.add(
+                    String.format(
+                            "%s: %s in %d ms, %d events after the savepoint",
+                            used, state, (System.nanoTime() - t1) / 1_000_000, emitted));
         }
-        System.out.printf("[result] %s savepoint round trip, each resumed run's output equals Reference (%d lines): %s%n",
+        System.out.printf(
+                "[result] %s savepoint round trip, each resumed run's output equals Reference (%d lines): %s%n",
                 job.kind, expected.size(), results);
     }
 }

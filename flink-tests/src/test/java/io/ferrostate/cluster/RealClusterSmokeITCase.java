@@ -20,13 +20,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The example jobs on a real Flink 1.20.5 cluster (Flink's released binaries, one JobManager and
- * two TaskManagers as separate JVMs started by Flink's scripts, jobs submitted with {@code bin/flink
- * run}), configured as a user would: ferrostate's jar in {@code lib/}, {@code state.backend:
- * io.ferrostate.flink.FerroStateBackendFactory}, a checkpoint directory, incremental checkpoints.
- * The session tracker (value state with TTL, list and map state) and the windowed job (tumbling
- * windows: aggregating state; session windows: merging namespaces and their timers) run to the
- * end with checkpoints, and their exactly-once file output equals {@code Reference}'s, computed
- * outside Flink.
+ * two TaskManagers as separate JVMs started by Flink's scripts, jobs submitted with {@code
+ * bin/flink run}), configured as a user would: ferrostate's jar in {@code lib/}, {@code
+ * state.backend: io.ferrostate.flink.FerroStateBackendFactory}, a checkpoint directory, incremental
+ * checkpoints. The session tracker (value state with TTL, list and map state) and the windowed job
+ * (tumbling windows: aggregating state; session windows: merging namespaces and their timers) run
+ * to the end with checkpoints, and their exactly-once file output equals {@code Reference}'s,
+ * computed outside Flink.
  */
 @ExtendWith(FerroCluster.Resolver.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -49,8 +49,16 @@ class RealClusterSmokeITCase {
         ExampleJob job =
                 ExampleJob.session(
                         env.scratch("session-out"),
-                        "--events", "200000", "--users", "2000", "--rate", "40000",
-                        "--checkpoint-interval", "500", "--parallelism", "4");
+                        "--events",
+                        "200000",
+                        "--users",
+                        "2000",
+                        "--rate",
+                        "40000",
+                        "--checkpoint-interval",
+                        "500",
+                        "--parallelism",
+                        "4");
         runToTheEnd(job);
     }
 
@@ -60,10 +68,18 @@ class RealClusterSmokeITCase {
         ExampleJob job =
                 ExampleJob.windowed(
                         env.scratch("windowed-out"),
-                        "--events", "300000", "--rate", "50000",
-                        "--checkpoint-interval", "500", "--parallelism", "4");
+                        "--events",
+                        "300000",
+                        "--rate",
+                        "50000",
+                        "--checkpoint-interval",
+                        "500",
+                        "--parallelism",
+                        "4");
         List<String> expected = job.expected();
-        assertThat(expected).anyMatch(l -> l.startsWith("tumble ")).anyMatch(l -> l.startsWith("session "));
+        assertThat(expected)
+                .anyMatch(l -> l.startsWith("tumble "))
+                .anyMatch(l -> l.startsWith("session "));
         runToTheEnd(job);
     }
 
@@ -71,21 +87,30 @@ class RealClusterSmokeITCase {
     @Order(3)
     void theClusterIsConfiguredAsUsersDoIt() throws Exception {
         List<String> conf =
-                Files.readAllLines(cluster.workDir().resolve("conf/flink-conf.yaml"), StandardCharsets.UTF_8);
+                Files.readAllLines(
+                        cluster.workDir().resolve("conf/flink-conf.yaml"), StandardCharsets.UTF_8);
         assertThat(conf)
                 .contains("state.backend: io.ferrostate.flink.FerroStateBackendFactory")
                 .contains("execution.checkpointing.incremental: true")
                 .contains("state.checkpoints.dir: file://" + cluster.checkpointDir());
         // The configuration came from our legacy flink-conf.yaml, and the JobManager chose
         // ferrostate through its factory for every job.
-        assertThat(FlinkCluster.grep(cluster.jobManagerLogs(), "Using legacy YAML parser to load flink configuration file from "
-                        + cluster.workDir().resolve("conf/flink-conf.yaml")))
+        assertThat(
+                        FlinkCluster.grep(
+                                cluster.jobManagerLogs(),
+                                "Using legacy YAML parser to load flink configuration file from "
+                                        + cluster.workDir().resolve("conf/flink-conf.yaml")))
                 .isNotEmpty();
-        assertThat(FlinkCluster.grep(cluster.jobManagerLogs(),
-                        "State backend loader loads the state backend as FerroStateBackend"))
+        assertThat(
+                        FlinkCluster.grep(
+                                cluster.jobManagerLogs(),
+                                "State backend loader loads the state backend as FerroStateBackend"))
                 .hasSizeGreaterThanOrEqualTo(jobs.size());
         for (String job : jobs) {
-            assertThat(cluster.rest("jobs/" + job + "/checkpoints/config").path("state_backend").asText())
+            assertThat(
+                            cluster.rest("jobs/" + job + "/checkpoints/config")
+                                    .path("state_backend")
+                                    .asText())
                     .isEqualTo("ferrostate");
         }
         // Every TaskManager that ran the jobs (all slots were used) loaded the native library and
@@ -107,27 +132,52 @@ class RealClusterSmokeITCase {
         String id = job.submit(cluster, env.examplesJar(), "-p", "4");
         jobs.add(id);
         String state = cluster.waitForJob(id, Duration.ofMinutes(4));
-        System.out.printf("[timing] %s job %s: %s after %d ms (REST duration %d ms)%n", job.kind, id, state,
-                (System.nanoTime() - t0) / 1_000_000, cluster.rest("jobs/" + id).path("duration").asLong());
-        assertThat(state).as("job state; root exception: %s", cluster.rootExceptionSummary(id)).isEqualTo("FINISHED");
-        assertThat(cluster.exceptionHistory(id)).as("failures of a job that should have none").isEmpty();
+        System.out.printf(
+                "[timing] %s job %s: %s after %d ms (REST duration %d ms)%n",
+                job.kind,
+                id,
+                state,
+                (System.nanoTime() - t0) / 1_000_000,
+                cluster.rest("jobs/" + id).path("duration").asLong());
+        assertThat(state)
+                .as("job state; root exception: %s", cluster.rootExceptionSummary(id))
+                .isEqualTo("FINISHED");
+        assertThat(cluster.exceptionHistory(id))
+                .as("failures of a job that should have none")
+                .isEmpty();
 
         JsonNode cps = cluster.checkpoints(id);
-        assertThat(cps.path("counts").path("completed").asInt()).as("completed checkpoints").isGreaterThanOrEqualTo(2);
+        assertThat(cps.path("counts").path("completed").asInt())
+                .as("completed checkpoints")
+                .isGreaterThanOrEqualTo(2);
         // Checkpoints triggered while tasks deploy or finish fail for those reasons (Flink's
         // CheckpointFailureReason texts); none may fail in a task's snapshot.
         for (JsonNode h : cps.path("history")) {
             if (h.path("status").asText().equals("FAILED")) {
                 assertThat(h.path("failure_message").asText(""))
-                        .as("checkpoint %s failed for a reason other than tasks starting or finishing", h.path("id"))
+                        .as(
+                                "checkpoint %s failed for a reason other than tasks starting or finishing",
+                                h.path("id"))
                         .satisfiesAnyOf(
-                                m -> assertThat(m).contains("Checkpoint was declined (task is closing)"),
-                                m -> assertThat(m).contains("Checkpoint was declined (tasks not ready)"),
-                                m -> assertThat(m).contains("Not all required tasks are currently running"),
+                                m ->
+                                        assertThat(m)
+                                                .contains(
+                                                        "Checkpoint was declined (task is closing)"),
+                                m ->
+                                        assertThat(m)
+                                                .contains(
+                                                        "Checkpoint was declined (tasks not ready)"),
+                                m ->
+                                        assertThat(m)
+                                                .contains(
+                                                        "Not all required tasks are currently running"),
                                 m -> assertThat(m).contains("Checkpoint Coordinator is suspending"),
                                 m -> assertThat(m).contains("CheckpointCoordinator shutdown"),
                                 // a subtask of the bounded job finished and is gone
-                                m -> assertThat(m).contains("TaskManager received a checkpoint request for unknown task"));
+                                m ->
+                                        assertThat(m)
+                                                .contains(
+                                                        "TaskManager received a checkpoint request for unknown task"));
             }
         }
         // Incremental: some checkpoint uploaded less than the whole state.
@@ -138,10 +188,13 @@ class RealClusterSmokeITCase {
                 incremental = true;
             }
         }
-        assertThat(incremental).as("a checkpoint smaller than the state (incremental): %s", cps.path("history")).isTrue();
+        assertThat(incremental)
+                .as("a checkpoint smaller than the state (incremental): %s", cps.path("history"))
+                .isTrue();
 
         job.assertOutputMatchesReference();
-        System.out.printf("[result] %s job %s: %d lines equal Reference; %d checkpoints%n",
+        System.out.printf(
+                "[result] %s job %s: %d lines equal Reference; %d checkpoints%n",
                 job.kind, id, job.expected().size(), cps.path("counts").path("completed").asInt());
     }
 }

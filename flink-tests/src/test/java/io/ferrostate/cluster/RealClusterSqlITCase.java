@@ -71,25 +71,46 @@ class RealClusterSqlITCase {
         long pid = cluster.killTaskManagerNow(victim);
         long killedAt = System.currentTimeMillis();
         assertThat(cluster.waitForFailureSince(id, killedAt - 1_000, Duration.ofMinutes(1)))
-                .as("%s: the kill of TaskManager %d shows in the exception history", query, victim).isTrue();
+                .as("%s: the kill of TaskManager %d shows in the exception history", query, victim)
+                .isTrue();
         cluster.startTaskManager();
         cluster.waitForAllTasksRunning(id, Duration.ofMinutes(2));
-        long restoredFrom = cluster.checkpoints(id).path("latest").path("restored").path("id").asLong(-1);
+        long restoredFrom =
+                cluster.checkpoints(id).path("latest").path("restored").path("id").asLong(-1);
         assertFinished(id, Duration.ofMinutes(4));
         Check actual = CheckFiles.read(out);
         System.out.printf(
                 "[sql] %s: TM %d (pid %d) killed %d ms into the run after checkpoint %d, restored from %d;"
                         + " ferrostate %s, HashMap %s%n",
-                query, victim, pid, killedAt - t0, completed, restoredFrom, actual.summary(), expected.summary());
-        assertThat(restoredFrom).as("%s restored from a checkpoint after the kill", query).isGreaterThanOrEqualTo(completed);
-        assertThat(actual.summary()).as("%s on ferrostate (one TaskManager killed) vs HashMap", query)
+                query,
+                victim,
+                pid,
+                killedAt - t0,
+                completed,
+                restoredFrom,
+                actual.summary(),
+                expected.summary());
+        assertThat(restoredFrom)
+                .as("%s restored from a checkpoint after the kill", query)
+                .isGreaterThanOrEqualTo(completed);
+        assertThat(actual.summary())
+                .as("%s on ferrostate (one TaskManager killed) vs HashMap", query)
                 .isEqualTo(expected.summary());
     }
 
     private static String submit(String query, Path checkDir, String... extra) {
-        List<String> run = new ArrayList<>(Arrays.asList("-p", "2", "-c", "io.ferrostate.nexmark.NexmarkJob",
-                "-Dexecution.checkpointing.interval=1 s"));
-        List<String> args = new ArrayList<>(Arrays.asList("--query", query, "--check-path", checkDir.toUri().toString()));
+        List<String> run =
+                new ArrayList<>(
+                        Arrays.asList(
+                                "-p",
+                                "2",
+                                "-c",
+                                "io.ferrostate.nexmark.NexmarkJob",
+                                "-Dexecution.checkpointing.interval=1 s"));
+        List<String> args =
+                new ArrayList<>(
+                        Arrays.asList(
+                                "--query", query, "--check-path", checkDir.toUri().toString()));
         args.addAll(Arrays.asList(SOURCE));
         for (String e : extra) {
             if (e.startsWith("-D")) {
@@ -103,6 +124,8 @@ class RealClusterSqlITCase {
 
     private static void assertFinished(String id, Duration timeout) throws InterruptedException {
         String state = cluster.waitForJob(id, timeout);
-        assertThat(state).as("job %s; root exception: %s", id, cluster.rootExceptionSummary(id)).isEqualTo("FINISHED");
+        assertThat(state)
+                .as("job %s; root exception: %s", id, cluster.rootExceptionSummary(id))
+                .isEqualTo("FINISHED");
     }
 }

@@ -1,5 +1,8 @@
 package io.ferrostate.flink;
 
+import io.ferrostate.flink.nativ.DirectOutputView;
+import io.ferrostate.flink.nativ.NativeStore;
+
 import org.apache.flink.api.common.state.State;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.java.tuple.Tuple2;
@@ -12,14 +15,11 @@ import org.apache.flink.runtime.state.internal.InternalKvState;
 import org.apache.flink.util.FlinkRuntimeException;
 import org.apache.flink.util.StateMigrationException;
 
-import io.ferrostate.flink.nativ.DirectOutputView;
-import io.ferrostate.flink.nativ.NativeStore;
-
 import java.io.IOException;
 
 /**
- * Base of ferrostate's state classes: the state's values live in the native store under
- * composite keys built in the shared direct key buffer.
+ * Base of ferrostate's state classes: the state's values live in the native store under composite
+ * keys built in the shared direct key buffer.
  *
  * @param <K> key type
  * @param <N> namespace type
@@ -132,8 +132,8 @@ abstract class AbstractFerroState<K, N, V> implements InternalKvState<K, N, V>, 
     }
 
     /**
-     * Queryable state. May run on another thread than the task's, so it builds the key in its
-     * own buffer and reads with the store's buffer-free path.
+     * Queryable state. May run on another thread than the task's, so it builds the key in its own
+     * buffer and reads with the store's buffer-free path.
      */
     @Override
     public byte[] getSerializedValue(
@@ -152,7 +152,8 @@ abstract class AbstractFerroState<K, N, V> implements InternalKvState<K, N, V>, 
                 new SerializedCompositeKeyBuilder<>(
                         safeKeySerializer, keyBuilder.getKeyGroupPrefixBytes(), 32);
         builder.setKeyAndKeyGroup(keyAndNamespace.f0, keyGroup);
-        byte[] key = builder.buildCompositeKeyNamespace(keyAndNamespace.f1, safeNamespaceSerializer);
+        byte[] key =
+                builder.buildCompositeKeyNamespace(keyAndNamespace.f1, safeNamespaceSerializer);
         byte[] stored = store.getBytes(stateId, key);
         return stored == null ? null : storedToQueryable(stored, key, safeValueSerializer);
     }

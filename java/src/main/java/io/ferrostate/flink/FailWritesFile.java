@@ -1,8 +1,8 @@
 package io.ferrostate.flink;
 
-import org.apache.flink.annotation.Internal;
-
 import io.ferrostate.flink.nativ.NativeLibrary;
+
+import org.apache.flink.annotation.Internal;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -12,8 +12,8 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 
 /**
- * Drives the store's write-failure switch ({@link NativeLibrary#setFailWrites}) from a file, so
- * a fault drill on a real cluster can flip it from outside: see {@link
+ * Drives the store's write-failure switch ({@link NativeLibrary#setFailWrites}) from a file, so a
+ * fault drill on a real cluster can flip it from outside: see {@link
  * FerroStateOptions#DEBUG_FAIL_WRITES_FILE}. {@link #sync()} costs one {@code stat}; the backend
  * calls it when it is built and before each snapshot, never on state accesses.
  */

@@ -1,5 +1,7 @@
 package io.ferrostate.flink;
 
+import io.ferrostate.flink.nativ.DirectOutputView;
+
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
@@ -7,8 +9,6 @@ import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.streaming.api.windowing.windows.GlobalWindow;
 import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
 import org.apache.flink.util.FlinkRuntimeException;
-
-import io.ferrostate.flink.nativ.DirectOutputView;
 
 import java.io.IOException;
 
@@ -18,8 +18,8 @@ import java.io.IOException;
  * backend (so the canonical savepoint format needs no translation of keys).
  *
  * <p>The current key is serialized at most once per {@code setCurrentKey} (at the first access
- * under it); the namespace is serialized again only when it changes, so repeated accesses under
- * one key and namespace cost no serialization at all.
+ * under it); the namespace is serialized again only when it changes, so repeated accesses under one
+ * key and namespace cost no serialization at all.
  *
  * <p>Callers reuse and mutate key objects (Flink's SQL operators do, with object reuse on). A key
  * object is held only from {@code setCurrentKey} to the first state access, as the heap backend
@@ -34,10 +34,13 @@ public final class FerroKeyBuilder<K> {
     private final DirectOutputView out;
 
     private int currentKeyGroup = -1;
+
     /** False when the buffer's key part no longer holds the current key (see {@link #savedKey}). */
     private boolean keyInBuffer;
+
     /** {@code [key group][key]} of the current key, saved when raw keys overwrite the buffer. */
     private byte[] savedKey = new byte[0];
+
     /** The current key while its bytes are not written yet (see {@link #setKeyAndKeyGroup}). */
     private K pendingKey;
 
@@ -62,8 +65,8 @@ public final class FerroKeyBuilder<K> {
     /**
      * Makes {@code key} the current key. Its bytes are written at the first state access under it,
      * not here: operators set keys without touching state (timers firing, SQL window buffers), and
-     * until that access the key object is held as Flink's heap backend holds it; from then on
-     * only its bytes.
+     * until that access the key object is held as Flink's heap backend holds it; from then on only
+     * its bytes.
      */
     public void setKeyAndKeyGroup(K key, int keyGroup) {
         this.currentKeyGroup = keyGroup;

@@ -1,5 +1,14 @@
 package io.ferrostate.flink;
 
+import io.ferrostate.flink.iterator.FerroStateKeysIterator;
+import io.ferrostate.flink.nativ.DirectOutputView;
+import io.ferrostate.flink.nativ.NativeMemory;
+import io.ferrostate.flink.nativ.NativeStore;
+import io.ferrostate.flink.nativ.ScanBatch;
+import io.ferrostate.flink.snapshot.FerroFullSnapshotResources;
+import io.ferrostate.flink.snapshot.FerroFullSnapshotStrategy;
+import io.ferrostate.flink.snapshot.FerroNativeSnapshotStrategy;
+
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.annotation.VisibleForTesting;
 import org.apache.flink.api.common.ExecutionConfig;
@@ -11,7 +20,6 @@ import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
-import org.apache.flink.api.common.typeutils.base.ListSerializer;
 import org.apache.flink.api.common.typeutils.base.MapSerializer;
 import org.apache.flink.api.common.typeutils.base.MapSerializerSnapshot;
 import org.apache.flink.api.java.tuple.Tuple2;
@@ -24,6 +32,7 @@ import org.apache.flink.runtime.state.AbstractKeyedStateBackend;
 import org.apache.flink.runtime.state.CheckpointStreamFactory;
 import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
 import org.apache.flink.runtime.state.HeapPriorityQueuesManager;
+import org.apache.flink.runtime.state.InternalKeyContext;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.runtime.state.KeyGroupedInternalPriorityQueue;
 import org.apache.flink.runtime.state.Keyed;
@@ -42,22 +51,12 @@ import org.apache.flink.runtime.state.StreamCompressionDecorator;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueElement;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSetFactory;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
-import org.apache.flink.runtime.state.InternalKeyContext;
 import org.apache.flink.runtime.state.ttl.TtlStateFactory;
 import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
 import org.apache.flink.util.FileUtils;
 import org.apache.flink.util.FlinkRuntimeException;
 import org.apache.flink.util.IOUtils;
 import org.apache.flink.util.StateMigrationException;
-
-import io.ferrostate.flink.iterator.FerroStateKeysIterator;
-import io.ferrostate.flink.nativ.DirectOutputView;
-import io.ferrostate.flink.nativ.NativeMemory;
-import io.ferrostate.flink.nativ.NativeStore;
-import io.ferrostate.flink.nativ.ScanBatch;
-import io.ferrostate.flink.snapshot.FerroFullSnapshotResources;
-import io.ferrostate.flink.snapshot.FerroFullSnapshotStrategy;
-import io.ferrostate.flink.snapshot.FerroNativeSnapshotStrategy;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -104,7 +103,9 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
 
     interface StateUpdater {
         <K, N, SV, S extends State, IS extends S> IS update(
-                StateDescriptor<S, SV> stateDesc, StateRegistration<N, SV> registration, IS existing)
+                StateDescriptor<S, SV> stateDesc,
+                StateRegistration<N, SV> registration,
+                IS existing)
                 throws Exception;
     }
 
@@ -139,6 +140,7 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
     public static final class StateInfo {
         public final int stateId;
         public final RegisteredStateMetaInfoBase metaInfo;
+
         /**
          * Why some restored list values could not be split into elements with the serializer
          * restored from the snapshot (they are kept whole, as one element); null when all were.
@@ -169,11 +171,15 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
     private final HeapPriorityQueuesManager priorityQueues;
     private final Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> registeredPQStates;
     private final SnapshotStrategy<KeyedStateHandle, ?> checkpointStrategy;
+
     /** Native snapshots: incremental checkpoints (when on) and native savepoints. */
     private final FerroNativeSnapshotStrategy<K> nativeStrategy;
+
     private final boolean incremental;
+
     /** Fault drills: syncs the write-failure switch with a file before snapshots; or null. */
     @javax.annotation.Nullable private FailWritesFile failWritesFile;
+
     private boolean disposed;
 
     @SuppressWarnings("checkstyle:ParameterNumber")
@@ -183,7 +189,8 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
             ClassLoader userCodeClassLoader,
             ExecutionConfig executionConfig,
             TtlTimeProvider ttlTimeProvider,
-            org.apache.flink.runtime.state.metrics.LatencyTrackingStateConfig latencyTrackingStateConfig,
+            org.apache.flink.runtime.state.metrics.LatencyTrackingStateConfig
+                    latencyTrackingStateConfig,
             org.apache.flink.core.fs.CloseableRegistry cancelStreamRegistry,
             StreamCompressionDecorator keyGroupCompressionDecorator,
             InternalKeyContext<K> keyContext,
@@ -214,7 +221,8 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
         this.keyGroupPrefixBytes =
                 CompositeKeySerializationUtils.computeRequiredBytesInKeyGroupPrefix(
                         keyContext.getNumberOfKeyGroups());
-        this.keyBuilder = new FerroKeyBuilder<>(keySerializer, keyGroupPrefixBytes, store.keyView());
+        this.keyBuilder =
+                new FerroKeyBuilder<>(keySerializer, keyGroupPrefixBytes, store.keyView());
         this.kvStateInformation = kvStateInformation;
         this.registeredPQStates = registeredPQStates;
         this.priorityQueues =
@@ -226,7 +234,9 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
         this.incremental = incremental;
         this.nativeStrategy = nativeStrategyFactory.create(this);
         this.checkpointStrategy =
-                incremental ? nativeStrategy : new FerroFullSnapshotStrategy<>(this, localRecoveryConfig);
+                incremental
+                        ? nativeStrategy
+                        : new FerroFullSnapshotStrategy<>(this, localRecoveryConfig);
     }
 
     void setFailWritesFile(@javax.annotation.Nullable FailWritesFile failWritesFile) {
@@ -333,7 +343,7 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
                         ambiguous,
                         nsOut.getCopyOfBuffer());
         return StreamSupport.stream(
-                        Spliterators.spliteratorUnknownSize(it.keys(), Spliterator.ORDERED), false);
+                Spliterators.spliteratorUnknownSize(it.keys(), Spliterator.ORDERED), false);
     }
 
     @Override
@@ -505,8 +515,8 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
         return new StateRegistration<>(stateId, newMetaInfo);
     }
 
-    private <N, S extends State, SV> RegisteredKeyValueStateBackendMetaInfo<N, SV>
-            updateRestoredStateMetaInfo(
+    private <N, S extends State, SV>
+            RegisteredKeyValueStateBackendMetaInfo<N, SV> updateRestoredStateMetaInfo(
                     int stateId,
                     RegisteredKeyValueStateBackendMetaInfo<N, SV> restored,
                     StateDescriptor<S, SV> stateDesc,
@@ -557,14 +567,18 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
     /** Rewrites every stored value of a state from the previous serializer to the new one. */
     @SuppressWarnings("unchecked")
     private <N, S extends State, SV> void migrateStateValues(
-            int stateId, StateDescriptor<S, SV> stateDesc, RegisteredKeyValueStateBackendMetaInfo<N, SV> meta)
+            int stateId,
+            StateDescriptor<S, SV> stateDesc,
+            RegisteredKeyValueStateBackendMetaInfo<N, SV> meta)
             throws Exception {
         if (stateDesc.getType() == StateDescriptor.Type.MAP) {
             TypeSerializerSnapshot<SV> previousSnapshot = meta.getPreviousStateSerializerSnapshot();
-            checkState(previousSnapshot instanceof MapSerializerSnapshot,
+            checkState(
+                    previousSnapshot instanceof MapSerializerSnapshot,
                     "previous serializer snapshot should be a MapSerializerSnapshot.");
             MapSerializer<?, ?> newSerializer = (MapSerializer<?, ?>) meta.getStateSerializer();
-            MapSerializerSnapshot<?, ?> mapSnapshot = (MapSerializerSnapshot<?, ?>) previousSnapshot;
+            MapSerializerSnapshot<?, ?> mapSnapshot =
+                    (MapSerializerSnapshot<?, ?>) previousSnapshot;
             if (!userKeyCompatibleAsIs(mapSnapshot, newSerializer)) {
                 throw new StateMigrationException(
                         "The new serializer for a MapState requires state migration in order for the job to proceed, since the key schema has changed. However, migration for MapState currently only allows value schema evolutions.");
@@ -598,17 +612,23 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
         TypeSerializerSnapshot<UK> prevKey =
                 (TypeSerializerSnapshot<UK>) previous.getKeySerializerSnapshot();
         TypeSerializer<UK> nextKey = (TypeSerializer<UK>) next.getKeySerializer();
-        return nextKey.snapshotConfiguration().resolveSchemaCompatibility(prevKey).isCompatibleAsIs();
+        return nextKey.snapshotConfiguration()
+                .resolveSchemaCompatibility(prevKey)
+                .isCompatibleAsIs();
     }
 
-    /** Configures the native TTL compaction filter as Flink's RocksDB backend configures its own. */
+    /**
+     * Configures the native TTL compaction filter as Flink's RocksDB backend configures its own.
+     */
     private <N, SV> void configureTtlCompaction(
             StateDescriptor<?, SV> stateDesc, StateRegistration<N, SV> registration) {
         StateTtlConfig ttl = stateDesc.getTtlConfig();
         boolean ttlSerializer =
                 TtlStateFactory.TtlSerializer.isTtlStateSerializer(
                         registration.metaInfo.getStateSerializer());
-        if (ttl.isEnabled() && ttl.getCleanupStrategies().inRocksdbCompactFilter() && ttlSerializer) {
+        if (ttl.isEnabled()
+                && ttl.getCleanupStrategies().inRocksdbCompactFilter()
+                && ttlSerializer) {
             StateTtlConfig.RocksdbCompactFilterCleanupStrategy strategy =
                     ttl.getCleanupStrategies().getRocksdbCompactFilterCleanupStrategy();
             long queryAfter = strategy == null ? 1000 : strategy.getQueryTimeAfterNumEntries();
@@ -668,7 +688,9 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
         syncFailWritesFile();
         // Canonical savepoints never come here (Flink calls savepoint()); native ones do.
         SnapshotStrategy<KeyedStateHandle, ?> strategy =
-                checkpointOptions.getCheckpointType().isSavepoint() ? nativeStrategy : checkpointStrategy;
+                checkpointOptions.getCheckpointType().isSavepoint()
+                        ? nativeStrategy
+                        : checkpointStrategy;
         return runStrategy(strategy, checkpointId, timestamp, streamFactory, checkpointOptions);
     }
 
@@ -680,8 +702,12 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
             CheckpointStreamFactory streamFactory,
             CheckpointOptions checkpointOptions)
             throws Exception {
-        return new SnapshotStrategyRunner<KeyedStateHandle, org.apache.flink.runtime.state.SnapshotResources>(
-                        strategy.getClass().getSimpleName(), strategy, cancelStreamRegistry, ASYNCHRONOUS)
+        return new SnapshotStrategyRunner<
+                        KeyedStateHandle, org.apache.flink.runtime.state.SnapshotResources>(
+                        strategy.getClass().getSimpleName(),
+                        strategy,
+                        cancelStreamRegistry,
+                        ASYNCHRONOUS)
                 .snapshot(checkpointId, timestamp, streamFactory, checkpointOptions);
     }
 
@@ -694,8 +720,8 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
     }
 
     /**
-     * Takes the synchronous part of a full snapshot: writes the hot tier back and links the
-     * store's files into a snapshot directory that the asynchronous part reads.
+     * Takes the synchronous part of a full snapshot: writes the hot tier back and links the store's
+     * files into a snapshot directory that the asynchronous part reads.
      */
     public FerroFullSnapshotResources<K> createFullSnapshotResources(boolean includeTimers)
             throws IOException {
@@ -722,11 +748,11 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
     /**
      * False while timers live in Flink's heap priority queues: a heap timer keeps the key object
      * that was current when it was registered. Flink's SQL window buffer ({@code
-     * RecordsWindowBuffer}) copies its keys only when the backend says reuse is unsafe; with
-     * {@code true} it set one reused key object per flush, its windows' timers all held that
-     * object, and every window fired under whichever key it held last (issue 13). The HashMap
-     * backend answers false for the same reason; RocksDB answers true because it serializes its
-     * timers (unless configured with heap timers).
+     * RecordsWindowBuffer}) copies its keys only when the backend says reuse is unsafe; with {@code
+     * true} it set one reused key object per flush, its windows' timers all held that object, and
+     * every window fired under whichever key it held last (issue 13). The HashMap backend answers
+     * false for the same reason; RocksDB answers true because it serializes its timers (unless
+     * configured with heap timers).
      */
     @Override
     public boolean isSafeToReuseKVState() {

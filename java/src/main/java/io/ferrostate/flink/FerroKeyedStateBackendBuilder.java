@@ -1,5 +1,13 @@
 package io.ferrostate.flink;
 
+import io.ferrostate.flink.FerroKeyedStateBackend.StateInfo;
+import io.ferrostate.flink.nativ.NativeMemory;
+import io.ferrostate.flink.nativ.NativeStore;
+import io.ferrostate.flink.restore.FerroFullRestoreOperation;
+import io.ferrostate.flink.restore.FerroNativeRestoreOperation;
+import io.ferrostate.flink.snapshot.FerroNativeSnapshotStrategy;
+import io.ferrostate.flink.ttl.PublishingTimeProvider;
+
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
@@ -7,8 +15,9 @@ import org.apache.flink.core.fs.CloseableRegistry;
 import org.apache.flink.runtime.query.TaskKvStateRegistry;
 import org.apache.flink.runtime.state.AbstractKeyedStateBackendBuilder;
 import org.apache.flink.runtime.state.BackendBuildingException;
-import org.apache.flink.runtime.state.IncrementalKeyedStateHandle;
 import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
+import org.apache.flink.runtime.state.IncrementalKeyedStateHandle;
+import org.apache.flink.runtime.state.InternalKeyContextImpl;
 import org.apache.flink.runtime.state.KeyGroupRange;
 import org.apache.flink.runtime.state.KeyGroupsStateHandle;
 import org.apache.flink.runtime.state.KeyedStateHandle;
@@ -16,19 +25,10 @@ import org.apache.flink.runtime.state.LocalRecoveryConfig;
 import org.apache.flink.runtime.state.StreamCompressionDecorator;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSetFactory;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
-import org.apache.flink.runtime.state.InternalKeyContextImpl;
 import org.apache.flink.runtime.state.metrics.LatencyTrackingStateConfig;
 import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
 import org.apache.flink.util.FileUtils;
 import org.apache.flink.util.IOUtils;
-
-import io.ferrostate.flink.FerroKeyedStateBackend.StateInfo;
-import io.ferrostate.flink.nativ.NativeMemory;
-import io.ferrostate.flink.nativ.NativeStore;
-import io.ferrostate.flink.restore.FerroFullRestoreOperation;
-import io.ferrostate.flink.restore.FerroNativeRestoreOperation;
-import io.ferrostate.flink.ttl.PublishingTimeProvider;
-import io.ferrostate.flink.snapshot.FerroNativeSnapshotStrategy;
 
 import java.io.File;
 import java.io.IOException;
@@ -111,7 +111,8 @@ public class FerroKeyedStateBackendBuilder<K> extends AbstractKeyedStateBackendB
         HeapPriorityQueueSetFactory queueFactory =
                 new HeapPriorityQueueSetFactory(keyGroupRange, numberOfKeyGroups, 128);
         int prefixBytes =
-                CompositeKeySerializationUtils.computeRequiredBytesInKeyGroupPrefix(numberOfKeyGroups);
+                CompositeKeySerializationUtils.computeRequiredBytesInKeyGroupPrefix(
+                        numberOfKeyGroups);
         try {
             prepareDirectory();
             List<KeyedStateHandle> handles = new ArrayList<>();
@@ -179,7 +180,8 @@ public class FerroKeyedStateBackendBuilder<K> extends AbstractKeyedStateBackendB
             // done. Snapshots register with a registry of the backend's own, closed on close().
             CloseableRegistry backendRegistry = new CloseableRegistry();
             UUID uid = backendUID;
-            SortedMap<Long, Map<String, FerroNativeSnapshotStrategy.Uploaded>> files = restoredFiles;
+            SortedMap<Long, Map<String, FerroNativeSnapshotStrategy.Uploaded>> files =
+                    restoredFiles;
             long completed = lastCompleted;
             return new FerroKeyedStateBackend<>(
                     kvStateRegistry,
@@ -200,7 +202,8 @@ public class FerroKeyedStateBackendBuilder<K> extends AbstractKeyedStateBackendB
                     queueFactory,
                     new FerroKeyedStateBackend.NativeStrategyFactory() {
                         @Override
-                        public <T> FerroNativeSnapshotStrategy<T> create(FerroKeyedStateBackend<T> backend) {
+                        public <T> FerroNativeSnapshotStrategy<T> create(
+                                FerroKeyedStateBackend<T> backend) {
                             return new FerroNativeSnapshotStrategy<>(
                                     backend, localRecoveryConfig, uid, files, completed);
                         }
@@ -230,7 +233,8 @@ public class FerroKeyedStateBackendBuilder<K> extends AbstractKeyedStateBackendB
             FileUtils.deleteDirectory(instanceBasePath);
         }
         if (!instanceBasePath.mkdirs()) {
-            throw new IOException("Could not create ferrostate working directory " + instanceBasePath);
+            throw new IOException(
+                    "Could not create ferrostate working directory " + instanceBasePath);
         }
     }
 }

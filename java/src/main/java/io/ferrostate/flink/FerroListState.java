@@ -1,5 +1,8 @@
 package io.ferrostate.flink;
 
+import io.ferrostate.flink.nativ.DirectOutputView;
+import io.ferrostate.flink.nativ.NativeStore;
+
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.State;
 import org.apache.flink.api.common.state.StateDescriptor;
@@ -12,9 +15,6 @@ import org.apache.flink.core.memory.DataOutputView;
 import org.apache.flink.runtime.state.internal.InternalListState;
 import org.apache.flink.util.Preconditions;
 import org.apache.flink.util.StateMigrationException;
-
-import io.ferrostate.flink.nativ.DirectOutputView;
-import io.ferrostate.flink.nativ.NativeStore;
 
 import java.io.IOException;
 import java.util.Collection;
@@ -178,7 +178,8 @@ class FerroListState<K, N, V> extends AbstractFerroState<K, N, List<V>>
                 ListFormat.writeElement(v, next, out);
             }
         } catch (Exception e) {
-            throw new StateMigrationException("Error while trying to migrate ferrostate list state.", e);
+            throw new StateMigrationException(
+                    "Error while trying to migrate ferrostate list state.", e);
         }
     }
 
@@ -208,5 +209,4 @@ class FerroListState<K, N, V> extends AbstractFerroState<K, N, List<V>>
         state.setDefaultValue((List<Object>) stateDesc.getDefaultValue());
         return existing;
     }
-
 }

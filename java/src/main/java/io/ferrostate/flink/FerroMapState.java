@@ -1,5 +1,9 @@
 package io.ferrostate.flink;
 
+import io.ferrostate.flink.nativ.DirectOutputView;
+import io.ferrostate.flink.nativ.NativeStore;
+import io.ferrostate.flink.nativ.ScanBatch;
+
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.State;
 import org.apache.flink.api.common.state.StateDescriptor;
@@ -14,12 +18,7 @@ import org.apache.flink.runtime.state.internal.InternalMapState;
 import org.apache.flink.util.FlinkRuntimeException;
 import org.apache.flink.util.StateMigrationException;
 
-import io.ferrostate.flink.nativ.DirectOutputView;
-import io.ferrostate.flink.nativ.NativeStore;
-import io.ferrostate.flink.nativ.ScanBatch;
-
 import java.io.IOException;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.NoSuchElementException;
@@ -104,7 +103,9 @@ class FerroMapState<K, N, UK, UV> extends AbstractFerroState<K, N, Map<UK, UV>>
         }
     }
 
-    /** Entries of all sizes go to the native store in one call (see {@link NativeStore#putEntries}). */
+    /**
+     * Entries of all sizes go to the native store in one call (see {@link NativeStore#putEntries}).
+     */
     @Override
     public void putAll(Map<UK, UV> map) throws IOException {
         if (map == null || map.isEmpty()) {
@@ -213,7 +214,8 @@ class FerroMapState<K, N, UK, UV> extends AbstractFerroState<K, N, Map<UK, UV>>
         @Override
         public void remove() {
             if (last == null || last.deleted) {
-                throw new IllegalStateException("The remove operation must be called after a valid next operation.");
+                throw new IllegalStateException(
+                        "The remove operation must be called after a valid next operation.");
             }
             last.remove();
         }
@@ -329,13 +331,15 @@ class FerroMapState<K, N, UK, UV> extends AbstractFerroState<K, N, Map<UK, UV>>
             final TypeSerializer<N> safeNamespaceSerializer,
             final TypeSerializer<Map<UK, UV>> safeValueSerializer)
             throws Exception {
-        byte[] prefix = backend.compositeKeyFor(
-                serializedKeyAndNamespace, safeKeySerializer, safeNamespaceSerializer);
+        byte[] prefix =
+                backend.compositeKeyFor(
+                        serializedKeyAndNamespace, safeKeySerializer, safeNamespaceSerializer);
         MapSerializer<UK, UV> ms = (MapSerializer<UK, UV>) safeValueSerializer;
         Map<UK, UV> map = backend.readMapForQuery(stateId, prefix, ms);
         return map == null || map.isEmpty()
                 ? null
-                : KvStateSerializer.serializeMap(map.entrySet(), ms.getKeySerializer(), ms.getValueSerializer());
+                : KvStateSerializer.serializeMap(
+                        map.entrySet(), ms.getKeySerializer(), ms.getValueSerializer());
     }
 
     @Override
@@ -360,11 +364,15 @@ class FerroMapState<K, N, UK, UV> extends AbstractFerroState<K, N, Map<UK, UV>>
             boolean isNull = in.readBoolean();
             out.writeBoolean(isNull);
             if (!isNull) {
-                UV v = ((MapSerializer<UK, UV>) priorSerializer).getValueSerializer().deserialize(in);
+                UV v =
+                        ((MapSerializer<UK, UV>) priorSerializer)
+                                .getValueSerializer()
+                                .deserialize(in);
                 ((MapSerializer<UK, UV>) newSerializer).getValueSerializer().serialize(v, out);
             }
         } catch (Exception e) {
-            throw new StateMigrationException("Error while trying to migrate ferrostate map state.", e);
+            throw new StateMigrationException(
+                    "Error while trying to migrate ferrostate map state.", e);
         }
     }
 
@@ -386,7 +394,8 @@ class FerroMapState<K, N, UK, UV> extends AbstractFerroState<K, N, Map<UK, UV>>
                         backend,
                         registration.stateId,
                         registration.metaInfo.getNamespaceSerializer(),
-                        (TypeSerializer<Map<Object, Object>>) registration.metaInfo.getStateSerializer(),
+                        (TypeSerializer<Map<Object, Object>>)
+                                registration.metaInfo.getStateSerializer(),
                         (Map<Object, Object>) stateDesc.getDefaultValue());
     }
 

@@ -7,9 +7,9 @@ import org.apache.flink.api.common.state.StateDescriptor;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.base.ListSerializer;
 import org.apache.flink.core.memory.DataInputDeserializer;
-import org.apache.flink.runtime.state.StateSnapshotTransformer.CollectionStateSnapshotTransformer;
 import org.apache.flink.runtime.state.ListDelimitedSerializer;
 import org.apache.flink.runtime.state.StateSnapshotTransformer;
+import org.apache.flink.runtime.state.StateSnapshotTransformer.CollectionStateSnapshotTransformer;
 import org.apache.flink.runtime.state.StateSnapshotTransformer.StateSnapshotTransformFactory;
 import org.apache.flink.util.FlinkRuntimeException;
 
@@ -24,10 +24,10 @@ import java.util.Optional;
 import static org.apache.flink.runtime.state.StateSnapshotTransformer.CollectionStateSnapshotTransformer.TransformStrategy.STOP_ON_FIRST_INCLUDED;
 
 /**
- * Snapshot transformers (TTL cleanup in full snapshots) over the canonical byte layout of
- * values, which is what ferrostate's full snapshots write: the same adaptation Flink's RocksDB
- * backend makes ({@code RocksDBSnapshotTransformFactoryAdaptor}, Apache License 2.0), since
- * the canonical layout is RocksDB's.
+ * Snapshot transformers (TTL cleanup in full snapshots) over the canonical byte layout of values,
+ * which is what ferrostate's full snapshots write: the same adaptation Flink's RocksDB backend
+ * makes ({@code RocksDBSnapshotTransformFactoryAdaptor}, Apache License 2.0), since the canonical
+ * layout is RocksDB's.
  */
 @Internal
 final class FerroSnapshotTransforms {
@@ -108,7 +108,9 @@ final class FerroSnapshotTransforms {
             T next;
             int prevPosition = 0;
             try {
-                while ((next = ListDelimitedSerializer.deserializeNextElement(in, elementSerializer))
+                while ((next =
+                                ListDelimitedSerializer.deserializeNextElement(
+                                        in, elementSerializer))
                         != null) {
                     T transformed = elementTransformer.filterOrTransform(next);
                     if (transformed != null) {
@@ -119,7 +121,9 @@ final class FerroSnapshotTransforms {
                     }
                     prevPosition = in.getPosition();
                 }
-                return result.isEmpty() ? null : listSerializer.serializeList(result, elementSerializer);
+                return result.isEmpty()
+                        ? null
+                        : listSerializer.serializeList(result, elementSerializer);
             } catch (IOException e) {
                 throw new FlinkRuntimeException("Failed to serialize transformed list", e);
             }

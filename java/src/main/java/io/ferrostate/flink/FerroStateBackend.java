@@ -1,5 +1,8 @@
 package io.ferrostate.flink;
 
+import io.ferrostate.flink.nativ.NativeLibraryLoader;
+import io.ferrostate.flink.nativ.NativeMemory;
+
 import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -19,9 +22,6 @@ import org.apache.flink.runtime.state.StreamCompressionDecorator;
 import org.apache.flink.runtime.state.metrics.LatencyTrackingStateConfig;
 import org.apache.flink.util.TernaryBoolean;
 
-import io.ferrostate.flink.nativ.NativeLibraryLoader;
-import io.ferrostate.flink.nativ.NativeMemory;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,8 +38,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * ferrostate: keyed state in a native store written in Rust (a hot tier in front of RocksDB),
  * reached through JNI.
  *
- * <p>Select it with {@code state.backend.type: io.ferrostate.flink.FerroStateBackendFactory} in
- * the Flink configuration, or in code with {@code env.setStateBackend(new FerroStateBackend())}.
+ * <p>Select it with {@code state.backend.type: io.ferrostate.flink.FerroStateBackendFactory} in the
+ * Flink configuration, or in code with {@code env.setStateBackend(new FerroStateBackend())}.
  * Checkpoint storage is configured as usual; the stores share the slot's managed memory.
  */
 @PublicEvolving
@@ -64,8 +64,10 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
     private final double hotRatio;
     private final double writeBufferRatio;
     @Nullable private final MemorySize maxHotValue;
+
     /** {@link FerroStateOptions#CHECKPOINT_TRANSFER_THREAD_NUM}; -1 when unset. */
     private final int transferThreads;
+
     /** {@link FerroStateOptions#DEBUG_FAIL_WRITES_FILE}; null when unset. */
     @Nullable private final String failWritesFile;
 
@@ -109,13 +111,16 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
         this.fixedMemoryPerSlot =
                 original.fixedMemoryPerSlot != null
                         ? original.fixedMemoryPerSlot
-                        : config.getOptional(FerroStateOptions.FIX_PER_SLOT_MEMORY_SIZE).orElse(null);
+                        : config.getOptional(FerroStateOptions.FIX_PER_SLOT_MEMORY_SIZE)
+                                .orElse(null);
         this.fallbackMemory =
                 original.fallbackMemory != null
                         ? original.fallbackMemory
                         : config.get(FerroStateOptions.FALLBACK_MEMORY_SIZE);
         this.hotRatio =
-                original.hotRatio >= 0 ? original.hotRatio : config.get(FerroStateOptions.HOT_TIER_RATIO);
+                original.hotRatio >= 0
+                        ? original.hotRatio
+                        : config.get(FerroStateOptions.HOT_TIER_RATIO);
         this.writeBufferRatio =
                 original.writeBufferRatio >= 0
                         ? original.writeBufferRatio
@@ -136,7 +141,9 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
                                 .orElse(null);
         if (hotRatio < 0 || hotRatio > 0.9) {
             throw new IllegalConfigurationException(
-                    FerroStateOptions.HOT_TIER_RATIO.key() + " must be within [0, 0.9], is " + hotRatio);
+                    FerroStateOptions.HOT_TIER_RATIO.key()
+                            + " must be within [0, 0.9], is "
+                            + hotRatio);
         }
         if (writeBufferRatio <= 0 || writeBufferRatio >= 1) {
             throw new IllegalConfigurationException(
@@ -158,7 +165,8 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
     }
 
     public boolean isIncrementalCheckpointsEnabled() {
-        return incremental.getOrDefault(CheckpointingOptions.INCREMENTAL_CHECKPOINTS.defaultValue());
+        return incremental.getOrDefault(
+                CheckpointingOptions.INCREMENTAL_CHECKPOINTS.defaultValue());
     }
 
     @Override
@@ -182,7 +190,8 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
     public <K> AbstractKeyedStateBackend<K> createKeyedStateBackend(
             KeyedStateBackendParameters<K> parameters) throws IOException {
         NativeLibraryLoader.ensureLoaded();
-        FailWritesFile faultSwitch = failWritesFile == null ? null : new FailWritesFile(failWritesFile);
+        FailWritesFile faultSwitch =
+                failWritesFile == null ? null : new FailWritesFile(failWritesFile);
         if (faultSwitch != null) {
             faultSwitch.sync();
         }
@@ -219,14 +228,17 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
                                 memory.memory,
                                 memory.lease,
                                 maxHotValue == null
-                                        ? FerroStateOptions.MAX_HOT_VALUE_SIZE.defaultValue().getBytes()
+                                        ? FerroStateOptions.MAX_HOT_VALUE_SIZE
+                                                .defaultValue()
+                                                .getBytes()
                                         : maxHotValue.getBytes(),
                                 env.getTaskStateManager().createLocalRecoveryConfig())
                         .setIncremental(isIncrementalCheckpointsEnabled())
                         .setTransferThreads(
                                 transferThreads > 0
                                         ? transferThreads
-                                        : FerroStateOptions.CHECKPOINT_TRANSFER_THREAD_NUM.defaultValue())
+                                        : FerroStateOptions.CHECKPOINT_TRANSFER_THREAD_NUM
+                                                .defaultValue())
                         .build();
         backend.setFailWritesFile(faultSwitch);
         return backend;
@@ -281,7 +293,9 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
                                 MANAGED_MEMORY_RESOURCE_ID,
                                 size -> new NativeMemory(size, hot, wb),
                                 fraction);
-                LOG.info("ferrostate uses {} bytes of managed memory shared by the slot.", r.getSize());
+                LOG.info(
+                        "ferrostate uses {} bytes of managed memory shared by the slot.",
+                        r.getSize());
                 return new Memory(r.getResourceHandle(), r);
             }
         } catch (Exception e) {

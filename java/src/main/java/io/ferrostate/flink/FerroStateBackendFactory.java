@@ -5,8 +5,8 @@ import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.runtime.state.StateBackendFactory;
 
 /**
- * Creates {@link FerroStateBackend} from the configuration: set {@code state.backend.type} (or
- * the older {@code state.backend}) to {@code io.ferrostate.flink.FerroStateBackendFactory}.
+ * Creates {@link FerroStateBackend} from the configuration: set {@code state.backend.type} (or the
+ * older {@code state.backend}) to {@code io.ferrostate.flink.FerroStateBackendFactory}.
  */
 @PublicEvolving
 public class FerroStateBackendFactory implements StateBackendFactory<FerroStateBackend> {

@@ -1,14 +1,14 @@
 package io.ferrostate.flink;
 
+import io.ferrostate.flink.nativ.DirectOutputView;
+import io.ferrostate.flink.nativ.ScanBatch;
+
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
 import org.apache.flink.runtime.state.StateEntry;
 import org.apache.flink.runtime.state.internal.InternalKvState;
 import org.apache.flink.util.FlinkRuntimeException;
-
-import io.ferrostate.flink.nativ.DirectOutputView;
-import io.ferrostate.flink.nativ.ScanBatch;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -19,9 +19,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Visits every entry of a state in batches, for Flink's incremental TTL cleanup. Map state
- * entries of one key and namespace are handed out together as one map, as the heap backend
- * does.
+ * Visits every entry of a state in batches, for Flink's incremental TTL cleanup. Map state entries
+ * of one key and namespace are handed out together as one map, as the heap backend does.
  */
 final class FerroStateIncrementalVisitor<K, N, V>
         implements InternalKvState.StateIncrementalVisitor<K, N, V> {
@@ -73,7 +72,9 @@ final class FerroStateIncrementalVisitor<K, N, V>
         int prefixBytes = state.keyBuilder.getKeyGroupPrefixBytes();
         CompositeKeySerializationUtils.readKeyGroup(prefixBytes, in);
         K key = CompositeKeySerializationUtils.readKey(state.getKeySerializer(), in, ambiguous);
-        N ns = CompositeKeySerializationUtils.readNamespace(state.getNamespaceSerializer(), in, ambiguous);
+        N ns =
+                CompositeKeySerializationUtils.readNamespace(
+                        state.getNamespaceSerializer(), in, ambiguous);
         int prefixLength = in.getPosition();
         pending = false;
         if (!(state instanceof FerroMapState)) {
@@ -93,7 +94,8 @@ final class FerroStateIncrementalVisitor<K, N, V>
             in.setBuffer(k, prefixLength, k.length - prefixLength);
             Object userKey = map.userKeySerializer().deserialize(in);
             in.setBuffer(scan.copyValue());
-            entries.put(userKey, in.readBoolean() ? null : map.userValueSerializer().deserialize(in));
+            entries.put(
+                    userKey, in.readBoolean() ? null : map.userValueSerializer().deserialize(in));
         } while (scan.advance());
         return new Entry(key, ns, (V) entries, prefix);
     }
@@ -127,7 +129,8 @@ final class FerroStateIncrementalVisitor<K, N, V>
         Entry e = (Entry) stateEntry;
         try {
             if (state instanceof FerroMapState) {
-                FerroMapState<K, N, Object, Object> map = (FerroMapState<K, N, Object, Object>) state;
+                FerroMapState<K, N, Object, Object> map =
+                        (FerroMapState<K, N, Object, Object>) state;
                 remove(stateEntry);
                 TypeSerializer<Object> uks = map.userKeySerializer();
                 TypeSerializer<Object> uvs = map.userValueSerializer();
@@ -149,7 +152,8 @@ final class FerroStateIncrementalVisitor<K, N, V>
                 state.store.put(state.stateId, len, out.position());
             }
         } catch (IOException ex) {
-            throw new FlinkRuntimeException("Could not update a state entry during TTL cleanup.", ex);
+            throw new FlinkRuntimeException(
+                    "Could not update a state entry during TTL cleanup.", ex);
         }
     }
 

@@ -1,14 +1,14 @@
 package io.ferrostate.flink;
 
+import io.ferrostate.flink.nativ.DirectOutputView;
+import io.ferrostate.flink.nativ.NativeStore;
+
 import org.apache.flink.api.common.state.State;
 import org.apache.flink.api.common.state.StateDescriptor;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 import org.apache.flink.util.function.BiFunctionWithException;
-
-import io.ferrostate.flink.nativ.DirectOutputView;
-import io.ferrostate.flink.nativ.NativeStore;
 
 import java.io.IOException;
 import java.util.Collection;

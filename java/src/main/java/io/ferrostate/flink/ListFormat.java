@@ -1,5 +1,9 @@
 package io.ferrostate.flink;
 
+import io.ferrostate.flink.nativ.DirectInputView;
+import io.ferrostate.flink.nativ.DirectOutputView;
+import io.ferrostate.flink.nativ.FerroCorruptionException;
+
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.core.memory.DataInputDeserializer;
@@ -7,20 +11,16 @@ import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.core.memory.DataOutputView;
 
-import io.ferrostate.flink.nativ.DirectInputView;
-import io.ferrostate.flink.nativ.DirectOutputView;
-import io.ferrostate.flink.nativ.FerroCorruptionException;
-
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The store's list format: each element is {@code [int length][element bytes]}. Element
- * boundaries are known without the element serializer, so the native TTL compaction filter
- * can drop single expired elements and appends are concatenation. Canonical savepoints and
- * queryable state use Flink's format instead, elements separated by one {@code ','} byte
- * ({@code ListDelimitedSerializer}); this class converts both ways.
+ * The store's list format: each element is {@code [int length][element bytes]}. Element boundaries
+ * are known without the element serializer, so the native TTL compaction filter can drop single
+ * expired elements and appends are concatenation. Canonical savepoints and queryable state use
+ * Flink's format instead, elements separated by one {@code ','} byte ({@code
+ * ListDelimitedSerializer}); this class converts both ways.
  */
 @Internal
 public final class ListFormat {
@@ -29,7 +29,10 @@ public final class ListFormat {
 
     private ListFormat() {}
 
-    /** Appends one element to {@code out}, a {@link DirectOutputView} or a {@link DataOutputSerializer}. */
+    /**
+     * Appends one element to {@code out}, a {@link DirectOutputView} or a {@link
+     * DataOutputSerializer}.
+     */
     public static <V> void writeElement(V value, TypeSerializer<V> serializer, DataOutputView out)
             throws IOException {
         if (out instanceof DirectOutputView) {

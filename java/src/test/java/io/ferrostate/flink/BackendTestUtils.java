@@ -24,9 +24,17 @@ final class BackendTestUtils {
     private BackendTestUtils() {}
 
     static <K> FerroKeyedStateBackend<K> create(
-            MockEnvironment env, TypeSerializer<K> keySerializer, Collection<KeyedStateHandle> restore)
+            MockEnvironment env,
+            TypeSerializer<K> keySerializer,
+            Collection<KeyedStateHandle> restore)
             throws Exception {
-        return create(env, new FerroStateBackend(false), keySerializer, 128, new KeyGroupRange(0, 127), restore);
+        return create(
+                env,
+                new FerroStateBackend(false),
+                keySerializer,
+                128,
+                new KeyGroupRange(0, 127),
+                restore);
     }
 
     @SuppressWarnings("unchecked")
@@ -56,7 +64,10 @@ final class BackendTestUtils {
 
     /** A keyed backend of any backend class (e.g. one loaded by another class loader). */
     static <K> org.apache.flink.runtime.state.CheckpointableKeyedStateBackend<K> createRaw(
-            MockEnvironment env, StateBackend backend, TypeSerializer<K> keySerializer, KeyGroupRange range)
+            MockEnvironment env,
+            StateBackend backend,
+            TypeSerializer<K> keySerializer,
+            KeyGroupRange range)
             throws Exception {
         return backend.createKeyedStateBackend(
                 new KeyedStateBackendParametersImpl<>(
@@ -73,8 +84,8 @@ final class BackendTestUtils {
                         new CloseableRegistry()));
     }
 
-    static <K> FerroKeyedStateBackend<K> create(MockEnvironment env, TypeSerializer<K> keySerializer)
-            throws Exception {
+    static <K> FerroKeyedStateBackend<K> create(
+            MockEnvironment env, TypeSerializer<K> keySerializer) throws Exception {
         return create(env, keySerializer, Collections.emptyList());
     }
 
@@ -86,7 +97,8 @@ final class BackendTestUtils {
     static KeyedStateHandle snapshot(FerroKeyedStateBackend<?> backend, long id) throws Exception {
         CheckpointStreamFactory factory = new MemCheckpointStreamFactory(64 << 20);
         RunnableFuture<SnapshotResult<KeyedStateHandle>> future =
-                backend.snapshot(id, id, factory, CheckpointOptions.forCheckpointWithDefaultLocation());
+                backend.snapshot(
+                        id, id, factory, CheckpointOptions.forCheckpointWithDefaultLocation());
         future.run();
         return future.get().getJobManagerOwnedSnapshot();
     }

@@ -13,8 +13,8 @@ import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.lang.ref.WeakReference;
 import java.io.InputStream;
+import java.lang.ref.WeakReference;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Path;
@@ -28,7 +28,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class ClassLoaderIsolationTest {
 
-    /** Loads ferrostate's classes (and its native library resource) itself, the rest from the parent. */
+    /**
+     * Loads ferrostate's classes (and its native library resource) itself, the rest from the
+     * parent.
+     */
     private static final class ChildFirst extends URLClassLoader {
         ChildFirst(URL[] urls, ClassLoader parent) {
             super(urls, parent);
@@ -112,11 +115,15 @@ class ClassLoaderIsolationTest {
             mapped = mappedCopies();
             awaitCollected(next);
         }
-        assertThat(reused).as("a class loader loaded an already mapped copy of the library").isTrue();
+        assertThat(reused)
+                .as("a class loader loaded an already mapped copy of the library")
+                .isTrue();
     }
 
     private static WeakReference<ClassLoader> useAndDrop(URL classes) throws Exception {
-        ChildFirst loader = new ChildFirst(new URL[] {classes}, ClassLoaderIsolationTest.class.getClassLoader());
+        ChildFirst loader =
+                new ChildFirst(
+                        new URL[] {classes}, ClassLoaderIsolationTest.class.getClassLoader());
         useBackend(loader, 7);
         loader.close();
         return new WeakReference<>(loader);
@@ -147,15 +154,24 @@ class ClassLoaderIsolationTest {
         Class<?> loaderClass = loader.loadClass("io.ferrostate.flink.nativ.NativeLibraryLoader");
         loaderClass.getMethod("ensureLoaded").invoke(null);
         long identity =
-                (long) loader.loadClass("io.ferrostate.flink.nativ.NativeLibrary").getMethod("identity").invoke(null);
+                (long)
+                        loader.loadClass("io.ferrostate.flink.nativ.NativeLibrary")
+                                .getMethod("identity")
+                                .invoke(null);
         StateBackend backend =
-                (StateBackend) loader.loadClass(FerroStateBackend.class.getName())
-                        .getConstructor(boolean.class)
-                        .newInstance(false);
+                (StateBackend)
+                        loader.loadClass(FerroStateBackend.class.getName())
+                                .getConstructor(boolean.class)
+                                .newInstance(false);
         MockEnvironment env = BackendTestUtils.env();
         AbstractKeyedStateBackend<Integer> keyed =
                 (AbstractKeyedStateBackend<Integer>)
-                        (Object) BackendTestUtils.createRaw(env, backend, IntSerializer.INSTANCE, new KeyGroupRange(0, 127));
+                        (Object)
+                                BackendTestUtils.createRaw(
+                                        env,
+                                        backend,
+                                        IntSerializer.INSTANCE,
+                                        new KeyGroupRange(0, 127));
         try {
             org.apache.flink.api.common.state.ValueState<Long> state =
                     keyed.getPartitionedState(

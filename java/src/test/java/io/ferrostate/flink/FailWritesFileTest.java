@@ -1,5 +1,7 @@
 package io.ferrostate.flink;
 
+import io.ferrostate.flink.nativ.NativeLibrary;
+
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeutils.base.IntSerializer;
@@ -9,8 +11,6 @@ import org.apache.flink.runtime.operators.testutils.MockEnvironment;
 import org.apache.flink.runtime.state.KeyGroupRange;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
-
-import io.ferrostate.flink.nativ.NativeLibrary;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -58,7 +58,8 @@ class FailWritesFileTest {
             backend.setCurrentKey(2);
             state.update(2L);
             assertThatThrownBy(() -> BackendTestUtils.snapshot(backend, 2))
-                    .hasStackTraceContaining("no space left on device (ferrostate fault injection is on)");
+                    .hasStackTraceContaining(
+                            "no space left on device (ferrostate fault injection is on)");
             Files.delete(switchFile);
             backend.setCurrentKey(3);
             state.update(3L);
@@ -78,7 +79,8 @@ class FailWritesFileTest {
     @Test
     void withoutTheOptionTheSwitchIsLeftAlone(@TempDir Path dir) throws Exception {
         MockEnvironment env = BackendTestUtils.env();
-        FerroKeyedStateBackend<Integer> backend = BackendTestUtils.create(env, IntSerializer.INSTANCE);
+        FerroKeyedStateBackend<Integer> backend =
+                BackendTestUtils.create(env, IntSerializer.INSTANCE);
         try {
             ValueState<Long> state =
                     backend.getPartitionedState(

@@ -1,20 +1,20 @@
 package io.ferrostate.flink;
 
+import io.ferrostate.flink.nativ.FerroNativeException;
+import io.ferrostate.flink.nativ.NativeLibrary;
+import io.ferrostate.flink.nativ.NativeMemory;
+import io.ferrostate.flink.nativ.NativeStore;
+
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeutils.base.IntSerializer;
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
 import org.apache.flink.runtime.operators.testutils.MockEnvironment;
-import org.apache.flink.runtime.state.KeyedStateHandle;
 import org.apache.flink.runtime.state.KeyGroupsStateHandle;
+import org.apache.flink.runtime.state.KeyedStateHandle;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.runtime.state.memory.ByteStreamStateHandle;
-
-import io.ferrostate.flink.nativ.FerroNativeException;
-import io.ferrostate.flink.nativ.NativeLibrary;
-import io.ferrostate.flink.nativ.NativeMemory;
-import io.ferrostate.flink.nativ.NativeStore;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,7 +46,8 @@ class FailureHandlingTest {
     @Test
     void badArgumentsAndUnknownStatesAreExceptions(@TempDir Path dir) {
         try (NativeMemory memory = new NativeMemory(32L << 20, 0.5, 0.25);
-                NativeStore store = new NativeStore(dir.resolve("db").toString(), memory, 1024, null)) {
+                NativeStore store =
+                        new NativeStore(dir.resolve("db").toString(), memory, 1024, null)) {
             int id = store.registerState("s", NativeStore.KIND_VALUE);
             assertThatThrownBy(() -> store.get(id + 5, 1))
                     .isInstanceOf(FerroNativeException.class)
@@ -71,7 +72,8 @@ class FailureHandlingTest {
     @Test
     void aFullDiskFailsTheWriteWithAClearErrorAndRecovers(@TempDir Path dir) {
         try (NativeMemory memory = new NativeMemory(32L << 20, 0.5, 0.25);
-                NativeStore store = new NativeStore(dir.resolve("db").toString(), memory, 1024, null)) {
+                NativeStore store =
+                        new NativeStore(dir.resolve("db").toString(), memory, 1024, null)) {
             int id = store.registerState("s", NativeStore.KIND_VALUE);
             store.keyView().clear();
             store.keyView().write(new byte[] {1, 2, 3}, 0, 3);
@@ -106,7 +108,8 @@ class FailureHandlingTest {
         memory.close();
 
         MockEnvironment env = BackendTestUtils.env();
-        FerroKeyedStateBackend<Integer> backend = BackendTestUtils.create(env, IntSerializer.INSTANCE);
+        FerroKeyedStateBackend<Integer> backend =
+                BackendTestUtils.create(env, IntSerializer.INSTANCE);
         ValueState<Long> state =
                 backend.getPartitionedState(
                         VoidNamespace.INSTANCE,
@@ -134,7 +137,8 @@ class FailureHandlingTest {
     @Test
     void corruptOrTruncatedSnapshotsFailTheRestoreClearly() throws Exception {
         MockEnvironment env = BackendTestUtils.env();
-        FerroKeyedStateBackend<Integer> backend = BackendTestUtils.create(env, IntSerializer.INSTANCE);
+        FerroKeyedStateBackend<Integer> backend =
+                BackendTestUtils.create(env, IntSerializer.INSTANCE);
         ValueState<Long> state =
                 backend.getPartitionedState(
                         VoidNamespace.INSTANCE,
@@ -158,7 +162,8 @@ class FailureHandlingTest {
 
         // The intact snapshot still restores every entry.
         FerroKeyedStateBackend<Integer> restored =
-                BackendTestUtils.create(env, IntSerializer.INSTANCE, Collections.singletonList(handle));
+                BackendTestUtils.create(
+                        env, IntSerializer.INSTANCE, Collections.singletonList(handle));
         ValueState<Long> s =
                 restored.getPartitionedState(
                         VoidNamespace.INSTANCE,
@@ -181,7 +186,9 @@ class FailureHandlingTest {
         assertThatThrownBy(
                         () ->
                                 BackendTestUtils.create(
-                                        env, IntSerializer.INSTANCE, Collections.singletonList(handle)))
+                                        env,
+                                        IntSerializer.INSTANCE,
+                                        Collections.singletonList(handle)))
                 .isInstanceOf(org.apache.flink.runtime.state.BackendBuildingException.class)
                 .hasMessageContaining("Failed to build the ferrostate keyed state backend");
     }

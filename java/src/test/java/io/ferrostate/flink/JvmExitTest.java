@@ -33,7 +33,8 @@ class JvmExitTest {
 
     @Test
     void aJvmThatUsedFerrostateExits() throws Exception {
-        String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
+        String java =
+                System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
         Process p =
                 new ProcessBuilder(
                                 java,
@@ -73,9 +74,13 @@ class JvmExitTest {
                                                 Collections.emptyList(),
                                                 new CloseableRegistry()));
         ValueStateDescriptor<Long> desc = new ValueStateDescriptor<>("v", LongSerializer.INSTANCE);
-        desc.enableTimeToLive(StateTtlConfig.newBuilder(Duration.ofMillis(100)).cleanupInRocksdbCompactFilter(1).build());
+        desc.enableTimeToLive(
+                StateTtlConfig.newBuilder(Duration.ofMillis(100))
+                        .cleanupInRocksdbCompactFilter(1)
+                        .build());
         ValueState<Long> state =
-                backend.getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, desc);
+                backend.getPartitionedState(
+                        VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, desc);
         for (int k = 0; k < 10_000; k++) {
             backend.setCurrentKey(k);
             state.update((long) k);

@@ -21,7 +21,8 @@ class StateBackendLoaderTest {
         conf.setString("state.backend.type", FACTORY);
         conf.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
         StateBackend backend =
-                StateBackendLoader.loadStateBackendFromConfig(conf, getClass().getClassLoader(), null);
+                StateBackendLoader.loadStateBackendFromConfig(
+                        conf, getClass().getClassLoader(), null);
         assertThat(backend).isInstanceOf(FerroStateBackend.class);
         assertThat(((FerroStateBackend) backend).isIncrementalCheckpointsEnabled()).isTrue();
     }
@@ -31,7 +32,8 @@ class StateBackendLoaderTest {
         Configuration conf = new Configuration();
         conf.setString("state.backend", FACTORY);
         StateBackend backend =
-                StateBackendLoader.loadStateBackendFromConfig(conf, getClass().getClassLoader(), null);
+                StateBackendLoader.loadStateBackendFromConfig(
+                        conf, getClass().getClassLoader(), null);
         assertThat(backend).isInstanceOf(FerroStateBackend.class);
         assertThat(StateBackendOptions.STATE_BACKEND.key()).isEqualTo("state.backend.type");
     }
@@ -43,7 +45,11 @@ class StateBackendLoaderTest {
         conf.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
         StateBackend backend =
                 StateBackendLoader.fromApplicationOrConfigOrDefault(
-                        new FerroStateBackend(), new Configuration(), conf, getClass().getClassLoader(), null);
+                        new FerroStateBackend(),
+                        new Configuration(),
+                        conf,
+                        getClass().getClassLoader(),
+                        null);
         assertThat(backend).isInstanceOf(FerroStateBackend.class);
         assertThat(((FerroStateBackend) backend).isIncrementalCheckpointsEnabled()).isTrue();
     }

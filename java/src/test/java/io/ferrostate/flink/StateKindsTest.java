@@ -89,7 +89,9 @@ class StateKindsTest {
         }
         KeyedStateHandle handle = BackendTestUtils.snapshot(backend, 1);
         backend.dispose();
-        backend = BackendTestUtils.create(env, IntSerializer.INSTANCE, Collections.singletonList(handle));
+        backend =
+                BackendTestUtils.create(
+                        env, IntSerializer.INSTANCE, Collections.singletonList(handle));
         state =
                 backend.getPartitionedState(
                         VoidNamespace.INSTANCE,
@@ -120,7 +122,9 @@ class StateKindsTest {
         assertThat(state.value()).isEmpty();
         KeyedStateHandle handle = BackendTestUtils.snapshot(backend, 1);
         backend.dispose();
-        backend = BackendTestUtils.create(env, IntSerializer.INSTANCE, Collections.singletonList(handle));
+        backend =
+                BackendTestUtils.create(
+                        env, IntSerializer.INSTANCE, Collections.singletonList(handle));
         state =
                 backend.getPartitionedState(
                         VoidNamespace.INSTANCE,
@@ -159,7 +163,8 @@ class StateKindsTest {
                 backend.getPartitionedState(
                         VoidNamespace.INSTANCE,
                         VoidNamespaceSerializer.INSTANCE,
-                        new MapStateDescriptor<>("m", StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+                        new MapStateDescriptor<>(
+                                "m", StringSerializer.INSTANCE, StringSerializer.INSTANCE));
         map.put("k", null);
         assertThat(map.contains("k")).isTrue();
         assertThat(map.get("k")).isNull();
@@ -193,7 +198,8 @@ class StateKindsTest {
     void listStateWithNamespacesAndMerge() throws Exception {
         InternalListState<Integer, String, Long> list =
                 backend.createOrUpdateInternalState(
-                        StringSerializer.INSTANCE, new ListStateDescriptor<>("l", LongSerializer.INSTANCE));
+                        StringSerializer.INSTANCE,
+                        new ListStateDescriptor<>("l", LongSerializer.INSTANCE));
         backend.setCurrentKey(1);
         list.setCurrentNamespace("a");
         list.addAll(Arrays.asList(1L, 2L));
@@ -216,7 +222,8 @@ class StateKindsTest {
                 backend.getPartitionedState(
                         VoidNamespace.INSTANCE,
                         VoidNamespaceSerializer.INSTANCE,
-                        new MapStateDescriptor<>("m", IntSerializer.INSTANCE, StringSerializer.INSTANCE));
+                        new MapStateDescriptor<>(
+                                "m", IntSerializer.INSTANCE, StringSerializer.INSTANCE));
         backend.setCurrentKey(5);
         for (int i = 0; i < 1000; i++) {
             map.put(i, "v" + i);
@@ -255,7 +262,8 @@ class StateKindsTest {
         InternalAggregatingState<Integer, String, Long, Long, String> agg =
                 backend.createOrUpdateInternalState(
                         StringSerializer.INSTANCE,
-                        new AggregatingStateDescriptor<>("a", new Count(), LongSerializer.INSTANCE));
+                        new AggregatingStateDescriptor<>(
+                                "a", new Count(), LongSerializer.INSTANCE));
         backend.setCurrentKey(9);
         for (String ns : Arrays.asList("x", "y", "z")) {
             sum.setCurrentNamespace(ns);
@@ -290,7 +298,9 @@ class StateKindsTest {
                         Collections.emptyList());
         try {
             int outside = 0;
-            while (org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignToKeyGroup(outside, 128) == 0) {
+            while (org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignToKeyGroup(
+                            outside, 128)
+                    == 0) {
                 outside++;
             }
             int key = outside;

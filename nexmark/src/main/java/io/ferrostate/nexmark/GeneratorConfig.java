@@ -4,15 +4,15 @@ import java.io.Serializable;
 import java.time.Instant;
 
 /**
- * What a Nexmark event stream looks like: how many events, how fast event time advances, from
- * which base time, and the seed. Two generators with equal configurations produce the same events,
- * byte for byte, whatever the parallelism or the machine.
+ * What a Nexmark event stream looks like: how many events, how fast event time advances, from which
+ * base time, and the seed. Two generators with equal configurations produce the same events, byte
+ * for byte, whatever the parallelism or the machine.
  *
- * <p>The proportions and ratios are the benchmark's published defaults (NEXMark, Tucker et al.,
- * and the Apache Beam suite's specification of it): one person, three auctions and 46 bids in
- * every 50 events; half the bids go to the hot auctions and three quarters to the hot bidders;
- * three quarters of the auctions come from hot sellers; about 100 auctions are open at a time and
- * about 1000 people are active.
+ * <p>The proportions and ratios are the benchmark's published defaults (NEXMark, Tucker et al., and
+ * the Apache Beam suite's specification of it): one person, three auctions and 46 bids in every 50
+ * events; half the bids go to the hot auctions and three quarters to the hot bidders; three
+ * quarters of the auctions come from hot sellers; about 100 auctions are open at a time and about
+ * 1000 people are active.
  */
 public final class GeneratorConfig implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -57,7 +57,8 @@ public final class GeneratorConfig implements Serializable {
     public static final int AVG_BID_BYTES = 100;
 
     /** 2020-01-01T00:00:00Z: event time starts here in every run, not at the wall clock. */
-    public static final long DEFAULT_BASE_TIME_MS = Instant.parse("2020-01-01T00:00:00Z").toEpochMilli();
+    public static final long DEFAULT_BASE_TIME_MS =
+            Instant.parse("2020-01-01T00:00:00Z").toEpochMilli();
 
     /** Events per second of event time, as Flink's Nexmark runs use by default. */
     public static final long DEFAULT_EVENT_RATE = 10_000_000L;
@@ -116,7 +117,13 @@ public final class GeneratorConfig implements Serializable {
 
     @Override
     public String toString() {
-        return "events=" + events + ", eventRate=" + eventRate + "/s, baseTime=" + Instant.ofEpochMilli(baseTimeMs)
-                + ", seed=" + seed;
+        return "events="
+                + events
+                + ", eventRate="
+                + eventRate
+                + "/s, baseTime="
+                + Instant.ofEpochMilli(baseTimeMs)
+                + ", seed="
+                + seed;
     }
 }

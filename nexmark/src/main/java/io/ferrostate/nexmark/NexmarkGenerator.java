@@ -30,8 +30,8 @@ import static io.ferrostate.nexmark.GeneratorConfig.PROPORTION_DENOMINATOR;
  * {@code nexmark} table (see {@link NexmarkSchema}).
  *
  * <p>Event {@code i} is a person, an auction or a bid by {@code i mod 50} (1:3:46). Persons and
- * auctions are numbered in the order they are created, so the newest person or auction at any
- * event follows from the id; sellers and bidders are drawn from the recently active people, and bid
+ * auctions are numbered in the order they are created, so the newest person or auction at any event
+ * follows from the id; sellers and bidders are drawn from the recently active people, and bid
  * targets from the auctions still open, with the hot fractions of {@link GeneratorConfig}. Event
  * time is {@link GeneratorConfig#timestampMs(long)}: it never depends on the wall clock.
  *
@@ -43,21 +43,34 @@ public final class NexmarkGenerator {
     public static final int BID = 2;
 
     private static final String[] FIRST_NAMES = {
-        "Peter", "Paul", "Luke", "John", "Saul", "Vicky", "Kate", "Julie", "Sarah", "Deiter", "Walter"
+        "Peter", "Paul", "Luke", "John", "Saul", "Vicky", "Kate", "Julie", "Sarah", "Deiter",
+        "Walter"
     };
     private static final String[] LAST_NAMES = {
         "Shultz", "Abrams", "Spencer", "White", "Bartels", "Walton", "Smith", "Jones", "Noris"
     };
     private static final String[] US_STATES = {"AZ", "CA", "ID", "OR", "WA", "WY"};
     private static final String[] US_CITIES = {
-        "Phoenix", "Los Angeles", "San Francisco", "Boise", "Portland", "Bend", "Redmond", "Seattle",
-        "Kent", "Cheyenne"
+        "Phoenix",
+        "Los Angeles",
+        "San Francisco",
+        "Boise",
+        "Portland",
+        "Bend",
+        "Redmond",
+        "Seattle",
+        "Kent",
+        "Cheyenne"
     };
-    /** Named channels; one bid in ten comes through one of these, the rest through numbered ones. */
+
+    /**
+     * Named channels; one bid in ten comes through one of these, the rest through numbered ones.
+     */
     private static final String[] CHANNELS = {"Apple", "Google", "Facebook", "Baidu"};
 
     private static final int NUMBERED_CHANNELS = 10_000;
-    private static final byte[] LETTERS = "abcdefghijklmnopqrstuvwxyz".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] LETTERS =
+            "abcdefghijklmnopqrstuvwxyz".getBytes(StandardCharsets.US_ASCII);
 
     private final GeneratorConfig config;
     private final Rng rng = new Rng();
@@ -112,7 +125,10 @@ public final class NexmarkGenerator {
     private GenericRowData person(long eventId, TimestampData time) {
         long id = lastBase0PersonId(eventId) + FIRST_PERSON_ID;
         StringData name =
-                concat(firstNames[rng.nextInt(firstNames.length)], " ", lastNames[rng.nextInt(lastNames.length)]);
+                concat(
+                        firstNames[rng.nextInt(firstNames.length)],
+                        " ",
+                        lastNames[rng.nextInt(lastNames.length)]);
         StringData email = StringData.fromBytes(emailBytes());
         StringData card = StringData.fromBytes(creditCardBytes());
         StringData city = cities[rng.nextInt(cities.length)];
@@ -175,11 +191,16 @@ public final class NexmarkGenerator {
         } else {
             int n = rng.nextInt(NUMBERED_CHANNELS);
             channel = StringData.fromString("channel-" + n);
-            url = StringData.fromString(
-                    "https://www.nexmark.com/" + path() + "/item.htm?query=1&channel_id=" + n);
+            url =
+                    StringData.fromString(
+                            "https://www.nexmark.com/"
+                                    + path()
+                                    + "/item.htm?query=1&channel_id="
+                                    + n);
         }
         int size = 8 + 8 + 8 + bytes(channel) + bytes(url) + 8;
-        return GenericRowData.of(auction, bidder, price, channel, url, time, extra(size, AVG_BID_BYTES));
+        return GenericRowData.of(
+                auction, bidder, price, channel, url, time, extra(size, AVG_BID_BYTES));
     }
 
     // ---------------------------------------------------------------------------------------
@@ -231,7 +252,8 @@ public final class NexmarkGenerator {
      * GeneratorConfig#NUM_IN_FLIGHT_AUCTIONS} more auctions, so about that many are open at once.
      */
     private long nextAuctionLengthMs(long eventId, long ts) {
-        long eventsForAuctions = (long) NUM_IN_FLIGHT_AUCTIONS * PROPORTION_DENOMINATOR / AUCTION_PROPORTION;
+        long eventsForAuctions =
+                (long) NUM_IN_FLIGHT_AUCTIONS * PROPORTION_DENOMINATOR / AUCTION_PROPORTION;
         long horizon = config.timestampMs(eventId + eventsForAuctions) - ts;
         return 1 + rng.nextLong(Math.max(horizon * 2, 1));
     }

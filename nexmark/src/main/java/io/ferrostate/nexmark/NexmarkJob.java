@@ -37,8 +37,16 @@ public final class NexmarkJob {
         tEnv.getConfig().addConfiguration(NexmarkQuery.tableOptions());
         tEnv.getConfig().set("pipeline.name", "nexmark-" + query.name());
         TableResult result =
-                query.submit(tEnv, source, params.getRequired("check-path"), params.get("check-mode", "digest"));
-        result.getJobClient().ifPresent(c -> System.out.println("Nexmark " + query.name() + " job " + c.getJobID()));
+                query.submit(
+                        tEnv,
+                        source,
+                        params.getRequired("check-path"),
+                        params.get("check-mode", "digest"));
+        result.getJobClient()
+                .ifPresent(
+                        c ->
+                                System.out.println(
+                                        "Nexmark " + query.name() + " job " + c.getJobID()));
         if (params.getBoolean("await", false)) {
             result.await();
         }

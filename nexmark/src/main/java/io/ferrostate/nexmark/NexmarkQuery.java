@@ -29,8 +29,8 @@ import java.util.Map;
  * One Nexmark query: its SQL (from {@code queries/<name>.sql}), how its result is checked, and how
  * to run it into a {@code nexmark-check} sink.
  *
- * <p>A query file holds statements separated by {@code ;}, the last one the query; a line {@code
- * -- check: columns=a,b} names the checked columns when the others may differ between correct runs
+ * <p>A query file holds statements separated by {@code ;}, the last one the query; a line {@code --
+ * check: columns=a,b} names the checked columns when the others may differ between correct runs
  * (ties); {@code -- check: none} marks a result that depends on the wall clock.
  */
 public final class NexmarkQuery {
@@ -38,8 +38,8 @@ public final class NexmarkQuery {
     public static final List<String> ALL =
             Collections.unmodifiableList(
                     Arrays.asList(
-                            "q0", "q1", "q2", "q3", "q4", "q5", "q7", "q8", "q9", "q11", "q12", "q15",
-                            "q16", "q17", "q18", "q19", "q20"));
+                            "q0", "q1", "q2", "q3", "q4", "q5", "q7", "q8", "q9", "q11", "q12",
+                            "q15", "q16", "q17", "q18", "q19", "q20"));
 
     private static final String RESOURCES = "/io/ferrostate/nexmark/queries/";
 
@@ -84,7 +84,11 @@ public final class NexmarkQuery {
         }
         List<String> parts = splitStatements(text);
         return new NexmarkQuery(
-                name, parts.subList(0, parts.size() - 1), parts.get(parts.size() - 1), check, comparable);
+                name,
+                parts.subList(0, parts.size() - 1),
+                parts.get(parts.size() - 1),
+                check,
+                comparable);
     }
 
     public String name() {
@@ -97,8 +101,7 @@ public final class NexmarkQuery {
     }
 
     /**
-     * Whether two correct runs give equal checks; false for q12, whose windows are processing
-     * time.
+     * Whether two correct runs give equal checks; false for q12, whose windows are processing time.
      */
     public boolean comparable() {
         return comparable;
@@ -123,10 +126,18 @@ public final class NexmarkQuery {
      * {@code checkPath} in {@code checkMode} ({@code digest} or {@code lines}).
      */
     public TableResult submit(
-            TableEnvironment tEnv, Map<String, String> sourceOptions, String checkPath, String checkMode) {
+            TableEnvironment tEnv,
+            Map<String, String> sourceOptions,
+            String checkPath,
+            String checkMode) {
         StringBuilder options = new StringBuilder();
         sourceOptions.forEach(
-                (k, v) -> options.append(",\n  '").append(escape(k)).append("' = '").append(escape(v)).append('\''));
+                (k, v) ->
+                        options.append(",\n  '")
+                                .append(escape(k))
+                                .append("' = '")
+                                .append(escape(v))
+                                .append('\''));
         for (String ddl : splitStatements(resource("ddl.sql").replace("${options}", options))) {
             tEnv.executeSql(ddl);
         }
@@ -148,7 +159,8 @@ public final class NexmarkQuery {
             b.column(
                     c.getName(),
                     TypeConversions.fromLogicalToDataType(
-                            LogicalTypeUtils.removeTimeAttributes(c.getDataType().getLogicalType())));
+                            LogicalTypeUtils.removeTimeAttributes(
+                                    c.getDataType().getLogicalType())));
         }
         return b.build();
     }

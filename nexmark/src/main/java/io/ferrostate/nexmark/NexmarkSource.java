@@ -29,7 +29,8 @@ import java.util.concurrent.CompletableFuture;
  * watermark. A split's state is the next id it emits: restores resume exactly where the checkpoint
  * was taken.
  */
-public final class NexmarkSource implements Source<RowData, NexmarkSource.Split, List<NexmarkSource.Split>> {
+public final class NexmarkSource
+        implements Source<RowData, NexmarkSource.Split, List<NexmarkSource.Split>> {
     private static final long serialVersionUID = 1L;
 
     /** Events a reader emits per call before it yields to the task's mailbox. */
@@ -55,7 +56,8 @@ public final class NexmarkSource implements Source<RowData, NexmarkSource.Split,
     }
 
     @Override
-    public SplitEnumerator<Split, List<Split>> createEnumerator(SplitEnumeratorContext<Split> context) {
+    public SplitEnumerator<Split, List<Split>> createEnumerator(
+            SplitEnumeratorContext<Split> context) {
         int n = splits > 0 ? splits : context.currentParallelism();
         List<Split> all = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -176,7 +178,8 @@ public final class NexmarkSource implements Source<RowData, NexmarkSource.Split,
         Reader(NexmarkGenerator generator, long throttle, Counter recordsIn) {
             this.generator = generator;
             this.recordsIn = recordsIn;
-            this.events = generator.config().bounded() ? generator.config().events() : Long.MAX_VALUE;
+            this.events =
+                    generator.config().bounded() ? generator.config().events() : Long.MAX_VALUE;
             this.throttle = throttle;
         }
 
@@ -270,7 +273,8 @@ public final class NexmarkSource implements Source<RowData, NexmarkSource.Split,
         }
     }
 
-    private static final class EnumeratorStateSerializer implements SimpleVersionedSerializer<List<Split>> {
+    private static final class EnumeratorStateSerializer
+            implements SimpleVersionedSerializer<List<Split>> {
         @Override
         public int getVersion() {
             return 1;
@@ -311,7 +315,12 @@ public final class NexmarkSource implements Source<RowData, NexmarkSource.Split,
         long next = in.readLong();
         if (stride <= 0 || index < 0 || index >= stride || next < 0) {
             throw new IOException(
-                    "Damaged Nexmark split state: index " + index + ", stride " + stride + ", next " + next);
+                    "Damaged Nexmark split state: index "
+                            + index
+                            + ", stride "
+                            + stride
+                            + ", next "
+                            + next);
         }
         return new Split(index, stride, next);
     }

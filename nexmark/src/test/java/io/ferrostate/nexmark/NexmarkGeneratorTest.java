@@ -1,6 +1,7 @@
 package io.ferrostate.nexmark;
 
 import org.apache.flink.table.data.RowData;
+
 import org.junit.jupiter.api.Test;
 
 import java.util.HashSet;
@@ -27,7 +28,8 @@ class NexmarkGeneratorTest {
     @Test
     void anotherSeedOtherEvents() {
         NexmarkGenerator a = new NexmarkGenerator(CONFIG);
-        NexmarkGenerator b = new NexmarkGenerator(new GeneratorConfig(100_000, 1_000, CONFIG.baseTimeMs(), 8));
+        NexmarkGenerator b =
+                new NexmarkGenerator(new GeneratorConfig(100_000, 1_000, CONFIG.baseTimeMs(), 8));
         assertThat(b.event(10).toString()).isNotEqualTo(a.event(10).toString());
     }
 
@@ -53,8 +55,10 @@ class NexmarkGeneratorTest {
                 RowData a = e.getRow(2, 10);
                 assertThat(a.getLong(0)).isEqualTo(lastAuction + 1);
                 lastAuction = a.getLong(0);
-                assertThat(a.getLong(7)).isBetween(GeneratorConfig.FIRST_PERSON_ID, lastPerson + 10);
-                assertThat(a.getTimestamp(6, 3).getMillisecond()).isGreaterThan(CONFIG.timestampMs(id));
+                assertThat(a.getLong(7))
+                        .isBetween(GeneratorConfig.FIRST_PERSON_ID, lastPerson + 10);
+                assertThat(a.getTimestamp(6, 3).getMillisecond())
+                        .isGreaterThan(CONFIG.timestampMs(id));
                 categories.add(a.getLong(8));
             } else {
                 RowData b = e.getRow(3, 7);

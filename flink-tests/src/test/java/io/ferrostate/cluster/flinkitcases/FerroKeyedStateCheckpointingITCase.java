@@ -1,8 +1,8 @@
 package io.ferrostate.cluster.flinkitcases;
 
-import org.apache.flink.test.checkpointing.KeyedStateCheckpointingITCase;
-
 import io.ferrostate.flink.FerroStateBackend;
+
+import org.apache.flink.test.checkpointing.KeyedStateCheckpointingITCase;
 
 import org.junit.Ignore;
 import org.junit.Test;

@@ -1,14 +1,14 @@
 package io.ferrostate.cluster.jobs;
 
-import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.streaming.api.datastream.DataStream;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-
 import io.ferrostate.examples.SessionSummary;
 import io.ferrostate.examples.SessionTrackerJob;
 import io.ferrostate.examples.SessionTrackerParams;
 import io.ferrostate.examples.Sinks;
 import io.ferrostate.flink.FerroStateBackend;
+
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
  * The session tracker with ferrostate chosen in code, {@code env.setStateBackend(new

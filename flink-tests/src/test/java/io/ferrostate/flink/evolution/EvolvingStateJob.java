@@ -68,6 +68,7 @@ final class EvolvingStateJob {
     /** What each key's state looked like when the run read it (state -> slot -> field -> value). */
     static final Map<Long, Map<String, Map<String, Map<String, String>>>> SEEN =
             new ConcurrentHashMap<>();
+
     /** Classes of the state objects and of the types read: proves what ran. */
     static final Set<String> CLASSES = ConcurrentHashMap.newKeySet();
 
@@ -93,7 +94,8 @@ final class EvolvingStateJob {
             Mutation mutation,
             SavepointRestoreSettings restore,
             Configuration jobConf) {
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(jobConf);
+        StreamExecutionEnvironment env =
+                StreamExecutionEnvironment.getExecutionEnvironment(jobConf);
         env.setParallelism(parallelism);
         env.setMaxParallelism(128);
         env.getConfig().disableGenericTypes();
@@ -159,22 +161,30 @@ final class EvolvingStateJob {
             ClassLoader cl = getRuntimeContext().getUserCodeClassLoader();
             pojoClass = Class.forName(POJO_CLASS, true, cl);
             avroClass = Class.forName(AVRO_CLASS, true, cl);
-            TypeInformation<Object> pojoType = (TypeInformation<Object>) TypeInformation.of(pojoClass);
+            TypeInformation<Object> pojoType =
+                    (TypeInformation<Object>) TypeInformation.of(pojoClass);
             if (!(pojoType instanceof PojoTypeInfo)) {
                 throw new IllegalStateException(POJO_CLASS + " is not a Flink POJO: " + pojoType);
             }
             TypeInformation<Object> avroType = new AvroTypeInfo(avroClass);
             // Registration order decides which state reports an incompatibility first.
-            pojoValue = getRuntimeContext().getState(new ValueStateDescriptor<>(POJO_VALUE, pojoType));
+            pojoValue =
+                    getRuntimeContext().getState(new ValueStateDescriptor<>(POJO_VALUE, pojoType));
             pojoMap =
                     getRuntimeContext()
                             .getMapState(new MapStateDescriptor<>(POJO_MAP, Types.INT, pojoType));
-            pojoList = getRuntimeContext().getListState(new ListStateDescriptor<>(POJO_LIST, pojoType));
-            avroValue = getRuntimeContext().getState(new ValueStateDescriptor<>(AVRO_VALUE, avroType));
+            pojoList =
+                    getRuntimeContext()
+                            .getListState(new ListStateDescriptor<>(POJO_LIST, pojoType));
+            avroValue =
+                    getRuntimeContext().getState(new ValueStateDescriptor<>(AVRO_VALUE, avroType));
             avroMap =
                     getRuntimeContext()
-                            .getMapState(new MapStateDescriptor<>(AVRO_MAP, Types.STRING, avroType));
-            avroList = getRuntimeContext().getListState(new ListStateDescriptor<>(AVRO_LIST, avroType));
+                            .getMapState(
+                                    new MapStateDescriptor<>(AVRO_MAP, Types.STRING, avroType));
+            avroList =
+                    getRuntimeContext()
+                            .getListState(new ListStateDescriptor<>(AVRO_LIST, avroType));
             CLASSES.add("state:" + pojoValue.getClass().getName());
         }
 
@@ -256,7 +266,9 @@ final class EvolvingStateJob {
         }
 
         private Object newInstance(String state) throws Exception {
-            return (state.startsWith("pojo") ? pojoClass : avroClass).getConstructor().newInstance();
+            return (state.startsWith("pojo") ? pojoClass : avroClass)
+                    .getConstructor()
+                    .newInstance();
         }
 
         private Object apply(Object target, Map<String, Object> change) throws Exception {
@@ -277,7 +289,10 @@ final class EvolvingStateJob {
 
         /** Every field of the object by name, as text; null stays "null". */
         private static Map<String, String> fieldsOf(Object o) throws IllegalAccessException {
-            CLASSES.add(o.getClass().getName() + "@" + o.getClass().getClassLoader().getClass().getName());
+            CLASSES.add(
+                    o.getClass().getName()
+                            + "@"
+                            + o.getClass().getClassLoader().getClass().getName());
             Map<String, String> fields = new TreeMap<>();
             if (o instanceof SpecificRecord) {
                 SpecificRecord r = (SpecificRecord) o;

@@ -1,5 +1,7 @@
 package io.ferrostate.flink.evolution;
 
+import io.ferrostate.flink.FerroStateBackend;
+
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
@@ -45,8 +47,6 @@ import org.apache.flink.util.ExceptionUtils;
 import org.apache.flink.util.IOUtils;
 import org.apache.flink.util.StateMigrationException;
 
-import io.ferrostate.flink.FerroStateBackend;
-
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -69,9 +69,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * Bad input at the backend level, on ferrostate side by side with Flink's HashMap and
  * EmbeddedRocksDB backends: a state registered twice with different types, and a restore from a
  * snapshot of a different key-group range. Each case records what every backend does (the
- * exception's class and message, or what it restored); ferrostate must do what RocksDB does,
- * and afterwards everything already stored must still be there, in the backend and in a snapshot
- * of it.
+ * exception's class and message, or what it restored); ferrostate must do what RocksDB does, and
+ * afterwards everything already stored must still be there, in the backend and in a snapshot of it.
  */
 class FerroStateMisuseTest {
     private static final int KEY_GROUPS = 128;
@@ -157,19 +156,27 @@ class FerroStateMisuseTest {
             writeValues(backend);
 
             // Through the user-facing path (what getRuntimeContext().getState() uses).
-            record(outcomes, "1 live, getPartitionedState as list", kind, () -> {
-                ListState<String> list =
-                        backend.getPartitionedState(
-                                VoidNamespace.INSTANCE,
-                                VoidNamespaceSerializer.INSTANCE,
-                                new ListStateDescriptor<>("s", StringSerializer.INSTANCE));
-                list.add("x");
-            });
+            record(
+                    outcomes,
+                    "1 live, getPartitionedState as list",
+                    kind,
+                    () -> {
+                        ListState<String> list =
+                                backend.getPartitionedState(
+                                        VoidNamespace.INSTANCE,
+                                        VoidNamespaceSerializer.INSTANCE,
+                                        new ListStateDescriptor<>("s", StringSerializer.INSTANCE));
+                        list.add("x");
+                    });
             // Straight to the backend's registration, as a second operator instance would.
             for (Map.Entry<String, StateDescriptor<?, ?>> wrong : wrongTypes().entrySet()) {
-                record(outcomes, "2 live, register " + wrong.getKey(), kind, () ->
-                        backend.createOrUpdateInternalState(
-                                VoidNamespaceSerializer.INSTANCE, wrong.getValue()));
+                record(
+                        outcomes,
+                        "2 live, register " + wrong.getKey(),
+                        kind,
+                        () ->
+                                backend.createOrUpdateInternalState(
+                                        VoidNamespaceSerializer.INSTANCE, wrong.getValue()));
             }
             // Nothing lost: the backend still reads every value, and so does a restore of it.
             assertValues(backend, kind + " after the failed registrations");
@@ -179,9 +186,13 @@ class FerroStateMisuseTest {
             // After a restore the registered type comes from the snapshot.
             for (Map.Entry<String, StateDescriptor<?, ?>> wrong : wrongTypes().entrySet()) {
                 CheckpointableKeyedStateBackend<Integer> restored = create(kind, ALL, checkpoint);
-                record(outcomes, "3 restored, register " + wrong.getKey(), kind, () ->
-                        restored.createOrUpdateInternalState(
-                                VoidNamespaceSerializer.INSTANCE, wrong.getValue()));
+                record(
+                        outcomes,
+                        "3 restored, register " + wrong.getKey(),
+                        kind,
+                        () ->
+                                restored.createOrUpdateInternalState(
+                                        VoidNamespaceSerializer.INSTANCE, wrong.getValue()));
                 // Can the same backend instance then register the state as it was?
                 record(
                         outcomes,
@@ -205,7 +216,9 @@ class FerroStateMisuseTest {
             assertThat(e.getValue().get(Backend.FERRO))
                     .as(e.getKey())
                     .isEqualTo(e.getValue().get(Backend.ROCKSDB));
-            if (e.getKey().startsWith("1") || e.getKey().startsWith("2") || e.getKey().startsWith("3")) {
+            if (e.getKey().startsWith("1")
+                    || e.getKey().startsWith("2")
+                    || e.getKey().startsWith("3")) {
                 assertThat(e.getValue().get(Backend.FERRO)).as(e.getKey()).isNotEqualTo("ok");
             }
         }
@@ -272,7 +285,8 @@ class FerroStateMisuseTest {
      */
     @Test
     void restoredListsTheSnapshotSerializerCannotReadAreKeptByteForByte() throws Exception {
-        ListStateDescriptor<String> brittle = new ListStateDescriptor<>("brittle", new BrittleSerializer());
+        ListStateDescriptor<String> brittle =
+                new ListStateDescriptor<>("brittle", new BrittleSerializer());
         CheckpointableKeyedStateBackend<Integer> source = create(Backend.HASHMAP, ALL, null);
         for (int k = 0; k < KEYS; k++) {
             source.setCurrentKey(k);
@@ -380,8 +394,7 @@ class FerroStateMisuseTest {
 
     private CheckpointableKeyedStateBackend<Integer> create(
             Backend kind, KeyGroupRange range, KeyedStateHandle restore) throws Exception {
-        MockEnvironment env =
-                MockEnvironment.builder().setManagedMemorySize(64L << 20).build();
+        MockEnvironment env = MockEnvironment.builder().setManagedMemorySize(64L << 20).build();
         envs.add(env);
         Collection<KeyedStateHandle> handles =
                 restore == null ? Collections.emptyList() : Collections.singletonList(restore);
@@ -438,7 +451,8 @@ class FerroStateMisuseTest {
     }
 
     /** Writes value, list and map state for every key of the range; returns the entry count. */
-    private static int writeAllKinds(CheckpointableKeyedStateBackend<Integer> backend, KeyGroupRange range)
+    private static int writeAllKinds(
+            CheckpointableKeyedStateBackend<Integer> backend, KeyGroupRange range)
             throws Exception {
         int entries = 0;
         for (int k : keysIn(range)) {
@@ -454,7 +468,8 @@ class FerroStateMisuseTest {
     }
 
     /** Reads back what {@link #writeAllKinds} wrote for the keys of the range; counts matches. */
-    private static int readAllKinds(CheckpointableKeyedStateBackend<Integer> backend, KeyGroupRange range)
+    private static int readAllKinds(
+            CheckpointableKeyedStateBackend<Integer> backend, KeyGroupRange range)
             throws Exception {
         int entries = 0;
         for (int k : keysIn(range)) {
@@ -487,8 +502,8 @@ class FerroStateMisuseTest {
         return future.get().getJobManagerOwnedSnapshot();
     }
 
-    private static <K> KeyedStateHandle savepoint(CheckpointableKeyedStateBackend<K> backend, long id)
-            throws Exception {
+    private static <K> KeyedStateHandle savepoint(
+            CheckpointableKeyedStateBackend<K> backend, long id) throws Exception {
         CheckpointStreamFactory streams = new MemCheckpointStreamFactory(64 << 20);
         RunnableFuture<SnapshotResult<KeyedStateHandle>> future =
                 new SnapshotStrategyRunner<>(
@@ -551,7 +566,12 @@ class FerroStateMisuseTest {
                 (what, byBackend) -> {
                     sb.append("  ").append(what).append('\n');
                     byBackend.forEach(
-                            (b, o) -> sb.append("    ").append(b).append(": ").append(o).append('\n'));
+                            (b, o) ->
+                                    sb.append("    ")
+                                            .append(b)
+                                            .append(": ")
+                                            .append(o)
+                                            .append('\n'));
                 });
         System.out.println(sb);
     }

@@ -1,5 +1,7 @@
 package io.ferrostate.flink.evolution;
 
+import io.ferrostate.flink.FerroKeyedStateBackend;
+
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.configuration.Configuration;
@@ -19,8 +21,6 @@ import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.testutils.logging.LoggerAuditingExtension;
 import org.apache.flink.util.ExceptionUtils;
 import org.apache.flink.util.StateMigrationException;
-
-import io.ferrostate.flink.FerroKeyedStateBackend;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -56,13 +56,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  * a field removed, one renamed, a nullable one added; Avro: a field renamed with an alias, one
  * removed, a nullable one added). Each version's classes come only from its own job jar. After each
  * step every entry of every key is compared field by field with what Flink's evolution rules say it
- * must be, and the backend must have rewritten every state (the serializers report "compatible after
- * migration"). Two incompatible upgrades (a POJO field's type changed; an Avro field added without
- * a default) must fail at restore with Flink's {@link StateMigrationException}, and the savepoint
- * must still restore afterwards. Runs with canonical and with native savepoints.
+ * must be, and the backend must have rewritten every state (the serializers report "compatible
+ * after migration"). Two incompatible upgrades (a POJO field's type changed; an Avro field added
+ * without a default) must fail at restore with Flink's {@link StateMigrationException}, and the
+ * savepoint must still restore afterwards. Runs with canonical and with native savepoints.
  *
- * <p>{@link #incompatibleUpgradesFailAsOnFlinksOwnBackends()} runs the two incompatible upgrades
- * on Flink's HashMap and RocksDB backends too (chosen per job) and compares how each fails.
+ * <p>{@link #incompatibleUpgradesFailAsOnFlinksOwnBackends()} runs the two incompatible upgrades on
+ * Flink's HashMap and RocksDB backends too (chosen per job) and compares how each fails.
  */
 class SchemaEvolutionITCase {
     private static final int KEYS = 300;
@@ -90,13 +90,21 @@ class SchemaEvolutionITCase {
         v3Jar = VersionJars.build(jars, "v3", "Account-v3.java", "Event-v3.avsc");
         pojoTypeChangedJar =
                 VersionJars.build(
-                        jars, "pojo-type-changed", "Account-balance-as-string.java", "Event-v1.avsc");
+                        jars,
+                        "pojo-type-changed",
+                        "Account-balance-as-string.java",
+                        "Event-v1.avsc");
         avroFieldWithoutDefaultJar =
                 VersionJars.build(
-                        jars, "avro-no-default", "Account-v1.java", "Event-required-field-added.avsc");
+                        jars,
+                        "avro-no-default",
+                        "Account-v1.java",
+                        "Event-required-field-added.avsc");
 
         Configuration conf = new Configuration();
-        conf.setString(StateBackendOptions.STATE_BACKEND.key(), "io.ferrostate.flink.FerroStateBackendFactory");
+        conf.setString(
+                StateBackendOptions.STATE_BACKEND.key(),
+                "io.ferrostate.flink.FerroStateBackendFactory");
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
         conf.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, MemorySize.ofMebiBytes(128));
         // Other tests may run on this machine at the same time: no fixed ports.
@@ -125,7 +133,8 @@ class SchemaEvolutionITCase {
         // v1: fresh state, every slot written.
         String sp1 = runAndSavepoint(v1Jar, null, format, new WriteV1(), 0);
         assertAllKeysSaw(k -> Collections.emptyMap());
-        assertThat(EvolvingStateJob.CLASSES).containsExactly("state:io.ferrostate.flink.FerroValueState");
+        assertThat(EvolvingStateJob.CLASSES)
+                .containsExactly("state:io.ferrostate.flink.FerroValueState");
         assertThat(migratedStates()).as("a fresh job migrates nothing").isEmpty();
 
         // Incompatible upgrades fail at restore, clearly, and leave the savepoint usable.
@@ -141,13 +150,17 @@ class SchemaEvolutionITCase {
                         "state:io.ferrostate.flink.FerroValueState",
                         "evo.Account@org.apache.flink.util.ChildFirstClassLoader",
                         "evo.Event@org.apache.flink.util.ChildFirstClassLoader");
-        assertThat(migratedStates()).as("states rewritten by the v2 restore").isEqualTo(new TreeSet<>(STATES));
+        assertThat(migratedStates())
+                .as("states rewritten by the v2 restore")
+                .isEqualTo(new TreeSet<>(STATES));
         assertThat(migrationCount()).isEqualTo(STATES.size() * PARALLELISM);
 
         // v3: removed, renamed and nullable fields. Every entry migrates again.
         String sp3 = runAndSavepoint(v3Jar, sp2, format, new WriteV3(), 2);
         assertAllKeysSaw(k -> expectedState(2, k));
-        assertThat(migratedStates()).as("states rewritten by the v3 restore").isEqualTo(new TreeSet<>(STATES));
+        assertThat(migratedStates())
+                .as("states rewritten by the v3 restore")
+                .isEqualTo(new TreeSet<>(STATES));
         assertThat(migrationCount()).isEqualTo(STATES.size() * PARALLELISM);
 
         // v3 again: what v3 wrote is there, and nothing needs migrating.
@@ -167,7 +180,11 @@ class SchemaEvolutionITCase {
     private int logMark;
 
     private String runAndSavepoint(
-            File jar, String restoreFrom, SavepointFormatType format, EvolvingStateJob.Mutation m, int stage)
+            File jar,
+            String restoreFrom,
+            SavepointFormatType format,
+            EvolvingStateJob.Mutation m,
+            int stage)
             throws Exception {
         return runAndSavepoint(jar, restoreFrom, format, m, stage, new Configuration());
     }
@@ -182,7 +199,8 @@ class SchemaEvolutionITCase {
             throws Exception {
         EvolvingStateJob.reset();
         logMark = backendLog.getMessages().size();
-        JobGraph graph = EvolvingStateJob.jobGraph(KEYS, PARALLELISM, m, restore(restoreFrom), jobConf);
+        JobGraph graph =
+                EvolvingStateJob.jobGraph(KEYS, PARALLELISM, m, restore(restoreFrom), jobConf);
         graph.addJar(new Path(jar.toURI()));
         JobID id = cluster.submitJob(graph).get().getJobID();
         long deadline = System.currentTimeMillis() + TIMEOUT_MS;
@@ -197,7 +215,9 @@ class SchemaEvolutionITCase {
                                 .orElse(null);
                 throw new AssertionError("Job of stage " + stage + " ended " + status, cause);
             }
-            assertThat(System.currentTimeMillis()).as("all keys processed in time").isLessThan(deadline);
+            assertThat(System.currentTimeMillis())
+                    .as("all keys processed in time")
+                    .isLessThan(deadline);
             Thread.sleep(20);
         }
         String path =
@@ -227,7 +247,8 @@ class SchemaEvolutionITCase {
         return result.getSerializedThrowable().get().deserializeError(getClass().getClassLoader());
     }
 
-    private void expectIncompatible(File jar, String savepoint, String serializer) throws Exception {
+    private void expectIncompatible(File jar, String savepoint, String serializer)
+            throws Exception {
         Throwable failure = failure(jar, savepoint, new Configuration());
         Optional<StateMigrationException> migration =
                 ExceptionUtils.findThrowableSerializedAware(
@@ -248,7 +269,9 @@ class SchemaEvolutionITCase {
     void incompatibleUpgradesFailAsOnFlinksOwnBackends() throws Exception {
         Map<String, Map<String, String>> kinds = new TreeMap<>();
         for (String backend :
-                new String[] {"hashmap", "rocksdb", "io.ferrostate.flink.FerroStateBackendFactory"}) {
+                new String[] {
+                    "hashmap", "rocksdb", "io.ferrostate.flink.FerroStateBackendFactory"
+                }) {
             Configuration jobConf = new Configuration();
             jobConf.setString(StateBackendOptions.STATE_BACKEND.key(), backend);
             String sp1 =
@@ -264,7 +287,8 @@ class SchemaEvolutionITCase {
                                                     ? "org.apache.flink.contrib.streaming.state.RocksDBValueState"
                                                     : "io.ferrostate.flink.FerroValueState"));
             Map<String, String> byChange = new TreeMap<>();
-            byChange.put("pojo field type changed", kind(failure(pojoTypeChangedJar, sp1, jobConf)));
+            byChange.put(
+                    "pojo field type changed", kind(failure(pojoTypeChangedJar, sp1, jobConf)));
             byChange.put(
                     "avro field without default",
                     kind(failure(avroFieldWithoutDefaultJar, sp1, jobConf)));
@@ -287,7 +311,8 @@ class SchemaEvolutionITCase {
         while (t != null) {
             String name =
                     t instanceof org.apache.flink.util.SerializedThrowable
-                            ? ((org.apache.flink.util.SerializedThrowable) t).getOriginalErrorClassName()
+                            ? ((org.apache.flink.util.SerializedThrowable) t)
+                                    .getOriginalErrorClassName()
                             : t.getClass().getName();
             chain.add(name.substring(name.lastIndexOf('.') + 1));
             last = t;
@@ -378,8 +403,8 @@ class SchemaEvolutionITCase {
     // ------------------------------------------------------------------------
 
     /**
-     * The fields of one entry as the reading version sees it. Stage 1: v2 reads v1's entries;
-     * 2: v3 reads v2's; 3: v3 reads v3's.
+     * The fields of one entry as the reading version sees it. Stage 1: v2 reads v1's entries; 2: v3
+     * reads v2's; 3: v3 reads v3's.
      */
     static Map<String, String> expectedEntry(int stage, long key, String state, String slot) {
         String tag = tag(key, state, slot);
@@ -429,7 +454,8 @@ class SchemaEvolutionITCase {
     }
 
     private static void assertAllKeysSaw(
-            java.util.function.LongFunction<Map<String, Map<String, Map<String, String>>>> expected) {
+            java.util.function.LongFunction<Map<String, Map<String, Map<String, String>>>>
+                    expected) {
         assertThat(SEEN).hasSize(KEYS);
         for (long k = 0; k < KEYS; k++) {
             Map<String, Map<String, Map<String, String>>> want = expected.apply(k);

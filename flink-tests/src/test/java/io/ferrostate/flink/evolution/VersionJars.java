@@ -64,9 +64,12 @@ final class VersionJars {
             List<String> options =
                     new ArrayList<>(
                             Arrays.asList(
-                                    "-classpath", testClassPath(),
-                                    "-d", classes.toString(),
-                                    "--release", "11",
+                                    "-classpath",
+                                    testClassPath(),
+                                    "-d",
+                                    classes.toString(),
+                                    "--release",
+                                    "11",
                                     "-proc:none",
                                     "-nowarn"));
             boolean ok =
@@ -90,7 +93,8 @@ final class VersionJars {
                 Stream<Path> walk = Files.walk(classes)) {
             for (Path p : walk.filter(Files::isRegularFile).sorted().collect(Collectors.toList())) {
                 jarOut.putNextEntry(
-                        new JarEntry(classes.relativize(p).toString().replace(File.separatorChar, '/')));
+                        new JarEntry(
+                                classes.relativize(p).toString().replace(File.separatorChar, '/')));
                 Files.copy(p, jarOut);
                 jarOut.closeEntry();
             }

@@ -30,9 +30,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A keyed job with all five state kinds and event-time timers, whose final state per key is a
- * pure function of the input, so a test can check every key after failures and restores.
- * Event {@code i} goes to key {@code i % keys} with value {@code i}.
+ * A keyed job with all five state kinds and event-time timers, whose final state per key is a pure
+ * function of the input, so a test can check every key after failures and restores. Event {@code i}
+ * goes to key {@code i % keys} with value {@code i}.
  */
 final class AllStateKindsJob {
     private AllStateKindsJob() {}
@@ -87,9 +87,26 @@ final class AllStateKindsJob {
     }
 
     static String format(
-            long key, long count, long sum, List<Long> last, Map<Long, Long> buckets, long reduced, long avg) {
-        return key + ":count=" + count + ",sum=" + sum + ",last=" + last + ",buckets=" + new TreeMap<>(buckets)
-                + ",reduced=" + reduced + ",avg=" + avg;
+            long key,
+            long count,
+            long sum,
+            List<Long> last,
+            Map<Long, Long> buckets,
+            long reduced,
+            long avg) {
+        return key
+                + ":count="
+                + count
+                + ",sum="
+                + sum
+                + ",last="
+                + last
+                + ",buckets="
+                + new TreeMap<>(buckets)
+                + ",reduced="
+                + reduced
+                + ",avg="
+                + avg;
     }
 
     /** Keeps every state kind per key; emits the final state when the watermark reaches the end. */
@@ -115,15 +132,20 @@ final class AllStateKindsJob {
             last = getRuntimeContext().getListState(new ListStateDescriptor<>("last", Types.LONG));
             buckets =
                     getRuntimeContext()
-                            .getMapState(new MapStateDescriptor<>("buckets", Types.LONG, Types.LONG));
+                            .getMapState(
+                                    new MapStateDescriptor<>("buckets", Types.LONG, Types.LONG));
             reduced =
                     getRuntimeContext()
-                            .getReducingState(new ReducingStateDescriptor<>("reduced", Long::sum, Types.LONG));
+                            .getReducingState(
+                                    new ReducingStateDescriptor<>(
+                                            "reduced", Long::sum, Types.LONG));
             average =
                     getRuntimeContext()
                             .getAggregatingState(
                                     new AggregatingStateDescriptor<>(
-                                            "average", new Average(), Types.TUPLE(Types.LONG, Types.LONG)));
+                                            "average",
+                                            new Average(),
+                                            Types.TUPLE(Types.LONG, Types.LONG)));
             STATE_CLASSES.add(countAndSum.getClass().getName());
         }
 
@@ -162,7 +184,8 @@ final class AllStateKindsJob {
         }
 
         @Override
-        public void onTimer(long timestamp, OnTimerContext ctx, Collector<String> out) throws Exception {
+        public void onTimer(long timestamp, OnTimerContext ctx, Collector<String> out)
+                throws Exception {
             long[] cs = countAndSum.value();
             List<Long> l = new ArrayList<>();
             for (Long x : last.get()) {
@@ -172,7 +195,8 @@ final class AllStateKindsJob {
             for (Map.Entry<Long, Long> en : buckets.entries()) {
                 m.put(en.getKey(), en.getValue());
             }
-            out.collect(format(ctx.getCurrentKey(), cs[0], cs[1], l, m, reduced.get(), average.get()));
+            out.collect(
+                    format(ctx.getCurrentKey(), cs[0], cs[1], l, m, reduced.get(), average.get()));
         }
 
         @Override
@@ -183,7 +207,8 @@ final class AllStateKindsJob {
 
     /** Integer average. */
     static final class Average
-            implements AggregateFunction<Long, org.apache.flink.api.java.tuple.Tuple2<Long, Long>, Long> {
+            implements AggregateFunction<
+                    Long, org.apache.flink.api.java.tuple.Tuple2<Long, Long>, Long> {
         @Override
         public org.apache.flink.api.java.tuple.Tuple2<Long, Long> createAccumulator() {
             return org.apache.flink.api.java.tuple.Tuple2.of(0L, 0L);

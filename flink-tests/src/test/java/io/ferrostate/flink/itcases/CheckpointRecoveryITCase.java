@@ -14,9 +14,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * A job on a local MiniCluster whose configuration names ferrostate only through {@code
- * state.backend.type}: it checkpoints every 100 ms, fails on purpose after a checkpoint
- * completed, restarts from that checkpoint, and must end with every key's state exactly as if
- * every event had been processed once.
+ * state.backend.type}: it checkpoints every 100 ms, fails on purpose after a checkpoint completed,
+ * restarts from that checkpoint, and must end with every key's state exactly as if every event had
+ * been processed once.
  */
 class CheckpointRecoveryITCase {
     private static final long EVENTS = 60_000;
@@ -48,8 +48,11 @@ class CheckpointRecoveryITCase {
         AllStateKindsJob.build(env, EVENTS, KEYS, 50);
         JobExecutionResult result = env.execute("ferrostate checkpoint recovery");
 
-        assertThat(AllStateKindsJob.STATE_CLASSES).containsExactly("io.ferrostate.flink.FerroValueState");
-        assertThat(AllStateKindsJob.FAILURES.get()).as("the injected failure happened").isEqualTo(1);
+        assertThat(AllStateKindsJob.STATE_CLASSES)
+                .containsExactly("io.ferrostate.flink.FerroValueState");
+        assertThat(AllStateKindsJob.FAILURES.get())
+                .as("the injected failure happened")
+                .isEqualTo(1);
         assertThat(result.getNetRuntime()).isPositive();
         assertThat(AllStateKindsJob.RESULTS).hasSize(KEYS);
         for (long key = 0; key < KEYS; key++) {

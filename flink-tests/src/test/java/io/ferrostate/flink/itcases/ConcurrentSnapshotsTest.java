@@ -1,5 +1,8 @@
 package io.ferrostate.flink.itcases;
 
+import io.ferrostate.flink.FerroKeyedStateBackend;
+import io.ferrostate.flink.FerroStateBackend;
+
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.state.AggregatingState;
 import org.apache.flink.api.common.state.AggregatingStateDescriptor;
@@ -43,9 +46,6 @@ import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
 import org.apache.flink.streaming.api.operators.TimerHeapInternalTimer;
 import org.apache.flink.streaming.api.operators.TimerSerializer;
 
-import io.ferrostate.flink.FerroKeyedStateBackend;
-import io.ferrostate.flink.FerroStateBackend;
-
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -75,9 +75,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * Issue 2, on the keyed backend itself: the task thread keeps writing while snapshots upload,
- * two snapshots in flight at once each restore exactly the state of their own moment, and a
- * cancelled or failed upload leaves no file behind that a later checkpoint depends on.
+ * Issue 2, on the keyed backend itself: the task thread keeps writing while snapshots upload, two
+ * snapshots in flight at once each restore exactly the state of their own moment, and a cancelled
+ * or failed upload leaves no file behind that a later checkpoint depends on.
  */
 class ConcurrentSnapshotsTest {
     private static final int KEYS = 2_000;
@@ -119,7 +119,8 @@ class ConcurrentSnapshotsTest {
     }
 
     @SuppressWarnings("unchecked")
-    private FerroKeyedStateBackend<Integer> create(Collection<KeyedStateHandle> restore) throws Exception {
+    private FerroKeyedStateBackend<Integer> create(Collection<KeyedStateHandle> restore)
+            throws Exception {
         return (FerroKeyedStateBackend<Integer>)
                 new FerroStateBackend(true)
                         .createKeyedStateBackend(
@@ -137,9 +138,10 @@ class ConcurrentSnapshotsTest {
                                         new CloseableRegistry()));
     }
 
-    private RunnableFuture<SnapshotResult<KeyedStateHandle>> snapshot(long id, CheckpointStreamFactory factory)
-            throws Exception {
-        return backend.snapshot(id, id, factory, CheckpointOptions.forCheckpointWithDefaultLocation());
+    private RunnableFuture<SnapshotResult<KeyedStateHandle>> snapshot(
+            long id, CheckpointStreamFactory factory) throws Exception {
+        return backend.snapshot(
+                id, id, factory, CheckpointOptions.forCheckpointWithDefaultLocation());
     }
 
     private Set<Path> uploadedFiles() throws IOException {
@@ -194,7 +196,8 @@ class ConcurrentSnapshotsTest {
         assertThat(h3.getSharedState())
                 .as("unchanged files are referenced, not uploaded again")
                 .anyMatch(f -> f.getHandle() instanceof PlaceholderStreamStateHandle);
-        assertThat(h3.getCheckpointedSize()).isLessThan(((IncrementalRemoteKeyedStateHandle) h2).getCheckpointedSize());
+        assertThat(h3.getCheckpointedSize())
+                .isLessThan(((IncrementalRemoteKeyedStateHandle) h2).getCheckpointedSize());
         SharedStateRegistry registry = new SharedStateRegistryImpl();
         h2.registerSharedStates(registry, 2);
         h3.registerSharedStates(registry, 3);
@@ -203,7 +206,8 @@ class ConcurrentSnapshotsTest {
     }
 
     @Test
-    void cancelledAndFailedUploadsLeaveNothingBehindAndTheNextCheckpointRestores() throws Exception {
+    void cancelledAndFailedUploadsLeaveNothingBehindAndTheNextCheckpointRestores()
+            throws Exception {
         Model model = new Model();
         Random rnd = new Random(11);
         model.write(states, rnd, 20_000);
@@ -227,13 +231,17 @@ class ConcurrentSnapshotsTest {
         assertThat(cancelled.isCancelled()).isTrue();
         backend.notifyCheckpointAborted(2);
         assertThat(uploadedFiles()).as("files left by the cancelled upload").isEqualTo(before);
-        assertThat(snapshotDirectories()).as("snapshot directories left in the working directory").isEmpty();
+        assertThat(snapshotDirectories())
+                .as("snapshot directories left in the working directory")
+                .isEmpty();
 
         // Fails after some bytes of a later file.
         FailingFactory failing = new FailingFactory(files, 3);
         RunnableFuture<SnapshotResult<KeyedStateHandle>> failed = snapshot(3, failing);
         failed.run();
-        assertThatThrownBy(failed::get).isInstanceOf(ExecutionException.class).hasStackTraceContaining("injected upload failure");
+        assertThatThrownBy(failed::get)
+                .isInstanceOf(ExecutionException.class)
+                .hasStackTraceContaining("injected upload failure");
         backend.notifyCheckpointAborted(3);
         assertThat(uploadedFiles()).as("files left by the failed upload").isEqualTo(before);
         assertThat(snapshotDirectories()).isEmpty();
@@ -281,12 +289,14 @@ class ConcurrentSnapshotsTest {
         model.write(bs, rnd, 1_000);
         CheckpointOptions full =
                 new CheckpointOptions(
-                        CheckpointType.FULL_CHECKPOINT, CheckpointStorageLocationReference.getDefault());
+                        CheckpointType.FULL_CHECKPOINT,
+                        CheckpointStorageLocationReference.getDefault());
         RunnableFuture<SnapshotResult<KeyedStateHandle>> second = b.snapshot(2, 2, files, full);
         second.run();
         IncrementalRemoteKeyedStateHandle h2 =
                 (IncrementalRemoteKeyedStateHandle) second.get().getJobManagerOwnedSnapshot();
-        assertThat(h2.getSharedState()).noneMatch(f -> f.getHandle() instanceof PlaceholderStreamStateHandle);
+        assertThat(h2.getSharedState())
+                .noneMatch(f -> f.getHandle() instanceof PlaceholderStreamStateHandle);
 
         // Checkpoint 3 runs before checkpoint 2's completion reaches the backend.
         model.write(bs, rnd, 1_000);
@@ -304,9 +314,12 @@ class ConcurrentSnapshotsTest {
         fourth.run();
         IncrementalRemoteKeyedStateHandle h4 =
                 (IncrementalRemoteKeyedStateHandle) fourth.get().getJobManagerOwnedSnapshot();
-        assertThat(referencedIds(h4)).as("incremental again, on the full checkpoint's files").isNotEmpty();
+        assertThat(referencedIds(h4))
+                .as("incremental again, on the full checkpoint's files")
+                .isNotEmpty();
         assertThat(sharedIds(h2)).containsAll(referencedIds(h4));
-        // Flink's registry knows checkpoint 2's files and replaces the references; no restored file.
+        // Flink's registry knows checkpoint 2's files and replaces the references; no restored
+        // file.
         SharedStateRegistry registry = new SharedStateRegistryImpl();
         h2.registerSharedStates(registry, 2);
         h3.registerSharedStates(registry, 3);
@@ -357,7 +370,8 @@ class ConcurrentSnapshotsTest {
         final MapState<Integer, Long> map;
         final ReducingState<Long> reducing;
         final AggregatingState<Long, Long> aggregating;
-        final KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<Integer, VoidNamespace>> timers;
+        final KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<Integer, VoidNamespace>>
+                timers;
 
         States(FerroKeyedStateBackend<Integer> backend) throws Exception {
             this.backend = backend;
@@ -375,12 +389,14 @@ class ConcurrentSnapshotsTest {
                     backend.getPartitionedState(
                             VoidNamespace.INSTANCE,
                             VoidNamespaceSerializer.INSTANCE,
-                            new MapStateDescriptor<>("map", IntSerializer.INSTANCE, LongSerializer.INSTANCE));
+                            new MapStateDescriptor<>(
+                                    "map", IntSerializer.INSTANCE, LongSerializer.INSTANCE));
             reducing =
                     backend.getPartitionedState(
                             VoidNamespace.INSTANCE,
                             VoidNamespaceSerializer.INSTANCE,
-                            new ReducingStateDescriptor<>("reducing", Long::sum, LongSerializer.INSTANCE));
+                            new ReducingStateDescriptor<>(
+                                    "reducing", Long::sum, LongSerializer.INSTANCE));
             aggregating =
                     backend.getPartitionedState(
                             VoidNamespace.INSTANCE,
@@ -391,7 +407,9 @@ class ConcurrentSnapshotsTest {
                                     Types.TUPLE(Types.LONG, Types.LONG)));
             timers =
                     backend.create(
-                            "timers", new TimerSerializer<>(IntSerializer.INSTANCE, VoidNamespaceSerializer.INSTANCE));
+                            "timers",
+                            new TimerSerializer<>(
+                                    IntSerializer.INSTANCE, VoidNamespaceSerializer.INSTANCE));
         }
     }
 
@@ -472,11 +490,14 @@ class ConcurrentSnapshotsTest {
 
         void check(States s) throws Exception {
             Map<Integer, Set<Long>> actualTimers = new HashMap<>();
-            try (org.apache.flink.util.CloseableIterator<TimerHeapInternalTimer<Integer, VoidNamespace>> it =
-                    s.timers.iterator()) {
+            try (org.apache.flink.util.CloseableIterator<
+                            TimerHeapInternalTimer<Integer, VoidNamespace>>
+                    it = s.timers.iterator()) {
                 while (it.hasNext()) {
                     TimerHeapInternalTimer<Integer, VoidNamespace> t = it.next();
-                    actualTimers.computeIfAbsent(t.getKey(), k -> new HashSet<>()).add(t.getTimestamp());
+                    actualTimers
+                            .computeIfAbsent(t.getKey(), k -> new HashSet<>())
+                            .add(t.getTimestamp());
                 }
             }
             assertThat(actualTimers).as("timers").isEqualTo(timers);
@@ -488,12 +509,16 @@ class ConcurrentSnapshotsTest {
                 if (got != null) {
                     got.forEach(l::add);
                 }
-                assertThat(l).as("list of %d", key).isEqualTo(list.getOrDefault(key, Collections.emptyList()));
+                assertThat(l)
+                        .as("list of %d", key)
+                        .isEqualTo(list.getOrDefault(key, Collections.emptyList()));
                 TreeMap<Integer, Long> m = new TreeMap<>();
                 for (Map.Entry<Integer, Long> e : s.map.entries()) {
                     m.put(e.getKey(), e.getValue());
                 }
-                assertThat(m).as("map of %d", key).isEqualTo(map.getOrDefault(key, new TreeMap<>()));
+                assertThat(m)
+                        .as("map of %d", key)
+                        .isEqualTo(map.getOrDefault(key, new TreeMap<>()));
                 assertThat(s.reducing.get()).as("reducing of %d", key).isEqualTo(reducing.get(key));
                 long[] acc = aggregating.get(key);
                 assertThat(s.aggregating.get())
@@ -517,8 +542,8 @@ class ConcurrentSnapshotsTest {
         }
 
         @Override
-        public CheckpointStateOutputStream createCheckpointStateOutputStream(CheckpointedStateScope scope)
-                throws IOException {
+        public CheckpointStateOutputStream createCheckpointStateOutputStream(
+                CheckpointedStateScope scope) throws IOException {
             CheckpointStateOutputStream out = delegate.createCheckpointStateOutputStream(scope);
             AtomicBoolean closed = new AtomicBoolean();
             return new Forwarding(out) {
@@ -561,7 +586,8 @@ class ConcurrentSnapshotsTest {
         }
 
         @Override
-        public List<StreamStateHandle> duplicate(List<StreamStateHandle> h, CheckpointedStateScope s) {
+        public List<StreamStateHandle> duplicate(
+                List<StreamStateHandle> h, CheckpointedStateScope s) {
             throw new UnsupportedOperationException();
         }
     }
@@ -578,8 +604,8 @@ class ConcurrentSnapshotsTest {
         }
 
         @Override
-        public CheckpointStateOutputStream createCheckpointStateOutputStream(CheckpointedStateScope scope)
-                throws IOException {
+        public CheckpointStateOutputStream createCheckpointStateOutputStream(
+                CheckpointedStateScope scope) throws IOException {
             CheckpointStateOutputStream out = delegate.createCheckpointStateOutputStream(scope);
             boolean fail = ++created == n;
             return new Forwarding(out) {
@@ -600,7 +626,8 @@ class ConcurrentSnapshotsTest {
         }
 
         @Override
-        public List<StreamStateHandle> duplicate(List<StreamStateHandle> h, CheckpointedStateScope s) {
+        public List<StreamStateHandle> duplicate(
+                List<StreamStateHandle> h, CheckpointedStateScope s) {
             throw new UnsupportedOperationException();
         }
     }

@@ -1,5 +1,7 @@
 package io.ferrostate.flink.itcases;
 
+import io.ferrostate.flink.FerroStateBackend;
+
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.RestoreMode;
@@ -10,8 +12,6 @@ import org.apache.flink.runtime.state.KeyedStateHandle;
 import org.apache.flink.runtime.state.storage.FileSystemCheckpointStorage;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.ExceptionUtils;
-
-import io.ferrostate.flink.FerroStateBackend;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -35,10 +35,10 @@ import java.util.concurrent.TimeoutException;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 6: a file of the latest retained incremental checkpoint is truncated, has a flipped byte
- * or is gone. Restoring from that checkpoint fails with an error that names the file and says
- * what is wrong (checksum mismatch, missing); the job then restores from the earlier retained
- * checkpoint and ends with every key's state exact. Nothing crashes the JVM.
+ * Issue 6: a file of the latest retained incremental checkpoint is truncated, has a flipped byte or
+ * is gone. Restoring from that checkpoint fails with an error that names the file and says what is
+ * wrong (checksum mismatch, missing); the job then restores from the earlier retained checkpoint
+ * and ends with every key's state exact. Nothing crashes the JVM.
  */
 class DamagedCheckpointITCase {
     private static final int KEYS = 400;
@@ -74,11 +74,13 @@ class DamagedCheckpointITCase {
 
     private StreamExecutionEnvironment env(File checkpoints) {
         StreamExecutionEnvironment env =
-                StreamExecutionEnvironment.getExecutionEnvironment(TestCluster.manualCheckpoints(checkpoints));
+                StreamExecutionEnvironment.getExecutionEnvironment(
+                        TestCluster.manualCheckpoints(checkpoints));
         env.setParallelism(2);
         env.setMaxParallelism(128);
         env.setStateBackend(new FerroStateBackend(true));
-        env.getCheckpointConfig().setCheckpointStorage(new FileSystemCheckpointStorage(checkpoints.toURI(), 0));
+        env.getCheckpointConfig()
+                .setCheckpointStorage(new FileSystemCheckpointStorage(checkpoints.toURI(), 0));
         PhasedJob.build(env, KEYS);
         return env;
     }
@@ -98,13 +100,17 @@ class DamagedCheckpointITCase {
     }
 
     /** The largest SST file the latest checkpoint uploaded itself (the earlier one lacks it). */
-    private static Map.Entry<Path, String> newSstOf(String earlier, String latest) throws Exception {
+    private static Map.Entry<Path, String> newSstOf(String earlier, String latest)
+            throws Exception {
         Map<Path, String> before = TestCluster.sharedFiles(TestCluster.metadata(earlier));
         Map<Path, String> after = TestCluster.sharedFiles(TestCluster.metadata(latest));
         return after.entrySet().stream()
                 .filter(e -> !before.containsKey(e.getKey()))
                 .max(Comparator.comparingLong(e -> e.getKey().toFile().length()))
-                .orElseThrow(() -> new AssertionError("the latest checkpoint uploaded no SST file of its own"));
+                .orElseThrow(
+                        () ->
+                                new AssertionError(
+                                        "the latest checkpoint uploaded no SST file of its own"));
     }
 
     /** Restores from {@code pointer} and returns the error the job failed with. */
@@ -112,7 +118,8 @@ class DamagedCheckpointITCase {
         PhasedJob.reset();
         JobID job =
                 cluster.submit(
-                        env(checkpoints), SavepointRestoreSettings.forPath(pointer, false, RestoreMode.NO_CLAIM));
+                        env(checkpoints),
+                        SavepointRestoreSettings.forPath(pointer, false, RestoreMode.NO_CLAIM));
         JobResult result;
         try {
             result = cluster.miniCluster.requestJobResult(job).get(30, TimeUnit.SECONDS);
@@ -130,7 +137,8 @@ class DamagedCheckpointITCase {
         PhasedJob.reset();
         JobID job =
                 cluster.submit(
-                        env(checkpoints), SavepointRestoreSettings.forPath(pointer, false, RestoreMode.NO_CLAIM));
+                        env(checkpoints),
+                        SavepointRestoreSettings.forPath(pointer, false, RestoreMode.NO_CLAIM));
         cluster.awaitRunning(job);
         PhasedJob.emit(PHASE, 3 * PHASE);
         PhasedJob.finish();
@@ -195,7 +203,9 @@ class DamagedCheckpointITCase {
         // checkpoint; flip a byte near its end, among the timers.
         Set<Path> metas = new HashSet<>();
         for (KeyedStateHandle h : TestCluster.keyedHandles(TestCluster.metadata(cps[1]))) {
-            metas.add(TestCluster.filePath(((IncrementalRemoteKeyedStateHandle) h).getMetaDataStateHandle()));
+            metas.add(
+                    TestCluster.filePath(
+                            ((IncrementalRemoteKeyedStateHandle) h).getMetaDataStateHandle()));
         }
         Path meta = metas.iterator().next();
         flipByte(meta, meta.toFile().length() - 20);

@@ -1,5 +1,8 @@
 package io.ferrostate.flink.itcases;
 
+import io.ferrostate.flink.FerroKeyedStateBackend;
+import io.ferrostate.flink.FerroStateBackend;
+
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -20,9 +23,6 @@ import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.util.Collector;
 
-import io.ferrostate.flink.FerroKeyedStateBackend;
-import io.ferrostate.flink.FerroStateBackend;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,10 +39,10 @@ import java.util.stream.Collectors;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 1, from Flink's own checkpoint statistics: after a first checkpoint of more than 100 MB
- * of state, changing 1% of the keys gives a checkpoint that uploads less than 10% of the first;
- * and once later checkpoints subsume the earlier ones, the files that no retained checkpoint
- * references are gone from the checkpoint directory.
+ * Issue 1, from Flink's own checkpoint statistics: after a first checkpoint of more than 100 MB of
+ * state, changing 1% of the keys gives a checkpoint that uploads less than 10% of the first; and
+ * once later checkpoints subsume the earlier ones, the files that no retained checkpoint references
+ * are gone from the checkpoint directory.
  *
  * <p>Every checkpoint is triggered by the test. Before the first one the task compacts the store
  * fully: RocksDB's background compactions, which rewrite files whenever level 0 fills, would
@@ -70,11 +70,13 @@ class IncrementalCheckpointSizeITCase {
         conf.setString("state.checkpoints.num-retained", "1");
         try (TestCluster cluster = new TestCluster(conf, 1)) {
             Configuration jobConf = TestCluster.manualCheckpoints(checkpoints.toFile());
-            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(jobConf);
+            StreamExecutionEnvironment env =
+                    StreamExecutionEnvironment.getExecutionEnvironment(jobConf);
             env.setParallelism(1);
             env.setMaxParallelism(128);
             env.setStateBackend(new FerroStateBackend(true));
-            env.getCheckpointConfig().setCheckpointStorage(new FileSystemCheckpointStorage(checkpoints.toUri()));
+            env.getCheckpointConfig()
+                    .setCheckpointStorage(new FileSystemCheckpointStorage(checkpoints.toUri()));
             env.addSource(new Source(), "commands", Types.LONG)
                     .keyBy(e -> e < 0 ? e : e % KEYS, Types.LONG)
                     .transform("values", Types.VOID, new CompactingOperator())
@@ -96,7 +98,8 @@ class IncrementalCheckpointSizeITCase {
             // 1% of the keys get a new value.
             run(KEYS, KEYS + KEYS / 100);
             String second = cluster.checkpoint(job);
-            Set<Path> secondFiles = new HashSet<>(TestCluster.allFiles(TestCluster.metadata(second)));
+            Set<Path> secondFiles =
+                    new HashSet<>(TestCluster.allFiles(TestCluster.metadata(second)));
 
             AbstractCheckpointStats s1 = stats(cluster, job, first);
             AbstractCheckpointStats s2 = stats(cluster, job, second);
@@ -106,8 +109,12 @@ class IncrementalCheckpointSizeITCase {
                     s1.getCheckpointedSize() / MB,
                     s2.getStateSize() / MB,
                     s2.getCheckpointedSize() / 1024);
-            assertThat(s1.getCheckpointedSize()).as("the first checkpoint uploads all state").isGreaterThanOrEqualTo(100 * MB);
-            assertThat(s2.getStateSize()).as("the second checkpoint still holds all state").isGreaterThanOrEqualTo(100 * MB);
+            assertThat(s1.getCheckpointedSize())
+                    .as("the first checkpoint uploads all state")
+                    .isGreaterThanOrEqualTo(100 * MB);
+            assertThat(s2.getStateSize())
+                    .as("the second checkpoint still holds all state")
+                    .isGreaterThanOrEqualTo(100 * MB);
             assertThat(s2.getCheckpointedSize())
                     .as("1%% changed uploads under 10%% of the first checkpoint")
                     .isLessThan(s1.getCheckpointedSize() / 10);
@@ -121,23 +128,31 @@ class IncrementalCheckpointSizeITCase {
             Set<Path> obsolete = new HashSet<>(firstFiles);
             obsolete.addAll(secondFiles);
             obsolete.removeAll(referenced);
-            assertThat(obsolete).as("files of earlier checkpoints the third no longer needs").isNotEmpty();
+            assertThat(obsolete)
+                    .as("files of earlier checkpoints the third no longer needs")
+                    .isNotEmpty();
 
             Path jobDir = TestCluster.toPath(first).getParent();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (true) {
-                Set<Path> left = obsolete.stream().filter(Files::exists).collect(Collectors.toSet());
+                Set<Path> left =
+                        obsolete.stream().filter(Files::exists).collect(Collectors.toSet());
                 Set<Path> shared = new HashSet<>(TestCluster.filesUnder(jobDir.resolve("shared")));
                 shared.removeAll(referenced);
                 boolean oldDirsGone =
-                        !Files.exists(TestCluster.toPath(first)) && !Files.exists(TestCluster.toPath(second));
+                        !Files.exists(TestCluster.toPath(first))
+                                && !Files.exists(TestCluster.toPath(second));
                 if (left.isEmpty() && shared.isEmpty() && oldDirsGone) {
                     break;
                 }
                 if (System.nanoTime() > deadline) {
                     assertThat(left).as("files of subsumed checkpoints still there").isEmpty();
-                    assertThat(shared).as("shared files no retained checkpoint references").isEmpty();
-                    assertThat(oldDirsGone).as("directories of subsumed checkpoints are gone").isTrue();
+                    assertThat(shared)
+                            .as("shared files no retained checkpoint references")
+                            .isEmpty();
+                    assertThat(oldDirsGone)
+                            .as("directories of subsumed checkpoints are gone")
+                            .isTrue();
                 }
                 Thread.sleep(50);
             }

@@ -1,10 +1,10 @@
 package io.ferrostate.flink.itcases;
 
+import io.ferrostate.flink.tools.Inspect;
+
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-
-import io.ferrostate.flink.tools.Inspect;
 
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -22,9 +22,9 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The inspector on checkpoints a job wrote: it lists states and verifies every checksum of a
- * native (incremental) checkpoint, reads a canonical one through, and exits 1 naming the file
- * when one is damaged.
+ * The inspector on checkpoints a job wrote: it lists states and verifies every checksum of a native
+ * (incremental) checkpoint, reads a canonical one through, and exits 1 naming the file when one is
+ * damaged.
  */
 class InspectITCase {
 
@@ -35,7 +35,9 @@ class InspectITCase {
         conf.setString("state.backend.type", "io.ferrostate.flink.FerroStateBackendFactory");
         conf.setString("execution.checkpointing.interval", "200 ms");
         conf.setString("execution.checkpointing.incremental", Boolean.toString(incremental));
-        conf.setString("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION");
+        conf.setString(
+                "execution.checkpointing.externalized-checkpoint-retention",
+                "RETAIN_ON_CANCELLATION");
         conf.setString("execution.checkpointing.dir", dir.toUri().toString());
         conf.setString("execution.checkpointing.data-inline-threshold", "1kb");
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
@@ -62,8 +64,10 @@ class InspectITCase {
 
         if (incremental) {
             Path victim;
-            try (Stream<Path> files = Files.list(dir.resolve(chk.getParent().getFileName()).resolve("shared"))) {
-                victim = files.max(Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
+            try (Stream<Path> files =
+                    Files.list(dir.resolve(chk.getParent().getFileName()).resolve("shared"))) {
+                victim =
+                        files.max(Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
             }
             byte[] bytes = Files.readAllBytes(victim);
             bytes[bytes.length / 2] ^= 0x10;
@@ -88,7 +92,11 @@ class InspectITCase {
                             })
                     .filter(p -> p.getFileName().toString().startsWith("chk-"))
                     .filter(p -> Files.exists(p.resolve("_metadata")))
-                    .max(Comparator.comparingInt(p -> Integer.parseInt(p.getFileName().toString().substring(4))));
+                    .max(
+                            Comparator.comparingInt(
+                                    p ->
+                                            Integer.parseInt(
+                                                    p.getFileName().toString().substring(4))));
         }
     }
 }

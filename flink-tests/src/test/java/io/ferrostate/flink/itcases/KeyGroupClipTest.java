@@ -1,5 +1,8 @@
 package io.ferrostate.flink.itcases;
 
+import io.ferrostate.flink.FerroKeyedStateBackend;
+import io.ferrostate.flink.FerroStateBackend;
+
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -21,9 +24,6 @@ import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.runtime.state.memory.MemCheckpointStreamFactory;
 import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
 
-import io.ferrostate.flink.FerroKeyedStateBackend;
-import io.ferrostate.flink.FerroStateBackend;
-
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -41,11 +41,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Issue 4, "restoring a subset of key groups drops the others cheaply": a snapshot of key groups
- * 0-127 restored into a backend owning 0-63 keeps exactly the entries of 0-63, rewrites no
- * entry and writes no per-key deletion. Files holding only the dropped key groups go or stay
- * untouched; the only new data the restore writes is a range tombstone per state, which the
- * next snapshot's flush shows: its new files are a few KB, while rewriting or deleting the
- * dropped entries one by one would take hundreds of KB.
+ * 0-127 restored into a backend owning 0-63 keeps exactly the entries of 0-63, rewrites no entry
+ * and writes no per-key deletion. Files holding only the dropped key groups go or stay untouched;
+ * the only new data the restore writes is a range tombstone per state, which the next snapshot's
+ * flush shows: its new files are a few KB, while rewriting or deleting the dropped entries one by
+ * one would take hundreds of KB.
  */
 class KeyGroupClipTest {
     private static final int MAX_PARALLELISM = 128;
@@ -68,8 +68,8 @@ class KeyGroupClipTest {
     }
 
     @SuppressWarnings("unchecked")
-    private FerroKeyedStateBackend<Integer> create(KeyGroupRange range, Collection<KeyedStateHandle> restore)
-            throws Exception {
+    private FerroKeyedStateBackend<Integer> create(
+            KeyGroupRange range, Collection<KeyedStateHandle> restore) throws Exception {
         FerroKeyedStateBackend<Integer> b =
                 (FerroKeyedStateBackend<Integer>)
                         new FerroStateBackend(true)
@@ -97,8 +97,8 @@ class KeyGroupClipTest {
                 new ValueStateDescriptor<>("v", StringSerializer.INSTANCE));
     }
 
-    private static IncrementalRemoteKeyedStateHandle snapshot(FerroKeyedStateBackend<Integer> b, long id)
-            throws Exception {
+    private static IncrementalRemoteKeyedStateHandle snapshot(
+            FerroKeyedStateBackend<Integer> b, long id) throws Exception {
         RunnableFuture<SnapshotResult<KeyedStateHandle>> f =
                 b.snapshot(
                         id,
@@ -140,7 +140,8 @@ class KeyGroupClipTest {
 
     @Test
     void restoringHalfTheKeyGroupsDropsTheOtherHalfWithoutRewritingEntries() throws Exception {
-        FerroKeyedStateBackend<Integer> source = create(new KeyGroupRange(0, MAX_PARALLELISM - 1), Collections.emptyList());
+        FerroKeyedStateBackend<Integer> source =
+                create(new KeyGroupRange(0, MAX_PARALLELISM - 1), Collections.emptyList());
         ValueState<String> v = state(source);
         // One file of the lower half's key groups, then one of the upper half's.
         for (int key = 0; key < KEYS; key++) {
@@ -172,7 +173,9 @@ class KeyGroupClipTest {
         FerroKeyedStateBackend<Integer> restored =
                 create(new KeyGroupRange(0, 63), Collections.singletonList(all));
         ValueState<String> r = state(restored);
-        assertThat(restored.numKeyValueStateEntries()).as("entries left after clipping").isEqualTo(lower);
+        assertThat(restored.numKeyValueStateEntries())
+                .as("entries left after clipping")
+                .isEqualTo(lower);
         for (int key = 0; key < KEYS; key++) {
             if (keyGroup(key) < 64) {
                 restored.setCurrentKey(key);
@@ -186,7 +189,9 @@ class KeyGroupClipTest {
         // its size, or (holding only dropped key groups) deleted whole.
         Map<String, Long> onDisk = sstFilesOnDisk(restored);
         for (Map.Entry<String, Long> f : onDisk.entrySet()) {
-            assertThat(allFiles).as("file %s comes from the snapshot", f.getKey()).containsEntry(f.getKey(), f.getValue());
+            assertThat(allFiles)
+                    .as("file %s comes from the snapshot", f.getKey())
+                    .containsEntry(f.getKey(), f.getValue());
         }
         assertThat(onDisk).as("the lower half's file").containsAllEntriesOf(lowerOnly);
 

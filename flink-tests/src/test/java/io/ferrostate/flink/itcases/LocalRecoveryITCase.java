@@ -1,12 +1,12 @@
 package io.ferrostate.flink.itcases;
 
+import io.ferrostate.flink.FerroStateBackend;
+
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
 import org.apache.flink.runtime.state.storage.FileSystemCheckpointStorage;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-
-import io.ferrostate.flink.FerroStateBackend;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -28,8 +28,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Issue 5: with {@code state.backend.local-recovery: true}, every incremental checkpoint keeps a
  * copy of the store in the TaskManager's local state directory. After a task failure the job
  * restores from that copy: the test hides the remote checkpoint files before the failure, so a
- * restore that read them could not succeed. When the local copy is gone instead, the restore
- * falls back to the remote checkpoint. Both end with every key's state exact.
+ * restore that read them could not succeed. When the local copy is gone instead, the restore falls
+ * back to the remote checkpoint. Both end with every key's state exact.
  */
 class LocalRecoveryITCase {
     private static final int KEYS = 400;
@@ -58,15 +58,16 @@ class LocalRecoveryITCase {
         env.setMaxParallelism(128);
         env.setStateBackend(new FerroStateBackend(true));
         env.getCheckpointConfig()
-                .setCheckpointStorage(new FileSystemCheckpointStorage(tmp.resolve("checkpoints").toUri(), 0));
+                .setCheckpointStorage(
+                        new FileSystemCheckpointStorage(tmp.resolve("checkpoints").toUri(), 0));
         PhasedJob.build(env, KEYS);
         return env;
     }
 
     /**
-     * Snapshot directories ferrostate left in the local state root. The TaskManager discards
-     * local copies of subsumed checkpoints in the background: a walk that meets one vanishing
-     * starts over.
+     * Snapshot directories ferrostate left in the local state root. The TaskManager discards local
+     * copies of subsumed checkpoints in the background: a walk that meets one vanishing starts
+     * over.
      */
     private List<Path> localCopies() throws Exception {
         Path root = tmp.resolve("local");
@@ -75,7 +76,12 @@ class LocalRecoveryITCase {
                 return new ArrayList<>();
             }
             try (Stream<Path> s = Files.walk(root)) {
-                return s.filter(p -> Files.isDirectory(p) && p.getFileName().toString().startsWith("ferrostate-"))
+                return s.filter(
+                                p ->
+                                        Files.isDirectory(p)
+                                                && p.getFileName()
+                                                        .toString()
+                                                        .startsWith("ferrostate-"))
                         .collect(Collectors.toList());
             } catch (UncheckedIOException e) {
                 if (!(e.getCause() instanceof NoSuchFileException) || attempt >= 100) {
@@ -124,17 +130,20 @@ class LocalRecoveryITCase {
             PhasedJob.awaitProcessed(PHASE, TestCluster.TIMEOUT);
             String checkpoint = cluster.checkpoint(job);
             // Copies of the first checkpoint go once its subsumption reaches the TaskManagers.
-            String chkDir = "chk_" + TestCluster.toPath(checkpoint).getFileName().toString().substring(4);
+            String chkDir =
+                    "chk_" + TestCluster.toPath(checkpoint).getFileName().toString().substring(4);
             assertThat(localCopies())
                     .filteredOn(p -> p.getParent().getFileName().toString().equals(chkDir))
                     .as("local copies of the checkpoint, one per subtask")
                     .hasSize(2);
-            Map<Path, String> restoredFiles = TestCluster.sharedFiles(TestCluster.metadata(checkpoint));
+            Map<Path, String> restoredFiles =
+                    TestCluster.sharedFiles(TestCluster.metadata(checkpoint));
 
             // Hide every remote file of the checkpoint but Flink's own _metadata, once Flink is
             // done discarding the first one.
             Path jobDir = TestCluster.toPath(checkpoint).getParent();
-            TestCluster.awaitDiscarded(jobDir.resolve("chk-" + (Long.parseLong(chkDir.substring(4)) - 1)));
+            TestCluster.awaitDiscarded(
+                    jobDir.resolve("chk-" + (Long.parseLong(chkDir.substring(4)) - 1)));
             Path hidden = Files.createDirectories(tmp.resolve("hidden"));
             List<Path> moved = new ArrayList<>();
             for (Path f : TestCluster.filesUnder(jobDir)) {

@@ -35,15 +35,15 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A keyed job driven by the test, phase by phase, so that checkpoints and savepoints are taken
- * at known points of the input and jobs restored from them go on where the snapshot stopped.
+ * A keyed job driven by the test, phase by phase, so that checkpoints and savepoints are taken at
+ * known points of the input and jobs restored from them go on where the snapshot stopped.
  *
  * <p>Event {@code i} goes to key {@code i % keys} with value and event time {@code i}. The keyed
- * function keeps all five state kinds, a TTL value state (one day: nothing expires during a
- * test) and, from a key's first event, an event-time timer at {@code Long.MAX_VALUE - 1}. That
- * timer fires only when the input ends (the final watermark), so a job restored from a snapshot
- * emits a key's state only if the timer registered before the snapshot came through it. The
- * output of every key must then be {@link #expected}, computed without Flink.
+ * function keeps all five state kinds, a TTL value state (one day: nothing expires during a test)
+ * and, from a key's first event, an event-time timer at {@code Long.MAX_VALUE - 1}. That timer
+ * fires only when the input ends (the final watermark), so a job restored from a snapshot emits a
+ * key's state only if the timer registered before the snapshot came through it. The output of every
+ * key must then be {@link #expected}, computed without Flink.
  *
  * <p>The source reads commands from {@link #COMMANDS} (one JVM: MiniCluster): emit a range of
  * events, emit one poison event that fails the keyed task once, or end the input.
@@ -133,7 +133,12 @@ final class PhasedJob {
         while (PROCESSED.get() < events) {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError(
-                        "only " + PROCESSED.get() + " of " + events + " events were processed in " + timeout);
+                        "only "
+                                + PROCESSED.get()
+                                + " of "
+                                + events
+                                + " events were processed in "
+                                + timeout);
             }
             Thread.sleep(5);
         }
@@ -275,7 +280,8 @@ final class PhasedJob {
         }
 
         @Override
-        public void onTimer(long timestamp, OnTimerContext ctx, Collector<String> out) throws Exception {
+        public void onTimer(long timestamp, OnTimerContext ctx, Collector<String> out)
+                throws Exception {
             long[] cs = countAndSum.value();
             List<Long> l = new ArrayList<>();
             for (Long x : last.get()) {
@@ -287,7 +293,13 @@ final class PhasedJob {
             }
             out.collect(
                     AllStateKindsJob.format(
-                                    ctx.getCurrentKey(), cs[0], cs[1], l, m, reduced.get(), average.get())
+                                    ctx.getCurrentKey(),
+                                    cs[0],
+                                    cs[1],
+                                    l,
+                                    m,
+                                    reduced.get(),
+                                    average.get())
                             + ",ttl="
                             + ttlCount.value());
         }

@@ -1,5 +1,7 @@
 package io.ferrostate.flink.itcases;
 
+import io.ferrostate.flink.FerroStateBackend;
+
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.RestoreMode;
@@ -7,8 +9,6 @@ import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
 import org.apache.flink.runtime.state.storage.FileSystemCheckpointStorage;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-
-import io.ferrostate.flink.FerroStateBackend;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -25,8 +25,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Issue 4: a job restored at parallelism 2 -> 3 -> 1 (max parallelism 128), once from retained
- * incremental checkpoints and once from savepoints (canonical and native), keeps every key's
- * state, timers included: at the end every key's output equals the pure-Java expectation.
+ * incremental checkpoints and once from savepoints (canonical and native), keeps every key's state,
+ * timers included: at the end every key's output equals the pure-Java expectation.
  */
 class RescalingITCase {
     private static final int KEYS = 500;
@@ -61,11 +61,13 @@ class RescalingITCase {
 
     private StreamExecutionEnvironment env(File checkpoints, int parallelism) {
         StreamExecutionEnvironment env =
-                StreamExecutionEnvironment.getExecutionEnvironment(TestCluster.manualCheckpoints(checkpoints));
+                StreamExecutionEnvironment.getExecutionEnvironment(
+                        TestCluster.manualCheckpoints(checkpoints));
         env.setParallelism(parallelism);
         env.setMaxParallelism(128);
         env.setStateBackend(new FerroStateBackend(true));
-        env.getCheckpointConfig().setCheckpointStorage(new FileSystemCheckpointStorage(checkpoints.toURI()));
+        env.getCheckpointConfig()
+                .setCheckpointStorage(new FileSystemCheckpointStorage(checkpoints.toURI()));
         PhasedJob.build(env, KEYS);
         return env;
     }
@@ -84,7 +86,8 @@ class RescalingITCase {
                             env(checkpoints, PARALLELISM[stage]),
                             snapshot == null
                                     ? SavepointRestoreSettings.none()
-                                    : SavepointRestoreSettings.forPath(snapshot, false, RestoreMode.NO_CLAIM));
+                                    : SavepointRestoreSettings.forPath(
+                                            snapshot, false, RestoreMode.NO_CLAIM));
             cluster.awaitRunning(job);
             PhasedJob.emit(stage * PHASE, (stage + 1) * PHASE);
             if (stage < PARALLELISM.length - 1) {

@@ -1,13 +1,13 @@
 package io.ferrostate.flink.itcases;
 
+import io.ferrostate.flink.FerroStateBackend;
+
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.RestoreMode;
 import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
 import org.apache.flink.runtime.state.storage.FileSystemCheckpointStorage;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-
-import io.ferrostate.flink.FerroStateBackend;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -33,12 +33,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * <ul>
  *   <li>NO_CLAIM: Flink never deletes the snapshot and forces the first checkpoint after the
  *       restore to be a full one, so the new job depends on none of the snapshot's files.
- *   <li>CLAIM: Flink owns the snapshot like one of its checkpoints: later incremental
- *       checkpoints may reuse its files, and it is deleted once subsumed.
+ *   <li>CLAIM: Flink owns the snapshot like one of its checkpoints: later incremental checkpoints
+ *       may reuse its files, and it is deleted once subsumed.
  * </ul>
  *
- * Both start from a retained incremental ferrostate checkpoint and must end with every key's
- * state exact.
+ * Both start from a retained incremental ferrostate checkpoint and must end with every key's state
+ * exact.
  */
 class RestoreModeITCase {
     private static final int KEYS = 300;
@@ -74,11 +74,13 @@ class RestoreModeITCase {
 
     private static StreamExecutionEnvironment env(File checkpoints) {
         StreamExecutionEnvironment env =
-                StreamExecutionEnvironment.getExecutionEnvironment(TestCluster.manualCheckpoints(checkpoints));
+                StreamExecutionEnvironment.getExecutionEnvironment(
+                        TestCluster.manualCheckpoints(checkpoints));
         env.setParallelism(2);
         env.setMaxParallelism(128);
         env.setStateBackend(new FerroStateBackend(true));
-        env.getCheckpointConfig().setCheckpointStorage(new FileSystemCheckpointStorage(checkpoints.toURI(), 0));
+        env.getCheckpointConfig()
+                .setCheckpointStorage(new FileSystemCheckpointStorage(checkpoints.toURI(), 0));
         PhasedJob.build(env, KEYS);
         return env;
     }
@@ -117,7 +119,8 @@ class RestoreModeITCase {
 
         JobID job =
                 cluster.submit(
-                        env(checkpoints), SavepointRestoreSettings.forPath(restored, false, RestoreMode.NO_CLAIM));
+                        env(checkpoints),
+                        SavepointRestoreSettings.forPath(restored, false, RestoreMode.NO_CLAIM));
         cluster.awaitRunning(job);
         PhasedJob.emit(PHASE, 2 * PHASE);
         PhasedJob.awaitProcessed(PHASE, TestCluster.TIMEOUT);
@@ -125,11 +128,13 @@ class RestoreModeITCase {
         List<Path> firstFiles = TestCluster.allFiles(TestCluster.metadata(first));
         assertThat(firstFiles).isNotEmpty();
         assertThat(firstFiles)
-                .as("the first checkpoint after a no-claim restore references nothing of the snapshot")
+                .as(
+                        "the first checkpoint after a no-claim restore references nothing of the snapshot")
                 .noneMatch(p -> p.startsWith(restoredJobDir));
         // A second checkpoint subsumes the first; the snapshot stays as it was.
         String second = cluster.checkpoint(job);
-        assertThat(TestCluster.allFiles(TestCluster.metadata(second))).noneMatch(p -> p.startsWith(restoredJobDir));
+        assertThat(TestCluster.allFiles(TestCluster.metadata(second)))
+                .noneMatch(p -> p.startsWith(restoredJobDir));
         finishAndCheck(job);
         assertThat(new HashSet<>(TestCluster.filesUnder(restoredJobDir)))
                 .as("files of the no-claim snapshot")
@@ -146,7 +151,8 @@ class RestoreModeITCase {
 
         JobID job =
                 cluster.submit(
-                        env(checkpoints), SavepointRestoreSettings.forPath(restored, false, RestoreMode.CLAIM));
+                        env(checkpoints),
+                        SavepointRestoreSettings.forPath(restored, false, RestoreMode.CLAIM));
         cluster.awaitRunning(job);
         PhasedJob.emit(PHASE, 2 * PHASE);
         PhasedJob.awaitProcessed(PHASE, TestCluster.TIMEOUT);
@@ -160,9 +166,12 @@ class RestoreModeITCase {
         // except the shared files the new checkpoint still references.
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (Files.exists(TestCluster.toPath(restored))
-                || restoredFiles.stream().anyMatch(p -> !firstFiles.contains(p) && Files.exists(p))) {
+                || restoredFiles.stream()
+                        .anyMatch(p -> !firstFiles.contains(p) && Files.exists(p))) {
             if (System.nanoTime() > deadline) {
-                assertThat(TestCluster.toPath(restored)).as("the claimed checkpoint's directory").doesNotExist();
+                assertThat(TestCluster.toPath(restored))
+                        .as("the claimed checkpoint's directory")
+                        .doesNotExist();
                 assertThat(restoredFiles)
                         .as("files of the claimed checkpoint the new one does not reference")
                         .noneMatch(p -> !firstFiles.contains(p) && Files.exists(p));

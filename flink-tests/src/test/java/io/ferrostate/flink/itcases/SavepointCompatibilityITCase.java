@@ -1,5 +1,7 @@
 package io.ferrostate.flink.itcases;
 
+import io.ferrostate.flink.FerroStateBackend;
+
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.contrib.streaming.state.EmbeddedRocksDBStateBackend;
@@ -9,8 +11,6 @@ import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
 import org.apache.flink.runtime.state.StateBackend;
 import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-
-import io.ferrostate.flink.FerroStateBackend;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -31,11 +31,11 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 3: a savepoint of a job with all five state kinds, a TTL state and event-time timers
- * moves between ferrostate (incremental or full checkpoints) and Flink's HashMap and
- * EmbeddedRocksDB backends, both ways; ferrostate's native savepoints restore on ferrostate. The
- * restored job processes the rest of the input; the timers registered before the savepoint
- * emit every key's state at the end, which must equal the pure-Java expectation.
+ * Issue 3: a savepoint of a job with all five state kinds, a TTL state and event-time timers moves
+ * between ferrostate (incremental or full checkpoints) and Flink's HashMap and EmbeddedRocksDB
+ * backends, both ways; ferrostate's native savepoints restore on ferrostate. The restored job
+ * processes the rest of the input; the timers registered before the savepoint emit every key's
+ * state at the end, which must equal the pure-Java expectation.
  */
 class SavepointCompatibilityITCase {
     private static final int KEYS = 300;
@@ -109,7 +109,8 @@ class SavepointCompatibilityITCase {
     @ParameterizedTest(name = "canonical savepoint {0} -> {1}")
     @MethodSource("canonicalPairs")
     void canonicalSavepointMovesBetweenBackends(Backend from, Backend to) throws Exception {
-        String savepoint = CANONICAL.computeIfAbsent(from, b -> take(b, SavepointFormatType.CANONICAL));
+        String savepoint =
+                CANONICAL.computeIfAbsent(from, b -> take(b, SavepointFormatType.CANONICAL));
         restoreAndCheck(savepoint, to);
     }
 
@@ -153,7 +154,8 @@ class SavepointCompatibilityITCase {
     private static void restoreAndCheck(String savepoint, Backend to) throws Exception {
         JobID job =
                 cluster.submit(
-                        env(to), SavepointRestoreSettings.forPath(savepoint, false, RestoreMode.NO_CLAIM));
+                        env(to),
+                        SavepointRestoreSettings.forPath(savepoint, false, RestoreMode.NO_CLAIM));
         cluster.awaitRunning(job);
         PhasedJob.emit(BEFORE, AFTER);
         PhasedJob.finish();

@@ -1,5 +1,7 @@
 package io.ferrostate.flink.itcases;
 
+import io.ferrostate.flink.FerroStateBackend;
+
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.AggregatingState;
@@ -23,8 +25,6 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.SinkFunction;
 import org.apache.flink.util.Collector;
 
-import io.ferrostate.flink.FerroStateBackend;
-
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -47,8 +47,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Issue 7: Flink's State Processor API reads a ferrostate savepoint (canonical and native) with
  * {@code SavepointReader.read(env, path, new FerroStateBackend())}, all five kinds, the TTL state
- * and the timers; and a savepoint bootstrapped with {@link SavepointWriter} on ferrostate
- * restores a streaming job on ferrostate, whose timers and state carry on exactly.
+ * and the timers; and a savepoint bootstrapped with {@link SavepointWriter} on ferrostate restores
+ * a streaming job on ferrostate, whose timers and state carry on exactly.
  */
 class StateProcessorApiITCase {
     private static final int KEYS = 300;
@@ -107,7 +107,9 @@ class StateProcessorApiITCase {
                         new SinkFunction<String>() {
                             @Override
                             public void invoke(String value, Context context) {
-                                READ.put(Long.parseLong(value.substring(0, value.indexOf(':'))), value);
+                                READ.put(
+                                        Long.parseLong(value.substring(0, value.indexOf(':'))),
+                                        value);
                             }
                         });
         JobID read = cluster.submit(env, SavepointRestoreSettings.none());
@@ -117,7 +119,11 @@ class StateProcessorApiITCase {
         for (long key = 0; key < KEYS; key++) {
             assertThat(READ.get(key))
                     .as("state of key %d read from the savepoint", key)
-                    .isEqualTo(PhasedJob.expected(key, BEFORE, KEYS) + ",timers=[" + (Long.MAX_VALUE - 1) + "]");
+                    .isEqualTo(
+                            PhasedJob.expected(key, BEFORE, KEYS)
+                                    + ",timers=["
+                                    + (Long.MAX_VALUE - 1)
+                                    + "]");
         }
     }
 
@@ -136,10 +142,12 @@ class StateProcessorApiITCase {
         JobID write = cluster.submit(env, SavepointRestoreSettings.none());
         cluster.awaitSuccess(write);
 
-        // The streaming job (its source and sink hold no state) goes on from the bootstrapped state.
+        // The streaming job (its source and sink hold no state) goes on from the bootstrapped
+        // state.
         JobID job =
                 cluster.submit(
-                        streamingJob(), SavepointRestoreSettings.forPath(path, false, RestoreMode.NO_CLAIM));
+                        streamingJob(),
+                        SavepointRestoreSettings.forPath(path, false, RestoreMode.NO_CLAIM));
         cluster.awaitRunning(job);
         PhasedJob.emit(BEFORE, AFTER);
         PhasedJob.finish();

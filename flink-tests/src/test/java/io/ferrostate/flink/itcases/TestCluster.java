@@ -46,8 +46,8 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * A MiniCluster (one TaskManager) and what the tests do with it: submit a job graph with
- * restore settings, trigger checkpoints and savepoints, cancel, read a snapshot's metadata.
+ * A MiniCluster (one TaskManager) and what the tests do with it: submit a job graph with restore
+ * settings, trigger checkpoints and savepoints, cancel, read a snapshot's metadata.
  */
 final class TestCluster implements AutoCloseable {
     static final Duration TIMEOUT = Duration.ofSeconds(60);
@@ -76,12 +76,15 @@ final class TestCluster implements AutoCloseable {
         // up to the interval): the tests trigger every checkpoint themselves.
         conf.setString("execution.checkpointing.interval", "365 d");
         conf.setString("state.checkpoints.dir", checkpointDir.toURI().toString());
-        conf.setString("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION");
+        conf.setString(
+                "execution.checkpointing.externalized-checkpoint-retention",
+                "RETAIN_ON_CANCELLATION");
         conf.setString("restart-strategy.type", "none");
         return conf;
     }
 
-    JobID submit(StreamExecutionEnvironment env, SavepointRestoreSettings restore) throws Exception {
+    JobID submit(StreamExecutionEnvironment env, SavepointRestoreSettings restore)
+            throws Exception {
         JobGraph graph = env.getStreamGraph().getJobGraph();
         graph.setSavepointRestoreSettings(restore);
         return client.submitJob(graph).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
@@ -99,16 +102,27 @@ final class TestCluster implements AutoCloseable {
             AccessExecutionGraph graph = miniCluster.getExecutionGraph(job).get();
             if (graph.getState().isGloballyTerminalState()) {
                 throw new AssertionError(
-                        "job " + job + " ended as " + graph.getState() + ": "
-                                + (graph.getFailureInfo() == null ? "" : graph.getFailureInfo().getExceptionAsString()));
+                        "job "
+                                + job
+                                + " ended as "
+                                + graph.getState()
+                                + ": "
+                                + (graph.getFailureInfo() == null
+                                        ? ""
+                                        : graph.getFailureInfo().getExceptionAsString()));
             }
             boolean all = graph.getState() == JobStatus.RUNNING;
             StringBuilder states = new StringBuilder(graph.getState().toString());
             for (AccessExecutionJobVertex v : graph.getVerticesTopologically()) {
                 for (AccessExecutionVertex t : v.getTaskVertices()) {
                     AccessExecution e = t.getCurrentExecutionAttempt();
-                    all &= e.getState() == ExecutionState.RUNNING && e.getAttemptNumber() >= minAttempt;
-                    states.append(' ').append(t.getTaskNameWithSubtaskIndex()).append('=').append(e.getState());
+                    all &=
+                            e.getState() == ExecutionState.RUNNING
+                                    && e.getAttemptNumber() >= minAttempt;
+                    states.append(' ')
+                            .append(t.getTaskNameWithSubtaskIndex())
+                            .append('=')
+                            .append(e.getState());
                 }
             }
             if (all) {
@@ -146,7 +160,8 @@ final class TestCluster implements AutoCloseable {
         JobResult r = result(job);
         if (!r.isSuccess()) {
             throw new AssertionError(
-                    "job failed", r.getSerializedThrowable().get().deserializeError(getClass().getClassLoader()));
+                    "job failed",
+                    r.getSerializedThrowable().get().deserializeError(getClass().getClassLoader()));
         }
     }
 
@@ -170,7 +185,9 @@ final class TestCluster implements AutoCloseable {
     }
 
     static Path toPath(String pointer) {
-        return pointer.startsWith("file:") ? Paths.get(java.net.URI.create(pointer)) : Paths.get(pointer);
+        return pointer.startsWith("file:")
+                ? Paths.get(java.net.URI.create(pointer))
+                : Paths.get(pointer);
     }
 
     /** Every keyed state handle of a snapshot. */
@@ -189,7 +206,8 @@ final class TestCluster implements AutoCloseable {
         Map<Path, String> out = new HashMap<>();
         for (KeyedStateHandle h : keyedHandles(metadata)) {
             if (h instanceof IncrementalRemoteKeyedStateHandle) {
-                for (HandleAndLocalPath f : ((IncrementalRemoteKeyedStateHandle) h).getSharedState()) {
+                for (HandleAndLocalPath f :
+                        ((IncrementalRemoteKeyedStateHandle) h).getSharedState()) {
                     Path p = filePath(f.getHandle());
                     if (p != null) {
                         out.put(p, f.getLocalPath());
@@ -214,7 +232,10 @@ final class TestCluster implements AutoCloseable {
                 }
                 addIfFile(out, r.getMetaDataStateHandle());
             } else if (h instanceof org.apache.flink.runtime.state.KeyGroupsStateHandle) {
-                addIfFile(out, ((org.apache.flink.runtime.state.KeyGroupsStateHandle) h).getDelegateStateHandle());
+                addIfFile(
+                        out,
+                        ((org.apache.flink.runtime.state.KeyGroupsStateHandle) h)
+                                .getDelegateStateHandle());
             }
         }
         return out;

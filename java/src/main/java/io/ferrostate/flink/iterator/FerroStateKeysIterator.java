@@ -1,13 +1,13 @@
 package io.ferrostate.flink.iterator;
 
+import io.ferrostate.flink.nativ.ScanBatch;
+
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
 import org.apache.flink.util.FlinkRuntimeException;
-
-import io.ferrostate.flink.nativ.ScanBatch;
 
 import java.io.IOException;
 import java.util.Iterator;
@@ -16,9 +16,9 @@ import java.util.Objects;
 
 /**
  * Decodes keys (and namespaces) from a scan over a whole state, as Flink's {@code
- * RocksStateKeysIterator} and {@code RocksStateKeysAndNamespaceIterator} do: consecutive
- * duplicates (map entries of one key) are skipped, and with a namespace given only keys under
- * that namespace are returned.
+ * RocksStateKeysIterator} and {@code RocksStateKeysAndNamespaceIterator} do: consecutive duplicates
+ * (map entries of one key) are skipped, and with a namespace given only keys under that namespace
+ * are returned.
  */
 @Internal
 public final class FerroStateKeysIterator<K, N> {
@@ -71,7 +71,9 @@ public final class FerroStateKeysIterator<K, N> {
             @Override
             Tuple2<K, N> computeNext(byte[] raw) throws IOException {
                 K key = readKey(raw);
-                N ns = CompositeKeySerializationUtils.readNamespace(namespaceSerializer, in, ambiguous);
+                N ns =
+                        CompositeKeySerializationUtils.readNamespace(
+                                namespaceSerializer, in, ambiguous);
                 Tuple2<K, N> kn = Tuple2.of(key, ns);
                 if (!kn.equals(previous)) {
                     previous = kn;

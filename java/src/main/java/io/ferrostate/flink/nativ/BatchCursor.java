@@ -5,10 +5,10 @@ import org.apache.flink.annotation.Internal;
 import java.nio.ByteBuffer;
 
 /**
- * Reads the batch format in which native scans hand entries over, the one reader of what
- * {@code rust/jni/src/batch.rs} writes: per entry an optional 4-byte state index ({@code
- * tagged}), then {@code [i32 key length][key][i32 value length][value]}, big-endian. The
- * current entry is exposed as offsets into the buffer, so reading copies nothing.
+ * Reads the batch format in which native scans hand entries over, the one reader of what {@code
+ * rust/jni/src/batch.rs} writes: per entry an optional 4-byte state index ({@code tagged}), then
+ * {@code [i32 key length][key][i32 value length][value]}, big-endian. The current entry is exposed
+ * as offsets into the buffer, so reading copies nothing.
  */
 @Internal
 final class BatchCursor {

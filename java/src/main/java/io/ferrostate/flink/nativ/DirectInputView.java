@@ -9,8 +9,8 @@ import java.io.UTFDataFormatException;
 import java.nio.ByteBuffer;
 
 /**
- * A {@link DataInputView} over a region of a {@link ByteBuffer} (direct buffers that native
- * code filled, read in place without copying to a {@code byte[]}).
+ * A {@link DataInputView} over a region of a {@link ByteBuffer} (direct buffers that native code
+ * filled, read in place without copying to a {@code byte[]}).
  */
 @Internal
 public final class DirectInputView implements DataInputView {
@@ -162,35 +162,49 @@ public final class DirectInputView implements DataInputView {
         while (count < utflen) {
             int c = buffer.get(start + count) & 0xff;
             switch (c >> 4) {
-                case 0: case 1: case 2: case 3: case 4: case 5: case 6: case 7:
+                case 0:
+                case 1:
+                case 2:
+                case 3:
+                case 4:
+                case 5:
+                case 6:
+                case 7:
                     count++;
                     chars[n++] = (char) c;
                     break;
-                case 12: case 13: {
-                    count += 2;
-                    if (count > utflen) {
-                        throw new UTFDataFormatException("malformed input: partial character at end");
+                case 12:
+                case 13:
+                    {
+                        count += 2;
+                        if (count > utflen) {
+                            throw new UTFDataFormatException(
+                                    "malformed input: partial character at end");
+                        }
+                        int c2 = buffer.get(start + count - 1);
+                        if ((c2 & 0xC0) != 0x80) {
+                            throw new UTFDataFormatException(
+                                    "malformed input around byte " + count);
+                        }
+                        chars[n++] = (char) (((c & 0x1F) << 6) | (c2 & 0x3F));
+                        break;
                     }
-                    int c2 = buffer.get(start + count - 1);
-                    if ((c2 & 0xC0) != 0x80) {
-                        throw new UTFDataFormatException("malformed input around byte " + count);
+                case 14:
+                    {
+                        count += 3;
+                        if (count > utflen) {
+                            throw new UTFDataFormatException(
+                                    "malformed input: partial character at end");
+                        }
+                        int c2 = buffer.get(start + count - 2);
+                        int c3 = buffer.get(start + count - 1);
+                        if (((c2 & 0xC0) != 0x80) || ((c3 & 0xC0) != 0x80)) {
+                            throw new UTFDataFormatException(
+                                    "malformed input around byte " + (count - 1));
+                        }
+                        chars[n++] = (char) (((c & 0x0F) << 12) | ((c2 & 0x3F) << 6) | (c3 & 0x3F));
+                        break;
                     }
-                    chars[n++] = (char) (((c & 0x1F) << 6) | (c2 & 0x3F));
-                    break;
-                }
-                case 14: {
-                    count += 3;
-                    if (count > utflen) {
-                        throw new UTFDataFormatException("malformed input: partial character at end");
-                    }
-                    int c2 = buffer.get(start + count - 2);
-                    int c3 = buffer.get(start + count - 1);
-                    if (((c2 & 0xC0) != 0x80) || ((c3 & 0xC0) != 0x80)) {
-                        throw new UTFDataFormatException("malformed input around byte " + (count - 1));
-                    }
-                    chars[n++] = (char) (((c & 0x0F) << 12) | ((c2 & 0x3F) << 6) | (c3 & 0x3F));
-                    break;
-                }
                 default:
                     throw new UTFDataFormatException("malformed input around byte " + count);
             }

@@ -11,8 +11,8 @@ import java.nio.ByteOrder;
 
 /**
  * A {@link DataOutputView} writing into a direct {@link ByteBuffer} that native code reads in
- * place. When the buffer is full it is replaced by a larger one and the owner is told, so it
- * can register the new address with the native side.
+ * place. When the buffer is full it is replaced by a larger one and the owner is told, so it can
+ * register the new address with the native side.
  */
 @Internal
 public final class DirectOutputView implements DataOutputView {

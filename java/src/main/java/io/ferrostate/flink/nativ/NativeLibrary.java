@@ -11,8 +11,8 @@ public final class NativeLibrary {
     public static native String version();
 
     /**
-     * An address inside this class loader's copy of the library; differs between class loaders
-     * that each loaded their own copy.
+     * An address inside this class loader's copy of the library; differs between class loaders that
+     * each loaded their own copy.
      */
     public static native long identity();
 
@@ -34,8 +34,8 @@ public final class NativeLibrary {
     public static native void freeTouchBuffer(long handle);
 
     /**
-     * Reads {@code length} bytes of a registered buffer and writes 8 bytes back: the floor of
-     * one state access through the shared buffer (benchmarks).
+     * Reads {@code length} bytes of a registered buffer and writes 8 bytes back: the floor of one
+     * state access through the shared buffer (benchmarks).
      */
     public static native int touch(long handle, int length);
 }

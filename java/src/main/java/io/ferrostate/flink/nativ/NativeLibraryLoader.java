@@ -19,12 +19,12 @@ import java.util.Locale;
  *
  * <p>The library is packed under {@code native/<os>-<arch>/}. A jar in Flink's {@code lib/} is
  * loaded once, but a jar inside a job is loaded again by each job's class loader, and the JVM
- * refuses to load one library path into two live class loaders. So each class loader loads one
- * of numbered copies in {@code <java.io.tmpdir>/ferrostate-native-<user>/}, the first that no
- * live class loader holds; a copy whose class loader was collected is reused (see {@link
+ * refuses to load one library path into two live class loaders. So each class loader loads one of
+ * numbered copies in {@code <java.io.tmpdir>/ferrostate-native-<user>/}, the first that no live
+ * class loader holds; a copy whose class loader was collected is reused (see {@link
  * #loadReusableCopy}). Without a private cache directory it falls back to a file of its own,
- * deleted once mapped. The system property {@code ferrostate.native.library} points at a
- * library file to use instead.
+ * deleted once mapped. The system property {@code ferrostate.native.library} points at a library
+ * file to use instead.
  */
 @Internal
 public final class NativeLibraryLoader {
@@ -137,17 +137,17 @@ public final class NativeLibraryLoader {
 
     /**
      * Loads the library from one of the numbered copies {@code <cache>/libferrostate_jni-<sha
-     * prefix>-<n>.so}, the first one no live class loader of this JVM has loaded; returns its
-     * path, or null if all are taken.
+     * prefix>-<n>.so}, the first one no live class loader of this JVM has loaded; returns its path,
+     * or null if all are taken.
      *
-     * <p>Why numbered, reused copies instead of a fresh file per load: the library is linked
-     * with {@code -z nodelete} (RocksDB's background threads outlive a class loader), so every
-     * copy a process ever loads stays mapped, with its own RocksDB thread pools. A fresh file
-     * per load would add one mapped copy per job that carries ferrostate in its jar, for the
-     * life of the TaskManager. The JVM lets a path be loaded by one live class loader at a time
-     * and frees the path once that class loader is collected; loading the same path again then
-     * gets the copy that is still mapped (the dynamic linker matches it by name), so a process
-     * maps as many copies as class loaders held the library at the same time.
+     * <p>Why numbered, reused copies instead of a fresh file per load: the library is linked with
+     * {@code -z nodelete} (RocksDB's background threads outlive a class loader), so every copy a
+     * process ever loads stays mapped, with its own RocksDB thread pools. A fresh file per load
+     * would add one mapped copy per job that carries ferrostate in its jar, for the life of the
+     * TaskManager. The JVM lets a path be loaded by one live class loader at a time and frees the
+     * path once that class loader is collected; loading the same path again then gets the copy that
+     * is still mapped (the dynamic linker matches it by name), so a process maps as many copies as
+     * class loaders held the library at the same time.
      */
     private static String loadReusableCopy(Path cache, byte[] library) throws IOException {
         String version = sha256Prefix(library);
@@ -188,28 +188,34 @@ public final class NativeLibraryLoader {
 
     /**
      * {@code <tmp>/ferrostate-native-<user>}, created owner-only; null if it exists but is not a
-     * directory of this user that only this user can write (a library loaded from it must be
-     * ours).
+     * directory of this user that only this user can write (a library loaded from it must be ours).
      */
     private static Path privateCacheDir(Path tmp) {
         try {
-            String user = System.getProperty("user.name", "user").replaceAll("[^A-Za-z0-9._-]", "_");
+            String user =
+                    System.getProperty("user.name", "user").replaceAll("[^A-Za-z0-9._-]", "_");
             Path dir = tmp.resolve("ferrostate-native-" + user);
             java.util.Set<java.nio.file.attribute.PosixFilePermission> ownerOnly =
                     java.nio.file.attribute.PosixFilePermissions.fromString("rwx------");
             if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 try {
                     Files.createDirectory(
-                            dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(ownerOnly));
+                            dir,
+                            java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                                    ownerOnly));
                 } catch (java.nio.file.FileAlreadyExistsException e) {
                     // created concurrently
                 }
             }
             if (!Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)
-                    || !Files.getOwner(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS).getName().equals(
-                            System.getProperty("user.name"))
-                    || !Files.getPosixFilePermissions(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS).equals(ownerOnly)) {
-                LOG.warn("Not reusing native library copies in {}: not a private directory of this user.", dir);
+                    || !Files.getOwner(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                            .getName()
+                            .equals(System.getProperty("user.name"))
+                    || !Files.getPosixFilePermissions(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                            .equals(ownerOnly)) {
+                LOG.warn(
+                        "Not reusing native library copies in {}: not a private directory of this user.",
+                        dir);
                 return null;
             }
             return dir;

@@ -10,8 +10,8 @@ import java.util.List;
 
 /**
  * Decodes the structured results native methods return, the one reader of what {@code
- * rust/jni/src/results.rs} encodes: big-endian, a 4-byte record count, strings as a 4-byte
- * length and UTF-8, an absent key group as -1.
+ * rust/jni/src/results.rs} encodes: big-endian, a 4-byte record count, strings as a 4-byte length
+ * and UTF-8, an absent key group as -1.
  */
 @Internal
 public final class NativeResults {
@@ -41,8 +41,10 @@ public final class NativeResults {
         public final String name;
         public final long entries;
         public final long bytes;
+
         /** The lowest key group with an entry, or -1 when the state has none. */
         public final int minKeyGroup;
+
         /** The highest key group with an entry, or -1 when the state has none. */
         public final int maxKeyGroup;
 
@@ -72,7 +74,9 @@ public final class NativeResults {
         int n = in.getInt();
         List<StateStats> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            out.add(new StateStats(string(in), in.getLong(), in.getLong(), in.getInt(), in.getInt()));
+            out.add(
+                    new StateStats(
+                            string(in), in.getLong(), in.getLong(), in.getInt(), in.getInt()));
         }
         return done(in, out);
     }
@@ -86,7 +90,8 @@ public final class NativeResults {
     private static <T> List<T> done(ByteBuffer in, List<T> out) {
         if (in.hasRemaining()) {
             throw new IllegalStateException(
-                    in.remaining() + " bytes left after a native result: the library and the classes disagree");
+                    in.remaining()
+                            + " bytes left after a native result: the library and the classes disagree");
         }
         return Collections.unmodifiableList(out);
     }

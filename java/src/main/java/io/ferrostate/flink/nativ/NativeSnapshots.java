@@ -18,8 +18,8 @@ public final class NativeSnapshots {
     private NativeSnapshots() {}
 
     /**
-     * Writes the manifest of snapshot directory {@code dir}. Files named in {@code knownNames}
-     * with the same size keep the checksum given (SST files never change); the others are read.
+     * Writes the manifest of snapshot directory {@code dir}. Files named in {@code knownNames} with
+     * the same size keep the checksum given (SST files never change); the others are read.
      *
      * @return the files the manifest describes
      */
@@ -29,8 +29,8 @@ public final class NativeSnapshots {
     }
 
     /**
-     * Verifies every file of {@code dir} against its manifest: a missing, truncated or damaged
-     * file throws {@link FerroCorruptionException} naming it.
+     * Verifies every file of {@code dir} against its manifest: a missing, truncated or damaged file
+     * throws {@link FerroCorruptionException} naming it.
      *
      * @return the files the manifest describes
      */

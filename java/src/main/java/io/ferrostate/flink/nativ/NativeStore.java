@@ -7,10 +7,10 @@ import java.nio.ByteBuffer;
 /**
  * One backend's native store: a hot tier in front of RocksDB, a column family per state.
  *
- * <p>Keys and values cross JNI through two direct buffers registered with the native side:
- * Java writes the composite key into {@link #keyView()} and passes lengths only; a value to
- * write goes into {@link #valueOut()}; a value read comes back in the value buffer and is read
- * through {@link #valueIn(int)}. Not thread-safe: a backend's task thread uses it.
+ * <p>Keys and values cross JNI through two direct buffers registered with the native side: Java
+ * writes the composite key into {@link #keyView()} and passes lengths only; a value to write goes
+ * into {@link #valueOut()}; a value read comes back in the value buffer and is read through {@link
+ * #valueIn(int)}. Not thread-safe: a backend's task thread uses it.
  */
 @Internal
 public final class NativeStore extends NativeObject {
@@ -35,14 +35,15 @@ public final class NativeStore extends NativeObject {
     private final DirectOutputView valueOut;
     private final DirectInputView valueIn = new DirectInputView();
     private final String path;
+
     /** Kept alive for the native TTL clock, which reads it until the store is closed. */
     private final ByteBuffer timeCell;
 
     /**
      * Opens (or creates) the store at {@code path}.
      *
-     * @param timeCell an aligned 8-byte direct buffer holding the current TTL time in native
-     *     byte order, which the TTL compaction filter reads; null for the system clock
+     * @param timeCell an aligned 8-byte direct buffer holding the current TTL time in native byte
+     *     order, which the TTL compaction filter reads; null for the system clock
      */
     public NativeStore(String path, NativeMemory memory, long maxHotValue, ByteBuffer timeCell) {
         super(open(path, memory.nativeHandle(), maxHotValue, timeCell), "store at " + path);
@@ -86,7 +87,9 @@ public final class NativeStore extends NativeObject {
     ByteBuffer borrowScanBuffer(int minCapacity) {
         ByteBuffer b = scanBuffers.pollFirst();
         if (b == null || b.capacity() < minCapacity) {
-            b = ByteBuffer.allocateDirect(Math.max(SCAN_BUFFER, minCapacity)).order(java.nio.ByteOrder.BIG_ENDIAN);
+            b =
+                    ByteBuffer.allocateDirect(Math.max(SCAN_BUFFER, minCapacity))
+                            .order(java.nio.ByteOrder.BIG_ENDIAN);
         }
         return b;
     }
@@ -99,8 +102,8 @@ public final class NativeStore extends NativeObject {
     }
 
     /**
-     * True when no entry's key starts with the key buffer's first {@code prefixLength} bytes,
-     * one map's prefix (see {@link #putEntry}).
+     * True when no entry's key starts with the key buffer's first {@code prefixLength} bytes, one
+     * map's prefix (see {@link #putEntry}).
      */
     public boolean isEmptyPrefix(int state, int prefixLength) {
         return isEmptyPrefix(handle(), state, prefixLength);
@@ -137,8 +140,8 @@ public final class NativeStore extends NativeObject {
     }
 
     /**
-     * Reads the value of {@code key} without touching the shared buffers: safe from threads
-     * other than the task thread (queryable state). Returns null when absent.
+     * Reads the value of {@code key} without touching the shared buffers: safe from threads other
+     * than the task thread (queryable state). Returns null when absent.
      */
     public byte[] getBytes(int state, byte[] key) {
         return getBytes(handle(), state, key);
@@ -187,10 +190,10 @@ public final class NativeStore extends NativeObject {
     }
 
     /**
-     * Scans entries whose key starts with the prefix at {@code [0, prefixLength)} of {@code
-     * io}, from the start key that follows it ({@code startLength < 0}: from the first). {@code
-     * map}: the prefix is exactly one map's (key group, key, namespace), written with {@link
-     * #putEntry}. See {@link ScanBatch}.
+     * Scans entries whose key starts with the prefix at {@code [0, prefixLength)} of {@code io},
+     * from the start key that follows it ({@code startLength < 0}: from the first). {@code map}:
+     * the prefix is exactly one map's (key group, key, namespace), written with {@link #putEntry}.
+     * See {@link ScanBatch}.
      */
     public int scan(
             int state,
@@ -204,8 +207,8 @@ public final class NativeStore extends NativeObject {
     }
 
     /**
-     * Deletes every entry whose key starts with the key buffer's first {@code prefixLength}
-     * bytes, one map's prefix (see {@link #putEntry}).
+     * Deletes every entry whose key starts with the key buffer's first {@code prefixLength} bytes,
+     * one map's prefix (see {@link #putEntry}).
      */
     public void deletePrefix(int state, int prefixLength) {
         deletePrefix(handle(), state, prefixLength);
@@ -223,7 +226,9 @@ public final class NativeStore extends NativeObject {
         dropHotTier(handle());
     }
 
-    /** Writes a consistent copy of the store (hard links) into {@code dir}, which must not exist. */
+    /**
+     * Writes a consistent copy of the store (hard links) into {@code dir}, which must not exist.
+     */
     public void checkpoint(String dir) {
         checkpoint(handle(), dir);
     }
@@ -263,7 +268,8 @@ public final class NativeStore extends NativeObject {
         close(handle);
     }
 
-    private static native long open(String path, long memory, long maxHotValue, ByteBuffer timeCell);
+    private static native long open(
+            String path, long memory, long maxHotValue, ByteBuffer timeCell);
 
     private static native void close(long handle);
 
@@ -285,7 +291,8 @@ public final class NativeStore extends NativeObject {
 
     private static native void delete(long handle, int state, int keyLength);
 
-    private static native void putEntry(long handle, int state, int keyLength, int prefixLength, int valueLength);
+    private static native void putEntry(
+            long handle, int state, int keyLength, int prefixLength, int valueLength);
 
     private static native void deleteEntry(long handle, int state, int keyLength, int prefixLength);
 

@@ -17,8 +17,10 @@ public final class ScanBatch {
     private final int state;
     private final byte[] prefix;
     private final int maxEntries;
+
     /** The prefix is exactly one map's: see {@link NativeStore#putEntry}. */
     private final boolean map;
+
     private ByteBuffer io;
 
     private byte[] lastKey;
@@ -31,8 +33,8 @@ public final class ScanBatch {
     }
 
     /**
-     * A scan of the entries under {@code prefix}; {@code map}: the prefix is exactly one map's
-     * (key group, key, namespace), whose entries were written with {@link NativeStore#putEntry}.
+     * A scan of the entries under {@code prefix}; {@code map}: the prefix is exactly one map's (key
+     * group, key, namespace), whose entries were written with {@link NativeStore#putEntry}.
      */
     public ScanBatch(NativeStore store, int state, byte[] prefix, boolean map, int maxEntries) {
         this.store = store;

@@ -6,9 +6,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * Reads the entries of a snapshot directory key group by key group, and within a key group
- * state by state, in batches. List values come out in Flink's delimited format, so the entries
- * are exactly what Flink's canonical savepoint format holds.
+ * Reads the entries of a snapshot directory key group by key group, and within a key group state by
+ * state, in batches. List values come out in Flink's delimited format, so the entries are exactly
+ * what Flink's canonical savepoint format holds.
  */
 @Internal
 public final class SnapshotScan extends NativeObject {
@@ -51,8 +51,9 @@ public final class SnapshotScan extends NativeObject {
             while (true) {
                 int n = NativeSnapshots.nextBatch(handle(), io);
                 if (n < 0) {
-                    io = ByteBuffer.allocateDirect(Math.max(-n, io.capacity() * 2))
-                            .order(ByteOrder.BIG_ENDIAN);
+                    io =
+                            ByteBuffer.allocateDirect(Math.max(-n, io.capacity() * 2))
+                                    .order(ByteOrder.BIG_ENDIAN);
                     continue;
                 }
                 if (n == 0) {

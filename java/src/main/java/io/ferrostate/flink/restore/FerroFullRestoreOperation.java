@@ -1,5 +1,11 @@
 package io.ferrostate.flink.restore;
 
+import io.ferrostate.flink.FerroKeyedStateBackend;
+import io.ferrostate.flink.FerroKeyedStateBackend.StateInfo;
+import io.ferrostate.flink.ListFormat;
+import io.ferrostate.flink.nativ.DirectOutputView;
+import io.ferrostate.flink.nativ.NativeStore;
+
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.base.ListSerializer;
@@ -24,12 +30,6 @@ import org.apache.flink.runtime.state.restore.KeyGroupEntry;
 import org.apache.flink.runtime.state.restore.SavepointRestoreResult;
 import org.apache.flink.runtime.state.restore.ThrowingIterator;
 
-import io.ferrostate.flink.FerroKeyedStateBackend;
-import io.ferrostate.flink.FerroKeyedStateBackend.StateInfo;
-import io.ferrostate.flink.ListFormat;
-import io.ferrostate.flink.nativ.DirectOutputView;
-import io.ferrostate.flink.nativ.NativeStore;
-
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -41,8 +41,8 @@ import java.util.Map;
 /**
  * Restores snapshots in Flink's canonical key-group format (savepoints of any backend, and
  * ferrostate's full checkpoints) into the native store, with Flink's own reader. Only the key
- * groups of this backend's range are read. Lists arrive in Flink's delimited format and are
- * stored in ferrostate's; timers go into the heap priority queues.
+ * groups of this backend's range are read. Lists arrive in Flink's delimited format and are stored
+ * in ferrostate's; timers go into the heap priority queues.
  */
 @Internal
 public final class FerroFullRestoreOperation<K> {
@@ -93,10 +93,10 @@ public final class FerroFullRestoreOperation<K> {
     }
 
     /**
-     * Checkpoints are read for this backend's key groups only, as Flink's own backends read
-     * theirs (HashMap skips the others, RocksDB clips them); Flink's reader would fail on the
-     * first key group out of range. Savepoints stay as they are: there Flink's HashMap and
-     * RocksDB backends fail too. An empty intersection still restores the states' meta info.
+     * Checkpoints are read for this backend's key groups only, as Flink's own backends read theirs
+     * (HashMap skips the others, RocksDB clips them); Flink's reader would fail on the first key
+     * group out of range. Savepoints stay as they are: there Flink's HashMap and RocksDB backends
+     * fail too. An empty intersection still restores the states' meta info.
      */
     private Collection<KeyedStateHandle> clipCheckpoints() {
         List<KeyedStateHandle> clipped = new ArrayList<>(handles.size());
@@ -147,7 +147,8 @@ public final class FerroFullRestoreOperation<K> {
                                 meta.getName(),
                                 name ->
                                         createQueue(
-                                                new RegisteredPriorityQueueStateBackendMetaInfo<>(meta)));
+                                                new RegisteredPriorityQueueStateBackendMetaInfo<>(
+                                                        meta)));
                 targets.put(
                         i,
                         new Target(
@@ -165,7 +166,8 @@ public final class FerroFullRestoreOperation<K> {
                                     RegisteredStateMetaInfoBase.fromMetaInfoSnapshot(meta);
                     int id =
                             store.registerState(
-                                    meta.getName(), FerroKeyedStateBackend.kindOf(kv.getStateType()));
+                                    meta.getName(),
+                                    FerroKeyedStateBackend.kindOf(kv.getStateType()));
                     info = new StateInfo(id, kv);
                     kvStates.put(meta.getName(), info);
                 } else {
@@ -225,9 +227,9 @@ public final class FerroFullRestoreOperation<K> {
      * Converts a restored list to the store's format. Finding the elements needs the serializer
      * restored from the snapshot, which reads into the job's current classes; when they changed
      * incompatibly it fails. Flink's RocksDB backend does not read values at restore and reports
-     * that as a {@link org.apache.flink.util.StateMigrationException} when the state is
-     * registered, so the value is kept whole (one element: snapshots write it back byte for
-     * byte) and the registration decides, after its compatibility check.
+     * that as a {@link org.apache.flink.util.StateMigrationException} when the state is registered,
+     * so the value is kept whole (one element: snapshots write it back byte for byte) and the
+     * registration decides, after its compatibility check.
      */
     private byte[] toStoredList(Target target, byte[] delimited) {
         try {
@@ -248,8 +250,13 @@ public final class FerroFullRestoreOperation<K> {
     @SuppressWarnings({"unchecked", "rawtypes"})
     private HeapPriorityQueueSnapshotRestoreWrapper<?> createQueue(
             RegisteredPriorityQueueStateBackendMetaInfo metaInfo) {
-        HeapPriorityQueueSet pq = queueFactory.create(metaInfo.getName(), metaInfo.getElementSerializer());
+        HeapPriorityQueueSet pq =
+                queueFactory.create(metaInfo.getName(), metaInfo.getElementSerializer());
         return new HeapPriorityQueueSnapshotRestoreWrapper<>(
-                pq, metaInfo, KeyExtractorFunction.forKeyedObjects(), keyGroupRange, numberOfKeyGroups);
+                pq,
+                metaInfo,
+                KeyExtractorFunction.forKeyedObjects(),
+                keyGroupRange,
+                numberOfKeyGroups);
     }
 }

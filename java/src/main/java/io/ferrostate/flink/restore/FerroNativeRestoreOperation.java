@@ -1,11 +1,22 @@
 package io.ferrostate.flink.restore;
 
+import io.ferrostate.flink.FerroKeyedStateBackend;
+import io.ferrostate.flink.FerroKeyedStateBackend.StateInfo;
+import io.ferrostate.flink.nativ.FerroCorruptionException;
+import io.ferrostate.flink.nativ.NativeMemory;
+import io.ferrostate.flink.nativ.NativeResults.SnapshotFile;
+import io.ferrostate.flink.nativ.NativeSnapshots;
+import io.ferrostate.flink.nativ.NativeStore;
+import io.ferrostate.flink.snapshot.FerroNativeSnapshotStrategy;
+import io.ferrostate.flink.snapshot.FerroNativeSnapshotStrategy.Uploaded;
+import io.ferrostate.flink.snapshot.NativeSnapshotMeta;
+
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.core.fs.FSDataInputStream;
-import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.runtime.state.IncrementalKeyedStateHandle;
 import org.apache.flink.runtime.state.IncrementalKeyedStateHandle.HandleAndLocalPath;
 import org.apache.flink.runtime.state.IncrementalLocalKeyedStateHandle;
@@ -26,17 +37,6 @@ import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapp
 import org.apache.flink.runtime.state.metainfo.StateMetaInfoSnapshot;
 import org.apache.flink.util.FileUtils;
 import org.apache.flink.util.StateMigrationException;
-
-import io.ferrostate.flink.FerroKeyedStateBackend;
-import io.ferrostate.flink.FerroKeyedStateBackend.StateInfo;
-import io.ferrostate.flink.nativ.FerroCorruptionException;
-import io.ferrostate.flink.nativ.NativeMemory;
-import io.ferrostate.flink.nativ.NativeResults.SnapshotFile;
-import io.ferrostate.flink.nativ.NativeSnapshots;
-import io.ferrostate.flink.nativ.NativeStore;
-import io.ferrostate.flink.snapshot.FerroNativeSnapshotStrategy;
-import io.ferrostate.flink.snapshot.FerroNativeSnapshotStrategy.Uploaded;
-import io.ferrostate.flink.snapshot.NativeSnapshotMeta;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,10 +69,10 @@ import java.util.zip.CRC32C;
  * copies). Every file is checked against the snapshot's manifest (size and CRC-32C) before the
  * store opens it; a damaged, truncated or missing file fails the restore naming the file.
  *
- * <p>With one snapshot, its files become the store directly and the key groups now owned by
- * other subtasks are dropped by range deletion and whole-file deletion ({@code clipKeyGroups}),
- * never by a rewrite. With several (rescaling), the one overlapping most becomes the base and
- * the others' entries in this backend's range are copied in.
+ * <p>With one snapshot, its files become the store directly and the key groups now owned by other
+ * subtasks are dropped by range deletion and whole-file deletion ({@code clipKeyGroups}), never by
+ * a rewrite. With several (rescaling), the one overlapping most becomes the base and the others'
+ * entries in this backend's range are copied in.
  */
 @Internal
 public final class FerroNativeRestoreOperation<K> {
@@ -91,6 +91,7 @@ public final class FerroNativeRestoreOperation<K> {
     private final LinkedHashMap<String, StateInfo> kvStates;
     private final Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> queues;
     private final HeapPriorityQueueSetFactory queueFactory;
+
     /** Files downloaded at once. */
     private int transferThreads = 1;
 
@@ -159,14 +160,17 @@ public final class FerroNativeRestoreOperation<K> {
             boolean rescaled = !base.getKeyGroupRange().equals(keyGroupRange);
             if (rescaled) {
                 store.clipKeyGroups(
-                        keyGroupPrefixBytes, keyGroupRange.getStartKeyGroup(), keyGroupRange.getEndKeyGroup());
+                        keyGroupPrefixBytes,
+                        keyGroupRange.getStartKeyGroup(),
+                        keyGroupRange.getEndKeyGroup());
             }
             for (KeyedStateHandle h : handles) {
                 if (h == base) {
                     continue;
                 }
                 IncrementalKeyedStateHandle other = (IncrementalKeyedStateHandle) h;
-                if (other.getKeyGroupRange().getIntersection(keyGroupRange).getNumberOfKeyGroups() == 0) {
+                if (other.getKeyGroupRange().getIntersection(keyGroupRange).getNumberOfKeyGroups()
+                        == 0) {
                     continue;
                 }
                 File tmp = new File(instanceBasePath, "import-" + UUID.randomUUID());
@@ -179,7 +183,11 @@ public final class FerroNativeRestoreOperation<K> {
                                     keyGroupPrefixBytes,
                                     keyGroupRange.getStartKeyGroup(),
                                     keyGroupRange.getEndKeyGroup());
-                    LOG.info("Imported {} entries of {} into {}", copied, other.getKeyGroupRange(), keyGroupRange);
+                    LOG.info(
+                            "Imported {} entries of {} into {}",
+                            copied,
+                            other.getKeyGroupRange(),
+                            keyGroupRange);
                 } finally {
                     FileUtils.deleteDirectory(tmp);
                 }
@@ -196,7 +204,8 @@ public final class FerroNativeRestoreOperation<K> {
                 for (HandleAndLocalPath f : base.getSharedStateHandles()) {
                     long[] sc = checks.get(f.getLocalPath());
                     if (sc != null) {
-                        files.put(f.getLocalPath(), new Uploaded(f.getHandle(), sc[0], (int) sc[1]));
+                        files.put(
+                                f.getLocalPath(), new Uploaded(f.getHandle(), sc[0], (int) sc[1]));
                     }
                 }
                 restoredFiles.put(base.getCheckpointId(), files);
@@ -237,7 +246,8 @@ public final class FerroNativeRestoreOperation<K> {
                 throw new IllegalStateException(
                         "Cannot restore a mix of snapshot types: " + h.getClass().getName());
             }
-            int overlap = h.getKeyGroupRange().getIntersection(keyGroupRange).getNumberOfKeyGroups();
+            int overlap =
+                    h.getKeyGroupRange().getIntersection(keyGroupRange).getNumberOfKeyGroups();
             if (overlap > bestOverlap) {
                 best = (IncrementalKeyedStateHandle) h;
                 bestOverlap = overlap;
@@ -300,15 +310,17 @@ public final class FerroNativeRestoreOperation<K> {
     }
 
     /**
-     * Downloads the files, {@link #transferThreads} at a time; returns each file's size and
-     * CRC-32C as written, by name, so verification need not read them again.
+     * Downloads the files, {@link #transferThreads} at a time; returns each file's size and CRC-32C
+     * as written, by name, so verification need not read them again.
      */
-    private Map<String, long[]> downloadAll(List<HandleAndLocalPath> files, File dir) throws IOException {
+    private Map<String, long[]> downloadAll(List<HandleAndLocalPath> files, File dir)
+            throws IOException {
         Map<String, long[]> taken = new ConcurrentHashMap<>();
         int threads = Math.min(transferThreads, files.size());
         if (threads <= 1) {
             for (HandleAndLocalPath f : files) {
-                taken.put(f.getLocalPath(), download(f.getHandle(), new File(dir, f.getLocalPath())));
+                taken.put(
+                        f.getLocalPath(), download(f.getHandle(), new File(dir, f.getLocalPath())));
             }
             return taken;
         }
@@ -328,7 +340,9 @@ public final class FerroNativeRestoreOperation<K> {
                                 () -> {
                                     taken.put(
                                             f.getLocalPath(),
-                                            download(f.getHandle(), new File(dir, f.getLocalPath())));
+                                            download(
+                                                    f.getHandle(),
+                                                    new File(dir, f.getLocalPath())));
                                     return null;
                                 }));
             }
@@ -358,7 +372,13 @@ public final class FerroNativeRestoreOperation<K> {
             return copy(in, out);
         } catch (IOException e) {
             throw new IOException(
-                    "Could not download " + target.getName() + " from " + handle + ": " + e.getMessage(), e);
+                    "Could not download "
+                            + target.getName()
+                            + " from "
+                            + handle
+                            + ": "
+                            + e.getMessage(),
+                    e);
         }
     }
 
@@ -385,30 +405,38 @@ public final class FerroNativeRestoreOperation<K> {
         byte[] metaBytes;
         try (FSDataInputStream in = handle.getMetaDataStateHandle().openInputStream()) {
             metaBytes =
-                    NativeSnapshotMeta.readChecksummed(in, String.valueOf(handle.getMetaDataStateHandle()));
+                    NativeSnapshotMeta.readChecksummed(
+                            in, String.valueOf(handle.getMetaDataStateHandle()));
         }
         {
             DataInputView view = new DataInputDeserializer(metaBytes);
             NativeSnapshotMeta.readIndex(view);
-            KeyedBackendSerializationProxy<K> proxy = new KeyedBackendSerializationProxy<>(classLoader);
+            KeyedBackendSerializationProxy<K> proxy =
+                    new KeyedBackendSerializationProxy<>(classLoader);
             proxy.read(view);
             checkKeySerializer(proxy);
             List<HeapPriorityQueueSnapshotRestoreWrapper<HeapPriorityQueueElement>> restoredQueues =
                     new ArrayList<>();
             for (StateMetaInfoSnapshot meta : proxy.getStateMetaInfoSnapshots()) {
-                if (meta.getBackendStateType() == StateMetaInfoSnapshot.BackendStateType.PRIORITY_QUEUE) {
+                if (meta.getBackendStateType()
+                        == StateMetaInfoSnapshot.BackendStateType.PRIORITY_QUEUE) {
                     HeapPriorityQueueSnapshotRestoreWrapper<?> w =
                             queues.computeIfAbsent(
                                     meta.getName(),
-                                    name -> createQueue(new RegisteredPriorityQueueStateBackendMetaInfo<>(meta)));
-                    restoredQueues.add((HeapPriorityQueueSnapshotRestoreWrapper<HeapPriorityQueueElement>) w);
+                                    name ->
+                                            createQueue(
+                                                    new RegisteredPriorityQueueStateBackendMetaInfo<>(
+                                                            meta)));
+                    restoredQueues.add(
+                            (HeapPriorityQueueSnapshotRestoreWrapper<HeapPriorityQueueElement>) w);
                 } else if (!kvStates.containsKey(meta.getName())) {
                     RegisteredKeyValueStateBackendMetaInfo<?, ?> kv =
                             (RegisteredKeyValueStateBackendMetaInfo<?, ?>)
                                     RegisteredStateMetaInfoBase.fromMetaInfoSnapshot(meta);
                     int id =
                             store.registerState(
-                                    meta.getName(), FerroKeyedStateBackend.kindOf(kv.getStateType()));
+                                    meta.getName(),
+                                    FerroKeyedStateBackend.kindOf(kv.getStateType()));
                     kvStates.put(meta.getName(), new StateInfo(id, kv));
                 }
             }
@@ -424,7 +452,10 @@ public final class FerroNativeRestoreOperation<K> {
                         @Override
                         public void accept(int index, int keyGroup, Object element) {
                             if (keyGroupRange.contains(keyGroup)) {
-                                restoredQueues.get(index).getPriorityQueue().add((HeapPriorityQueueElement) element);
+                                restoredQueues
+                                        .get(index)
+                                        .getPriorityQueue()
+                                        .add((HeapPriorityQueueElement) element);
                             }
                         }
                     });
@@ -433,7 +464,8 @@ public final class FerroNativeRestoreOperation<K> {
 
     private boolean keySerializerChecked;
 
-    private void checkKeySerializer(KeyedBackendSerializationProxy<K> proxy) throws StateMigrationException {
+    private void checkKeySerializer(KeyedBackendSerializationProxy<K> proxy)
+            throws StateMigrationException {
         if (keySerializerChecked) {
             return;
         }
@@ -455,8 +487,13 @@ public final class FerroNativeRestoreOperation<K> {
     @SuppressWarnings({"unchecked", "rawtypes"})
     private HeapPriorityQueueSnapshotRestoreWrapper<?> createQueue(
             RegisteredPriorityQueueStateBackendMetaInfo metaInfo) {
-        HeapPriorityQueueSet pq = queueFactory.create(metaInfo.getName(), metaInfo.getElementSerializer());
+        HeapPriorityQueueSet pq =
+                queueFactory.create(metaInfo.getName(), metaInfo.getElementSerializer());
         return new HeapPriorityQueueSnapshotRestoreWrapper<>(
-                pq, metaInfo, KeyExtractorFunction.forKeyedObjects(), keyGroupRange, numberOfKeyGroups);
+                pq,
+                metaInfo,
+                KeyExtractorFunction.forKeyedObjects(),
+                keyGroupRange,
+                numberOfKeyGroups);
     }
 }

@@ -1,5 +1,8 @@
 package io.ferrostate.flink.snapshot;
 
+import io.ferrostate.flink.FerroKeyedStateBackend;
+import io.ferrostate.flink.nativ.SnapshotScan;
+
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.runtime.state.FullSnapshotResources;
@@ -13,9 +16,6 @@ import org.apache.flink.runtime.state.heap.HeapPriorityQueueStateSnapshot;
 import org.apache.flink.runtime.state.metainfo.StateMetaInfoSnapshot;
 import org.apache.flink.util.FileUtils;
 
-import io.ferrostate.flink.FerroKeyedStateBackend;
-import io.ferrostate.flink.nativ.SnapshotScan;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,10 +26,9 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * The resources of a full snapshot in Flink's canonical format. The synchronous part writes
- * the hot tier back and hard-links the store's files into a snapshot directory; the
- * asynchronous part reads that immutable copy, key group by key group, while the task goes on
- * writing to the live store.
+ * The resources of a full snapshot in Flink's canonical format. The synchronous part writes the hot
+ * tier back and hard-links the store's files into a snapshot directory; the asynchronous part reads
+ * that immutable copy, key group by key group, while the task goes on writing to the live store.
  */
 @Internal
 public final class FerroFullSnapshotResources<K> implements FullSnapshotResources<K> {
@@ -77,7 +76,8 @@ public final class FerroFullSnapshotResources<K> implements FullSnapshotResource
         List<StateMetaInfoSnapshot> metas = new ArrayList<>();
         String[] names = new String[states.size()];
         int[] kinds = new int[states.size()];
-        StateSnapshotTransformer<byte[]>[] transformers = new StateSnapshotTransformer[states.size()];
+        StateSnapshotTransformer<byte[]>[] transformers =
+                new StateSnapshotTransformer[states.size()];
         for (int i = 0; i < states.size(); i++) {
             FerroKeyedStateBackend.StateInfo info = states.get(i);
             metas.add(info.metaInfo.snapshot());
@@ -128,7 +128,12 @@ public final class FerroFullSnapshotResources<K> implements FullSnapshotResource
                             keyGroupRange.getEndKeyGroup());
         }
         return new FerroKeyValueStateIterator(
-                scan, transformers, queueSnapshots, names.length, keyGroupRange, keyGroupPrefixBytes);
+                scan,
+                transformers,
+                queueSnapshots,
+                names.length,
+                keyGroupRange,
+                keyGroupPrefixBytes);
     }
 
     @Override

@@ -1,5 +1,7 @@
 package io.ferrostate.flink.snapshot;
 
+import io.ferrostate.flink.FerroKeyedStateBackend;
+
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.runtime.checkpoint.CheckpointOptions;
 import org.apache.flink.runtime.state.CheckpointStreamFactory;
@@ -13,14 +15,12 @@ import org.apache.flink.runtime.state.SnapshotResult;
 import org.apache.flink.runtime.state.SnapshotStrategy;
 import org.apache.flink.util.function.SupplierWithException;
 
-import io.ferrostate.flink.FerroKeyedStateBackend;
-
 import javax.annotation.Nonnull;
 
 /**
- * Full checkpoints in Flink's canonical key-group format (a {@code KeyGroupsStateHandle}),
- * written by Flink's own {@link FullSnapshotAsyncWriter} from an immutable copy of the store,
- * timers included. Used when incremental checkpoints are off.
+ * Full checkpoints in Flink's canonical key-group format (a {@code KeyGroupsStateHandle}), written
+ * by Flink's own {@link FullSnapshotAsyncWriter} from an immutable copy of the store, timers
+ * included. Used when incremental checkpoints are off.
  */
 @Internal
 public final class FerroFullSnapshotStrategy<K>
@@ -60,7 +60,9 @@ public final class FerroFullSnapshotStrategy<K>
                                         streamFactory,
                                         localRecoveryConfig
                                                 .getLocalStateDirectoryProvider()
-                                                .orElseThrow(LocalRecoveryConfig.localRecoveryNotEnabled()))
+                                                .orElseThrow(
+                                                        LocalRecoveryConfig
+                                                                .localRecoveryNotEnabled()))
                         : () ->
                                 CheckpointStreamWithResultProvider.createSimpleStream(
                                         CheckpointedStateScope.EXCLUSIVE, streamFactory);

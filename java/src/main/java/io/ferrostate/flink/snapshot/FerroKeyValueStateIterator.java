@@ -1,5 +1,7 @@
 package io.ferrostate.flink.snapshot;
 
+import io.ferrostate.flink.nativ.SnapshotScan;
+
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
@@ -10,17 +12,15 @@ import org.apache.flink.runtime.state.StateSnapshotTransformer;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueStateSnapshot;
 import org.apache.flink.util.FlinkRuntimeException;
 
-import io.ferrostate.flink.nativ.SnapshotScan;
-
 import java.io.IOException;
 import java.util.Iterator;
 import java.util.List;
 
 /**
- * Entries of a full snapshot in the order Flink's canonical format needs: key group by key
- * group; within one, the key/value states (from the native snapshot, in state id order), then
- * the timers of each priority queue (state ids after the key/value states). Keys and values are
- * fresh arrays, since the writer keeps the previous key to flag it.
+ * Entries of a full snapshot in the order Flink's canonical format needs: key group by key group;
+ * within one, the key/value states (from the native snapshot, in state id order), then the timers
+ * of each priority queue (state ids after the key/value states). Keys and values are fresh arrays,
+ * since the writer keeps the previous key to flag it.
  */
 @Internal
 final class FerroKeyValueStateIterator implements KeyValueStateIterator {
@@ -125,7 +125,11 @@ final class FerroKeyValueStateIterator implements KeyValueStateIterator {
                     queueElements = queues.get(queueIndex).getIteratorForKeyGroup(keyGroup);
                 }
                 if (queueElements.hasNext()) {
-                    emit(keyGroup, numKvStates + queueIndex, serializeElement(queueElements.next()), EMPTY);
+                    emit(
+                            keyGroup,
+                            numKvStates + queueIndex,
+                            serializeElement(queueElements.next()),
+                            EMPTY);
                     return true;
                 }
                 queueIndex++;
@@ -145,7 +149,8 @@ final class FerroKeyValueStateIterator implements KeyValueStateIterator {
     @SuppressWarnings("unchecked")
     private byte[] serializeElement(Object element) throws IOException {
         TypeSerializer<Object> serializer =
-                (TypeSerializer<Object>) queues.get(queueIndex).getMetaInfo().getElementSerializer();
+                (TypeSerializer<Object>)
+                        queues.get(queueIndex).getMetaInfo().getElementSerializer();
         queueKey.clear();
         CompositeKeySerializationUtils.writeKeyGroup(keyGroup, prefixBytes, queueKey);
         serializer.serialize(element, queueKey);

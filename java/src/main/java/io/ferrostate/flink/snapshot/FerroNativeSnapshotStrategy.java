@@ -1,11 +1,16 @@
 package io.ferrostate.flink.snapshot;
 
+import io.ferrostate.flink.FerroKeyedStateBackend;
+import io.ferrostate.flink.nativ.NativeResults.SnapshotFile;
+import io.ferrostate.flink.nativ.NativeSnapshots;
+
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.core.fs.CloseableRegistry;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.runtime.checkpoint.CheckpointOptions;
 import org.apache.flink.runtime.checkpoint.SnapshotType;
+import org.apache.flink.runtime.checkpoint.filemerging.FileMergingSnapshotManager;
 import org.apache.flink.runtime.state.CheckpointStateOutputStream;
 import org.apache.flink.runtime.state.CheckpointStreamFactory;
 import org.apache.flink.runtime.state.CheckpointStreamWithResultProvider;
@@ -25,7 +30,6 @@ import org.apache.flink.runtime.state.SnapshotResult;
 import org.apache.flink.runtime.state.SnapshotStrategy;
 import org.apache.flink.runtime.state.StateUtil;
 import org.apache.flink.runtime.state.StreamStateHandle;
-import org.apache.flink.runtime.checkpoint.filemerging.FileMergingSnapshotManager;
 import org.apache.flink.runtime.state.filesystem.FileStateHandle;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueStateSnapshot;
@@ -33,10 +37,6 @@ import org.apache.flink.runtime.state.memory.ByteStreamStateHandle;
 import org.apache.flink.runtime.state.metainfo.StateMetaInfoSnapshot;
 import org.apache.flink.util.FileUtils;
 import org.apache.flink.util.IOUtils;
-
-import io.ferrostate.flink.FerroKeyedStateBackend;
-import io.ferrostate.flink.nativ.NativeResults.SnapshotFile;
-import io.ferrostate.flink.nativ.NativeSnapshots;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,18 +57,17 @@ import java.util.TreeMap;
 import java.util.UUID;
 
 /**
- * Native snapshots: an immutable file set of the store (a RocksDB checkpoint of hard links,
- * taken after the hot tier is written back) plus a manifest with a CRC-32C per file, uploaded
- * through Flink's {@link CheckpointStreamFactory} as an {@link
- * IncrementalRemoteKeyedStateHandle}.
+ * Native snapshots: an immutable file set of the store (a RocksDB checkpoint of hard links, taken
+ * after the hot tier is written back) plus a manifest with a CRC-32C per file, uploaded through
+ * Flink's {@link CheckpointStreamFactory} as an {@link IncrementalRemoteKeyedStateHandle}.
  *
- * <p>Incremental checkpoints upload only the SST files that the last completed checkpoint did
- * not hold; those it held are referenced as {@link PlaceholderStreamStateHandle}s, which Flink's
- * {@code SharedStateRegistry} swaps for the registered handles, and Flink deletes shared files
- * no retained checkpoint references. The synchronous part only writes back and links files; the
- * task goes on while the asynchronous part checksums and uploads. Native savepoints and the
- * first checkpoint after a no-claim restore share nothing with earlier snapshots, as Flink's
- * {@link SnapshotType.SharingFilesStrategy} says.
+ * <p>Incremental checkpoints upload only the SST files that the last completed checkpoint did not
+ * hold; those it held are referenced as {@link PlaceholderStreamStateHandle}s, which Flink's {@code
+ * SharedStateRegistry} swaps for the registered handles, and Flink deletes shared files no retained
+ * checkpoint references. The synchronous part only writes back and links files; the task goes on
+ * while the asynchronous part checksums and uploads. Native savepoints and the first checkpoint
+ * after a no-claim restore share nothing with earlier snapshots, as Flink's {@link
+ * SnapshotType.SharingFilesStrategy} says.
  */
 @Internal
 public final class FerroNativeSnapshotStrategy<K>
@@ -139,6 +138,7 @@ public final class FerroNativeSnapshotStrategy<K>
         final String[] queueNames;
         final List<HeapPriorityQueueStateSnapshot<?>> queues;
         final Map<String, Uploaded> confirmed;
+
         /** The checkpoint that confirmed {@link #confirmed}. */
         final long confirmedBy;
 
@@ -173,7 +173,8 @@ public final class FerroNativeSnapshotStrategy<K>
 
     @Override
     public Resources syncPrepareResources(long checkpointId) throws Exception {
-        if (backend.getKvStateInformation().isEmpty() && backend.getRegisteredPQStates().isEmpty()) {
+        if (backend.getKvStateInformation().isEmpty()
+                && backend.getRegisteredPQStates().isEmpty()) {
             // Nothing registered: the snapshot is empty (a null handle), as Flink expects.
             return null;
         }
@@ -206,11 +207,13 @@ public final class FerroNativeSnapshotStrategy<K>
             names[i] = info.metaInfo.getName();
             kinds[i] =
                     FerroKeyedStateBackend.kindOf(
-                            ((RegisteredKeyValueStateBackendMetaInfo<?, ?>) info.metaInfo).getStateType());
+                            ((RegisteredKeyValueStateBackendMetaInfo<?, ?>) info.metaInfo)
+                                    .getStateType());
         }
         List<HeapPriorityQueueStateSnapshot<?>> queues = new ArrayList<>();
         List<String> queueNames = new ArrayList<>();
-        for (HeapPriorityQueueSnapshotRestoreWrapper<?> pq : backend.getRegisteredPQStates().values()) {
+        for (HeapPriorityQueueSnapshotRestoreWrapper<?> pq :
+                backend.getRegisteredPQStates().values()) {
             metas.add(pq.getMetaInfo().snapshot());
             queues.add(pq.stateSnapshot());
             queueNames.add(pq.getMetaInfo().getName());
@@ -298,7 +301,8 @@ public final class FerroNativeSnapshotStrategy<K>
             List<SnapshotFile> files = new ArrayList<>(manifest);
             // The store's manifest goes last, after every file it describes.
             File manifestFile = new File(res.directory, MANIFEST);
-            files.add(new SnapshotFile(MANIFEST, manifestFile.length(), (int) crc32c(manifestFile)));
+            files.add(
+                    new SnapshotFile(MANIFEST, manifestFile.length(), (int) crc32c(manifestFile)));
             for (SnapshotFile f : files) {
                 String name = f.name;
                 File file = new File(res.directory, name);
@@ -312,7 +316,8 @@ public final class FerroNativeSnapshotStrategy<K>
                             new PlaceholderStreamStateHandle(
                                     previous.handle.getStreamStateHandleID(),
                                     previous.handle.getStateSize(),
-                                    FileMergingSnapshotManager.isFileMergingHandle(previous.handle));
+                                    FileMergingSnapshotManager.isFileMergingHandle(
+                                            previous.handle));
                     reused.add(previous.handle);
                     uploadedNow.put(name, previous);
                 } else {
@@ -333,8 +338,7 @@ public final class FerroNativeSnapshotStrategy<K>
                 } else {
                     privateFiles.add(HandleAndLocalPath.of(handle, name));
                 }
-                String remote =
-                        previous != null ? remoteOf(previous.handle) : remoteOf(handle);
+                String remote = previous != null ? remoteOf(previous.handle) : remoteOf(handle);
                 indexFiles.add(new String[] {name, remote});
                 indexNumbers.add(new long[] {size, crc, sst ? 1 : 0});
             }
@@ -434,7 +438,8 @@ public final class FerroNativeSnapshotStrategy<K>
             // Checkpoint streams return no handle for zero bytes (e.g. an empty WAL file).
             return handle != null
                     ? handle
-                    : new ByteStreamStateHandle("ferrostate-empty-" + UUID.randomUUID(), new byte[0]);
+                    : new ByteStreamStateHandle(
+                            "ferrostate-empty-" + UUID.randomUUID(), new byte[0]);
         } finally {
             if (!done && registry.unregisterCloseable(out)) {
                 IOUtils.closeQuietly(out);
@@ -504,7 +509,8 @@ public final class FerroNativeSnapshotStrategy<K>
             if (!registry.unregisterCloseable(stream)) {
                 throw new IOException("Snapshot was cancelled while writing its meta data.");
             }
-            SnapshotResult<StreamStateHandle> result = stream.closeAndFinalizeCheckpointStreamResult();
+            SnapshotResult<StreamStateHandle> result =
+                    stream.closeAndFinalizeCheckpointStreamResult();
             stream = null;
             return result;
         } finally {

@@ -1,14 +1,14 @@
 package io.ferrostate.flink.snapshot;
 
+import io.ferrostate.flink.nativ.FerroCorruptionException;
+import io.ferrostate.flink.nativ.NativeSnapshots;
+
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 import org.apache.flink.runtime.state.KeyGroupRange;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueStateSnapshot;
-
-import io.ferrostate.flink.nativ.FerroCorruptionException;
-import io.ferrostate.flink.nativ.NativeSnapshots;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,12 +20,12 @@ import java.util.zip.CRC32C;
 
 /**
  * The meta stream of ferrostate's native snapshots: {@code [index][Flink's
- * KeyedBackendSerializationProxy][timers]}. The index (written and checked natively) records
- * the states, key groups and every file with its checksum and remote location, so {@code
- * ferrostate inspect} reads a checkpoint without a JVM. The timers follow as, per priority
- * queue, runs of {@code [key group][count][elements]} ended by {@code -1}. The stream ends with
- * the CRC-32C of everything before it and a trailer magic, so a damaged or truncated meta data
- * file (serializers, timers) fails the restore instead of restoring wrong timers.
+ * KeyedBackendSerializationProxy][timers]}. The index (written and checked natively) records the
+ * states, key groups and every file with its checksum and remote location, so {@code ferrostate
+ * inspect} reads a checkpoint without a JVM. The timers follow as, per priority queue, runs of
+ * {@code [key group][count][elements]} ended by {@code -1}. The stream ends with the CRC-32C of
+ * everything before it and a trailer magic, so a damaged or truncated meta data file (serializers,
+ * timers) fails the restore instead of restoring wrong timers.
  */
 @Internal
 public final class NativeSnapshotMeta {
@@ -44,8 +44,8 @@ public final class NativeSnapshotMeta {
     }
 
     /**
-     * Reads a whole meta data stream and checks its CRC-32C trailer; returns the bytes the
-     * checksum covers. {@code what} names the file in the error of a damaged stream.
+     * Reads a whole meta data stream and checks its CRC-32C trailer; returns the bytes the checksum
+     * covers. {@code what} names the file in the error of a damaged stream.
      */
     public static byte[] readChecksummed(InputStream in, String what) throws IOException {
         byte[] all = in.readAllBytes();
@@ -138,7 +138,10 @@ public final class NativeSnapshotMeta {
         int n = in.readInt();
         if (n != expectedQueues) {
             throw new FerroCorruptionException(
-                    "snapshot holds " + n + " timer queues but its meta data names " + expectedQueues);
+                    "snapshot holds "
+                            + n
+                            + " timer queues but its meta data names "
+                            + expectedQueues);
         }
         for (int q = 0; q < n; q++) {
             TypeSerializer<?> serializer = sink.serializer(q);

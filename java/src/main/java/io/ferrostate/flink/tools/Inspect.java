@@ -1,5 +1,10 @@
 package io.ferrostate.flink.tools;
 
+import io.ferrostate.flink.nativ.FerroNativeException;
+import io.ferrostate.flink.nativ.NativeResults.StateStats;
+import io.ferrostate.flink.nativ.NativeSnapshots;
+import io.ferrostate.flink.snapshot.NativeSnapshotMeta;
+
 import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.core.fs.FSDataInputStream;
 import org.apache.flink.core.memory.DataInputViewStreamWrapper;
@@ -14,19 +19,14 @@ import org.apache.flink.runtime.state.KeyGroupRange;
 import org.apache.flink.runtime.state.KeyGroupsStateHandle;
 import org.apache.flink.runtime.state.KeyedBackendSerializationProxy;
 import org.apache.flink.runtime.state.KeyedStateHandle;
+import org.apache.flink.runtime.state.StateSerializerProvider;
 import org.apache.flink.runtime.state.metainfo.StateMetaInfoSnapshot;
 import org.apache.flink.runtime.state.restore.FullSnapshotRestoreOperation;
 import org.apache.flink.runtime.state.restore.KeyGroup;
 import org.apache.flink.runtime.state.restore.KeyGroupEntry;
 import org.apache.flink.runtime.state.restore.SavepointRestoreResult;
 import org.apache.flink.runtime.state.restore.ThrowingIterator;
-import org.apache.flink.runtime.state.StateSerializerProvider;
 import org.apache.flink.util.FileUtils;
-
-import io.ferrostate.flink.nativ.FerroNativeException;
-import io.ferrostate.flink.nativ.NativeResults.StateStats;
-import io.ferrostate.flink.nativ.NativeSnapshots;
-import io.ferrostate.flink.snapshot.NativeSnapshotMeta;
 
 import java.io.DataInputStream;
 import java.io.File;
@@ -42,12 +42,12 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * Inspects a checkpoint or savepoint directory (a {@code chk-N} or savepoint folder with
- * {@code _metadata}) written with ferrostate: for every keyed state handle it prints the
- * states, key-group range, entries and bytes, and checks every file of ferrostate's native
- * snapshots against the CRC-32C its manifest records. Canonical savepoints (Flink's own
- * format, which has no checksums) are read completely and counted. Exit status 1 on any
- * mismatch, missing file or unreadable handle.
+ * Inspects a checkpoint or savepoint directory (a {@code chk-N} or savepoint folder with {@code
+ * _metadata}) written with ferrostate: for every keyed state handle it prints the states, key-group
+ * range, entries and bytes, and checks every file of ferrostate's native snapshots against the
+ * CRC-32C its manifest records. Canonical savepoints (Flink's own format, which has no checksums)
+ * are read completely and counted. Exit status 1 on any mismatch, missing file or unreadable
+ * handle.
  *
  * <pre>
  * java -cp ferrostate-flink.jar:$FLINK_HOME/lib/* io.ferrostate.flink.tools.Inspect &lt;dir&gt;
@@ -79,33 +79,47 @@ public final class Inspect {
             out.println("ERROR: " + e.getMessage());
             inspect.problems++;
         }
-        out.println(inspect.problems == 0 ? "OK: every check passed" : "FAILED: " + inspect.problems + " problem(s)");
+        out.println(
+                inspect.problems == 0
+                        ? "OK: every check passed"
+                        : "FAILED: " + inspect.problems + " problem(s)");
         return inspect.problems == 0 ? 0 : 1;
     }
 
     private void inspect(Path dir) throws Exception {
         Path metadata = dir.resolve("_metadata");
         if (!Files.exists(metadata)) {
-            throw new IOException("no _metadata in " + dir + ": not a Flink checkpoint or savepoint directory");
+            throw new IOException(
+                    "no _metadata in " + dir + ": not a Flink checkpoint or savepoint directory");
         }
         CheckpointMetadata md;
         try (DataInputStream in = new DataInputStream(Files.newInputStream(metadata))) {
-            md = Checkpoints.loadCheckpointMetadata(in, Inspect.class.getClassLoader(), dir.toString());
+            md =
+                    Checkpoints.loadCheckpointMetadata(
+                            in, Inspect.class.getClassLoader(), dir.toString());
         }
         out.println("checkpoint " + md.getCheckpointId() + " in " + dir);
         for (OperatorState op : md.getOperatorStates()) {
             int prefixBytes =
-                    CompositeKeySerializationUtils.computeRequiredBytesInKeyGroupPrefix(op.getMaxParallelism());
+                    CompositeKeySerializationUtils.computeRequiredBytesInKeyGroupPrefix(
+                            op.getMaxParallelism());
             for (OperatorSubtaskState sub : op.getStates()) {
                 for (KeyedStateHandle h : sub.getManagedKeyedState()) {
-                    out.println("operator " + op.getOperatorID() + ", key groups " + range(h.getKeyGroupRange()));
+                    out.println(
+                            "operator "
+                                    + op.getOperatorID()
+                                    + ", key groups "
+                                    + range(h.getKeyGroupRange()));
                     try {
                         if (h instanceof IncrementalRemoteKeyedStateHandle) {
                             nativeSnapshot((IncrementalRemoteKeyedStateHandle) h, prefixBytes);
                         } else if (h instanceof KeyGroupsStateHandle) {
                             canonical((KeyGroupsStateHandle) h);
                         } else {
-                            out.println("  handle of type " + h.getClass().getSimpleName() + " (not inspected)");
+                            out.println(
+                                    "  handle of type "
+                                            + h.getClass().getSimpleName()
+                                            + " (not inspected)");
                         }
                     } catch (FerroNativeException | IOException e) {
                         out.println("  ERROR: " + e.getMessage());
@@ -120,25 +134,40 @@ public final class Inspect {
         return r.getStartKeyGroup() + ".." + r.getEndKeyGroup();
     }
 
-    private void nativeSnapshot(IncrementalRemoteKeyedStateHandle h, int prefixBytes) throws Exception {
+    private void nativeSnapshot(IncrementalRemoteKeyedStateHandle h, int prefixBytes)
+            throws Exception {
         File tmp = Files.createTempDirectory("ferrostate-inspect").toFile();
         try {
             List<HandleAndLocalPath> files = new ArrayList<>(h.getSharedState());
             files.addAll(h.getPrivateState());
             for (HandleAndLocalPath f : files) {
                 try (InputStream in = f.getHandle().openInputStream();
-                        OutputStream o = Files.newOutputStream(new File(tmp, f.getLocalPath()).toPath())) {
+                        OutputStream o =
+                                Files.newOutputStream(new File(tmp, f.getLocalPath()).toPath())) {
                     in.transferTo(o);
                 } catch (IOException e) {
-                    throw new IOException("cannot read " + f.getLocalPath() + " from " + f.getHandle() + ": " + e.getMessage(), e);
+                    throw new IOException(
+                            "cannot read "
+                                    + f.getLocalPath()
+                                    + " from "
+                                    + f.getHandle()
+                                    + ": "
+                                    + e.getMessage(),
+                            e);
                 }
             }
             try (FSDataInputStream in = h.getMetaDataStateHandle().openInputStream()) {
                 NativeSnapshotMeta.readIndex(new DataInputViewStreamWrapper(in));
             }
             int n = NativeSnapshots.verify(tmp.getAbsolutePath()).size();
-            out.println("  ferrostate native snapshot, checkpoint " + h.getCheckpointId()
-                    + ": " + n + " files, " + h.getStateSize() + " bytes, every checksum matches");
+            out.println(
+                    "  ferrostate native snapshot, checkpoint "
+                            + h.getCheckpointId()
+                            + ": "
+                            + n
+                            + " files, "
+                            + h.getStateSize()
+                            + " bytes, every checksum matches");
             out.printf("  %-32s %12s %14s %12s%n", "state", "entries", "bytes", "key groups");
             for (StateStats st : NativeSnapshots.stats(tmp.getAbsolutePath(), 0, prefixBytes)) {
                 String kg = st.minKeyGroup < 0 ? "-" : st.minKeyGroup + ".." + st.maxKeyGroup;
@@ -196,7 +225,9 @@ public final class Inspect {
                 out.printf("  %-32s %12s %14s %12s%n", "state", "entries", "bytes", "key groups");
                 for (int i = 0; i < metas.size(); i++) {
                     String kg = maxKg[i] < 0 ? "-" : minKg[i] + ".." + maxKg[i];
-                    out.printf("  %-32s %12d %14d %12s%n", metas.get(i).getName(), entries[i], bytes[i], kg);
+                    out.printf(
+                            "  %-32s %12d %14d %12s%n",
+                            metas.get(i).getName(), entries[i], bytes[i], kg);
                 }
             }
         }

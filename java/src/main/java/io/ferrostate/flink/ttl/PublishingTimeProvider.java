@@ -7,12 +7,12 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * Wraps the job's {@link TtlTimeProvider} and publishes every time it tells into an 8-byte
- * direct buffer that the native TTL compaction filter reads. The filter runs on RocksDB's own
- * threads, which must never call into the JVM (an attached native thread blocks the JVM's
- * exit), so the time comes to it instead: whenever TTL state asks for the time, and before a
- * manual compaction. With Flink's default provider (the system clock) no cell is needed: the
- * filter reads the system clock itself.
+ * Wraps the job's {@link TtlTimeProvider} and publishes every time it tells into an 8-byte direct
+ * buffer that the native TTL compaction filter reads. The filter runs on RocksDB's own threads,
+ * which must never call into the JVM (an attached native thread blocks the JVM's exit), so the time
+ * comes to it instead: whenever TTL state asks for the time, and before a manual compaction. With
+ * Flink's default provider (the system clock) no cell is needed: the filter reads the system clock
+ * itself.
  */
 @Internal
 public final class PublishingTimeProvider implements TtlTimeProvider {
@@ -27,12 +27,16 @@ public final class PublishingTimeProvider implements TtlTimeProvider {
 
     /** The provider to give the backend: {@code provider} itself when it is the system clock. */
     public static TtlTimeProvider wrap(TtlTimeProvider provider) {
-        return provider == TtlTimeProvider.DEFAULT ? provider : new PublishingTimeProvider(provider);
+        return provider == TtlTimeProvider.DEFAULT
+                ? provider
+                : new PublishingTimeProvider(provider);
     }
 
     /** The cell the native filter reads, or null when it should read the system clock. */
     public static ByteBuffer cellOf(TtlTimeProvider provider) {
-        return provider instanceof PublishingTimeProvider ? ((PublishingTimeProvider) provider).cell : null;
+        return provider instanceof PublishingTimeProvider
+                ? ((PublishingTimeProvider) provider).cell
+                : null;
     }
 
     @Override

@@ -16,8 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Reads the batches the native side's own test writes ({@code rust/jni/tests/data/scan-batch.txt},
- * checked against {@code BatchWriter} in {@code rust/jni/src/batch.rs}): the two sides agree on
- * the scan batch format.
+ * checked against {@code BatchWriter} in {@code rust/jni/src/batch.rs}): the two sides agree on the
+ * scan batch format.
  */
 class BatchCursorTest {
     private static final Path VECTORS = Paths.get("../rust/jni/tests/data/scan-batch.txt");

@@ -58,7 +58,8 @@ public final class Check {
 
     public void merge(Check other) {
         if (other.mode != mode) {
-            throw new IllegalArgumentException("Cannot merge a " + other.mode + " check into a " + mode + " check");
+            throw new IllegalArgumentException(
+                    "Cannot merge a " + other.mode + " check into a " + mode + " check");
         }
         rows += other.rows;
         hashA += other.hashA;
@@ -93,10 +94,12 @@ public final class Check {
 
     @Override
     public String toString() {
-        StringBuilder out = new StringBuilder(HEADER).append(mode.name().toLowerCase()).append('\n');
+        StringBuilder out =
+                new StringBuilder(HEADER).append(mode.name().toLowerCase()).append('\n');
         out.append("rows\t").append(rows).append('\n');
         out.append("hash\t").append(hashA).append('\t').append(hashB).append('\n');
-        lines.forEach((row, n) -> out.append("row\t").append(n).append('\t').append(row).append('\n'));
+        lines.forEach(
+                (row, n) -> out.append("row\t").append(n).append('\t').append(row).append('\n'));
         return out.toString();
     }
 

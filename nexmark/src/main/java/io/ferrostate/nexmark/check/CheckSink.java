@@ -5,8 +5,8 @@ import org.apache.flink.api.connector.sink2.SinkWriter;
 import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.flink.api.connector.sink2.SupportsWriterState;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
-import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.core.fs.FSDataOutputStream;
+import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.core.fs.Path;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.table.data.RowData;
@@ -21,7 +21,8 @@ import java.util.List;
 /**
  * A sink that sums a query's changelog up into a {@link Check}: exactly once (the partial check of
  * each subtask is its writer state), written by each subtask to {@code
- * <path>/part-<subtask>-of-<parallelism>} when its input ends. {@link CheckFiles} adds the parts up.
+ * <path>/part-<subtask>-of-<parallelism>} when its input ends. {@link CheckFiles} adds the parts
+ * up.
  */
 public final class CheckSink implements Sink<RowData>, SupportsWriterState<RowData, String> {
     private static final long serialVersionUID = 1L;
@@ -37,8 +38,12 @@ public final class CheckSink implements Sink<RowData>, SupportsWriterState<RowDa
     }
 
     /** Flink 1.x's writer factory (no {@code @Override}: Flink 2.x no longer has it). */
-    public StatefulSinkWriter<RowData, String> createWriter(InitContext context) throws IOException {
-        return new Writer(context.getSubtaskId(), context.getNumberOfParallelSubtasks(), Collections.emptyList());
+    public StatefulSinkWriter<RowData, String> createWriter(InitContext context)
+            throws IOException {
+        return new Writer(
+                context.getSubtaskId(),
+                context.getNumberOfParallelSubtasks(),
+                Collections.emptyList());
     }
 
     @Override

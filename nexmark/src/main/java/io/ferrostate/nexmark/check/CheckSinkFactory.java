@@ -27,7 +27,10 @@ public final class CheckSinkFactory implements DynamicTableSinkFactory {
     public static final String IDENTIFIER = "nexmark-check";
 
     public static final ConfigOption<String> PATH =
-            ConfigOptions.key("path").stringType().noDefaultValue().withDescription("Directory of the check files.");
+            ConfigOptions.key("path")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription("Directory of the check files.");
     public static final ConfigOption<String> MODE =
             ConfigOptions.key("mode")
                     .stringType()
@@ -68,7 +71,8 @@ public final class CheckSinkFactory implements DynamicTableSinkFactory {
         try {
             mode = Check.Mode.valueOf(options.get(MODE).trim().toUpperCase());
         } catch (IllegalArgumentException e) {
-            throw new ValidationException("'mode' must be digest or lines, is " + options.get(MODE));
+            throw new ValidationException(
+                    "'mode' must be digest or lines, is " + options.get(MODE));
         }
         int[] columns;
         if (options.getOptional(COLUMNS).isPresent()) {

@@ -2,6 +2,7 @@ package io.ferrostate.nexmark.table;
 
 import io.ferrostate.nexmark.GeneratorConfig;
 import io.ferrostate.nexmark.NexmarkSchema;
+import io.ferrostate.nexmark.NexmarkSource;
 
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
@@ -15,8 +16,6 @@ import org.apache.flink.table.factories.DynamicTableSourceFactory;
 import org.apache.flink.table.factories.FactoryUtil;
 import org.apache.flink.table.types.DataType;
 import org.apache.flink.table.types.logical.LogicalType;
-
-import io.ferrostate.nexmark.NexmarkSource;
 
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -44,10 +43,14 @@ public final class NexmarkTableFactory implements DynamicTableSourceFactory {
     public static final ConfigOption<String> BASE_TIME =
             ConfigOptions.key("base-time")
                     .stringType()
-                    .defaultValue(Instant.ofEpochMilli(GeneratorConfig.DEFAULT_BASE_TIME_MS).toString())
+                    .defaultValue(
+                            Instant.ofEpochMilli(GeneratorConfig.DEFAULT_BASE_TIME_MS).toString())
                     .withDescription("Event time of the first event, an ISO-8601 instant.");
     public static final ConfigOption<Long> SEED =
-            ConfigOptions.key("seed").longType().defaultValue(0L).withDescription("Seed of every random choice.");
+            ConfigOptions.key("seed")
+                    .longType()
+                    .defaultValue(0L)
+                    .withDescription("Seed of every random choice.");
     public static final ConfigOption<Integer> SPLITS =
             ConfigOptions.key("splits")
                     .intType()
@@ -91,13 +94,16 @@ public final class NexmarkTableFactory implements DynamicTableSourceFactory {
         try {
             baseTime = Instant.parse(options.get(BASE_TIME)).toEpochMilli();
         } catch (DateTimeParseException e) {
-            throw new ValidationException("'base-time' must be an ISO-8601 instant, is " + options.get(BASE_TIME), e);
+            throw new ValidationException(
+                    "'base-time' must be an ISO-8601 instant, is " + options.get(BASE_TIME), e);
         }
         if (options.get(EVENT_RATE) <= 0) {
-            throw new ValidationException("'event-rate' must be positive, is " + options.get(EVENT_RATE));
+            throw new ValidationException(
+                    "'event-rate' must be positive, is " + options.get(EVENT_RATE));
         }
         GeneratorConfig config =
-                new GeneratorConfig(options.get(EVENTS), options.get(EVENT_RATE), baseTime, options.get(SEED));
+                new GeneratorConfig(
+                        options.get(EVENTS), options.get(EVENT_RATE), baseTime, options.get(SEED));
         return new Source(config, options.get(SPLITS), options.get(THROTTLE));
     }
 
@@ -106,8 +112,10 @@ public final class NexmarkTableFactory implements DynamicTableSourceFactory {
         LogicalType got = physical.getLogicalType().copy(true);
         if (!want.equals(got)) {
             throw new ValidationException(
-                    "The nexmark connector produces the columns " + want.asSummaryString()
-                            + ", but the table declares " + got.asSummaryString());
+                    "The nexmark connector produces the columns "
+                            + want.asSummaryString()
+                            + ", but the table declares "
+                            + got.asSummaryString());
         }
     }
 

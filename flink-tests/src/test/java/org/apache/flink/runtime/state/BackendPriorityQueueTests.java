@@ -14,8 +14,8 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * Flink's {@link InternalPriorityQueueTestBase} (8 tests) over the priority queue (timer) state
- * a keyed state backend hands out from {@code create(name, serializer)}, so ferrostate and
+ * Flink's {@link InternalPriorityQueueTestBase} (8 tests) over the priority queue (timer) state a
+ * keyed state backend hands out from {@code create(name, serializer)}, so ferrostate and
  * EmbeddedRocksDB compare on the same tests.
  */
 abstract class BackendPriorityQueueTests extends InternalPriorityQueueTestBase {

@@ -1,5 +1,7 @@
 package org.apache.flink.runtime.state;
 
+import io.ferrostate.flink.FerroStateBackend;
+
 import org.apache.flink.runtime.state.storage.FileSystemCheckpointStorage;
 import org.apache.flink.runtime.state.storage.JobManagerCheckpointStorage;
 import org.apache.flink.testutils.junit.extensions.parameterized.Parameter;
@@ -7,8 +9,6 @@ import org.apache.flink.testutils.junit.extensions.parameterized.ParameterizedTe
 import org.apache.flink.testutils.junit.extensions.parameterized.Parameters;
 import org.apache.flink.testutils.junit.utils.TempDirUtils;
 import org.apache.flink.util.function.SupplierWithException;
-
-import io.ferrostate.flink.FerroStateBackend;
 
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,7 +19,8 @@ import java.util.List;
 
 /** Flink's {@link StateBackendMigrationTestBase} (32 tests) against ferrostate; nothing skipped. */
 @ExtendWith(ParameterizedTestExtension.class)
-public class FerroStateBackendMigrationTest extends StateBackendMigrationTestBase<FerroStateBackend> {
+public class FerroStateBackendMigrationTest
+        extends StateBackendMigrationTestBase<FerroStateBackend> {
 
     @TempDir private static java.nio.file.Path tempFolder;
 
@@ -33,7 +34,9 @@ public class FerroStateBackendMigrationTest extends StateBackendMigrationTestBas
     public static List<Object[]> modes() {
         SupplierWithException<CheckpointStorage, IOException> jm = JobManagerCheckpointStorage::new;
         SupplierWithException<CheckpointStorage, IOException> fs =
-                () -> new FileSystemCheckpointStorage(TempDirUtils.newFolder(tempFolder).toURI().toString());
+                () ->
+                        new FileSystemCheckpointStorage(
+                                TempDirUtils.newFolder(tempFolder).toURI().toString());
         return Arrays.asList(new Object[][] {{false, jm}, {false, fs}, {true, jm}, {true, fs}});
     }
 

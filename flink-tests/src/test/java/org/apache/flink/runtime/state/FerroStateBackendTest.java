@@ -1,5 +1,7 @@
 package org.apache.flink.runtime.state;
 
+import io.ferrostate.flink.FerroStateBackend;
+
 import org.apache.flink.core.fs.Path;
 import org.apache.flink.runtime.state.storage.FileSystemCheckpointStorage;
 import org.apache.flink.runtime.state.storage.JobManagerCheckpointStorage;
@@ -8,8 +10,6 @@ import org.apache.flink.testutils.junit.extensions.parameterized.ParameterizedTe
 import org.apache.flink.testutils.junit.extensions.parameterized.Parameters;
 import org.apache.flink.testutils.junit.utils.TempDirUtils;
 import org.apache.flink.util.function.SupplierWithException;
-
-import io.ferrostate.flink.FerroStateBackend;
 
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;

@@ -17,8 +17,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Flink's own {@code EmbeddedRocksDBStateBackendMigrationTest}, which its RocksDB test-jar does
- * not ship, so the migration counts of RocksDB and ferrostate compare in one run.
+ * Flink's own {@code EmbeddedRocksDBStateBackendMigrationTest}, which its RocksDB test-jar does not
+ * ship, so the migration counts of RocksDB and ferrostate compare in one run.
  */
 @ExtendWith(ParameterizedTestExtension.class)
 public class RocksDbSiblingMigrationTest
@@ -30,9 +30,20 @@ public class RocksDbSiblingMigrationTest
     public static List<Object[]> modes() {
         return Arrays.asList(
                 new Object[][] {
-                    {true, (SupplierWithException<CheckpointStorage, IOException>) JobManagerCheckpointStorage::new},
-                    {false, (SupplierWithException<CheckpointStorage, IOException>)
-                            () -> new FileSystemCheckpointStorage(TempDirUtils.newFolder(tempFolder).toURI().toString())}
+                    {
+                        true,
+                        (SupplierWithException<CheckpointStorage, IOException>)
+                                JobManagerCheckpointStorage::new
+                    },
+                    {
+                        false,
+                        (SupplierWithException<CheckpointStorage, IOException>)
+                                () ->
+                                        new FileSystemCheckpointStorage(
+                                                TempDirUtils.newFolder(tempFolder)
+                                                        .toURI()
+                                                        .toString())
+                    }
                 });
     }
 

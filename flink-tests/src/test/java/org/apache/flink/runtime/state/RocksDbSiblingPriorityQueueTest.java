@@ -5,15 +5,17 @@ import org.apache.flink.contrib.streaming.state.EmbeddedRocksDBStateBackend;
 import org.apache.flink.contrib.streaming.state.RocksDBOptions;
 
 /**
- * Timers of EmbeddedRocksDB (RocksDB priority queues, its default), through the same test base
- * as {@link FerroPriorityQueueTest}; stands in for Flink's {@code
+ * Timers of EmbeddedRocksDB (RocksDB priority queues, its default), through the same test base as
+ * {@link FerroPriorityQueueTest}; stands in for Flink's {@code
  * KeyGroupPartitionedPriorityQueueWithRocksDBStoreTest}, which the RocksDB test-jar does not ship.
  */
 public class RocksDbSiblingPriorityQueueTest extends BackendPriorityQueueTests {
     @Override
     StateBackend stateBackend() {
         Configuration conf = new Configuration();
-        conf.set(RocksDBOptions.TIMER_SERVICE_FACTORY, EmbeddedRocksDBStateBackend.PriorityQueueStateType.ROCKSDB);
+        conf.set(
+                RocksDBOptions.TIMER_SERVICE_FACTORY,
+                EmbeddedRocksDBStateBackend.PriorityQueueStateType.ROCKSDB);
         return new EmbeddedRocksDBStateBackend(false).configure(conf, getClass().getClassLoader());
     }
 }

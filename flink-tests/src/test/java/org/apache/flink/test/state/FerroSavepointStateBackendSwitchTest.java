@@ -1,5 +1,7 @@
 package org.apache.flink.test.state;
 
+import io.ferrostate.flink.FerroStateBackend;
+
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.typeutils.base.StringSerializer;
 import org.apache.flink.core.fs.CloseableRegistry;
@@ -12,8 +14,6 @@ import org.apache.flink.runtime.state.KeyedStateHandle;
 import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
 import org.apache.flink.test.state.BackendSwitchSpecs.BackendSwitchSpec;
 
-import io.ferrostate.flink.FerroStateBackend;
-
 import org.junit.After;
 import org.junit.runner.RunWith;
 import org.junit.runners.Parameterized;
@@ -25,10 +25,9 @@ import java.util.List;
 
 /**
  * Flink's {@code SavepointStateBackendSwitchTestBase} (flink-tests test-jar, unchanged) with
- * ferrostate on either side: a canonical savepoint with value, list and map state and timers,
- * taken on one backend and restored on the other, for ferrostate to/from HashMap, RocksDB (RocksDB
- * and heap timers) and ferrostate itself. In this package because Flink's specs are
- * package-private.
+ * ferrostate on either side: a canonical savepoint with value, list and map state and timers, taken
+ * on one backend and restored on the other, for ferrostate to/from HashMap, RocksDB (RocksDB and
+ * heap timers) and ferrostate itself. In this package because Flink's specs are package-private.
  */
 @RunWith(Parameterized.class)
 public class FerroSavepointStateBackendSwitchTest extends SavepointStateBackendSwitchTestBase {
@@ -72,8 +71,7 @@ public class FerroSavepointStateBackendSwitchTest extends SavepointStateBackendS
                 int numKeyGroups,
                 Collection<KeyedStateHandle> stateHandles)
                 throws Exception {
-            MockEnvironment env =
-                    MockEnvironment.builder().setManagedMemorySize(64L << 20).build();
+            MockEnvironment env = MockEnvironment.builder().setManagedMemorySize(64L << 20).build();
             envs.add(env);
             CheckpointableKeyedStateBackend<String> backend =
                     new FerroStateBackend()

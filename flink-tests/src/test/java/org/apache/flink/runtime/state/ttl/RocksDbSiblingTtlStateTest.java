@@ -12,10 +12,10 @@ import org.apache.flink.util.TernaryBoolean;
 import java.io.IOException;
 
 /**
- * Flink's own {@code FullSnapshotRocksDbTtlStateTest} (its RocksDB module's test-jar does not
- * ship it): EmbeddedRocksDB with full checkpoints, side by side with {@link FerroTtlStateTest}.
- * As in Flink, {@code isSavepoint()} is false: RocksDB's checkpoints copy SST files and never
- * apply the TTL snapshot filter.
+ * Flink's own {@code FullSnapshotRocksDbTtlStateTest} (its RocksDB module's test-jar does not ship
+ * it): EmbeddedRocksDB with full checkpoints, side by side with {@link FerroTtlStateTest}. As in
+ * Flink, {@code isSavepoint()} is false: RocksDB's checkpoints copy SST files and never apply the
+ * TTL snapshot filter.
  */
 public class RocksDbSiblingTtlStateTest extends CompactionFilterTtlTests {
 
@@ -28,7 +28,9 @@ public class RocksDbSiblingTtlStateTest extends CompactionFilterTtlTests {
             throw new FlinkRuntimeException("Failed to init rocksdb test state backend");
         }
         EmbeddedRocksDBStateBackend backend = new EmbeddedRocksDBStateBackend(TernaryBoolean.FALSE);
-        backend = backend.configure(new Configuration(), Thread.currentThread().getContextClassLoader());
+        backend =
+                backend.configure(
+                        new Configuration(), Thread.currentThread().getContextClassLoader());
         backend.setDbStoragePath(dbPath);
         return backend;
     }
