@@ -33,6 +33,7 @@ native: deps
 rust-lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --locked --all-targets -- -D warnings
+	$(CARGO) clippy --release --locked --all-targets -p ferrostate-jni --features test-hooks -- -D warnings
 
 # Formats and lints: rustfmt and clippy for Rust, Spotless (google-java-format, AOSP style) for
 # Java. `make test` runs both checks too (Maven checks the Java format before compiling).

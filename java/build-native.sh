@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# Builds the JNI library with Cargo and packs a copy without debug info into the jar's
-# platform folder. Called by Maven (java/pom.xml) in generate-resources.
+# Builds the JNI library with Cargo and packs copies without debug info into the jar's platform
+# folder: the released library into the classes, and one built with the `test-hooks` feature
+# (rust/jni/src/hooks.rs: panic and benchmark hooks) into the test classes, which come first on
+# the test classpath and make up the test-jar the benchmarks use. Called by Maven (java/pom.xml)
+# in generate-resources.
 set -euo pipefail
 target_dir="$1"
 out_dir="$2"
+test_out_dir="$3"
 root="$(cd "$(dirname "$0")/.." && pwd)"
+platform=native/linux-x86_64
 cd "$root"
+# Hooks first, so that the library left in the target directory is the released one.
+CARGO_TARGET_DIR="$target_dir" cargo build --release --locked -p ferrostate-jni --features test-hooks
+mkdir -p "$test_out_dir/$platform"
+strip --strip-debug -o "$test_out_dir/$platform/libferrostate_jni.so" \
+  "$target_dir/release/libferrostate_jni.so"
 CARGO_TARGET_DIR="$target_dir" cargo build --release --locked -p ferrostate-jni
-mkdir -p "$out_dir/native/linux-x86_64"
-strip --strip-debug -o "$out_dir/native/linux-x86_64/libferrostate_jni.so" \
+mkdir -p "$out_dir/$platform"
+strip --strip-debug -o "$out_dir/$platform/libferrostate_jni.so" \
   "$target_dir/release/libferrostate_jni.so"

@@ -6,6 +6,8 @@
 
 mod batch;
 mod errors;
+#[cfg(feature = "test-hooks")]
+mod hooks;
 mod library;
 mod memory;
 mod results;

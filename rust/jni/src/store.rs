@@ -25,8 +25,9 @@ pub(crate) struct StoreHandle {
     inner: UnsafeCell<Inner>,
 }
 
-struct Inner {
-    store: Store,
+/// What the lock of a [`StoreHandle`] guards.
+pub(crate) struct Inner {
+    pub(crate) store: Store,
     key: Buffer,
     value: Buffer,
     /// A scan's prefix and start key, copied out of its buffer (which the entries overwrite);
@@ -65,7 +66,7 @@ impl StoreHandle {
 
 /// Runs `f` on the store behind handle `h`, holding its lock.
 #[inline]
-fn with_store<R>(h: jlong, f: impl FnOnce(&mut Inner) -> JniResult<R>) -> JniResult<R> {
+pub(crate) fn with_store<R>(h: jlong, f: impl FnOnce(&mut Inner) -> JniResult<R>) -> JniResult<R> {
     if h == 0 {
         return Err(JniError::Closed("store"));
     }
@@ -104,6 +105,12 @@ impl Buffer {
         })
     }
 
+    /// Capacity in bytes.
+    #[cfg(feature = "test-hooks")]
+    pub(crate) fn capacity(&self) -> usize {
+        self.cap
+    }
+
     /// The first `len` bytes.
     #[inline]
     pub(crate) fn slice(&self, len: jint) -> JniResult<&[u8]> {
@@ -127,7 +134,7 @@ impl Buffer {
 }
 
 #[inline]
-fn checked_len(len: jint, cap: usize) -> JniResult<usize> {
+pub(crate) fn checked_len(len: jint, cap: usize) -> JniResult<usize> {
     if len < 0 || len as usize > cap {
         return Err(JniError::Arg(format!(
             "length {len} outside the registered buffer of {cap} bytes"
@@ -514,37 +521,4 @@ store_native! {
         let counters = [st.rocksdb_reads, st.rocksdb_writes, st.hot_hits, st.evictions];
         long_array(env, &counters.map(|c| c as jlong))
     }
-}
-
-/// The Rust-only floor of a state access (benchmarks): `count` lookups of the keys laid back
-/// to back in `keys` (each `key_len` bytes), in one native call; returns the sum of the value
-/// lengths found.
-#[no_mangle]
-pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_benchGetLoop<'l>(
-    mut env: JNIEnv<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-    state: jint,
-    keys: JByteBuffer<'l>,
-    key_len: jint,
-    count: jint,
-) -> jlong {
-    guard(&mut env, "benchmark lookups", |env| {
-        let keys = Buffer::register(env, &keys)?;
-        let kl = checked_len(key_len, keys.cap)?;
-        let n = count.max(0) as usize;
-        if kl == 0 || n.checked_mul(kl).is_none_or(|total| total > keys.cap) {
-            return Err(JniError::Arg("keys do not fit the buffer".into()));
-        }
-        let all = keys.slice((n * kl) as jint)?;
-        with_store(h, |s| {
-            let mut sum = 0i64;
-            for key in all.chunks_exact(kl) {
-                if let Some(len) = s.store.get(state as u32, key, |v| v.len())? {
-                    sum += len as i64;
-                }
-            }
-            Ok(sum)
-        })
-    })
 }

@@ -10,6 +10,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const JAVA_PACKAGE: &str = "java/src/main/java/io/ferrostate/flink/nativ";
+/// The test hooks' class (`NativeHooks`) lives in the test sources, beside the same package.
+const JAVA_TEST_PACKAGE: &str = "java/src/test/java/io/ferrostate/flink/nativ";
+/// The only source file of entry points built with the `test-hooks` feature.
+const HOOKS_SOURCE: &str = "hooks.rs";
 const ENTRY_PREFIX: &str = "Java_io_ferrostate_flink_nativ_";
 
 fn repo() -> PathBuf {
@@ -46,10 +50,10 @@ fn count_params(list: &str) -> usize {
     }
 }
 
-/// `Class.method` -> number of arguments, for every `native` method Java declares.
-fn java_natives() -> BTreeMap<String, usize> {
+/// `Class.method` -> number of arguments, for every `native` method Java declares in `dir`.
+fn java_natives(dir: &str) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
-    for file in files(&repo().join(JAVA_PACKAGE), "java") {
+    for file in files(&repo().join(dir), "java") {
         let class = file.file_stem().unwrap().to_string_lossy().to_string();
         let text = read(&file);
         let mut from = 0;
@@ -79,10 +83,14 @@ fn java_natives() -> BTreeMap<String, usize> {
 }
 
 /// `Class.method` -> number of Java arguments, for every entry point this crate defines,
-/// whether written out or through `store_native!` (which adds the store handle).
-fn rust_entry_points() -> BTreeMap<String, usize> {
+/// whether written out or through `store_native!` (which adds the store handle); `hooks`: those
+/// of the `test-hooks` feature, or all the others.
+fn rust_entry_points(hooks: bool) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for file in files(&repo().join("rust/jni/src"), "rs") {
+        if (file.file_name().unwrap() == HOOKS_SOURCE) != hooks {
+            continue;
+        }
         let text = read(&file);
         let mut from = 0;
         while let Some(at) = text[from..].find(&format!("fn {ENTRY_PREFIX}")) {
@@ -107,13 +115,10 @@ fn rust_entry_points() -> BTreeMap<String, usize> {
     out
 }
 
-#[test]
-fn every_java_native_has_its_entry_point_with_the_same_arity() {
-    let java = java_natives();
-    let rust = rust_entry_points();
-    assert!(java.len() > 20, "found only {} Java natives", java.len());
+/// The differences between the natives Java declares and the entry points Rust defines.
+fn mismatches(java: &BTreeMap<String, usize>, rust: &BTreeMap<String, usize>) -> Vec<String> {
     let mut problems = Vec::new();
-    for (name, args) in &java {
+    for (name, args) in java {
         match rust.get(name) {
             None => problems.push(format!("{name}: declared in Java, no entry point in Rust")),
             Some(n) if n != args => {
@@ -127,7 +132,35 @@ fn every_java_native_has_its_entry_point_with_the_same_arity() {
             problems.push(format!("{name}: entry point in Rust, no native in Java"));
         }
     }
+    problems
+}
+
+#[test]
+fn every_java_native_has_its_entry_point_with_the_same_arity() {
+    let java = java_natives(JAVA_PACKAGE);
+    assert!(java.len() > 20, "found only {} Java natives", java.len());
+    let problems = mismatches(&java, &rust_entry_points(false));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn test_hooks_are_declared_only_in_test_code_and_built_only_with_their_feature() {
+    let java = java_natives(JAVA_TEST_PACKAGE);
+    let hooks = rust_entry_points(true);
+    assert!(!hooks.is_empty(), "no entry point in {HOOKS_SOURCE}");
+    assert!(
+        java.keys()
+            .chain(hooks.keys())
+            .all(|n| n.starts_with("NativeHooks.")),
+        "hooks outside NativeHooks: {java:?} {hooks:?}"
+    );
+    let problems = mismatches(&java, &hooks);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let lib = read(&repo().join("rust/jni/src/lib.rs"));
+    assert!(
+        lib.contains("#[cfg(feature = \"test-hooks\")]\nmod hooks;"),
+        "hooks.rs must be compiled only with the test-hooks feature"
+    );
 }
 
 /// `NAME = value` of every `static final int` constant with `prefix` in a Java file.

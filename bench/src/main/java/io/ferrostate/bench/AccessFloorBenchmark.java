@@ -30,9 +30,9 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code keyPath}: the key group of a Long key and ferrostate's composite key {@code [key
  *       group][key][namespace]} built in the direct key buffer ({@code FerroKeyBuilder}, as {@code
  *       setCurrentKey} + a state access do).
- *   <li>{@code jniNoop}: an empty JNI call ({@code NativeLibrary.noop()}).
+ *   <li>{@code jniNoop}: an empty JNI call ({@code NativeHooks.noop()}).
  *   <li>{@code jniTouch}: a JNI call that reads the 10 key bytes from a shared direct buffer and
- *       writes 8 bytes back ({@code NativeLibrary.touch}), what every access does at least.
+ *       writes 8 bytes back ({@code NativeHooks.touch}), what every access does at least.
  * </ul>
  *
  * Run in ns/op; the runner adds the serializer and store-lookup floors of the regime.
@@ -101,7 +101,7 @@ public class AccessFloorBenchmark {
     @Benchmark
     public void jniNoop() throws Throwable {
         if (Natives.NOOP == null) {
-            throw new IllegalStateException("NativeLibrary.noop() is missing");
+            throw new IllegalStateException("NativeHooks.noop() is missing");
         }
         Natives.NOOP.invokeExact();
     }
@@ -109,7 +109,7 @@ public class AccessFloorBenchmark {
     @Benchmark
     public int jniTouch() throws Throwable {
         if (touchHandle == 0) {
-            throw new IllegalStateException("NativeLibrary.touch is missing");
+            throw new IllegalStateException("NativeHooks.touch is missing");
         }
         return (int) Natives.TOUCH.invokeExact(touchHandle, 10);
     }

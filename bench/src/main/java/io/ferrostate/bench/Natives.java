@@ -1,6 +1,5 @@
 package io.ferrostate.bench;
 
-import io.ferrostate.flink.nativ.NativeLibrary;
 import io.ferrostate.flink.nativ.NativeLibraryLoader;
 import io.ferrostate.flink.nativ.NativeMemory;
 import io.ferrostate.flink.nativ.NativeStore;
@@ -15,19 +14,21 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The benchmark-only native entry points, bound by name so this module compiles and runs against a
- * backend jar that lacks some of them: a missing Java method gives a null handle, a declared method
- * whose native side is missing fails its probe with {@link UnsatisfiedLinkError}; either way the
- * runner leaves that floor benchmark out and the report says so.
+ * The benchmark-only native entry points, the test hooks of {@code NativeHooks} (in the shim's
+ * test-jar, with a library built to have them; the released jar has none), bound by name so this
+ * module compiles and runs against a backend jar that lacks some of them: a missing class or method
+ * gives a null handle, a declared method whose native side is missing fails its probe with {@link
+ * UnsatisfiedLinkError}; either way the runner leaves that floor benchmark out and the report says
+ * so.
  *
  * <ul>
- *   <li>{@code NativeLibrary.noop()}: an empty JNI call.
- *   <li>{@code NativeLibrary.registerTouchBuffer(ByteBuffer) -> long}, {@code
- *       NativeLibrary.touch(long handle, int length) -> int}, {@code
- *       NativeLibrary.freeTouchBuffer(long)}: a call that reads {@code length} bytes of a shared
- *       direct buffer and writes 8 bytes back.
- *   <li>{@code NativeStore.benchGetLoop(int state, ByteBuffer keys, int keyLength, int count) ->
- *       long}: {@code count} lookups in the store from Rust alone (one JNI call for all of them).
+ *   <li>{@code NativeHooks.noop()}: an empty JNI call.
+ *   <li>{@code NativeHooks.registerTouchBuffer(ByteBuffer) -> long}, {@code NativeHooks.touch(long
+ *       handle, int length) -> int}, {@code NativeHooks.freeTouchBuffer(long)}: a call that reads
+ *       {@code length} bytes of a shared direct buffer and writes 8 bytes back.
+ *   <li>{@code NativeHooks.benchGetLoop(NativeStore store, int state, ByteBuffer keys, int
+ *       keyLength, int count) -> long}: {@code count} lookups in the store from Rust alone (one JNI
+ *       call for all of them).
  * </ul>
  *
  * MethodHandles held in static finals are inlined by the JIT: a call costs what the direct call
@@ -49,19 +50,18 @@ final class Natives {
             loaded = false;
         }
         MethodHandles.Lookup lookup = MethodHandles.publicLookup();
-        NOOP =
-                loaded
-                        ? findStatic(
-                                lookup,
-                                NativeLibrary.class,
-                                "noop",
-                                MethodType.methodType(void.class))
-                        : null;
+        Class<?> hooks = null;
+        try {
+            hooks = Class.forName("io.ferrostate.flink.nativ.NativeHooks");
+        } catch (ClassNotFoundException | LinkageError e) {
+            loaded = false;
+        }
+        NOOP = loaded ? findStatic(lookup, hooks, "noop", MethodType.methodType(void.class)) : null;
         REGISTER_TOUCH_BUFFER =
                 loaded
                         ? findStatic(
                                 lookup,
-                                NativeLibrary.class,
+                                hooks,
                                 "registerTouchBuffer",
                                 MethodType.methodType(long.class, ByteBuffer.class))
                         : null;
@@ -69,7 +69,7 @@ final class Natives {
                 loaded
                         ? findStatic(
                                 lookup,
-                                NativeLibrary.class,
+                                hooks,
                                 "touch",
                                 MethodType.methodType(int.class, long.class, int.class))
                         : null;
@@ -77,27 +77,24 @@ final class Natives {
                 loaded
                         ? findStatic(
                                 lookup,
-                                NativeLibrary.class,
+                                hooks,
                                 "freeTouchBuffer",
                                 MethodType.methodType(void.class, long.class))
                         : null;
-        MethodHandle loop = null;
-        if (loaded) {
-            try {
-                loop =
-                        lookup.findVirtual(
-                                NativeStore.class,
+        MethodHandle loop =
+                loaded
+                        ? findStatic(
+                                lookup,
+                                hooks,
                                 "benchGetLoop",
                                 MethodType.methodType(
                                         long.class,
+                                        NativeStore.class,
                                         int.class,
                                         ByteBuffer.class,
                                         int.class,
-                                        int.class));
-            } catch (ReflectiveOperationException e) {
-                loop = null;
-            }
-        }
+                                        int.class))
+                        : null;
         BENCH_GET_LOOP = loop;
     }
 
@@ -123,38 +120,38 @@ final class Natives {
 
     private static String probeNoop() {
         if (NOOP == null) {
-            return "NativeLibrary.noop() is missing";
+            return "NativeHooks.noop() is missing";
         }
         try {
             NOOP.invokeExact();
             return null;
         } catch (UnsatisfiedLinkError e) {
-            return "native of NativeLibrary.noop() is missing: " + e.getMessage();
+            return "native of NativeHooks.noop() is missing: " + e.getMessage();
         } catch (Throwable t) {
-            return "NativeLibrary.noop() failed: " + t;
+            return "NativeHooks.noop() failed: " + t;
         }
     }
 
     private static String probeTouch() {
         if (REGISTER_TOUCH_BUFFER == null || TOUCH == null || FREE_TOUCH_BUFFER == null) {
-            return "NativeLibrary.registerTouchBuffer/touch/freeTouchBuffer are missing";
+            return "NativeHooks.registerTouchBuffer/touch/freeTouchBuffer are missing";
         }
         try {
             ByteBuffer b = ByteBuffer.allocateDirect(64);
             long h = (long) REGISTER_TOUCH_BUFFER.invokeExact(b);
             int n = (int) TOUCH.invokeExact(h, 10);
             FREE_TOUCH_BUFFER.invokeExact(h);
-            return n >= 0 ? null : "NativeLibrary.touch returned " + n;
+            return n >= 0 ? null : "NativeHooks.touch returned " + n;
         } catch (UnsatisfiedLinkError e) {
-            return "native of NativeLibrary.touch is missing: " + e.getMessage();
+            return "native of NativeHooks.touch is missing: " + e.getMessage();
         } catch (Throwable t) {
-            return "NativeLibrary.touch failed: " + t;
+            return "NativeHooks.touch failed: " + t;
         }
     }
 
     private static String probeLoop() {
         if (BENCH_GET_LOOP == null) {
-            return "NativeStore.benchGetLoop(int, ByteBuffer, int, int) is missing";
+            return "NativeHooks.benchGetLoop(NativeStore, int, ByteBuffer, int, int) is missing";
         }
         File dir = null;
         try {
@@ -166,12 +163,12 @@ final class Natives {
                 int state = store.registerState("probe", NativeStore.KIND_VALUE);
                 ByteBuffer keys = ByteBuffer.allocateDirect(16);
                 long sum = (long) BENCH_GET_LOOP.invokeExact(store, state, keys, 10, 1);
-                return sum >= 0 ? null : "NativeStore.benchGetLoop returned " + sum;
+                return sum >= 0 ? null : "NativeHooks.benchGetLoop returned " + sum;
             }
         } catch (UnsatisfiedLinkError e) {
-            return "native of NativeStore.benchGetLoop is missing: " + e.getMessage();
+            return "native of NativeHooks.benchGetLoop is missing: " + e.getMessage();
         } catch (Throwable t) {
-            return "NativeStore.benchGetLoop failed: " + t;
+            return "NativeHooks.benchGetLoop failed: " + t;
         } finally {
             if (dir != null) {
                 org.apache.flink.util.FileUtils.deleteDirectoryQuietly(dir);

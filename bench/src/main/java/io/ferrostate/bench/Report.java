@@ -152,10 +152,10 @@ final class Report {
         for (Row f : floors.values()) {
             floorNs.put(f.benchmark + "|" + f.regime, f.score);
         }
-        // Without NativeStore.benchGetLoop, the in-memory store part of the floor comes from the
+        // Without NativeHooks.benchGetLoop, the in-memory store part of the floor comes from the
         // Rust criterion bench (rust/engine/benches/lookup.rs: hot-tier gets of 500,000 10-byte
         // keys with 8-byte values, the in-memory valueGet shape), if it ran.
-        String rustSource = "NativeStore.benchGetLoop";
+        String rustSource = "NativeHooks.benchGetLoop";
         if (!floorNs.containsKey("rustLookup|in-memory") && criterion.containsKey(CRITERION_HOT)) {
             floorNs.put("rustLookup|in-memory", criterion.get(CRITERION_HOT));
             rustSource = "criterion " + CRITERION_HOT + " (in-memory only)";
@@ -499,13 +499,13 @@ final class Report {
                 "Flink serializer: value / list element out of the direct buffer");
         what.put("mapValueSerialize", "Flink serializer: map value in");
         what.put("mapValueDeserialize", "Flink serializer: map value out");
-        what.put("jniNoop", "an empty JNI call (NativeLibrary.noop)");
+        what.put("jniNoop", "an empty JNI call (NativeHooks.noop)");
         what.put(
                 "jniTouch",
-                "a JNI call reading 10 key bytes of the shared buffer and writing 8 back (NativeLibrary.touch)");
+                "a JNI call reading 10 key bytes of the shared buffer and writing 8 back (NativeHooks.touch)");
         what.put(
                 "rustLookup",
-                "a lookup in the Rust store from Rust alone, valueGet's keys and data (NativeStore.benchGetLoop; in the floor: "
+                "a lookup in the Rust store from Rust alone, valueGet's keys and data (NativeHooks.benchGetLoop; in the floor: "
                         + rustSource
                         + ")");
         List<Map<String, Object>> out = new ArrayList<>();

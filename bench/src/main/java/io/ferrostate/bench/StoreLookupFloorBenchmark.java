@@ -35,7 +35,7 @@ import static io.ferrostate.bench.StateBenchmarkData.SETUP_KEY_COUNT;
 /**
  * The store part of the floor: a lookup in ferrostate's Rust store from Rust alone, on the very
  * data {@link ValueStateBenchmark} loads (500,000 keys, the regime's values and budget), in the
- * order {@code valueGet} reads them. One JNI call ({@code NativeStore.benchGetLoop}) looks up
+ * order {@code valueGet} reads them. One JNI call ({@code NativeHooks.benchGetLoop}) looks up
  * {@value #BATCH} composite keys laid back to back in a direct buffer, so JNI's share per lookup is
  * negligible.
  */
@@ -61,7 +61,7 @@ public class StoreLookupFloorBenchmark {
     public void setUp() throws Exception {
         if (Natives.BENCH_GET_LOOP == null) {
             throw new IllegalStateException(
-                    "NativeStore.benchGetLoop(int, ByteBuffer, int, int) is missing: see bench/README.md");
+                    "NativeHooks.benchGetLoop(NativeStore, int, ByteBuffer, int, int) is missing: see bench/README.md");
         }
         Regime reg = Regime.of(regime);
         probe = new MemoryProbe("FERROSTATE", reg.id, reg.budgetBytes());

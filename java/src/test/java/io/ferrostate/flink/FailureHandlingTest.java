@@ -1,6 +1,7 @@
 package io.ferrostate.flink;
 
 import io.ferrostate.flink.nativ.FerroNativeException;
+import io.ferrostate.flink.nativ.NativeHooks;
 import io.ferrostate.flink.nativ.NativeLibrary;
 import io.ferrostate.flink.nativ.NativeMemory;
 import io.ferrostate.flink.nativ.NativeStore;
@@ -33,13 +34,13 @@ class FailureHandlingTest {
     @Test
     void aNativePanicBecomesAJavaException() {
         NativeLibraryHolder.load();
-        assertThatThrownBy(() -> NativeLibrary.panicForTest("deliberate panic for the test"))
+        assertThatThrownBy(() -> NativeHooks.panicForTest("deliberate panic for the test"))
                 .isInstanceOf(FerroNativeException.class)
                 .hasMessageContaining("native panic")
                 .hasMessageContaining("deliberate panic for the test");
         // The JVM lives on, and so does the library.
         assertThat(NativeLibrary.version()).isNotEmpty();
-        assertThatThrownBy(() -> NativeLibrary.panicForTest("again"))
+        assertThatThrownBy(() -> NativeHooks.panicForTest("again"))
                 .isInstanceOf(FerroNativeException.class);
     }
 

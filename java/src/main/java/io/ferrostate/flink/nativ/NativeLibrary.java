@@ -2,7 +2,11 @@ package io.ferrostate.flink.nativ;
 
 import org.apache.flink.annotation.Internal;
 
-/** Identity of the loaded native library and switches for failure tests. */
+/**
+ * Identity of the loaded native library and the write-failure switch of fault drills ({@code
+ * state.backend.ferrostate.debug.fail-writes-file}). Test and benchmark hooks are in the test
+ * sources ({@code NativeHooks}), with a library built to have them.
+ */
 @Internal
 public final class NativeLibrary {
     private NativeLibrary() {}
@@ -21,21 +25,4 @@ public final class NativeLibrary {
      * full. Affects every store of this class loader's library copy.
      */
     public static native void setFailWrites(boolean on);
-
-    /** Panics inside native code, to prove that a panic becomes a Java exception. */
-    public static native void panicForTest(String message);
-
-    /** Does nothing: the cost of a native call (benchmarks). */
-    public static native void noop();
-
-    /** Registers a direct buffer for {@link #touch}; free it with {@link #freeTouchBuffer}. */
-    public static native long registerTouchBuffer(java.nio.ByteBuffer buffer);
-
-    public static native void freeTouchBuffer(long handle);
-
-    /**
-     * Reads {@code length} bytes of a registered buffer and writes 8 bytes back: the floor of one
-     * state access through the shared buffer (benchmarks).
-     */
-    public static native int touch(long handle, int length);
 }

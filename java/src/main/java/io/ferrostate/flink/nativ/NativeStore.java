@@ -250,14 +250,6 @@ public final class NativeStore extends NativeObject {
         return memoryUsage(handle());
     }
 
-    /**
-     * Benchmarks only: {@code count} lookups in one native call of the keys laid back to back in
-     * {@code keys} (each {@code keyLength} bytes); returns the sum of the value lengths found.
-     */
-    public long benchGetLoop(int state, ByteBuffer keys, int keyLength, int count) {
-        return benchGetLoop(handle(), state, keys, keyLength, count);
-    }
-
     /** {@code [RocksDB point reads, RocksDB writes, hot-tier hits, evictions]}. */
     public long[] stats() {
         return stats(handle());
@@ -332,7 +324,4 @@ public final class NativeStore extends NativeObject {
     private static native long[] memoryUsage(long handle);
 
     private static native long[] stats(long handle);
-
-    private static native long benchGetLoop(
-            long handle, int state, ByteBuffer keys, int keyLength, int count);
 }
