@@ -5,12 +5,8 @@ import io.ferrostate.flink.nativ.NativeStore;
 
 import org.apache.flink.api.common.state.State;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
-import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
-import org.apache.flink.queryablestate.client.state.serialization.KvStateSerializer;
-import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
-import org.apache.flink.runtime.state.SerializedCompositeKeyBuilder;
 import org.apache.flink.runtime.state.internal.InternalKvState;
 import org.apache.flink.util.FlinkRuntimeException;
 import org.apache.flink.util.StateMigrationException;
@@ -54,9 +50,6 @@ abstract class AbstractFerroState<K, N, V> implements InternalKvState<K, N, V>, 
         this.valueSerializer = valueSerializer;
         this.defaultValue = defaultValue;
     }
-
-    /** The native kind of this state's values. */
-    abstract int kind();
 
     @Override
     public TypeSerializer<K> getKeySerializer() {
@@ -142,18 +135,9 @@ abstract class AbstractFerroState<K, N, V> implements InternalKvState<K, N, V>, 
             final TypeSerializer<N> safeNamespaceSerializer,
             final TypeSerializer<V> safeValueSerializer)
             throws Exception {
-        Tuple2<K, N> keyAndNamespace =
-                KvStateSerializer.deserializeKeyAndNamespace(
-                        serializedKeyAndNamespace, safeKeySerializer, safeNamespaceSerializer);
-        int keyGroup =
-                KeyGroupRangeAssignment.assignToKeyGroup(
-                        keyAndNamespace.f0, backend.getNumberOfKeyGroups());
-        SerializedCompositeKeyBuilder<K> builder =
-                new SerializedCompositeKeyBuilder<>(
-                        safeKeySerializer, keyBuilder.getKeyGroupPrefixBytes(), 32);
-        builder.setKeyAndKeyGroup(keyAndNamespace.f0, keyGroup);
         byte[] key =
-                builder.buildCompositeKeyNamespace(keyAndNamespace.f1, safeNamespaceSerializer);
+                backend.compositeKeyFor(
+                        serializedKeyAndNamespace, safeKeySerializer, safeNamespaceSerializer);
         byte[] stored = store.getBytes(stateId, key);
         return stored == null ? null : storedToQueryable(stored, key, safeValueSerializer);
     }

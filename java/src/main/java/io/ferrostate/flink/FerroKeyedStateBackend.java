@@ -1,6 +1,9 @@
 package io.ferrostate.flink;
 
 import io.ferrostate.flink.iterator.FerroStateKeysIterator;
+import io.ferrostate.flink.meta.ListFormat;
+import io.ferrostate.flink.meta.StateInfo;
+import io.ferrostate.flink.meta.StateKinds;
 import io.ferrostate.flink.nativ.DirectOutputView;
 import io.ferrostate.flink.nativ.NativeMemory;
 import io.ferrostate.flink.nativ.NativeStore;
@@ -8,6 +11,7 @@ import io.ferrostate.flink.nativ.ScanBatch;
 import io.ferrostate.flink.snapshot.FerroFullSnapshotResources;
 import io.ferrostate.flink.snapshot.FerroFullSnapshotStrategy;
 import io.ferrostate.flink.snapshot.FerroNativeSnapshotStrategy;
+import io.ferrostate.flink.snapshot.SnapshotSource;
 
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.annotation.VisibleForTesting;
@@ -40,7 +44,6 @@ import org.apache.flink.runtime.state.KeyedStateHandle;
 import org.apache.flink.runtime.state.LocalRecoveryConfig;
 import org.apache.flink.runtime.state.PriorityComparable;
 import org.apache.flink.runtime.state.RegisteredKeyValueStateBackendMetaInfo;
-import org.apache.flink.runtime.state.RegisteredStateMetaInfoBase;
 import org.apache.flink.runtime.state.SavepointResources;
 import org.apache.flink.runtime.state.SerializedCompositeKeyBuilder;
 import org.apache.flink.runtime.state.SnapshotResult;
@@ -88,7 +91,8 @@ import static org.apache.flink.util.Preconditions.checkState;
  * Timers live in Flink's heap priority queues and are written with every snapshot.
  */
 @Internal
-public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
+public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K>
+        implements SnapshotSource<K> {
 
     private static final Logger LOG = LoggerFactory.getLogger(FerroKeyedStateBackend.class);
 
@@ -133,30 +137,6 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
         StateRegistration(int stateId, RegisteredKeyValueStateBackendMetaInfo<N, SV> metaInfo) {
             this.stateId = stateId;
             this.metaInfo = metaInfo;
-        }
-    }
-
-    /** What the backend knows of one key/value state. */
-    public static final class StateInfo {
-        public final int stateId;
-        public final RegisteredStateMetaInfoBase metaInfo;
-
-        /**
-         * Why some restored list values could not be split into elements with the serializer
-         * restored from the snapshot (they are kept whole, as one element); null when all were.
-         */
-        @javax.annotation.Nullable private Exception unreadRestoredLists;
-
-        public StateInfo(int stateId, RegisteredStateMetaInfoBase metaInfo) {
-            this.stateId = stateId;
-            this.metaInfo = metaInfo;
-        }
-
-        /** Records that restored list values were kept whole because they could not be read. */
-        public void keptRestoredListsWhole(Exception cause) {
-            if (unreadRestoredLists == null) {
-                unreadRestoredLists = cause;
-            }
         }
     }
 
@@ -316,41 +296,34 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
 
     @Override
     public <N> Stream<K> getKeys(String state, N namespace) {
-        StateInfo info = kvStateInformation.get(state);
-        if (info == null || !(info.metaInfo instanceof RegisteredKeyValueStateBackendMetaInfo)) {
-            return Stream.empty();
-        }
-        @SuppressWarnings("unchecked")
-        TypeSerializer<N> namespaceSerializer =
-                ((RegisteredKeyValueStateBackendMetaInfo<N, ?>) info.metaInfo)
-                        .getNamespaceSerializer();
-        boolean ambiguous =
-                CompositeKeySerializationUtils.isAmbiguousKeyPossible(
-                        getKeySerializer(), namespaceSerializer);
-        DataOutputSerializer nsOut = new DataOutputSerializer(8);
-        try {
-            CompositeKeySerializationUtils.writeNameSpace(
-                    namespace, namespaceSerializer, nsOut, ambiguous);
-        } catch (IOException e) {
-            throw new FlinkRuntimeException("Failed to serialize the namespace.", e);
-        }
-        FerroStateKeysIterator<K, N> it =
-                new FerroStateKeysIterator<>(
-                        new ScanBatch(store, info.stateId, new byte[0], 256),
-                        getKeySerializer(),
-                        namespaceSerializer,
-                        keyGroupPrefixBytes,
-                        ambiguous,
-                        nsOut.getCopyOfBuffer());
-        return StreamSupport.stream(
-                Spliterators.spliteratorUnknownSize(it.keys(), Spliterator.ORDERED), false);
+        FerroStateKeysIterator<K, N> it = keysIterator(state, namespace);
+        return it == null
+                ? Stream.empty()
+                : StreamSupport.stream(
+                        Spliterators.spliteratorUnknownSize(it.keys(), Spliterator.ORDERED), false);
     }
 
     @Override
     public <N> Stream<Tuple2<K, N>> getKeysAndNamespaces(String state) {
+        FerroStateKeysIterator<K, N> it = keysIterator(state, null);
+        return it == null
+                ? Stream.empty()
+                : StreamSupport.stream(
+                        Spliterators.spliteratorUnknownSize(
+                                it.keysAndNamespaces(), Spliterator.ORDERED),
+                        false);
+    }
+
+    /**
+     * The keys of key/value state {@code state}, in the given namespace or, when it is null, in
+     * every namespace; null when the backend has no such state.
+     */
+    @javax.annotation.Nullable
+    private <N> FerroStateKeysIterator<K, N> keysIterator(
+            String state, @javax.annotation.Nullable N namespace) {
         StateInfo info = kvStateInformation.get(state);
         if (info == null || !(info.metaInfo instanceof RegisteredKeyValueStateBackendMetaInfo)) {
-            return Stream.empty();
+            return null;
         }
         @SuppressWarnings("unchecked")
         TypeSerializer<N> namespaceSerializer =
@@ -359,17 +332,24 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
         boolean ambiguous =
                 CompositeKeySerializationUtils.isAmbiguousKeyPossible(
                         getKeySerializer(), namespaceSerializer);
-        FerroStateKeysIterator<K, N> it =
-                new FerroStateKeysIterator<>(
-                        new ScanBatch(store, info.stateId, new byte[0], 256),
-                        getKeySerializer(),
-                        namespaceSerializer,
-                        keyGroupPrefixBytes,
-                        ambiguous,
-                        null);
-        return StreamSupport.stream(
-                Spliterators.spliteratorUnknownSize(it.keysAndNamespaces(), Spliterator.ORDERED),
-                false);
+        byte[] namespaceBytes = null;
+        if (namespace != null) {
+            DataOutputSerializer nsOut = new DataOutputSerializer(8);
+            try {
+                CompositeKeySerializationUtils.writeNameSpace(
+                        namespace, namespaceSerializer, nsOut, ambiguous);
+            } catch (IOException e) {
+                throw new FlinkRuntimeException("Failed to serialize the namespace.", e);
+            }
+            namespaceBytes = nsOut.getCopyOfBuffer();
+        }
+        return new FerroStateKeysIterator<>(
+                new ScanBatch(store, info.stateId, new byte[0], 256),
+                getKeySerializer(),
+                namespaceSerializer,
+                keyGroupPrefixBytes,
+                ambiguous,
+                namespaceBytes);
     }
 
     // ------------------------------------------------------------------------
@@ -454,18 +434,6 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
                 stateDesc.getClass(), FerroKeyedStateBackend.class.getSimpleName());
     }
 
-    /** The native kind of a state type. */
-    public static int kindOf(StateDescriptor.Type type) {
-        switch (type) {
-            case LIST:
-                return NativeStore.KIND_LIST;
-            case MAP:
-                return NativeStore.KIND_MAP;
-            default:
-                return NativeStore.KIND_VALUE;
-        }
-    }
-
     private <N, S extends State, SV, SEV> StateRegistration<N, SV> tryRegisterKvStateInformation(
             StateDescriptor<S, SV> stateDesc,
             TypeSerializer<N> namespaceSerializer,
@@ -493,7 +461,7 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
                             stateDesc,
                             namespaceSerializer,
                             stateSerializer,
-                            old.unreadRestoredLists);
+                            old.unreadRestoredLists());
             stateId = old.stateId;
         } else {
             newMetaInfo =
@@ -503,7 +471,9 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
                             namespaceSerializer,
                             stateSerializer,
                             StateSnapshotTransformFactory.noTransform());
-            stateId = store.registerState(stateDesc.getName(), kindOf(stateDesc.getType()));
+            stateId =
+                    store.registerState(
+                            stateDesc.getName(), StateKinds.kindOf(stateDesc.getType()));
         }
         if (allowFutureMetadataUpdates) {
             newMetaInfo = newMetaInfo.withSerializerUpgradesAllowed();
@@ -716,16 +686,9 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K> {
     public SavepointResources<K> savepoint() throws Exception {
         checkNotDisposed();
         syncFailWritesFile();
-        return new SavepointResources<>(createFullSnapshotResources(true), ASYNCHRONOUS);
-    }
-
-    /**
-     * Takes the synchronous part of a full snapshot: writes the hot tier back and links the store's
-     * files into a snapshot directory that the asynchronous part reads.
-     */
-    public FerroFullSnapshotResources<K> createFullSnapshotResources(boolean includeTimers)
-            throws IOException {
-        return FerroFullSnapshotResources.create(this, includeTimers);
+        // The synchronous part: the hot tier written back, the store's files linked.
+        return new SavepointResources<>(
+                FerroFullSnapshotResources.create(this, true), ASYNCHRONOUS);
     }
 
     @Override

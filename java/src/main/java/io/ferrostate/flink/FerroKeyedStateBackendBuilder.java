@@ -1,6 +1,6 @@
 package io.ferrostate.flink;
 
-import io.ferrostate.flink.FerroKeyedStateBackend.StateInfo;
+import io.ferrostate.flink.meta.StateInfo;
 import io.ferrostate.flink.nativ.NativeMemory;
 import io.ferrostate.flink.nativ.NativeStore;
 import io.ferrostate.flink.restore.FerroFullRestoreOperation;
@@ -110,106 +110,22 @@ public class FerroKeyedStateBackendBuilder<K> extends AbstractKeyedStateBackendB
         Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> queues = new HashMap<>();
         HeapPriorityQueueSetFactory queueFactory =
                 new HeapPriorityQueueSetFactory(keyGroupRange, numberOfKeyGroups, 128);
-        int prefixBytes =
-                CompositeKeySerializationUtils.computeRequiredBytesInKeyGroupPrefix(
-                        numberOfKeyGroups);
         try {
             prepareDirectory();
             List<KeyedStateHandle> handles = new ArrayList<>();
             restoreStateHandles.stream().filter(Objects::nonNull).forEach(handles::add);
-            UUID backendUID = UUID.randomUUID();
-            SortedMap<Long, Map<String, FerroNativeSnapshotStrategy.Uploaded>> restoredFiles =
-                    new TreeMap<>();
-            long lastCompleted = -1;
+            Restored restored;
             if (!handles.isEmpty() && handles.get(0) instanceof IncrementalKeyedStateHandle) {
-                FerroNativeRestoreOperation.Result result =
-                        new FerroNativeRestoreOperation<>(
-                                        keyGroupRange,
-                                        numberOfKeyGroups,
-                                        prefixBytes,
-                                        userCodeClassLoader,
-                                        handles,
-                                        keySerializerProvider,
-                                        instanceBasePath,
-                                        memory,
-                                        maxHotValueBytes,
-                                        PublishingTimeProvider.cellOf(ttlTimeProvider),
-                                        kvStates,
-                                        queues,
-                                        queueFactory)
-                                .withTransferThreads(transferThreads)
-                                .restore();
-                store = result.store;
-                backendUID = result.backendUID;
-                restoredFiles = result.restoredSstFiles;
-                lastCompleted = result.lastCompletedCheckpointId;
+                restored = restoreNative(handles, kvStates, queues, queueFactory);
+                store = restored.store;
             } else {
-                store =
-                        new NativeStore(
-                                new File(instanceBasePath, "db").getAbsolutePath(),
-                                memory,
-                                maxHotValueBytes,
-                                PublishingTimeProvider.cellOf(ttlTimeProvider));
-            }
-            if (!handles.isEmpty() && !(handles.get(0) instanceof IncrementalKeyedStateHandle)) {
-                KeyedStateHandle first = handles.get(0);
-                if (first instanceof KeyGroupsStateHandle) {
-                    new FerroFullRestoreOperation<>(
-                                    keyGroupRange,
-                                    numberOfKeyGroups,
-                                    prefixBytes,
-                                    userCodeClassLoader,
-                                    handles,
-                                    keySerializerProvider,
-                                    store,
-                                    kvStates,
-                                    queues,
-                                    queueFactory)
-                            .restore();
-                } else {
-                    throw new BackendBuildingException(
-                            "ferrostate cannot restore state handles of type "
-                                    + first.getClass().getName()
-                                    + "; it restores Flink's canonical key-group snapshots (savepoints of any"
-                                    + " backend and its own full checkpoints) and its own native snapshots.");
+                store = openStore();
+                restored = new Restored(store);
+                if (!handles.isEmpty()) {
+                    restoreCanonical(handles, store, kvStates, queues, queueFactory);
                 }
             }
-            TypeSerializer<K> keySerializer = keySerializerProvider.currentSchemaSerializer();
-            NativeStore opened = store;
-            // The registry passed in guards the restore only: Flink closes it once restore is
-            // done. Snapshots register with a registry of the backend's own, closed on close().
-            CloseableRegistry backendRegistry = new CloseableRegistry();
-            UUID uid = backendUID;
-            SortedMap<Long, Map<String, FerroNativeSnapshotStrategy.Uploaded>> files =
-                    restoredFiles;
-            long completed = lastCompleted;
-            return new FerroKeyedStateBackend<>(
-                    kvStateRegistry,
-                    keySerializer,
-                    userCodeClassLoader,
-                    executionConfig,
-                    ttlTimeProvider,
-                    latencyTrackingStateConfig,
-                    backendRegistry,
-                    keyGroupCompressionDecorator,
-                    new InternalKeyContextImpl<>(keyGroupRange, numberOfKeyGroups),
-                    opened,
-                    memory,
-                    memoryLease,
-                    instanceBasePath,
-                    kvStates,
-                    queues,
-                    queueFactory,
-                    new FerroKeyedStateBackend.NativeStrategyFactory() {
-                        @Override
-                        public <T> FerroNativeSnapshotStrategy<T> create(
-                                FerroKeyedStateBackend<T> backend) {
-                            return new FerroNativeSnapshotStrategy<>(
-                                    backend, localRecoveryConfig, uid, files, completed);
-                        }
-                    },
-                    localRecoveryConfig,
-                    incremental);
+            return newBackend(restored, kvStates, queues, queueFactory);
         } catch (Throwable t) {
             if (store != null) {
                 store.close();
@@ -226,6 +142,153 @@ public class FerroKeyedStateBackendBuilder<K> extends AbstractKeyedStateBackendB
             throw new BackendBuildingException(
                     "Failed to build the ferrostate keyed state backend: " + t.getMessage(), t);
         }
+    }
+
+    /** The store a backend starts with, and what its native snapshots continue from. */
+    private static final class Restored {
+        final NativeStore store;
+        final UUID backendUID;
+
+        /** SST files of restored checkpoints, which the next checkpoints may refer to. */
+        final SortedMap<Long, Map<String, FerroNativeSnapshotStrategy.Uploaded>> files;
+
+        final long lastCompletedCheckpointId;
+
+        /** A new store: nothing to continue from. */
+        Restored(NativeStore store) {
+            this(store, UUID.randomUUID(), new TreeMap<>(), -1);
+        }
+
+        Restored(
+                NativeStore store,
+                UUID backendUID,
+                SortedMap<Long, Map<String, FerroNativeSnapshotStrategy.Uploaded>> files,
+                long lastCompletedCheckpointId) {
+            this.store = store;
+            this.backendUID = backendUID;
+            this.files = files;
+            this.lastCompletedCheckpointId = lastCompletedCheckpointId;
+        }
+    }
+
+    private int prefixBytes() {
+        return CompositeKeySerializationUtils.computeRequiredBytesInKeyGroupPrefix(
+                numberOfKeyGroups);
+    }
+
+    /** Restores ferrostate's own native snapshots (incremental checkpoints, native savepoints). */
+    private Restored restoreNative(
+            List<KeyedStateHandle> handles,
+            LinkedHashMap<String, StateInfo> kvStates,
+            Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> queues,
+            HeapPriorityQueueSetFactory queueFactory)
+            throws Exception {
+        FerroNativeRestoreOperation.Result result =
+                new FerroNativeRestoreOperation<>(
+                                keyGroupRange,
+                                numberOfKeyGroups,
+                                prefixBytes(),
+                                userCodeClassLoader,
+                                handles,
+                                keySerializerProvider,
+                                instanceBasePath,
+                                memory,
+                                maxHotValueBytes,
+                                PublishingTimeProvider.cellOf(ttlTimeProvider),
+                                kvStates,
+                                queues,
+                                queueFactory)
+                        .withTransferThreads(transferThreads)
+                        .restore();
+        return new Restored(
+                result.store,
+                result.backendUID,
+                result.restoredSstFiles,
+                result.lastCompletedCheckpointId);
+    }
+
+    /** Opens an empty store in the working directory. */
+    private NativeStore openStore() {
+        return new NativeStore(
+                new File(instanceBasePath, "db").getAbsolutePath(),
+                memory,
+                maxHotValueBytes,
+                PublishingTimeProvider.cellOf(ttlTimeProvider));
+    }
+
+    /**
+     * Restores Flink's canonical key-group snapshots (savepoints of any backend, ferrostate's full
+     * checkpoints) into {@code store}.
+     */
+    private void restoreCanonical(
+            List<KeyedStateHandle> handles,
+            NativeStore store,
+            LinkedHashMap<String, StateInfo> kvStates,
+            Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> queues,
+            HeapPriorityQueueSetFactory queueFactory)
+            throws Exception {
+        KeyedStateHandle first = handles.get(0);
+        if (!(first instanceof KeyGroupsStateHandle)) {
+            throw new BackendBuildingException(
+                    "ferrostate cannot restore state handles of type "
+                            + first.getClass().getName()
+                            + "; it restores Flink's canonical key-group snapshots (savepoints of any"
+                            + " backend and its own full checkpoints) and its own native snapshots.");
+        }
+        new FerroFullRestoreOperation<>(
+                        keyGroupRange,
+                        numberOfKeyGroups,
+                        prefixBytes(),
+                        userCodeClassLoader,
+                        handles,
+                        keySerializerProvider,
+                        store,
+                        kvStates,
+                        queues,
+                        queueFactory)
+                .restore();
+    }
+
+    private FerroKeyedStateBackend<K> newBackend(
+            Restored restored,
+            LinkedHashMap<String, StateInfo> kvStates,
+            Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> queues,
+            HeapPriorityQueueSetFactory queueFactory) {
+        TypeSerializer<K> keySerializer = keySerializerProvider.currentSchemaSerializer();
+        // The registry passed in guards the restore only: Flink closes it once restore is
+        // done. Snapshots register with a registry of the backend's own, closed on close().
+        CloseableRegistry backendRegistry = new CloseableRegistry();
+        return new FerroKeyedStateBackend<>(
+                kvStateRegistry,
+                keySerializer,
+                userCodeClassLoader,
+                executionConfig,
+                ttlTimeProvider,
+                latencyTrackingStateConfig,
+                backendRegistry,
+                keyGroupCompressionDecorator,
+                new InternalKeyContextImpl<>(keyGroupRange, numberOfKeyGroups),
+                restored.store,
+                memory,
+                memoryLease,
+                instanceBasePath,
+                kvStates,
+                queues,
+                queueFactory,
+                new FerroKeyedStateBackend.NativeStrategyFactory() {
+                    @Override
+                    public <T> FerroNativeSnapshotStrategy<T> create(
+                            FerroKeyedStateBackend<T> backend) {
+                        return new FerroNativeSnapshotStrategy<>(
+                                backend,
+                                localRecoveryConfig,
+                                restored.backendUID,
+                                restored.files,
+                                restored.lastCompletedCheckpointId);
+                    }
+                },
+                localRecoveryConfig,
+                incremental);
     }
 
     private void prepareDirectory() throws IOException {

@@ -1,7 +1,7 @@
 package io.ferrostate.flink;
 
+import io.ferrostate.flink.meta.ListFormat;
 import io.ferrostate.flink.nativ.DirectOutputView;
-import io.ferrostate.flink.nativ.NativeStore;
 
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.State;
@@ -37,11 +37,6 @@ class FerroListState<K, N, V> extends AbstractFerroState<K, N, List<V>>
             List<V> defaultValue) {
         super(backend, stateId, namespaceSerializer, valueSerializer, defaultValue);
         this.elementSerializer = ((ListSerializer<V>) valueSerializer).getElementSerializer();
-    }
-
-    @Override
-    int kind() {
-        return NativeStore.KIND_LIST;
     }
 
     @Override

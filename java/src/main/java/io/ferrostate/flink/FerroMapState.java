@@ -62,11 +62,6 @@ class FerroMapState<K, N, UK, UV> extends AbstractFerroState<K, N, Map<UK, UV>>
         setSerializers(valueSerializer);
     }
 
-    @Override
-    int kind() {
-        return NativeStore.KIND_MAP;
-    }
-
     /** Length of the map's prefix (key group, key, namespace) in the last key built. */
     private int mapPrefixLength;
 

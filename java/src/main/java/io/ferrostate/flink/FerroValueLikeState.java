@@ -1,7 +1,6 @@
 package io.ferrostate.flink;
 
 import io.ferrostate.flink.nativ.DirectOutputView;
-import io.ferrostate.flink.nativ.NativeStore;
 
 import org.apache.flink.api.common.state.State;
 import org.apache.flink.api.common.state.StateDescriptor;
@@ -23,11 +22,6 @@ abstract class FerroValueLikeState<K, N, V> extends AbstractFerroState<K, N, V> 
             TypeSerializer<V> valueSerializer,
             V defaultValue) {
         super(backend, stateId, namespaceSerializer, valueSerializer, defaultValue);
-    }
-
-    @Override
-    int kind() {
-        return NativeStore.KIND_VALUE;
     }
 
     public V getInternal() throws IOException {

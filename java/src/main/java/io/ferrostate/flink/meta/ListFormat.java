@@ -1,4 +1,4 @@
-package io.ferrostate.flink;
+package io.ferrostate.flink.meta;
 
 import io.ferrostate.flink.nativ.DirectInputView;
 import io.ferrostate.flink.nativ.DirectOutputView;

@@ -1,8 +1,8 @@
 package io.ferrostate.flink.restore;
 
-import io.ferrostate.flink.FerroKeyedStateBackend;
-import io.ferrostate.flink.FerroKeyedStateBackend.StateInfo;
-import io.ferrostate.flink.ListFormat;
+import io.ferrostate.flink.meta.ListFormat;
+import io.ferrostate.flink.meta.StateInfo;
+import io.ferrostate.flink.meta.StateKinds;
 import io.ferrostate.flink.nativ.DirectOutputView;
 import io.ferrostate.flink.nativ.NativeStore;
 
@@ -10,17 +10,14 @@ import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.base.ListSerializer;
 import org.apache.flink.core.memory.DataInputDeserializer;
-import org.apache.flink.runtime.state.KeyExtractorFunction;
 import org.apache.flink.runtime.state.KeyGroupRange;
 import org.apache.flink.runtime.state.KeyGroupsStateHandle;
 import org.apache.flink.runtime.state.KeyedStateHandle;
 import org.apache.flink.runtime.state.RegisteredKeyValueStateBackendMetaInfo;
-import org.apache.flink.runtime.state.RegisteredPriorityQueueStateBackendMetaInfo;
 import org.apache.flink.runtime.state.RegisteredStateMetaInfoBase;
 import org.apache.flink.runtime.state.SavepointKeyedStateHandle;
 import org.apache.flink.runtime.state.StateSerializerProvider;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueElement;
-import org.apache.flink.runtime.state.heap.HeapPriorityQueueSet;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSetFactory;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
 import org.apache.flink.runtime.state.metainfo.StateMetaInfoSnapshot;
@@ -142,21 +139,18 @@ public final class FerroFullRestoreOperation<K> {
             StateMetaInfoSnapshot meta = metas.get(i);
             if (meta.getBackendStateType()
                     == StateMetaInfoSnapshot.BackendStateType.PRIORITY_QUEUE) {
-                HeapPriorityQueueSnapshotRestoreWrapper<?> wrapper =
-                        queues.computeIfAbsent(
-                                meta.getName(),
-                                name ->
-                                        createQueue(
-                                                new RegisteredPriorityQueueStateBackendMetaInfo<>(
-                                                        meta)));
                 targets.put(
                         i,
                         new Target(
                                 null,
                                 -1,
                                 null,
-                                (HeapPriorityQueueSnapshotRestoreWrapper<HeapPriorityQueueElement>)
-                                        wrapper));
+                                RestoredQueues.queueOf(
+                                        queues,
+                                        meta,
+                                        queueFactory,
+                                        keyGroupRange,
+                                        numberOfKeyGroups)));
             } else {
                 StateInfo info = kvStates.get(meta.getName());
                 RegisteredKeyValueStateBackendMetaInfo<?, ?> kv;
@@ -166,15 +160,14 @@ public final class FerroFullRestoreOperation<K> {
                                     RegisteredStateMetaInfoBase.fromMetaInfoSnapshot(meta);
                     int id =
                             store.registerState(
-                                    meta.getName(),
-                                    FerroKeyedStateBackend.kindOf(kv.getStateType()));
+                                    meta.getName(), StateKinds.kindOf(kv.getStateType()));
                     info = new StateInfo(id, kv);
                     kvStates.put(meta.getName(), info);
                 } else {
                     kv = (RegisteredKeyValueStateBackendMetaInfo<?, ?>) info.metaInfo;
                 }
                 TypeSerializer<Object> element = null;
-                if (FerroKeyedStateBackend.kindOf(kv.getStateType()) == NativeStore.KIND_LIST) {
+                if (StateKinds.kindOf(kv.getStateType()) == NativeStore.KIND_LIST) {
                     element =
                             ((ListSerializer<Object>) kv.getStateSerializer())
                                     .getElementSerializer();
@@ -245,18 +238,5 @@ public final class FerroFullRestoreOperation<K> {
             System.arraycopy(delimited, 0, whole, 4, n);
             return whole;
         }
-    }
-
-    @SuppressWarnings({"unchecked", "rawtypes"})
-    private HeapPriorityQueueSnapshotRestoreWrapper<?> createQueue(
-            RegisteredPriorityQueueStateBackendMetaInfo metaInfo) {
-        HeapPriorityQueueSet pq =
-                queueFactory.create(metaInfo.getName(), metaInfo.getElementSerializer());
-        return new HeapPriorityQueueSnapshotRestoreWrapper<>(
-                pq,
-                metaInfo,
-                KeyExtractorFunction.forKeyedObjects(),
-                keyGroupRange,
-                numberOfKeyGroups);
     }
 }

@@ -1,7 +1,7 @@
 package io.ferrostate.flink.restore;
 
-import io.ferrostate.flink.FerroKeyedStateBackend;
-import io.ferrostate.flink.FerroKeyedStateBackend.StateInfo;
+import io.ferrostate.flink.meta.StateInfo;
+import io.ferrostate.flink.meta.StateKinds;
 import io.ferrostate.flink.nativ.FerroCorruptionException;
 import io.ferrostate.flink.nativ.NativeMemory;
 import io.ferrostate.flink.nativ.NativeResults.SnapshotFile;
@@ -21,17 +21,14 @@ import org.apache.flink.runtime.state.IncrementalKeyedStateHandle;
 import org.apache.flink.runtime.state.IncrementalKeyedStateHandle.HandleAndLocalPath;
 import org.apache.flink.runtime.state.IncrementalLocalKeyedStateHandle;
 import org.apache.flink.runtime.state.IncrementalRemoteKeyedStateHandle;
-import org.apache.flink.runtime.state.KeyExtractorFunction;
 import org.apache.flink.runtime.state.KeyGroupRange;
 import org.apache.flink.runtime.state.KeyedBackendSerializationProxy;
 import org.apache.flink.runtime.state.KeyedStateHandle;
 import org.apache.flink.runtime.state.RegisteredKeyValueStateBackendMetaInfo;
-import org.apache.flink.runtime.state.RegisteredPriorityQueueStateBackendMetaInfo;
 import org.apache.flink.runtime.state.RegisteredStateMetaInfoBase;
 import org.apache.flink.runtime.state.StateSerializerProvider;
 import org.apache.flink.runtime.state.StreamStateHandle;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueElement;
-import org.apache.flink.runtime.state.heap.HeapPriorityQueueSet;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSetFactory;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
 import org.apache.flink.runtime.state.metainfo.StateMetaInfoSnapshot;
@@ -420,23 +417,16 @@ public final class FerroNativeRestoreOperation<K> {
             for (StateMetaInfoSnapshot meta : proxy.getStateMetaInfoSnapshots()) {
                 if (meta.getBackendStateType()
                         == StateMetaInfoSnapshot.BackendStateType.PRIORITY_QUEUE) {
-                    HeapPriorityQueueSnapshotRestoreWrapper<?> w =
-                            queues.computeIfAbsent(
-                                    meta.getName(),
-                                    name ->
-                                            createQueue(
-                                                    new RegisteredPriorityQueueStateBackendMetaInfo<>(
-                                                            meta)));
                     restoredQueues.add(
-                            (HeapPriorityQueueSnapshotRestoreWrapper<HeapPriorityQueueElement>) w);
+                            RestoredQueues.queueOf(
+                                    queues, meta, queueFactory, keyGroupRange, numberOfKeyGroups));
                 } else if (!kvStates.containsKey(meta.getName())) {
                     RegisteredKeyValueStateBackendMetaInfo<?, ?> kv =
                             (RegisteredKeyValueStateBackendMetaInfo<?, ?>)
                                     RegisteredStateMetaInfoBase.fromMetaInfoSnapshot(meta);
                     int id =
                             store.registerState(
-                                    meta.getName(),
-                                    FerroKeyedStateBackend.kindOf(kv.getStateType()));
+                                    meta.getName(), StateKinds.kindOf(kv.getStateType()));
                     kvStates.put(meta.getName(), new StateInfo(id, kv));
                 }
             }
@@ -482,18 +472,5 @@ public final class FerroNativeRestoreOperation<K> {
                             + keySerializerProvider.previousSchemaSerializer()
                             + ").");
         }
-    }
-
-    @SuppressWarnings({"unchecked", "rawtypes"})
-    private HeapPriorityQueueSnapshotRestoreWrapper<?> createQueue(
-            RegisteredPriorityQueueStateBackendMetaInfo metaInfo) {
-        HeapPriorityQueueSet pq =
-                queueFactory.create(metaInfo.getName(), metaInfo.getElementSerializer());
-        return new HeapPriorityQueueSnapshotRestoreWrapper<>(
-                pq,
-                metaInfo,
-                KeyExtractorFunction.forKeyedObjects(),
-                keyGroupRange,
-                numberOfKeyGroups);
     }
 }

@@ -1,6 +1,7 @@
 package io.ferrostate.flink.snapshot;
 
-import io.ferrostate.flink.FerroKeyedStateBackend;
+import io.ferrostate.flink.meta.StateInfo;
+import io.ferrostate.flink.meta.StateKinds;
 import io.ferrostate.flink.nativ.SnapshotScan;
 
 import org.apache.flink.annotation.Internal;
@@ -71,20 +72,20 @@ public final class FerroFullSnapshotResources<K> implements FullSnapshotResource
     /** The synchronous part: runs on the task thread. */
     @SuppressWarnings("unchecked")
     public static <K> FerroFullSnapshotResources<K> create(
-            FerroKeyedStateBackend<K> backend, boolean includeTimers) throws IOException {
-        List<FerroKeyedStateBackend.StateInfo> states = backend.kvStatesInOrder();
+            SnapshotSource<K> backend, boolean includeTimers) throws IOException {
+        List<StateInfo> states = backend.kvStatesInOrder();
         List<StateMetaInfoSnapshot> metas = new ArrayList<>();
         String[] names = new String[states.size()];
         int[] kinds = new int[states.size()];
         StateSnapshotTransformer<byte[]>[] transformers =
                 new StateSnapshotTransformer[states.size()];
         for (int i = 0; i < states.size(); i++) {
-            FerroKeyedStateBackend.StateInfo info = states.get(i);
+            StateInfo info = states.get(i);
             metas.add(info.metaInfo.snapshot());
             names[i] = info.metaInfo.getName();
             RegisteredKeyValueStateBackendMetaInfo<?, ?> kv =
                     (RegisteredKeyValueStateBackendMetaInfo<?, ?>) info.metaInfo;
-            kinds[i] = FerroKeyedStateBackend.kindOf(kv.getStateType());
+            kinds[i] = StateKinds.kindOf(kv.getStateType());
             transformers[i] =
                     kv.getStateSnapshotTransformFactory().createForSerializedState().orElse(null);
         }

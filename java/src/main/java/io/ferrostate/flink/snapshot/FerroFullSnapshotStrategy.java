@@ -1,7 +1,5 @@
 package io.ferrostate.flink.snapshot;
 
-import io.ferrostate.flink.FerroKeyedStateBackend;
-
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.runtime.checkpoint.CheckpointOptions;
 import org.apache.flink.runtime.state.CheckpointStreamFactory;
@@ -26,18 +24,18 @@ import javax.annotation.Nonnull;
 public final class FerroFullSnapshotStrategy<K>
         implements SnapshotStrategy<KeyedStateHandle, FullSnapshotResources<K>> {
 
-    private final FerroKeyedStateBackend<K> backend;
+    private final SnapshotSource<K> backend;
     private final LocalRecoveryConfig localRecoveryConfig;
 
     public FerroFullSnapshotStrategy(
-            FerroKeyedStateBackend<K> backend, LocalRecoveryConfig localRecoveryConfig) {
+            SnapshotSource<K> backend, LocalRecoveryConfig localRecoveryConfig) {
         this.backend = backend;
         this.localRecoveryConfig = localRecoveryConfig;
     }
 
     @Override
     public FullSnapshotResources<K> syncPrepareResources(long checkpointId) throws Exception {
-        return backend.createFullSnapshotResources(true);
+        return FerroFullSnapshotResources.create(backend, true);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.ferrostate.flink.snapshot;
 
-import io.ferrostate.flink.FerroKeyedStateBackend;
+import io.ferrostate.flink.meta.StateInfo;
+import io.ferrostate.flink.meta.StateKinds;
 import io.ferrostate.flink.nativ.NativeResults.SnapshotFile;
 import io.ferrostate.flink.nativ.NativeSnapshots;
 
@@ -96,7 +97,7 @@ public final class FerroNativeSnapshotStrategy<K>
         }
     }
 
-    private final FerroKeyedStateBackend<K> backend;
+    private final SnapshotSource<K> backend;
     private final LocalRecoveryConfig localRecoveryConfig;
     private final UUID backendUID;
 
@@ -116,7 +117,7 @@ public final class FerroNativeSnapshotStrategy<K>
     private long firstReusableCheckpointId = Long.MIN_VALUE;
 
     public FerroNativeSnapshotStrategy(
-            FerroKeyedStateBackend<K> backend,
+            SnapshotSource<K> backend,
             LocalRecoveryConfig localRecoveryConfig,
             UUID backendUID,
             SortedMap<Long, Map<String, Uploaded>> restoredSstFiles,
@@ -173,8 +174,7 @@ public final class FerroNativeSnapshotStrategy<K>
 
     @Override
     public Resources syncPrepareResources(long checkpointId) throws Exception {
-        if (backend.getKvStateInformation().isEmpty()
-                && backend.getRegisteredPQStates().isEmpty()) {
+        if (backend.kvStatesInOrder().isEmpty() && backend.getRegisteredPQStates().isEmpty()) {
             // Nothing registered: the snapshot is empty (a null handle), as Flink expects.
             return null;
         }
@@ -198,15 +198,15 @@ public final class FerroNativeSnapshotStrategy<K>
         backend.store().checkpoint(directory.getAbsolutePath());
 
         List<StateMetaInfoSnapshot> metas = new ArrayList<>();
-        List<FerroKeyedStateBackend.StateInfo> states = backend.kvStatesInOrder();
+        List<StateInfo> states = backend.kvStatesInOrder();
         String[] names = new String[states.size()];
         int[] kinds = new int[states.size()];
         for (int i = 0; i < states.size(); i++) {
-            FerroKeyedStateBackend.StateInfo info = states.get(i);
+            StateInfo info = states.get(i);
             metas.add(info.metaInfo.snapshot());
             names[i] = info.metaInfo.getName();
             kinds[i] =
-                    FerroKeyedStateBackend.kindOf(
+                    StateKinds.kindOf(
                             ((RegisteredKeyValueStateBackendMetaInfo<?, ?>) info.metaInfo)
                                     .getStateType());
         }
@@ -269,6 +269,59 @@ public final class FerroNativeSnapshotStrategy<K>
             throws Exception {
         boolean reuse = sharing == SnapshotType.SharingFilesStrategy.FORWARD_BACKWARD;
         Map<String, Uploaded> known = reuse ? res.confirmed : Collections.emptyMap();
+        List<SnapshotFile> manifest = writeManifest(res.directory, known);
+        CheckpointedStateScope sstScope =
+                sharing == SnapshotType.SharingFilesStrategy.NO_SHARING
+                        ? CheckpointedStateScope.EXCLUSIVE
+                        : CheckpointedStateScope.SHARED;
+        Upload up = new Upload(res.directory, factory, registry, known, sstScope);
+        boolean completed = false;
+        try {
+            List<SnapshotFile> files = new ArrayList<>(manifest);
+            // The store's manifest goes last, after every file it describes.
+            File manifestFile = new File(res.directory, MANIFEST);
+            files.add(
+                    new SnapshotFile(MANIFEST, manifestFile.length(), (int) crc32c(manifestFile)));
+            for (SnapshotFile f : files) {
+                up.file(f);
+            }
+            SnapshotResult<StreamStateHandle> meta =
+                    writeMeta(res, checkpointId, factory, registry, up.indexFiles, up.indexNumbers);
+            up.created(meta.getJobManagerOwnedSnapshot());
+            synchronized (uploadedSstFiles) {
+                if (sharing != SnapshotType.SharingFilesStrategy.NO_SHARING) {
+                    uploadedSstFiles.put(checkpointId, Collections.unmodifiableMap(up.uploadedNow));
+                }
+            }
+            SnapshotResult<KeyedStateHandle> result = handles(res, checkpointId, up, meta);
+            completed = true;
+            LOG.debug(
+                    "ferrostate snapshot {} of {}: {} files, {} bytes uploaded, {} files reused.",
+                    checkpointId,
+                    backend.getKeyGroupRange(),
+                    files.size(),
+                    up.checkpointedSize,
+                    up.reused.size());
+            return result;
+        } finally {
+            if (completed) {
+                factory.reusePreviousStateHandle(up.reused);
+            } else {
+                // Nothing a later checkpoint depends on stays behind: only handles this attempt
+                // created are discarded; reused ones belong to earlier checkpoints.
+                for (StreamStateHandle h : up.created) {
+                    StateUtil.discardStateObjectQuietly(h);
+                }
+                deleteQuietly(res.directory);
+            }
+        }
+    }
+
+    /**
+     * Writes the store's manifest of {@code directory} and returns the files it describes; the
+     * checksums of files uploaded before ({@code known}) are taken from there, not read again.
+     */
+    private static List<SnapshotFile> writeManifest(File directory, Map<String, Uploaded> known) {
         List<String> knownNames = new ArrayList<>(known.keySet());
         long[] knownSizes = new long[knownNames.size()];
         int[] knownCrcs = new int[knownNames.size()];
@@ -277,129 +330,125 @@ public final class FerroNativeSnapshotStrategy<K>
             knownSizes[i] = u.size;
             knownCrcs[i] = u.crc;
         }
-        List<SnapshotFile> manifest =
-                NativeSnapshots.writeManifest(
-                        res.directory.getAbsolutePath(),
-                        knownNames.toArray(new String[0]),
-                        knownSizes,
-                        knownCrcs);
+        return NativeSnapshots.writeManifest(
+                directory.getAbsolutePath(),
+                knownNames.toArray(new String[0]),
+                knownSizes,
+                knownCrcs);
+    }
 
-        List<HandleAndLocalPath> shared = new ArrayList<>();
-        List<HandleAndLocalPath> privateFiles = new ArrayList<>();
-        List<StreamStateHandle> reused = new ArrayList<>();
-        List<StreamStateHandle> created = new ArrayList<>();
-        Map<String, Uploaded> uploadedNow = new HashMap<>();
-        List<String[]> indexFiles = new ArrayList<>();
-        List<long[]> indexNumbers = new ArrayList<>();
-        long checkpointedSize = 0;
-        boolean completed = false;
-        CheckpointedStateScope sstScope =
-                sharing == SnapshotType.SharingFilesStrategy.NO_SHARING
-                        ? CheckpointedStateScope.EXCLUSIVE
-                        : CheckpointedStateScope.SHARED;
-        try {
-            List<SnapshotFile> files = new ArrayList<>(manifest);
-            // The store's manifest goes last, after every file it describes.
-            File manifestFile = new File(res.directory, MANIFEST);
-            files.add(
-                    new SnapshotFile(MANIFEST, manifestFile.length(), (int) crc32c(manifestFile)));
-            for (SnapshotFile f : files) {
-                String name = f.name;
-                File file = new File(res.directory, name);
-                long size = f.size;
-                int crc = f.crc32c;
-                boolean sst = name.endsWith(SST);
-                StreamStateHandle handle;
-                Uploaded previous = sst ? known.get(name) : null;
-                if (previous != null && factory.couldReuseStateHandle(previous.handle)) {
-                    handle =
-                            new PlaceholderStreamStateHandle(
-                                    previous.handle.getStreamStateHandleID(),
-                                    previous.handle.getStateSize(),
-                                    FileMergingSnapshotManager.isFileMergingHandle(
-                                            previous.handle));
-                    reused.add(previous.handle);
-                    uploadedNow.put(name, previous);
-                } else {
-                    handle =
-                            uploadFile(
-                                    file,
-                                    factory,
-                                    sst ? sstScope : CheckpointedStateScope.EXCLUSIVE,
-                                    registry);
-                    created.add(handle);
-                    checkpointedSize += handle.getStateSize();
-                    if (sst) {
-                        uploadedNow.put(name, new Uploaded(handle, size, crc));
-                    }
-                }
-                if (sst) {
-                    shared.add(HandleAndLocalPath.of(handle, name));
-                } else {
-                    privateFiles.add(HandleAndLocalPath.of(handle, name));
-                }
-                String remote = previous != null ? remoteOf(previous.handle) : remoteOf(handle);
-                indexFiles.add(new String[] {name, remote});
-                indexNumbers.add(new long[] {size, crc, sst ? 1 : 0});
-            }
-
-            SnapshotResult<StreamStateHandle> meta =
-                    writeMeta(res, checkpointId, factory, registry, indexFiles, indexNumbers);
-            created.add(meta.getJobManagerOwnedSnapshot());
-            checkpointedSize += meta.getJobManagerOwnedSnapshot().getStateSize();
-
-            KeyGroupRange range = backend.getKeyGroupRange();
-            IncrementalRemoteKeyedStateHandle remote =
-                    new IncrementalRemoteKeyedStateHandle(
+    /**
+     * The handles of a finished upload: the remote incremental handle, and the local one when the
+     * snapshot directory is kept for local recovery.
+     */
+    private SnapshotResult<KeyedStateHandle> handles(
+            Resources res, long checkpointId, Upload up, SnapshotResult<StreamStateHandle> meta) {
+        KeyGroupRange range = backend.getKeyGroupRange();
+        IncrementalRemoteKeyedStateHandle remote =
+                new IncrementalRemoteKeyedStateHandle(
+                        backendUID,
+                        range,
+                        checkpointId,
+                        up.shared,
+                        up.privateFiles,
+                        meta.getJobManagerOwnedSnapshot(),
+                        up.checkpointedSize);
+        if (res.keepDirectory && meta.getTaskLocalSnapshot() != null) {
+            IncrementalLocalKeyedStateHandle local =
+                    new IncrementalLocalKeyedStateHandle(
                             backendUID,
-                            range,
                             checkpointId,
-                            shared,
-                            privateFiles,
-                            meta.getJobManagerOwnedSnapshot(),
-                            checkpointedSize);
-            synchronized (uploadedSstFiles) {
-                if (sharing != SnapshotType.SharingFilesStrategy.NO_SHARING) {
-                    uploadedSstFiles.put(checkpointId, Collections.unmodifiableMap(uploadedNow));
-                }
-            }
-            SnapshotResult<KeyedStateHandle> result;
-            if (res.keepDirectory && meta.getTaskLocalSnapshot() != null) {
-                IncrementalLocalKeyedStateHandle local =
-                        new IncrementalLocalKeyedStateHandle(
-                                backendUID,
-                                checkpointId,
-                                DirectoryStateHandle.forPathWithSize(res.directory.toPath()),
-                                range,
-                                meta.getTaskLocalSnapshot(),
-                                shared);
-                result = SnapshotResult.withLocalState(remote, local);
+                            DirectoryStateHandle.forPathWithSize(res.directory.toPath()),
+                            range,
+                            meta.getTaskLocalSnapshot(),
+                            up.shared);
+            return SnapshotResult.withLocalState(remote, local);
+        }
+        if (res.keepDirectory) {
+            deleteQuietly(res.directory);
+        }
+        return SnapshotResult.of(remote);
+    }
+
+    /**
+     * One upload of a snapshot directory, file by file: what it uploaded or reused, and the entries
+     * of the snapshot's index.
+     */
+    private static final class Upload {
+        private final File directory;
+        private final CheckpointStreamFactory factory;
+        private final CloseableRegistry registry;
+
+        /** SST files uploaded by confirmed checkpoints, which this one may reuse. */
+        private final Map<String, Uploaded> known;
+
+        private final CheckpointedStateScope sstScope;
+
+        final List<HandleAndLocalPath> shared = new ArrayList<>();
+        final List<HandleAndLocalPath> privateFiles = new ArrayList<>();
+
+        /** Handles of earlier checkpoints this one refers to. */
+        final List<StreamStateHandle> reused = new ArrayList<>();
+
+        /** Handles this upload created: discarded when it fails. */
+        final List<StreamStateHandle> created = new ArrayList<>();
+
+        /** The SST files of this checkpoint, for later ones to reuse. */
+        final Map<String, Uploaded> uploadedNow = new HashMap<>();
+
+        final List<String[]> indexFiles = new ArrayList<>();
+        final List<long[]> indexNumbers = new ArrayList<>();
+        long checkpointedSize;
+
+        Upload(
+                File directory,
+                CheckpointStreamFactory factory,
+                CloseableRegistry registry,
+                Map<String, Uploaded> known,
+                CheckpointedStateScope sstScope) {
+            this.directory = directory;
+            this.factory = factory;
+            this.registry = registry;
+            this.known = known;
+            this.sstScope = sstScope;
+        }
+
+        /** Uploads one file, or refers to its upload by an earlier checkpoint. */
+        void file(SnapshotFile f) throws IOException {
+            String name = f.name;
+            boolean sst = name.endsWith(SST);
+            StreamStateHandle handle;
+            Uploaded previous = sst ? known.get(name) : null;
+            if (previous != null && factory.couldReuseStateHandle(previous.handle)) {
+                handle =
+                        new PlaceholderStreamStateHandle(
+                                previous.handle.getStreamStateHandleID(),
+                                previous.handle.getStateSize(),
+                                FileMergingSnapshotManager.isFileMergingHandle(previous.handle));
+                reused.add(previous.handle);
+                uploadedNow.put(name, previous);
             } else {
-                if (res.keepDirectory) {
-                    deleteQuietly(res.directory);
+                handle =
+                        uploadFile(
+                                new File(directory, name),
+                                factory,
+                                sst ? sstScope : CheckpointedStateScope.EXCLUSIVE,
+                                registry);
+                created(handle);
+                if (sst) {
+                    uploadedNow.put(name, new Uploaded(handle, f.size, f.crc32c));
                 }
-                result = SnapshotResult.of(remote);
             }
-            completed = true;
-            LOG.debug(
-                    "ferrostate snapshot {} of {}: {} files, {} bytes uploaded, {} files reused.",
-                    checkpointId,
-                    range,
-                    files.size(),
-                    checkpointedSize,
-                    reused.size());
-            return result;
-        } finally {
-            if (completed) {
-                factory.reusePreviousStateHandle(reused);
-            } else {
-                // Nothing a later checkpoint depends on stays behind: only handles this attempt
-                // created are discarded; reused ones belong to earlier checkpoints.
-                for (StreamStateHandle h : created) {
-                    StateUtil.discardStateObjectQuietly(h);
-                }
-                deleteQuietly(res.directory);
-            }
+            (sst ? shared : privateFiles).add(HandleAndLocalPath.of(handle, name));
+            String remote = previous != null ? remoteOf(previous.handle) : remoteOf(handle);
+            indexFiles.add(new String[] {name, remote});
+            indexNumbers.add(new long[] {f.size, f.crc32c, sst ? 1 : 0});
+        }
+
+        /** Counts a handle this upload created. */
+        void created(StreamStateHandle handle) {
+            created.add(handle);
+            checkpointedSize += handle.getStateSize();
         }
     }
 
