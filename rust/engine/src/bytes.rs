@@ -17,9 +17,19 @@ pub const INLINE_CAP: usize = 22;
 #[derive(Clone)]
 pub enum IBytes {
     /// Short contents, stored in the value itself.
-    Inline { len: u8, buf: [u8; INLINE_CAP] },
+    Inline {
+        /// Bytes used.
+        len: u8,
+        /// The contents, in the first `len` bytes.
+        buf: [u8; INLINE_CAP],
+    },
     /// Long contents: the first `len` bytes of `buf` (whose length is the capacity).
-    Heap { len: u32, buf: Box<[u8]> },
+    Heap {
+        /// Bytes used.
+        len: u32,
+        /// The contents, in the first `len` bytes.
+        buf: Box<[u8]>,
+    },
 }
 
 impl IBytes {

@@ -12,22 +12,34 @@ pub enum Error {
     /// A file operation failed.
     #[error("I/O error on {path}: {source}")]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// What the operating system said.
         #[source]
         source: std::io::Error,
     },
 
     /// Stored data (a snapshot file, a manifest, a value) is not what it must be.
     #[error("corrupt data in {what}: {detail}")]
-    Corrupt { what: String, detail: String },
+    Corrupt {
+        /// What holds the bad data.
+        what: String,
+        /// What is wrong with it.
+        detail: String,
+    },
 
     /// A file of a snapshot does not match the checksum its manifest records.
     #[error("checksum mismatch in {file}: manifest says crc32c {expected:08x} and {expected_len} bytes, file has crc32c {actual:08x} and {actual_len} bytes")]
     ChecksumMismatch {
+        /// The damaged file.
         file: PathBuf,
+        /// The CRC-32C the manifest records.
         expected: u32,
+        /// The CRC-32C of the file as it is.
         actual: u32,
+        /// The length the manifest records.
         expected_len: u64,
+        /// The length of the file as it is.
         actual_len: u64,
     },
 

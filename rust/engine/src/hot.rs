@@ -83,8 +83,11 @@ impl Slot {
 
 /// A write that must reach RocksDB when the table is flushed.
 pub enum WriteBack<'a> {
+    /// Sets a key to a value.
     Put(&'a [u8], &'a [u8]),
+    /// Removes a key.
     Delete(&'a [u8]),
+    /// Appends list elements to a key (RocksDB's merge operator).
     Merge(&'a [u8], &'a [u8]),
 }
 

@@ -2,6 +2,7 @@
 //! snapshots that are immutable, checksummed file sets. Pure Rust, no JNI: the `jni` crate
 //! beside this one is the only thing that knows about Java.
 #![deny(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod alloc;
 pub mod bytes;

@@ -107,7 +107,9 @@ fn timestamp_at(bytes: &[u8], offset: usize) -> Option<i64> {
 /// What the filter decides for one stored value.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
+    /// Not expired: keep it as it is.
     Keep,
+    /// Expired (for a list: every element): drop it.
     Remove,
     /// Keep only the surviving list elements, written to the output buffer.
     Rewrite,

@@ -43,6 +43,35 @@ fn known_files(
         .collect())
 }
 
+/// Runs `op` on snapshot directory `dir` with the sizes and checksums Java already knows
+/// (three parallel arrays), returning the files of the manifest `op` gives
+/// ([`results::files`]).
+fn with_known_files<'l>(
+    env: &mut JNIEnv<'l>,
+    what: &str,
+    dir: &JString<'l>,
+    known: (&JObjectArray<'l>, &JLongArray<'l>, &JIntArray<'l>),
+    op: impl FnOnce(
+        &Path,
+        &HashMap<String, (u64, u32)>,
+    ) -> ferrostate_engine::Result<snapshot::Manifest>,
+) -> jbyteArray {
+    guard(env, what, |env| {
+        let dir: String = env.get_string(dir)?.into();
+        let (names, sizes, crcs) = known;
+        let known = known_files(env, names, sizes, crcs)?;
+        let m = op(Path::new(&dir), &known)?;
+        files_array(env, &m)
+    })
+}
+
+/// The files of `m` as a Java byte array ([`results::files`]).
+fn files_array(env: &mut JNIEnv, m: &snapshot::Manifest) -> JniResult<jbyteArray> {
+    Ok(env
+        .byte_array_from_slice(&results::files(&m.files))?
+        .into_raw())
+}
+
 /// Writes the manifest of `dir`; `known*` give checksums of files uploaded before. Returns
 /// its files ([`results::files`]).
 #[no_mangle]
@@ -54,14 +83,14 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_writeManif
     known_sizes: JLongArray<'l>,
     known_crcs: JIntArray<'l>,
 ) -> jbyteArray {
-    guard(&mut env, "write snapshot manifest", |env| {
-        let dir: String = env.get_string(&dir)?.into();
-        let known = known_files(env, &known_names, &known_sizes, &known_crcs)?;
-        let m = snapshot::write_manifest(Path::new(&dir), &known)?;
-        Ok(env
-            .byte_array_from_slice(&results::files(&m.files))?
-            .into_raw())
-    })
+    let known = (&known_names, &known_sizes, &known_crcs);
+    with_known_files(
+        &mut env,
+        "write snapshot manifest",
+        &dir,
+        known,
+        snapshot::write_manifest,
+    )
 }
 
 /// Verifies every file of `dir` against its manifest; returns its files ([`results::files`]).
@@ -73,10 +102,7 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_verifyNati
 ) -> jbyteArray {
     guard(&mut env, "verify snapshot", |env| {
         let dir: String = env.get_string(&dir)?.into();
-        let m = snapshot::verify(Path::new(&dir))?;
-        Ok(env
-            .byte_array_from_slice(&results::files(&m.files))?
-            .into_raw())
+        files_array(env, &snapshot::verify(Path::new(&dir))?)
     })
 }
 
@@ -91,13 +117,9 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeSnapshots_verifyKnow
     known_sizes: JLongArray<'l>,
     known_crcs: JIntArray<'l>,
 ) -> jbyteArray {
-    guard(&mut env, "verify snapshot", |env| {
-        let dir: String = env.get_string(&dir)?.into();
-        let known = known_files(env, &known_names, &known_sizes, &known_crcs)?;
-        let m = snapshot::verify_known(Path::new(&dir), &known)?;
-        Ok(env
-            .byte_array_from_slice(&results::files(&m.files))?
-            .into_raw())
+    let known = (&known_names, &known_sizes, &known_crcs);
+    with_known_files(&mut env, "verify snapshot", &dir, known, |dir, known| {
+        snapshot::verify_known(dir, known)
     })
 }
 

@@ -35,7 +35,12 @@ pub enum ScanStart<'a> {
     /// At the first key with the prefix.
     First,
     /// At this key, or after it when `exclusive`.
-    At { key: &'a [u8], exclusive: bool },
+    At {
+        /// The key to start at.
+        key: &'a [u8],
+        /// Start after `key` rather than at it.
+        exclusive: bool,
+    },
 }
 
 /// An iterator over the keys of `cf` that start with `prefix`, positioned at `start`.

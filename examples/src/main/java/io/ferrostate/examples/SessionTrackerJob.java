@@ -57,7 +57,7 @@ public final class SessionTrackerJob {
     }
 
     /** Checkpointing and parallelism from the parameters (0 / -1 leave the environment's). */
-    public static void configure(StreamExecutionEnvironment env, SessionTrackerParams params) {
+    public static void configure(StreamExecutionEnvironment env, JobParams params) {
         if (params.checkpointIntervalMs > 0) {
             env.enableCheckpointing(params.checkpointIntervalMs);
         }

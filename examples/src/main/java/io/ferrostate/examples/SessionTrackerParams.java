@@ -1,7 +1,5 @@
 package io.ferrostate.examples;
 
-import java.io.Serializable;
-
 /**
  * Parameters of {@link SessionTrackerJob}, and the generated event stream they define. Plain Java
  * (no Flink classes), so {@link Reference} can replay the very same stream.
@@ -9,7 +7,7 @@ import java.io.Serializable;
  * <p>Event {@code i}: user {@code hash(i) mod users}; a feature drawn from a skewed distribution
  * whose favourite differs per user; event time {@code START + i * stepMs}.
  */
-public class SessionTrackerParams implements Serializable {
+public class SessionTrackerParams extends JobParams {
     private static final long serialVersionUID = 1L;
 
     /** Event time of event 0 (2023-11-14T22:13:20Z), a round number so windows line up. */
@@ -24,30 +22,23 @@ public class SessionTrackerParams implements Serializable {
     public static final String USAGE =
             "SessionTrackerJob options:\n"
                     + "  --events N               events to generate (default 200000)\n"
-                    + "  --unbounded              generate forever (ignores --events)\n"
+                    + COMMON_USAGE
                     + "  --users U                distinct users (default 1000)\n"
                     + "  --features F             distinct features (default 20)\n"
                     + "  --seed S                 seed of the generated stream (default 42)\n"
-                    + "  --rate R                 events per second, 0 = as fast as possible (default 0)\n"
                     + "  --step-ms MS             event-time distance between events (default 10)\n"
                     + "  --summary-every N        events per user between summaries (default 100)\n"
-                    + "  --checkpoint-interval MS checkpoint interval, 0 = leave it to the cluster"
-                    + " configuration (default 1000)\n"
                     + "  --parallelism P          parallelism of the tracker (default: the environment's)\n"
                     + "  --output PATH            write summaries to files under PATH (exactly once);"
                     + " without it they are printed";
 
-    public long events = 200_000;
-    public boolean unbounded = false;
     public int users = 1000;
     public int features = 20;
-    public long seed = 42;
-    public double rate = 0;
-    public long stepMs = 10;
     public int summaryEvery = 100;
-    public long checkpointIntervalMs = 1000;
-    public int parallelism = -1;
-    public String output = null;
+
+    public SessionTrackerParams() {
+        super(200_000, 42, 10);
+    }
 
     public static SessionTrackerParams fromArgs(String... args) {
         return fromArgs(new SessionTrackerParams(), Args.parse(args));
@@ -55,42 +46,21 @@ public class SessionTrackerParams implements Serializable {
 
     /** Reads the options into {@code p} (whose fields are the defaults); rejects unknown ones. */
     public static SessionTrackerParams fromArgs(SessionTrackerParams p, Args a) {
-        p.events = a.getLong("events", p.events);
-        p.unbounded = a.getFlag("unbounded") || p.unbounded;
+        p.readCommon(a);
         p.users = a.getInt("users", p.users);
         p.features = a.getInt("features", p.features);
-        p.seed = a.getLong("seed", p.seed);
-        p.rate = Double.parseDouble(a.get("rate", Double.toString(p.rate)));
-        p.stepMs = a.getLong("step-ms", p.stepMs);
         p.summaryEvery = a.getInt("summary-every", p.summaryEvery);
-        p.checkpointIntervalMs = a.getLong("checkpoint-interval", p.checkpointIntervalMs);
-        p.parallelism = a.getInt("parallelism", p.parallelism);
-        p.output = a.get("output", p.output);
         a.rejectUnknown(USAGE);
         p.validate();
         return p;
     }
 
     public SessionTrackerParams validate() {
-        require(events >= 0, "--events must be >= 0");
+        validateCommon();
         require(users >= 1, "--users must be >= 1");
         require(features >= 1, "--features must be >= 1");
-        require(rate >= 0, "--rate must be >= 0");
-        require(stepMs >= 0, "--step-ms must be >= 0");
         require(summaryEvery >= 1, "--summary-every must be >= 1");
-        require(checkpointIntervalMs >= 0, "--checkpoint-interval must be >= 0");
         return this;
-    }
-
-    static void require(boolean ok, String message) {
-        if (!ok) {
-            throw new IllegalArgumentException(message);
-        }
-    }
-
-    /** How many events the source emits. */
-    public long eventCount() {
-        return unbounded ? Long.MAX_VALUE : events;
     }
 
     public String featureName(int index) {

@@ -51,12 +51,7 @@ public final class WindowedJob {
     public static JobExecutionResult run(String... args) throws Exception {
         WindowedParams params = WindowedParams.fromArgs(args);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        if (params.checkpointIntervalMs > 0) {
-            env.enableCheckpointing(params.checkpointIntervalMs);
-        }
-        if (params.parallelism > 0) {
-            env.setParallelism(params.parallelism);
-        }
+        SessionTrackerJob.configure(env, params);
         DataStream<String> lines = windows(env, params);
         if (params.output != null) {
             lines.sinkTo(Sinks.lines(params.output, "windows"))

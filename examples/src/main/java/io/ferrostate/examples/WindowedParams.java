@@ -1,7 +1,5 @@
 package io.ferrostate.examples;
 
-import java.io.Serializable;
-
 /**
  * Parameters of {@link WindowedJob}, and the generated event stream they define. Plain Java (no
  * Flink classes), so {@link Reference} can replay the very same stream.
@@ -14,7 +12,7 @@ import java.io.Serializable;
  * order by at most {@code jitterMs} and a bounded-out-of-orderness watermark of that bound never
  * makes an event late.
  */
-public class WindowedParams implements Serializable {
+public class WindowedParams extends JobParams {
     private static final long serialVersionUID = 1L;
 
     /** Event time of base time 0, a multiple of every window size used here. */
@@ -23,79 +21,57 @@ public class WindowedParams implements Serializable {
     public static final String USAGE =
             "WindowedJob options:\n"
                     + "  --events N               events to generate (default 100000)\n"
-                    + "  --unbounded              generate forever (ignores --events)\n"
+                    + COMMON_USAGE
                     + "  --keys K                 distinct keys (default 16)\n"
                     + "  --keys-per-phase A       keys active in one phase (default 4)\n"
                     + "  --seed S                 seed of the generated stream (default 7)\n"
-                    + "  --rate R                 events per second, 0 = as fast as possible (default 0)\n"
                     + "  --step-ms MS             event-time distance between events (default 5)\n"
                     + "  --phase-ms MS            length of one phase (default 5000)\n"
                     + "  --jitter-ms MS           maximum out-of-orderness (default 200)\n"
                     + "  --tumble-ms MS           tumbling window size (default 10000)\n"
                     + "  --session-gap-ms MS      session window gap (default 3000)\n"
-                    + "  --checkpoint-interval MS checkpoint interval, 0 = leave it to the cluster"
-                    + " configuration (default 1000)\n"
                     + "  --parallelism P          parallelism of the windows (default: the environment's)\n"
                     + "  --output PATH            write results to files under PATH (exactly once);"
                     + " without it they are printed";
 
-    public long events = 100_000;
-    public boolean unbounded = false;
     public int keys = 16;
     public int keysPerPhase = 4;
-    public long seed = 7;
-    public double rate = 0;
-    public long stepMs = 5;
     public long phaseMs = 5000;
     public long jitterMs = 200;
     public long tumbleMs = 10_000;
     public long sessionGapMs = 3000;
-    public long checkpointIntervalMs = 1000;
-    public int parallelism = -1;
-    public String output = null;
+
+    public WindowedParams() {
+        super(100_000, 7, 5);
+    }
 
     public static WindowedParams fromArgs(String... args) {
         return fromArgs(new WindowedParams(), Args.parse(args));
     }
 
+    /** Reads the options into {@code p} (whose fields are the defaults); rejects unknown ones. */
     public static WindowedParams fromArgs(WindowedParams p, Args a) {
-        p.events = a.getLong("events", p.events);
-        p.unbounded = a.getFlag("unbounded") || p.unbounded;
+        p.readCommon(a);
         p.keys = a.getInt("keys", p.keys);
         p.keysPerPhase = a.getInt("keys-per-phase", p.keysPerPhase);
-        p.seed = a.getLong("seed", p.seed);
-        p.rate = Double.parseDouble(a.get("rate", Double.toString(p.rate)));
-        p.stepMs = a.getLong("step-ms", p.stepMs);
         p.phaseMs = a.getLong("phase-ms", p.phaseMs);
         p.jitterMs = a.getLong("jitter-ms", p.jitterMs);
         p.tumbleMs = a.getLong("tumble-ms", p.tumbleMs);
         p.sessionGapMs = a.getLong("session-gap-ms", p.sessionGapMs);
-        p.checkpointIntervalMs = a.getLong("checkpoint-interval", p.checkpointIntervalMs);
-        p.parallelism = a.getInt("parallelism", p.parallelism);
-        p.output = a.get("output", p.output);
         a.rejectUnknown(USAGE);
         p.validate();
         return p;
     }
 
     public WindowedParams validate() {
-        SessionTrackerParams.require(events >= 0, "--events must be >= 0");
-        SessionTrackerParams.require(keys >= 1, "--keys must be >= 1");
-        SessionTrackerParams.require(
-                keysPerPhase >= 1 && keysPerPhase <= keys, "--keys-per-phase must be in [1, keys]");
-        SessionTrackerParams.require(rate >= 0, "--rate must be >= 0");
-        SessionTrackerParams.require(stepMs >= 0, "--step-ms must be >= 0");
-        SessionTrackerParams.require(phaseMs >= 1, "--phase-ms must be >= 1");
-        SessionTrackerParams.require(jitterMs >= 0, "--jitter-ms must be >= 0");
-        SessionTrackerParams.require(tumbleMs >= 1, "--tumble-ms must be >= 1");
-        SessionTrackerParams.require(sessionGapMs >= 1, "--session-gap-ms must be >= 1");
-        SessionTrackerParams.require(
-                checkpointIntervalMs >= 0, "--checkpoint-interval must be >= 0");
+        validateCommon();
+        require(keys >= 1, "--keys must be >= 1");
+        require(keysPerPhase >= 1 && keysPerPhase <= keys, "--keys-per-phase must be in [1, keys]");
+        require(phaseMs >= 1, "--phase-ms must be >= 1");
+        require(jitterMs >= 0, "--jitter-ms must be >= 0");
+        require(tumbleMs >= 1, "--tumble-ms must be >= 1");
+        require(sessionGapMs >= 1, "--session-gap-ms must be >= 1");
         return this;
-    }
-
-    public long eventCount() {
-        return unbounded ? Long.MAX_VALUE : events;
     }
 
     /** Event {@code i} of the stream: a pure function of (seed, i). */
