@@ -34,6 +34,16 @@ public final class NativeStore extends NativeObject {
     private final DirectOutputView keyView;
     private final DirectOutputView valueOut;
     private final DirectInputView valueIn = new DirectInputView();
+
+    /**
+     * Values longer than this are read into a heap array rather than growing the direct value
+     * buffer (see {@link #get}).
+     */
+    static final int MAX_DIRECT_VALUE = 4 << 20;
+
+    /** Where the value of the last {@link #get} is: the value buffer, or a heap array. */
+    private ByteBuffer lastRead;
+
     private final String path;
 
     /** Kept alive for the native TTL clock, which reads it until the store is closed. */
@@ -52,6 +62,7 @@ public final class NativeStore extends NativeObject {
         DirectOutputView.GrowthListener reRegister = v -> registerBuffers();
         this.keyView = new DirectOutputView(256, reRegister);
         this.valueOut = new DirectOutputView(4096, reRegister);
+        this.lastRead = valueOut.buffer();
         registerBuffers();
     }
 
@@ -75,7 +86,7 @@ public final class NativeStore extends NativeObject {
 
     /** The value just read, {@code length} bytes. */
     public DirectInputView valueIn(int length) {
-        return valueIn.reset(valueOut.buffer(), 0, length);
+        return valueIn.reset(lastRead, 0, length);
     }
 
     /** Scan buffers returned by finished scans, reused by the next (task thread only). */
@@ -131,12 +142,35 @@ public final class NativeStore extends NativeObject {
     public int get(int state, int keyLength) {
         long h = handle();
         int len = get(h, state, keyLength);
-        if (len > valueOut.buffer().capacity()) {
+        lastRead = valueOut.buffer();
+        if (len > lastRead.capacity()) {
+            if (len > MAX_DIRECT_VALUE) {
+                return getLarge(h, state, keyLength);
+            }
             valueOut.clear();
             valueOut.ensureCapacity(len);
+            lastRead = valueOut.buffer();
             len = get(h, state, keyLength);
         }
         return len;
+    }
+
+    /**
+     * Reads a value too large for the direct value buffer into a heap array: the JVM's direct
+     * memory is small (Flink sizes it from its off-heap and network memory), and a value of any
+     * size (a window's list of rows in SQL) must be readable.
+     */
+    private int getLarge(long h, int state, int keyLength) {
+        byte[] key = new byte[keyLength];
+        ByteBuffer keys = keyView.buffer().duplicate();
+        keys.position(0);
+        keys.get(key);
+        byte[] value = getBytes(h, state, key);
+        if (value == null) {
+            return -1;
+        }
+        lastRead = ByteBuffer.wrap(value);
+        return value.length;
     }
 
     /**
