@@ -421,7 +421,9 @@ public final class NexmarkBenchmark {
                                 "| %s | %s | %s | %,.0f | %.1f | %s | %d | %.2f / %.2f s | %s | %s |%n",
                                 r.query,
                                 r.backend,
-                                r.status.equals("FINISHED") ? r.status : "FAILED: " + r.cause,
+                                r.status.equals("FINISHED")
+                                        ? r.status
+                                        : "FAILED: " + oneLine(r.cause),
                                 r.eventsPerSecond,
                                 r.cpuSeconds,
                                 Report.mib(r.peakRssBytes),
@@ -587,6 +589,11 @@ public final class NexmarkBenchmark {
             m.put(args[i].substring(2), args[++i]);
         }
         return m;
+    }
+
+    /** {@code text} fit for one cell of a Markdown table. */
+    private static String oneLine(String text) {
+        return text == null ? "" : text.replaceAll("\\s*\\R\\s*", " / ").replace("|", "/");
     }
 
     private static List<String> list(String s) {
