@@ -2,6 +2,8 @@
 //! one slot. A handle is a `Box<Arc<SharedMemory>>`; stores hold their own `Arc`, so the
 //! Java owner may free its handle while stores still use the memory.
 
+use crate::results;
+use crate::store::long_array;
 use crate::{guard, JniError, JniResult};
 use ferrostate_engine::memory::SharedMemory;
 use jni::objects::JClass;
@@ -65,7 +67,7 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeMemory_free<'l>(
     })
 }
 
-/// `[budget, hot limit, hot bytes used, RocksDB bytes used]`.
+/// [`results::BUDGET_USAGE`].
 #[no_mangle]
 pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeMemory_usage<'l>(
     mut env: JNIEnv<'l>,
@@ -73,18 +75,6 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeMemory_usage<'l>(
     h: jlong,
 ) -> jlongArray {
     guard(&mut env, "memory usage", |env| {
-        let m = shared(h)?;
-        let arr = env.new_long_array(4)?;
-        env.set_long_array_region(
-            &arr,
-            0,
-            &[
-                m.budget() as jlong,
-                m.hot_limit() as jlong,
-                m.hot_used() as jlong,
-                m.rocksdb_usage() as jlong,
-            ],
-        )?;
-        Ok(arr.into_raw())
+        long_array(env, &results::budget_usage(&*shared(h)?))
     })
 }

@@ -7,8 +7,52 @@
 //!   [i32 max key group]` each.
 //!
 //! `tests/data/results.txt` holds encodings both sides' tests check.
+//!
+//! Counters travel as a `long[]` whose order is declared here ([`STORE_COUNTERS`],
+//! [`STORE_MEMORY`], [`BUDGET_USAGE`]) and in the `FIELDS` of `NativeResults`' classes; a test
+//! here reads the Java source and fails when the two lists differ.
 
+use ferrostate_engine::memory::SharedMemory;
 use ferrostate_engine::snapshot::{FileEntry, StateStats};
+use ferrostate_engine::{MemoryUsage, StoreStats};
+use jni::sys::jlong;
+
+/// The order of `NativeStore.stats()`'s counters (Java: `NativeResults.StoreCounters`).
+pub(crate) const STORE_COUNTERS: [&str; 5] = [
+    "rocksdbReads",
+    "rocksdbScans",
+    "rocksdbWrites",
+    "hotHits",
+    "evictions",
+];
+
+/// A store's counters, in the order of [`STORE_COUNTERS`].
+pub(crate) fn store_counters(s: &StoreStats) -> [jlong; STORE_COUNTERS.len()] {
+    [
+        s.rocksdb_reads,
+        s.rocksdb_scans,
+        s.rocksdb_writes,
+        s.hot_hits,
+        s.evictions,
+    ]
+    .map(|c| c as jlong)
+}
+
+/// The order of `NativeStore.memoryUsage()`'s values (Java: `NativeResults.StoreMemory`).
+pub(crate) const STORE_MEMORY: [&str; 3] = ["hotBytes", "rocksdbBytes", "budget"];
+
+/// A store's memory, in the order of [`STORE_MEMORY`].
+pub(crate) fn store_memory(u: &MemoryUsage) -> [jlong; STORE_MEMORY.len()] {
+    [u.hot, u.rocksdb, u.budget].map(|b| b as jlong)
+}
+
+/// The order of `NativeMemory.usage()`'s values (Java: `NativeResults.BudgetUsage`).
+pub(crate) const BUDGET_USAGE: [&str; 4] = ["budget", "hotLimit", "hotUsed", "rocksdbUsed"];
+
+/// A shared budget's use, in the order of [`BUDGET_USAGE`].
+pub(crate) fn budget_usage(m: &SharedMemory) -> [jlong; BUDGET_USAGE.len()] {
+    [m.budget(), m.hot_limit(), m.hot_used(), m.rocksdb_usage()].map(|b| b as jlong)
+}
 
 /// Appends the fields of one record.
 #[derive(Default)]
@@ -80,6 +124,49 @@ mod tests {
 
     fn hex(bytes: &[u8]) -> String {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The `FIELDS` list of the Java class `class` in `NativeResults.java`.
+    fn java_fields(class: &str) -> Vec<String> {
+        let java = include_str!(
+            "../../../java/src/main/java/io/ferrostate/flink/nativ/NativeResults.java"
+        );
+        let at = java
+            .find(&format!("class {class} "))
+            .unwrap_or_else(|| panic!("no class {class} in NativeResults.java"));
+        let fields = &java[at..];
+        let open = fields.find("FIELDS = {").expect("no FIELDS") + "FIELDS = {".len();
+        let close = fields[open..].find('}').unwrap() + open;
+        fields[open..close]
+            .split(',')
+            .map(|f| f.trim().trim_matches('"').to_string())
+            .filter(|f| !f.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn counters_are_in_the_order_java_reads_them() {
+        assert_eq!(java_fields("StoreCounters"), STORE_COUNTERS);
+        assert_eq!(java_fields("StoreMemory"), STORE_MEMORY);
+        assert_eq!(java_fields("BudgetUsage"), BUDGET_USAGE);
+    }
+
+    #[test]
+    fn counters_follow_their_declared_order() {
+        let s = StoreStats {
+            rocksdb_reads: 1,
+            rocksdb_scans: 2,
+            rocksdb_writes: 3,
+            hot_hits: 4,
+            evictions: 5,
+        };
+        assert_eq!(store_counters(&s), [1, 2, 3, 4, 5]);
+        let u = MemoryUsage {
+            hot: 10,
+            rocksdb: 20,
+            budget: 30,
+        };
+        assert_eq!(store_memory(&u), [10, 20, 30]);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! return value (`-1`: absent; more than the capacity: nothing copied, grow and ask again).
 
 use crate::batch::BatchWriter;
+use crate::results;
 use crate::{guard, JniError, JniResult};
 use ferrostate_engine::store::{ScanStart, StateKind, Store, StoreOptions};
 use ferrostate_engine::ttl::{self, Clock, TtlConfig, TtlLayout};
@@ -260,7 +261,7 @@ fn key_groups(start: jint, end: jint) -> JniResult<(u32, u32)> {
 }
 
 /// A new Java `long[]` holding `values`.
-fn long_array(env: &mut JNIEnv, values: &[jlong]) -> JniResult<jlongArray> {
+pub(crate) fn long_array(env: &mut JNIEnv, values: &[jlong]) -> JniResult<jlongArray> {
     let arr = env.new_long_array(values.len() as jint)?;
     env.set_long_array_region(&arr, 0, values)?;
     Ok(arr.into_raw())
@@ -493,10 +494,9 @@ store_native! {
 }
 
 store_native! {
-    /// `[hot tier bytes, RocksDB bytes, budget]`.
+    /// [`results::STORE_MEMORY`].
     fn Java_io_ferrostate_flink_nativ_NativeStore_memoryUsage("memory usage", env, s) -> jlongArray {
-        let u = s.store.memory_usage();
-        long_array(env, &[u.hot as jlong, u.rocksdb as jlong, u.budget as jlong])
+        long_array(env, &results::store_memory(&s.store.memory_usage()))
     }
 }
 
@@ -515,10 +515,8 @@ store_native! {
 }
 
 store_native! {
-    /// `[RocksDB point reads, RocksDB writes, hot-tier hits, evictions]`.
+    /// [`results::STORE_COUNTERS`].
     fn Java_io_ferrostate_flink_nativ_NativeStore_stats("store statistics", env, s) -> jlongArray {
-        let st = s.store.stats();
-        let counters = [st.rocksdb_reads, st.rocksdb_writes, st.hot_hits, st.evictions];
-        long_array(env, &counters.map(|c| c as jlong))
+        long_array(env, &results::store_counters(&s.store.stats()))
     }
 }

@@ -1,6 +1,7 @@
 package io.ferrostate.bench;
 
 import io.ferrostate.flink.FerroKeyedStateBackend;
+import io.ferrostate.flink.nativ.NativeResults;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -58,19 +59,19 @@ final class MemoryProbe {
         FerroKeyedStateBackend<?> ferro = built == null ? null : built.ferro();
         if (ferro != null && !ferro.isDisposed()) {
             try {
-                long[] usage = ferro.store().memoryUsage();
-                values.put("ferro_hot_bytes", usage[0]);
-                values.put("ferro_rocksdb_bytes", usage[1]);
-                values.put("ferro_budget_bytes", usage[2]);
+                NativeResults.StoreMemory usage = ferro.store().memoryUsage();
+                values.put("ferro_hot_bytes", usage.hotBytes);
+                values.put("ferro_rocksdb_bytes", usage.rocksdbBytes);
+                values.put("ferro_budget_bytes", usage.budget);
             } catch (RuntimeException e) {
                 values.put("ferro_memory_error", String.valueOf(e.getMessage()));
             }
             try {
-                long[] stats = ferro.store().stats();
-                values.put("ferro_rocksdb_reads", stats[0]);
-                values.put("ferro_rocksdb_writes", stats[1]);
-                values.put("ferro_hot_hits", stats[2]);
-                values.put("ferro_evictions", stats[3]);
+                NativeResults.StoreCounters stats = ferro.store().stats();
+                values.put("ferro_rocksdb_reads", stats.rocksdbReads);
+                values.put("ferro_rocksdb_writes", stats.rocksdbWrites);
+                values.put("ferro_hot_hits", stats.hotHits);
+                values.put("ferro_evictions", stats.evictions);
             } catch (RuntimeException | LinkageError e) {
                 // stats() is newer than memoryUsage(); an older jar simply has none.
             }

@@ -180,18 +180,18 @@ class StateKindsTest {
         backend.setCurrentKey(3);
         list.add(1L);
         backend.store().dropHotTier();
-        long readsBefore = backend.store().stats()[0];
+        long readsBefore = backend.store().stats().rocksdbReads;
         for (long i = 2; i <= 1000; i++) {
             list.add(i);
         }
         list.addAll(Arrays.asList(1001L, 1002L));
-        assertThat(backend.store().stats()[0]).isEqualTo(readsBefore);
+        assertThat(backend.store().stats().rocksdbReads).isEqualTo(readsBefore);
         List<Long> expected = new ArrayList<>();
         for (long i = 1; i <= 1002; i++) {
             expected.add(i);
         }
         assertThat(list.get()).containsExactlyElementsOf(expected);
-        assertThat(backend.store().stats()[0]).isEqualTo(readsBefore + 1);
+        assertThat(backend.store().stats().rocksdbReads).isEqualTo(readsBefore + 1);
     }
 
     @Test

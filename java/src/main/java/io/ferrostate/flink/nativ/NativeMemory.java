@@ -24,9 +24,9 @@ public final class NativeMemory extends NativeObject {
         return budget;
     }
 
-    /** {@code [budget, hot limit, hot bytes used, RocksDB bytes used]}. */
-    public long[] usage() {
-        return usage(handle());
+    /** The budget and what the stores sharing it hold. */
+    public NativeResults.BudgetUsage usage() {
+        return new NativeResults.BudgetUsage(usage(handle()));
     }
 
     long nativeHandle() {

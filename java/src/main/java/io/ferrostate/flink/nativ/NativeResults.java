@@ -57,6 +57,114 @@ public final class NativeResults {
         }
     }
 
+    /**
+     * Counters of one store since it opened ({@link NativeStore#stats()}). The native side sends
+     * them as a {@code long[]} in the order of {@code FIELDS}, which {@code
+     * rust/jni/src/results.rs} declares too (its test fails when the two lists differ).
+     */
+    public static final class StoreCounters {
+        static final String[] FIELDS = {
+            "rocksdbReads", "rocksdbScans", "rocksdbWrites", "hotHits", "evictions"
+        };
+
+        /** Point reads that went to RocksDB (hot-tier misses). */
+        public final long rocksdbReads;
+
+        /** Map scans that read RocksDB (the hot tier could not list the whole map). */
+        public final long rocksdbScans;
+
+        /** Write batches (write-backs) and direct writes sent to RocksDB. */
+        public final long rocksdbWrites;
+
+        /** Reads the hot tier answered. */
+        public final long hotHits;
+
+        /** Evictions from the hot tier. */
+        public final long evictions;
+
+        StoreCounters(long[] values) {
+            rocksdbReads = field(values, FIELDS, "rocksdbReads");
+            rocksdbScans = field(values, FIELDS, "rocksdbScans");
+            rocksdbWrites = field(values, FIELDS, "rocksdbWrites");
+            hotHits = field(values, FIELDS, "hotHits");
+            evictions = field(values, FIELDS, "evictions");
+        }
+    }
+
+    /**
+     * The memory of one store ({@link NativeStore#memoryUsage()}), sent as a {@code long[]} in the
+     * order of {@code FIELDS} (declared in {@code rust/jni/src/results.rs} too).
+     */
+    public static final class StoreMemory {
+        static final String[] FIELDS = {"hotBytes", "rocksdbBytes", "budget"};
+
+        /** Bytes of this store's hot tier. */
+        public final long hotBytes;
+
+        /**
+         * Bytes RocksDB's block cache holds (data, index and filter blocks and memtables) for every
+         * store sharing the budget.
+         */
+        public final long rocksdbBytes;
+
+        /** The budget this store shares with the other stores of its slot. */
+        public final long budget;
+
+        StoreMemory(long[] values) {
+            hotBytes = field(values, FIELDS, "hotBytes");
+            rocksdbBytes = field(values, FIELDS, "rocksdbBytes");
+            budget = field(values, FIELDS, "budget");
+        }
+
+        /** Hot tier plus RocksDB. */
+        public long usedBytes() {
+            return hotBytes + rocksdbBytes;
+        }
+    }
+
+    /**
+     * A shared memory budget ({@link NativeMemory#usage()}), sent as a {@code long[]} in the order
+     * of {@code FIELDS} (declared in {@code rust/jni/src/results.rs} too).
+     */
+    public static final class BudgetUsage {
+        static final String[] FIELDS = {"budget", "hotLimit", "hotUsed", "rocksdbUsed"};
+
+        /** The whole budget, in bytes. */
+        public final long budget;
+
+        /** The part the hot tiers may hold. */
+        public final long hotLimit;
+
+        /** What the hot tiers of every store sharing the budget hold. */
+        public final long hotUsed;
+
+        /** What RocksDB's block cache and memtables hold. */
+        public final long rocksdbUsed;
+
+        BudgetUsage(long[] values) {
+            budget = field(values, FIELDS, "budget");
+            hotLimit = field(values, FIELDS, "hotLimit");
+            hotUsed = field(values, FIELDS, "hotUsed");
+            rocksdbUsed = field(values, FIELDS, "rocksdbUsed");
+        }
+    }
+
+    private static long field(long[] values, String[] fields, String name) {
+        if (values.length != fields.length) {
+            throw new IllegalStateException(
+                    values.length
+                            + " counters from the native library where "
+                            + fields.length
+                            + " were expected: the library and the classes disagree");
+        }
+        for (int i = 0; i < fields.length; i++) {
+            if (fields[i].equals(name)) {
+                return values[i];
+            }
+        }
+        throw new IllegalArgumentException("no field " + name);
+    }
+
     /** The files of a manifest. */
     static List<SnapshotFile> files(byte[] encoded) {
         ByteBuffer in = ByteBuffer.wrap(encoded);

@@ -279,14 +279,14 @@ public final class NativeStore extends NativeObject {
         return importKeyGroups(handle(), dir, prefixBytes, startKeyGroup, endKeyGroup);
     }
 
-    /** {@code [hot tier bytes, RocksDB bytes, budget]}. */
-    public long[] memoryUsage() {
-        return memoryUsage(handle());
+    /** The memory this store holds, against its budget. */
+    public NativeResults.StoreMemory memoryUsage() {
+        return new NativeResults.StoreMemory(memoryUsage(handle()));
     }
 
-    /** {@code [RocksDB point reads, RocksDB writes, hot-tier hits, evictions]}. */
-    public long[] stats() {
-        return stats(handle());
+    /** This store's counters since it opened. */
+    public NativeResults.StoreCounters stats() {
+        return new NativeResults.StoreCounters(stats(handle()));
     }
 
     @Override

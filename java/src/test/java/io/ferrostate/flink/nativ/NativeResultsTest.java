@@ -53,6 +53,29 @@ class NativeResultsTest {
     }
 
     @Test
+    void namesCountersByTheirDeclaredPosition() {
+        NativeResults.StoreCounters c = new NativeResults.StoreCounters(new long[] {1, 2, 3, 4, 5});
+        assertEquals(1, c.rocksdbReads);
+        assertEquals(2, c.rocksdbScans);
+        assertEquals(3, c.rocksdbWrites);
+        assertEquals(4, c.hotHits);
+        assertEquals(5, c.evictions);
+        NativeResults.StoreMemory m = new NativeResults.StoreMemory(new long[] {10, 20, 30});
+        assertEquals(30, m.usedBytes());
+        assertEquals(30, m.budget);
+        NativeResults.BudgetUsage b = new NativeResults.BudgetUsage(new long[] {1, 2, 3, 4});
+        assertEquals(2, b.hotLimit);
+        assertEquals(4, b.rocksdbUsed);
+    }
+
+    @Test
+    void refusesCountersOfAnotherLayout() {
+        assertThrows(
+                IllegalStateException.class,
+                () -> new NativeResults.StoreCounters(new long[] {1, 2, 3, 4}));
+    }
+
+    @Test
     void refusesTrailingBytes() throws IOException {
         byte[] files = vector("files");
         byte[] longer = java.util.Arrays.copyOf(files, files.length + 1);
