@@ -4,7 +4,6 @@ import io.ferrostate.flink.iterator.FerroStateKeysIterator;
 import io.ferrostate.flink.meta.ListFormat;
 import io.ferrostate.flink.meta.StateInfo;
 import io.ferrostate.flink.meta.StateKinds;
-import io.ferrostate.flink.nativ.DirectOutputView;
 import io.ferrostate.flink.nativ.NativeMemory;
 import io.ferrostate.flink.nativ.NativeStore;
 import io.ferrostate.flink.nativ.ScanBatch;
@@ -16,16 +15,10 @@ import io.ferrostate.flink.snapshot.SnapshotSource;
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.annotation.VisibleForTesting;
 import org.apache.flink.api.common.ExecutionConfig;
-import org.apache.flink.api.common.state.ListStateDescriptor;
-import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.State;
 import org.apache.flink.api.common.state.StateDescriptor;
-import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
-import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
-import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.base.MapSerializer;
-import org.apache.flink.api.common.typeutils.base.MapSerializerSnapshot;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
@@ -54,7 +47,6 @@ import org.apache.flink.runtime.state.StreamCompressionDecorator;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueElement;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSetFactory;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
-import org.apache.flink.runtime.state.ttl.TtlStateFactory;
 import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
 import org.apache.flink.util.FileUtils;
 import org.apache.flink.util.FlinkRuntimeException;
@@ -80,7 +72,6 @@ import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
 
 import static org.apache.flink.runtime.state.SnapshotExecutionType.ASYNCHRONOUS;
-import static org.apache.flink.util.Preconditions.checkState;
 
 /**
  * A keyed state backend whose state lives in ferrostate's native store: a hot tier in front of
@@ -146,6 +137,7 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K>
     private final File instanceBasePath;
     private final int keyGroupPrefixBytes;
     private final FerroKeyBuilder<K> keyBuilder;
+    private final FerroStateMigration<K> migration;
     private final LinkedHashMap<String, StateInfo> kvStateInformation;
     private final Map<String, State> createdKVStates = new HashMap<>();
     private final HeapPriorityQueuesManager priorityQueues;
@@ -203,6 +195,7 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K>
                         keyContext.getNumberOfKeyGroups());
         this.keyBuilder =
                 new FerroKeyBuilder<>(keySerializer, keyGroupPrefixBytes, store.keyView());
+        this.migration = new FerroStateMigration<>(store, keyBuilder, this::createState);
         this.kvStateInformation = kvStateInformation;
         this.registeredPQStates = registeredPQStates;
         this.priorityQueues =
@@ -383,7 +376,7 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K>
                         snapshotTransformFactory,
                         allowFutureMetadataUpdates);
         if (!allowFutureMetadataUpdates) {
-            configureTtlCompaction(stateDesc, registration);
+            FerroTtlSettings.configureCompaction(store, stateDesc, registration);
         }
         return createState(stateDesc, registration);
     }
@@ -407,25 +400,10 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K>
             created = updater.update(stateDesc, registration, created);
         }
         ((AbstractFerroState<?, ?, ?>) created)
-                .setIncrementalCleanup(explicitIncrementalCleanup(stateDesc.getTtlConfig()));
+                .setIncrementalCleanup(
+                        FerroTtlSettings.explicitIncrementalCleanup(stateDesc.getTtlConfig()));
         createdKVStates.put(stateDesc.getName(), created);
         return created;
-    }
-
-    /** Flink's default incremental strategy, which background cleanup implies. */
-    private static final StateTtlConfig.IncrementalCleanupStrategy DEFAULT_INCREMENTAL =
-            StateTtlConfig.newBuilder(java.time.Duration.ofMillis(1))
-                    .build()
-                    .getCleanupStrategies()
-                    .getIncrementalCleanupStrategy();
-
-    private static boolean explicitIncrementalCleanup(StateTtlConfig ttl) {
-        if (!ttl.isEnabled()) {
-            return false;
-        }
-        StateTtlConfig.IncrementalCleanupStrategy s =
-                ttl.getCleanupStrategies().getIncrementalCleanupStrategy();
-        return s != null && s != DEFAULT_INCREMENTAL;
     }
 
     private static String notSupported(StateDescriptor<?, ?> stateDesc) {
@@ -455,7 +433,7 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K>
             RegisteredKeyValueStateBackendMetaInfo<N, SV> oldMeta =
                     (RegisteredKeyValueStateBackendMetaInfo<N, SV>) old.metaInfo;
             newMetaInfo =
-                    updateRestoredStateMetaInfo(
+                    migration.updateRestored(
                             old.stateId,
                             oldMeta,
                             stateDesc,
@@ -483,139 +461,6 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K>
                 FerroSnapshotTransforms.wrap(
                         stateDesc, snapshotTransformFactory, newMetaInfo.getStateSerializer()));
         return new StateRegistration<>(stateId, newMetaInfo);
-    }
-
-    private <N, S extends State, SV>
-            RegisteredKeyValueStateBackendMetaInfo<N, SV> updateRestoredStateMetaInfo(
-                    int stateId,
-                    RegisteredKeyValueStateBackendMetaInfo<N, SV> restored,
-                    StateDescriptor<S, SV> stateDesc,
-                    TypeSerializer<N> namespaceSerializer,
-                    TypeSerializer<SV> stateSerializer,
-                    @javax.annotation.Nullable Exception unreadRestoredLists)
-                    throws Exception {
-        TypeSerializer<N> previousNamespaceSerializer = restored.getNamespaceSerializer();
-        TypeSerializerSchemaCompatibility<N> nsCompat =
-                restored.updateNamespaceSerializer(namespaceSerializer);
-        if (nsCompat.isCompatibleAfterMigration() || nsCompat.isIncompatible()) {
-            throw new StateMigrationException(
-                    "The new namespace serializer ("
-                            + namespaceSerializer
-                            + ") must be compatible with the old namespace serializer ("
-                            + previousNamespaceSerializer
-                            + ").");
-        }
-        restored.checkStateMetaInfo(stateDesc);
-        TypeSerializer<SV> previousStateSerializer = restored.getStateSerializer();
-        TypeSerializerSchemaCompatibility<SV> compat =
-                restored.updateStateSerializer(stateSerializer);
-        if (unreadRestoredLists != null && !compat.isIncompatible()) {
-            throw new StateMigrationException(
-                    "The list state "
-                            + stateDesc.getName()
-                            + " was restored from a canonical snapshot whose values could not be read"
-                            + " with the serializer restored from it ("
-                            + previousStateSerializer
-                            + "), although the new serializer ("
-                            + stateSerializer
-                            + ") is compatible.",
-                    unreadRestoredLists);
-        }
-        if (compat.isCompatibleAfterMigration()) {
-            migrateStateValues(stateId, stateDesc, restored);
-        } else if (compat.isIncompatible()) {
-            throw new StateMigrationException(
-                    "The new state serializer ("
-                            + stateSerializer
-                            + ") must not be incompatible with the old state serializer ("
-                            + previousStateSerializer
-                            + ").");
-        }
-        return restored;
-    }
-
-    /** Rewrites every stored value of a state from the previous serializer to the new one. */
-    @SuppressWarnings("unchecked")
-    private <N, S extends State, SV> void migrateStateValues(
-            int stateId,
-            StateDescriptor<S, SV> stateDesc,
-            RegisteredKeyValueStateBackendMetaInfo<N, SV> meta)
-            throws Exception {
-        if (stateDesc.getType() == StateDescriptor.Type.MAP) {
-            TypeSerializerSnapshot<SV> previousSnapshot = meta.getPreviousStateSerializerSnapshot();
-            checkState(
-                    previousSnapshot instanceof MapSerializerSnapshot,
-                    "previous serializer snapshot should be a MapSerializerSnapshot.");
-            MapSerializer<?, ?> newSerializer = (MapSerializer<?, ?>) meta.getStateSerializer();
-            MapSerializerSnapshot<?, ?> mapSnapshot =
-                    (MapSerializerSnapshot<?, ?>) previousSnapshot;
-            if (!userKeyCompatibleAsIs(mapSnapshot, newSerializer)) {
-                throw new StateMigrationException(
-                        "The new serializer for a MapState requires state migration in order for the job to proceed, since the key schema has changed. However, migration for MapState currently only allows value schema evolutions.");
-            }
-        }
-        LOG.info(
-                "Performing state migration for state {} because the state serializer's schema, i.e. serialization format, has changed.",
-                stateDesc);
-        State state = createState(stateDesc, new StateRegistration<>(stateId, meta));
-        AbstractFerroState<K, N, SV> ferroState = (AbstractFerroState<K, N, SV>) state;
-        ScanBatch scan = new ScanBatch(store, stateId, new byte[0], 512);
-        DataInputDeserializer in = new DataInputDeserializer();
-        DataOutputSerializer migrated = new DataOutputSerializer(512);
-        while (scan.advance()) {
-            byte[] key = scan.copyKey();
-            in.setBuffer(scan.copyValue());
-            migrated.clear();
-            ferroState.migrateSerializedValue(
-                    in, migrated, meta.getPreviousStateSerializer(), meta.getStateSerializer());
-            int keyLength = keyBuilder.writeRaw(key);
-            DirectOutputView out = store.valueOut();
-            out.clear();
-            out.write(migrated.getSharedBuffer(), 0, migrated.length());
-            store.put(stateId, keyLength, out.position());
-        }
-    }
-
-    @SuppressWarnings("unchecked")
-    private static <UK> boolean userKeyCompatibleAsIs(
-            MapSerializerSnapshot<?, ?> previous, MapSerializer<?, ?> next) {
-        TypeSerializerSnapshot<UK> prevKey =
-                (TypeSerializerSnapshot<UK>) previous.getKeySerializerSnapshot();
-        TypeSerializer<UK> nextKey = (TypeSerializer<UK>) next.getKeySerializer();
-        return nextKey.snapshotConfiguration()
-                .resolveSchemaCompatibility(prevKey)
-                .isCompatibleAsIs();
-    }
-
-    /**
-     * Configures the native TTL compaction filter as Flink's RocksDB backend configures its own.
-     */
-    private <N, SV> void configureTtlCompaction(
-            StateDescriptor<?, SV> stateDesc, StateRegistration<N, SV> registration) {
-        StateTtlConfig ttl = stateDesc.getTtlConfig();
-        boolean ttlSerializer =
-                TtlStateFactory.TtlSerializer.isTtlStateSerializer(
-                        registration.metaInfo.getStateSerializer());
-        if (ttl.isEnabled()
-                && ttl.getCleanupStrategies().inRocksdbCompactFilter()
-                && ttlSerializer) {
-            StateTtlConfig.RocksdbCompactFilterCleanupStrategy strategy =
-                    ttl.getCleanupStrategies().getRocksdbCompactFilterCleanupStrategy();
-            long queryAfter = strategy == null ? 1000 : strategy.getQueryTimeAfterNumEntries();
-            int layout =
-                    stateDesc instanceof ListStateDescriptor
-                            ? NativeStore.TTL_LIST
-                            : stateDesc instanceof MapStateDescriptor
-                                    ? NativeStore.TTL_MAP
-                                    : NativeStore.TTL_VALUE;
-            store.setTtl(
-                    registration.stateId,
-                    ttl.getTtl().toMilliseconds(),
-                    layout,
-                    (int) Math.min(Integer.MAX_VALUE, Math.max(1, queryAfter)));
-        } else {
-            store.setTtl(registration.stateId, -1, NativeStore.TTL_VALUE, 1);
-        }
     }
 
     // ------------------------------------------------------------------------
