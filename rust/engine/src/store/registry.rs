@@ -90,11 +90,13 @@ impl Store {
     }
 
     /// The state `id`.
+    #[inline]
     pub(super) fn state(&self, id: u32) -> Result<&State> {
         self.states.get(id as usize).ok_or(Error::UnknownState(id))
     }
 
     /// The state `id`, to change.
+    #[inline]
     pub(super) fn state_mut(&mut self, id: u32) -> Result<&mut State> {
         state_in(&mut self.states, id)
     }
@@ -150,6 +152,7 @@ pub(super) fn cf<'a>(db: &'a DB, name: &str) -> Result<&'a ColumnFamily> {
 
 /// The state `id` of `states`: the one lookup, for callers that borrow other fields of the
 /// store at the same time.
+#[inline]
 pub(super) fn state_in(states: &mut [State], id: u32) -> Result<&mut State> {
     states.get_mut(id as usize).ok_or(Error::UnknownState(id))
 }
