@@ -10,6 +10,7 @@ CARGO ?= cargo
 
 .PHONY: all deps lint format rust-lint rust-test native jar demo test test-sql java-test bench bench-full bench-checkpoints bench-nexmark clean
 .PHONY: cbindgen capi-header capi-header-check c-test
+.PHONY: fuzz fuzz-smoke
 
 all: jar
 
@@ -57,7 +58,7 @@ demo: native
 
 # Everything: Rust format, lints and tests, then every Java test (Flink's own suites side by
 # side for ferrostate, RocksDB and HashMap, MiniCluster jobs, the real-cluster tests).
-test: rust-lint rust-test c-test
+test: rust-lint rust-test c-test fuzz-smoke
 	$(MVN) verify
 
 java-test: native
@@ -96,6 +97,11 @@ capi-header-check: cbindgen
 
 c-test: deps capi-header-check
 	$(CARGO) build --release --locked -p ferrostate-capi
+	@declared=$$(sed -nE 's/^[a-z].*[ *](ferrostate_[a-z0-9_]+)\(.*/\1/p' $(CAPI_HEADER) | sort -u); \
+	exported=$$(nm -D --defined-only $(CAPI_LIB)/libferrostate_capi.so | awk '{print $$3}' | sort -u); \
+	if [ "$$declared" != "$$exported" ]; then echo "ferrostate: the library exports other symbols than the header declares:"; \
+	  diff <(echo "$$declared") <(echo "$$exported"); exit 1; fi; \
+	echo "ferrostate: libferrostate_capi.so exports the $$(echo "$$declared" | wc -l) functions of the header, nothing else"
 	@mkdir -p $(CAPI_OUT)
 	$(CC) $(CAPI_CFLAGS) $(CAPI_EXAMPLE) $(CAPI_LDFLAGS) -o $(CAPI_OUT)/snapshot_restore
 	$(CC) $(CAPI_CFLAGS) $(CAPI_TESTS) $(CAPI_LDFLAGS) -o $(CAPI_OUT)/capi_test
@@ -109,6 +115,19 @@ c-test: deps capi-header-check
 	@echo "== capi_test-asan (AddressSanitizer, LeakSanitizer, UndefinedBehaviorSanitizer)" && \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  FERROSTATE_TEST_TMPDIR=$(CAPI_OUT) $(CAPI_OUT)/capi_test-asan
+
+# Fuzzing (fuzz/README.md): cargo-fuzz targets for every decoder of bytes from outside the
+# process, restores from damaged snapshots and a stateful store-vs-model target. They link the
+# RocksDB library the main build compiled (never compiled twice) and need the nightly
+# toolchain (cargo-fuzz is installed at a pinned version). `make fuzz` runs each target for
+# FUZZ_SECONDS; `make test` runs FUZZ_SMOKE_SECONDS of each, and says it skipped without nightly.
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+fuzz: deps
+	fuzz/fuzz.sh all $(FUZZ_SECONDS)
+
+fuzz-smoke: deps
+	fuzz/fuzz.sh smoke $(FUZZ_SMOKE_SECONDS)
 
 # SQL alone (part of `make test`): Flink's stream SQL ITCases with a ferrostate run beside each
 # RocksDB run, and the Nexmark queries compared with HashMap's results (flink-tests-sql).

@@ -340,7 +340,8 @@ struct ferrostate_options ferrostate_options_default(void);
 /**
  * Opens the store `options` describe: creates its directory when missing, or opens again
  * the store an earlier `ferrostate_store_close` left there (with every state it held; each
- * must be registered again before use).
+ * must be registered again before use). A snapshot directory is refused
+ * (`FERROSTATE_STATUS_INVALID_ARGUMENT`): restore from it with `ferrostate_store_restore`.
  *
  * On success `*out` is a new store the caller owns: close it with `ferrostate_store_close`.
  * On error `*out` is not written.

@@ -37,6 +37,12 @@ pub struct ferrostate_iter {
     done: bool,
 }
 
+// An iterator may be used from one thread, then another: it must be `Send`.
+const _: () = {
+    const fn movable_across_threads<T: Send>() {}
+    movable_across_threads::<ferrostate_iter>();
+};
+
 impl ferrostate_iter {
     /// Reads the next batch after `last_key`.
     fn refill(&mut self) -> CResult<()> {
@@ -63,13 +69,19 @@ impl ferrostate_iter {
             Ok(true)
         };
         let (state, prefix) = (self.state, &self.prefix[..]);
-        self.shared.with(|o| {
+        let scanned = self.shared.with(|o| {
             if self.map {
                 Ok(o.store.scan_map(state, prefix, start, sink)?)
             } else {
                 Ok(o.store.scan(state, prefix, start, sink)?)
             }
-        })?;
+        });
+        if let Err(e) = scanned {
+            // Hand out nothing of a failed batch: a later call reads it again.
+            self.arena.clear();
+            self.entries.clear();
+            return Err(e);
+        }
         self.done = !full;
         if let Some(&(at, klen, _)) = self.entries.last() {
             let last = self.last_key.get_or_insert_with(Vec::new);

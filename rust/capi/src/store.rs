@@ -242,6 +242,14 @@ pub(crate) struct Shared {
     open: Mutex<Option<Open>>,
 }
 
+// C calls a store from any thread, which Rust cannot see: the compiler checks here that the
+// store may move between threads and be shared behind its lock.
+const _: () = {
+    const fn shared_across_threads<T: Send + Sync>() {}
+    shared_across_threads::<Shared>();
+    shared_across_threads::<ferrostate_store>();
+};
+
 impl Shared {
     pub(crate) fn new(open: Open) -> Arc<Shared> {
         Arc::new(Shared {
@@ -320,7 +328,8 @@ pub extern "C" fn ferrostate_options_default() -> ferrostate_options {
 
 /// Opens the store `options` describe: creates its directory when missing, or opens again
 /// the store an earlier `ferrostate_store_close` left there (with every state it held; each
-/// must be registered again before use).
+/// must be registered again before use). A snapshot directory is refused
+/// (`FERROSTATE_STATUS_INVALID_ARGUMENT`): restore from it with `ferrostate_store_restore`.
 ///
 /// On success `*out` is a new store the caller owns: close it with `ferrostate_store_close`.
 /// On error `*out` is not written.
@@ -339,6 +348,17 @@ pub unsafe extern "C" fn ferrostate_store_open(
         let mut out = unsafe { Out::new("out", out) }?;
         // SAFETY: the caller's promise.
         let settings = unsafe { Settings::from_c(options) }?;
+        let path = &settings.store.path;
+        if path
+            .join(ferrostate_engine::snapshot::MANIFEST_NAME)
+            .exists()
+        {
+            return Err(CallError::invalid(format!(
+                "{} is a snapshot directory: opening it would change it; restore from it with \
+                 ferrostate_store_restore",
+                path.display()
+            )));
+        }
         out.set(Box::into_raw(ferrostate_store::boxed(Open::new(settings)?)));
         Ok(())
     })
@@ -672,4 +692,59 @@ pub unsafe extern "C" fn ferrostate_key_group_prefix(
         dst.copy_from_slice(&prefix);
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{ferrostate_last_error_message, ferrostate_string_free};
+    use std::ffi::CStr;
+
+    fn message() -> String {
+        let p = ferrostate_last_error_message();
+        assert!(!p.is_null());
+        // SAFETY: a string of this library, freed once.
+        unsafe {
+            let m = CStr::from_ptr(p).to_string_lossy().into_owned();
+            ferrostate_string_free(p);
+            m
+        }
+    }
+
+    #[test]
+    fn a_panic_while_holding_a_store_poisons_only_that_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            store: StoreOptions::new(dir.path().join("db"), 16 << 20),
+            key_groups: KeyGroups {
+                prefix_bytes: 1,
+                start: 0,
+                end: 127,
+            },
+        };
+        let handle = ferrostate_store::boxed(Open::new(settings).unwrap());
+        let status = call("ferrostate_test", || {
+            handle.shared.with(|_| -> CResult<()> { panic!("a bug") })
+        });
+        assert_eq!(status, ferrostate_status::Panic);
+        assert!(message().contains("a bug"));
+        // Every later call is refused, and says why.
+        let status = call("ferrostate_test", || handle.shared.with(|_| Ok(())));
+        assert_eq!(status, ferrostate_status::Panic);
+        assert!(message().contains("an earlier call panicked"));
+        // Closing still frees it, and says it could not write the hot tier back.
+        // SAFETY: a handle from `Box::into_raw`, closed once.
+        let status = unsafe { ferrostate_store_close(Box::into_raw(handle)) };
+        assert_eq!(status, ferrostate_status::Panic);
+        // The directory is not locked by a leaked RocksDB: it opens again.
+        let again = Open::new(Settings {
+            store: StoreOptions::new(dir.path().join("db"), 16 << 20),
+            key_groups: KeyGroups {
+                prefix_bytes: 1,
+                start: 0,
+                end: 127,
+            },
+        });
+        assert!(again.is_ok());
+    }
 }

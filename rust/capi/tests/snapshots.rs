@@ -226,6 +226,15 @@ fn a_missing_directory_and_a_used_target_are_refused() {
     let s = filled(&dir.path().join("db"));
     snapshot(s, &dir.path().join("snap"));
     close(s);
+    // A snapshot directory is never opened as a store (that would change it).
+    let snap = c(&dir.path().join("snap"));
+    let o = options(&snap, 0, 127);
+    let mut s = std::ptr::null_mut();
+    // SAFETY: valid options, out-pointer.
+    let status = unsafe { ferrostate_store_open(&o, &mut s) };
+    assert_eq!(status, ferrostate_status::InvalidArgument);
+    assert!(last_error().contains("is a snapshot directory"));
+    assert_eq!(verify(&dir.path().join("snap")).0, OK);
     // The live store's directory is not empty: a restore never writes over it.
     let (status, msg) =
         restore(&dir.path().join("db"), &[&dir.path().join("snap")], 0, 127).unwrap_err();

@@ -921,6 +921,11 @@ static int test_restore_refusals(const char *dir) {
     OK(ferrostate_store_close(s));
     const char *snap[] = {at(dir, "snap")};
     ferrostate_store *r = NULL;
+    /* A snapshot is never opened as a store: that would change it. */
+    ferrostate_options as_store = options(at(dir, "snap"), 0, 127);
+    EXPECT(FERROSTATE_STATUS_INVALID_ARGUMENT, ferrostate_store_open(&as_store, &r));
+    MESSAGE_HAS("is a snapshot directory");
+    OK(ferrostate_snapshot_verify(at(dir, "snap"), NULL));
     /* Never into a directory that holds something (here: the live store). */
     ferrostate_options o = options(at(dir, "db"), 0, 127);
     EXPECT(FERROSTATE_STATUS_INVALID_ARGUMENT, ferrostate_store_restore(&o, snap, 1, &r));
