@@ -3,7 +3,7 @@
 use crate::args::{self, Out};
 use crate::error::{call, CResult, CallError};
 use crate::ferrostate_status;
-use crate::store::{ferrostate_store, with_store};
+use crate::store::{ferrostate_store, with_keyed};
 use ferrostate_engine::{list, StateKind};
 
 const VALUE_OR_LIST: &[StateKind] = &[StateKind::Value, StateKind::List];
@@ -108,9 +108,7 @@ pub unsafe extern "C" fn ferrostate_put(
         };
         // SAFETY: the caller's promise.
         unsafe {
-            with_store(store, |o| {
-                let kind = o.expect_kind(state, VALUE_OR_LIST)?;
-                o.check_key("key", key)?;
+            with_keyed(store, state, VALUE_OR_LIST, ("key", key), |o, kind| {
                 if kind == StateKind::List {
                     list::validate(value).map_err(|e| {
                         CallError::invalid(format!(
@@ -157,9 +155,7 @@ pub unsafe extern "C" fn ferrostate_get(
         let key = unsafe { args::bytes("key", key, key_len) }?;
         // SAFETY: the caller's promise.
         let value = unsafe {
-            with_store(store, |o| {
-                o.expect_kind(state, VALUE_OR_LIST)?;
-                o.check_key("key", key)?;
+            with_keyed(store, state, VALUE_OR_LIST, ("key", key), |o, _| {
                 Ok(o.store
                     .get(state, key, |v| ReadOut::copy(&mut *out.buf, v))?)
             })
@@ -190,9 +186,7 @@ pub unsafe extern "C" fn ferrostate_contains(
         let key = unsafe { args::bytes("key", key, key_len) }?;
         // SAFETY: the caller's promise.
         let present = unsafe {
-            with_store(store, |o| {
-                o.expect_kind(state, VALUE_OR_LIST)?;
-                o.check_key("key", key)?;
+            with_keyed(store, state, VALUE_OR_LIST, ("key", key), |o, _| {
                 Ok(o.store.contains(state, key)?)
             })
         }?;
@@ -220,9 +214,7 @@ pub unsafe extern "C" fn ferrostate_delete(
         let key = unsafe { args::bytes("key", key, key_len) }?;
         // SAFETY: the caller's promise.
         unsafe {
-            with_store(store, |o| {
-                o.expect_kind(state, VALUE_OR_LIST)?;
-                o.check_key("key", key)?;
+            with_keyed(store, state, VALUE_OR_LIST, ("key", key), |o, _| {
                 Ok(o.store.delete(state, key)?)
             })
         }
@@ -254,9 +246,7 @@ pub unsafe extern "C" fn ferrostate_list_append(
         };
         // SAFETY: the caller's promise.
         unsafe {
-            with_store(store, |o| {
-                o.expect_kind(state, LIST)?;
-                o.check_key("key", key)?;
+            with_keyed(store, state, LIST, ("key", key), |o, _| {
                 let mut one = std::mem::take(&mut o.scratch);
                 one.clear();
                 list::push_element(&mut one, element);
@@ -326,24 +316,31 @@ pub unsafe extern "C" fn ferrostate_list_next(
     })
 }
 
-/// Builds the key of entry `user_key` of map `map` in `o.scratch` and runs `f` with the
-/// store, the whole key and the map prefix's length.
-fn with_entry_key<R>(
-    o: &mut crate::store::Open,
+/// Runs `f` with the store, the whole key of entry `user_key` of map `map` (built in the
+/// store's scratch buffer) and the map prefix's length, after the checks of a map call.
+///
+/// # Safety
+///
+/// As `with_keyed`.
+unsafe fn with_entry_key<R>(
+    store: *mut ferrostate_store,
     state: u32,
     map: &[u8],
     user_key: &[u8],
     f: impl FnOnce(&mut ferrostate_engine::Store, &[u8], usize) -> CResult<R>,
 ) -> CResult<R> {
-    o.expect_kind(state, MAP)?;
-    o.check_key("map", map)?;
-    let mut key = std::mem::take(&mut o.scratch);
-    key.clear();
-    key.extend_from_slice(map);
-    key.extend_from_slice(user_key);
-    let result = f(&mut o.store, &key, map.len());
-    o.scratch = key;
-    result
+    // SAFETY: the caller's promise, passed on.
+    unsafe {
+        with_keyed(store, state, MAP, ("map", map), |o, _| {
+            let mut key = std::mem::take(&mut o.scratch);
+            key.clear();
+            key.extend_from_slice(map);
+            key.extend_from_slice(user_key);
+            let result = f(&mut o.store, &key, map.len());
+            o.scratch = key;
+            result
+        })
+    }
 }
 
 /// Sets entry `user_key` of the map `map` (the map's prefix: key group, key, and whatever
@@ -376,10 +373,8 @@ pub unsafe extern "C" fn ferrostate_map_put(
         };
         // SAFETY: the caller's promise.
         unsafe {
-            with_store(store, |o| {
-                with_entry_key(o, state, map, user_key, |s, key, prefix| {
-                    Ok(s.put_entry(state, key, prefix, value)?)
-                })
+            with_entry_key(store, state, map, user_key, |s, key, prefix| {
+                Ok(s.put_entry(state, key, prefix, value)?)
             })
         }
     })
@@ -420,10 +415,8 @@ pub unsafe extern "C" fn ferrostate_map_get(
         let dst = &mut *out.buf;
         // SAFETY: the caller's promise.
         let value = unsafe {
-            with_store(store, |o| {
-                with_entry_key(o, state, map, user_key, |s, key, _| {
-                    Ok(s.get(state, key, |v| ReadOut::copy(dst, v))?)
-                })
+            with_entry_key(store, state, map, user_key, |s, key, _| {
+                Ok(s.get(state, key, |v| ReadOut::copy(dst, v))?)
             })
         }?;
         out.finish(value)
@@ -456,10 +449,8 @@ pub unsafe extern "C" fn ferrostate_map_remove(
         };
         // SAFETY: the caller's promise.
         unsafe {
-            with_store(store, |o| {
-                with_entry_key(o, state, map, user_key, |s, key, prefix| {
-                    Ok(s.delete_entry(state, key, prefix)?)
-                })
+            with_entry_key(store, state, map, user_key, |s, key, prefix| {
+                Ok(s.delete_entry(state, key, prefix)?)
             })
         }
     })
@@ -483,9 +474,7 @@ pub unsafe extern "C" fn ferrostate_map_clear(
         let map = unsafe { args::bytes("map", map, map_len) }?;
         // SAFETY: the caller's promise.
         unsafe {
-            with_store(store, |o| {
-                o.expect_kind(state, MAP)?;
-                o.check_key("map", map)?;
+            with_keyed(store, state, MAP, ("map", map), |o, _| {
                 Ok(o.store.delete_prefix(state, map)?)
             })
         }

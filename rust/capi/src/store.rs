@@ -315,6 +315,30 @@ pub(crate) unsafe fn with_store<R>(
     unsafe { handle(store) }?.shared.with(f)
 }
 
+/// Runs `f` on the store at `store` (with the state's kind) when `state` is of one of the
+/// `allowed` kinds and `key` (parameter `param`) starts with one of the store's key groups:
+/// the checks every keyed call makes first.
+///
+/// # Safety
+///
+/// As [`handle`].
+pub(crate) unsafe fn with_keyed<R>(
+    store: *const ferrostate_store,
+    state: u32,
+    allowed: &[StateKind],
+    (param, key): (&str, &[u8]),
+    f: impl FnOnce(&mut Open, StateKind) -> CResult<R>,
+) -> CResult<R> {
+    // SAFETY: the caller's promise, passed on.
+    unsafe {
+        with_store(store, |o| {
+            let kind = o.expect_kind(state, allowed)?;
+            o.check_key(param, key)?;
+            f(o, kind)
+        })
+    }
+}
+
 /// Options with every default filled in and `path` and `memory` NULL: set `path` (and what
 /// else differs) before opening.
 #[no_mangle]
