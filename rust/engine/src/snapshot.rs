@@ -101,6 +101,12 @@ impl Manifest {
         if m.format_version != version {
             return Err(bad("header and payload disagree on the version".into()));
         }
+        if let Some(f) = m.files.iter().find(|f| !is_plain_file_name(&f.name)) {
+            return Err(bad(format!(
+                "file name {:?} does not name a file inside the snapshot directory",
+                f.name
+            )));
+        }
         Ok(m)
     }
 
@@ -111,10 +117,19 @@ impl Manifest {
         Manifest::decode(&bytes)
     }
 
-    /// Total size of the files.
+    /// Total size of the files (saturating: a decoded manifest may record any sizes).
     pub fn total_size(&self) -> u64 {
-        self.files.iter().map(|f| f.size).sum()
+        self.files
+            .iter()
+            .fold(0u64, |t, f| t.saturating_add(f.size))
     }
+}
+
+/// True for the name of a file directly inside a directory: not empty, not `.` or `..`, with
+/// no separator or NUL. A manifest names nothing else; a damaged or hostile one would make
+/// [`verify`] read files outside the snapshot directory.
+fn is_plain_file_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\0'])
 }
 
 /// CRC-32C and length of a file, read in 1 MiB pieces.
@@ -389,6 +404,48 @@ mod tests {
             assert!(Manifest::decode(&b).is_err(), "flip at {i} went unnoticed");
         }
         assert!(Manifest::decode(&bytes[..bytes.len() - 1]).is_err());
+    }
+
+    fn manifest_of(names: &[&str], size: u64) -> Manifest {
+        Manifest {
+            format_version: FORMAT_VERSION,
+            files: names
+                .iter()
+                .map(|n| FileEntry {
+                    name: n.to_string(),
+                    size,
+                    crc32c: 0,
+                })
+                .collect(),
+        }
+    }
+
+    /// Found by the `manifest` fuzz target: a manifest whose checksum matches may still name
+    /// paths outside its directory, which `verify` would then read.
+    #[test]
+    fn names_outside_the_directory_are_refused() {
+        let fuzzed = "464552524f4d4601000000010000002c01070a3030303032342e6c6f6700000a00460100\
+                      00044552524f4d4601000046000100000001007500000100f68bc8c0";
+        let fuzzed: Vec<u8> = (0..fuzzed.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&fuzzed[i..i + 2], 16).unwrap())
+            .collect();
+        let err = Manifest::decode(&fuzzed).unwrap_err().to_string();
+        assert!(err.contains("does not name a file inside"), "{err}");
+        for name in ["../CURRENT", "/etc/passwd", "a/b", "", ".", "..", "a\0b"] {
+            let bytes = manifest_of(&["000012.sst", name], 1).encode().unwrap();
+            assert!(Manifest::decode(&bytes).is_err(), "{name:?} accepted");
+        }
+        let ok = manifest_of(&["000012.sst", "CURRENT", "MANIFEST-000005", "..sst"], 1);
+        assert_eq!(Manifest::decode(&ok.encode().unwrap()).unwrap(), ok);
+    }
+
+    #[test]
+    fn total_size_saturates() {
+        assert_eq!(
+            manifest_of(&["a", "b"], u64::MAX / 2 + 1).total_size(),
+            u64::MAX
+        );
     }
 }
 
