@@ -732,7 +732,8 @@ void ferrostate_iter_free(struct ferrostate_iter *iter);
 /**
  * Takes a snapshot of the store: writes the hot tier back, flushes RocksDB's memtables, and
  * writes into `dir` (which must not exist; its parent must) hard links of the store's data
- * files, copies of the rest, and a manifest with each file's size and CRC-32C. Only files
+ * files, copies of the rest, the store's key groups, and a manifest with each file's size
+ * and CRC-32C. Only files
  * that are new since the store's previous snapshot are read for their checksum, so a
  * snapshot costs what changed. The directory is immutable afterwards: restore from it with
  * `ferrostate_store_restore`, copy it elsewhere, check it with `ferrostate_snapshot_verify`.
@@ -770,6 +771,10 @@ ferrostate_status ferrostate_snapshot_verify(const char *dir,
  * was (or the part of it those key groups hold); with several (snapshots of stores that
  * owned other key groups), their entries in those key groups merged. Put first the snapshot
  * that holds most of them: it is linked in as a whole, the others are copied entry by entry.
+ *
+ * `options->max_parallelism` must be the one the snapshots were taken with (a snapshot
+ * records it; another is `FERROSTATE_STATUS_INVALID_ARGUMENT`); snapshots that hold none of
+ * the store's key groups are skipped.
  *
  * Every snapshot is verified before anything is written; a damaged one fails the call with
  * the status of `ferrostate_snapshot_verify`, and leaves `options->path` as it was. The

@@ -35,6 +35,58 @@ fn known_of(m: &Manifest) -> HashMap<String, (u64, u32)> {
         .collect()
 }
 
+/// File of a snapshot (listed and checksummed by its manifest) that records the key groups
+/// of the store it was taken of, so a restore can refuse another key-group layout.
+pub const KEY_GROUPS_NAME: &str = "FERROSTATE-KEY-GROUPS";
+
+const KEY_GROUPS_MAGIC: &[u8; 8] = b"FERROKG\x01";
+
+/// The key groups a snapshot holds: `[start, end]` of `max_parallelism`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SnapshotKeyGroups {
+    max_parallelism: u32,
+    start: u32,
+    end: u32,
+}
+
+impl SnapshotKeyGroups {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = KEY_GROUPS_MAGIC.to_vec();
+        for n in [self.max_parallelism, self.start, self.end] {
+            out.extend_from_slice(&n.to_be_bytes());
+        }
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> CResult<SnapshotKeyGroups> {
+        let bad = || {
+            CallError::new(
+                ferrostate_status::Corrupt,
+                format!("{KEY_GROUPS_NAME} is not 8 bytes of magic and 3 numbers"),
+            )
+        };
+        let rest = bytes.strip_prefix(&KEY_GROUPS_MAGIC[..]).ok_or_else(bad)?;
+        let n: [u8; 12] = rest.try_into().map_err(|_| bad())?;
+        let at = |i: usize| u32::from_be_bytes([n[i], n[i + 1], n[i + 2], n[i + 3]]);
+        Ok(SnapshotKeyGroups {
+            max_parallelism: at(0),
+            start: at(4),
+            end: at(8),
+        })
+    }
+
+    /// What the snapshot `dir` (verified, with manifest `m`) records; `None` for a snapshot
+    /// written without it (by the JNI library).
+    fn read(dir: &Path, m: &Manifest) -> CResult<Option<SnapshotKeyGroups>> {
+        if !m.files.iter().any(|f| f.name == KEY_GROUPS_NAME) {
+            return Ok(None);
+        }
+        let path = dir.join(KEY_GROUPS_NAME);
+        let bytes = fs::read(&path).map_err(|e| ferrostate_engine::Error::io(&path, e))?;
+        Self::decode(&bytes).map(Some)
+    }
+}
+
 /// Verifies the snapshot directory `dir` against its manifest, with clear errors for a
 /// missing directory (`Io`) and a missing manifest (`Corrupt`).
 fn verify_dir(dir: &Path) -> CResult<Manifest> {
@@ -58,7 +110,8 @@ fn verify_dir(dir: &Path) -> CResult<Manifest> {
 
 /// Takes a snapshot of the store: writes the hot tier back, flushes RocksDB's memtables, and
 /// writes into `dir` (which must not exist; its parent must) hard links of the store's data
-/// files, copies of the rest, and a manifest with each file's size and CRC-32C. Only files
+/// files, copies of the rest, the store's key groups, and a manifest with each file's size
+/// and CRC-32C. Only files
 /// that are new since the store's previous snapshot are read for their checksum, so a
 /// snapshot costs what changed. The directory is immutable afterwards: restore from it with
 /// `ferrostate_store_restore`, copy it elsewhere, check it with `ferrostate_snapshot_verify`.
@@ -90,12 +143,21 @@ pub unsafe extern "C" fn ferrostate_store_snapshot(
         let info = unsafe {
             with_store(store, |o| {
                 o.store.checkpoint(&dir)?;
+                let kg = o.key_groups;
+                let groups = SnapshotKeyGroups {
+                    max_parallelism: kg.max_parallelism,
+                    start: kg.start,
+                    end: kg.end,
+                };
+                let path = dir.join(KEY_GROUPS_NAME);
+                fs::write(&path, groups.encode())
+                    .map_err(|e| ferrostate_engine::Error::io(&path, e))?;
                 let m = snapshot::write_manifest(&dir, &o.known)?;
                 let mut info = ferrostate_snapshot_info::default();
                 for f in &m.files {
                     info.files += 1;
                     info.bytes += f.size;
-                    if o.known.get(&f.name).is_none_or(|&(size, _)| size != f.size) {
+                    if o.known.get(&f.name) != Some(&(f.size, f.crc32c)) {
                         info.new_files += 1;
                         info.new_bytes += f.size;
                     }
@@ -152,7 +214,7 @@ pub unsafe extern "C" fn ferrostate_snapshot_verify(
 fn materialize(from: &Path, m: &Manifest, to: &Path) -> CResult<()> {
     let io = |path: &Path, e| CallError::from(ferrostate_engine::Error::io(path, e));
     fs::create_dir_all(to).map_err(|e| io(to, e))?;
-    for f in &m.files {
+    for f in m.files.iter().filter(|f| f.name != KEY_GROUPS_NAME) {
         let (src, dst) = (from.join(&f.name), to.join(&f.name));
         let linked = (f.name.ends_with(".sst") || f.name.ends_with(".blob"))
             && fs::hard_link(&src, &dst).is_ok();
@@ -185,6 +247,23 @@ fn restore(settings: Settings, dirs: &[PathBuf]) -> CResult<Open> {
         .iter()
         .map(|d| verify_dir(d))
         .collect::<CResult<Vec<_>>>()?;
+    let kg = settings.key_groups;
+    let mut wanted = Vec::with_capacity(dirs.len());
+    for (dir, m) in dirs.iter().zip(&manifests) {
+        let overlaps = match SnapshotKeyGroups::read(dir, m)? {
+            Some(held) if held.max_parallelism != kg.max_parallelism => {
+                return Err(CallError::invalid(format!(
+                    "snapshot {} holds key groups of max_parallelism {}, the options say {}",
+                    dir.display(),
+                    held.max_parallelism,
+                    kg.max_parallelism
+                )))
+            }
+            Some(held) => held.start <= kg.end && kg.start <= held.end,
+            None => true,
+        };
+        wanted.push(overlaps);
+    }
     let target = settings.store.path.clone();
     if !is_empty_target(&target)? {
         return Err(CallError::invalid(format!(
@@ -193,13 +272,15 @@ fn restore(settings: Settings, dirs: &[PathBuf]) -> CResult<Open> {
         )));
     }
     let existed = target.exists();
-    let kg = settings.key_groups;
     let restored = (|| {
         materialize(&dirs[0], &manifests[0], &target)?;
         let mut open = Open::new(settings)?;
         open.store
             .clip_key_groups(kg.prefix_bytes, kg.start, kg.end)?;
         for (i, (dir, m)) in dirs.iter().zip(&manifests).enumerate().skip(1) {
+            if !wanted[i] {
+                continue; // none of its key groups are the store's
+            }
             // A copy to import from: RocksDB writes into a directory even to read it.
             let mut name = target.file_name().unwrap_or_default().to_os_string();
             name.push(format!(".import-{i}"));
@@ -233,6 +314,10 @@ fn restore(settings: Settings, dirs: &[PathBuf]) -> CResult<Open> {
 /// owned other key groups), their entries in those key groups merged. Put first the snapshot
 /// that holds most of them: it is linked in as a whole, the others are copied entry by entry.
 ///
+/// `options->max_parallelism` must be the one the snapshots were taken with (a snapshot
+/// records it; another is `FERROSTATE_STATUS_INVALID_ARGUMENT`); snapshots that hold none of
+/// the store's key groups are skipped.
+///
 /// Every snapshot is verified before anything is written; a damaged one fails the call with
 /// the status of `ferrostate_snapshot_verify`, and leaves `options->path` as it was. The
 /// snapshot directories are only read. The states come back with their ids and names (see
@@ -264,4 +349,28 @@ pub unsafe extern "C" fn ferrostate_store_restore(
         out.set(Box::into_raw(ferrostate_store::boxed(open)));
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_groups_round_trip_and_damage_is_corrupt() {
+        let kg = SnapshotKeyGroups {
+            max_parallelism: 4096,
+            start: 1024,
+            end: 2047,
+        };
+        let bytes = kg.encode();
+        assert_eq!(SnapshotKeyGroups::decode(&bytes).unwrap(), kg);
+        for bad in [
+            &bytes[..19],
+            &[&bytes[..], &[0]].concat(),
+            b"FERROKG\x02............",
+        ] {
+            let e = SnapshotKeyGroups::decode(bad).unwrap_err();
+            assert_eq!(e.status, ferrostate_status::Corrupt);
+        }
+    }
 }

@@ -91,6 +91,7 @@ pub(crate) struct Settings {
 /// The key groups a store owns and how keys carry them.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct KeyGroups {
+    pub(crate) max_parallelism: u32,
     pub(crate) prefix_bytes: usize,
     pub(crate) start: u32,
     pub(crate) end: u32,
@@ -149,6 +150,7 @@ impl Settings {
                 max_hot_value: usize::try_from(o.max_hot_value).unwrap_or(usize::MAX),
             },
             key_groups: KeyGroups {
+                max_parallelism: o.max_parallelism,
                 prefix_bytes: keygroup::prefix_bytes(o.max_parallelism),
                 start: o.key_group_start,
                 end: o.key_group_end,
@@ -741,6 +743,7 @@ mod tests {
         let settings = Settings {
             store: StoreOptions::new(dir.path().join("db"), 16 << 20),
             key_groups: KeyGroups {
+                max_parallelism: 128,
                 prefix_bytes: 1,
                 start: 0,
                 end: 127,
@@ -764,6 +767,7 @@ mod tests {
         let again = Open::new(Settings {
             store: StoreOptions::new(dir.path().join("db"), 16 << 20),
             key_groups: KeyGroups {
+                max_parallelism: 128,
                 prefix_bytes: 1,
                 start: 0,
                 end: 127,

@@ -219,6 +219,39 @@ fn a_missing_file_is_corrupt() {
 }
 
 #[test]
+fn a_restore_with_another_max_parallelism_is_refused_and_foreign_snapshots_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = filled(&dir.path().join("db"));
+    snapshot(s, &dir.path().join("snap"));
+    close(s);
+    let p = c(&dir.path().join("r"));
+    let mut o = options(&p, 0, 255);
+    o.max_parallelism = 256;
+    let snap = c(&dir.path().join("snap"));
+    let dirs = [snap.as_ptr()];
+    let mut r = std::ptr::null_mut();
+    // SAFETY: valid options, one C string, out-pointer.
+    let status = unsafe { ferrostate_store_restore(&o, dirs.as_ptr(), 1, &mut r) };
+    assert_eq!(status, ferrostate_status::InvalidArgument);
+    assert!(last_error().contains("max_parallelism 128, the options say 256"));
+    assert!(!dir.path().join("r").exists());
+    // Key groups 0..1 and 2..3 in two snapshots; a store of 2..3 skips the first one's.
+    let low = restore(&dir.path().join("low"), &[&dir.path().join("snap")], 0, 1).unwrap();
+    snapshot(low, &dir.path().join("low-snap"));
+    close(low);
+    let high = restore(
+        &dir.path().join("high"),
+        &[&dir.path().join("snap"), &dir.path().join("low-snap")],
+        2,
+        3,
+    )
+    .unwrap();
+    let v = register(high, "v", ferrostate_kind::Value);
+    assert_eq!(scan(high, v, &[]).len(), 128);
+    close(high);
+}
+
+#[test]
 fn a_missing_directory_and_a_used_target_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (status, _) = verify(&dir.path().join("nothing"));

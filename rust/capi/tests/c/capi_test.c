@@ -63,12 +63,13 @@
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static char path_buf[8][4096];
+static char path_buf[64][4096];
 static int path_next;
 
-/* `dir/name` in one of 8 rotating buffers. */
+/* `dir/name`, in one of 64 rotating buffers: valid for the next 63 calls (copy it to keep it
+ * longer). */
 static const char *at(const char *dir, const char *name) {
-    char *p = path_buf[path_next++ % 8];
+    char *p = path_buf[path_next++ % 64];
     snprintf(p, 4096, "%s/%s", dir, name);
     return p;
 }
@@ -919,7 +920,9 @@ static int test_restore_refusals(const char *dir) {
     CHECK(s != NULL);
     OK(ferrostate_store_snapshot(s, at(dir, "snap"), NULL));
     OK(ferrostate_store_close(s));
-    const char *snap[] = {at(dir, "snap")};
+    char snap_dir[4096];
+    snprintf(snap_dir, sizeof snap_dir, "%s", at(dir, "snap"));
+    const char *snap[] = {snap_dir};
     ferrostate_store *r = NULL;
     /* A snapshot is never opened as a store: that would change it. */
     ferrostate_options as_store = options(at(dir, "snap"), 0, 127);
@@ -932,6 +935,12 @@ static int test_restore_refusals(const char *dir) {
     MESSAGE_HAS("is not empty");
     o = options(at(dir, "r"), 0, 127);
     EXPECT(FERROSTATE_STATUS_INVALID_ARGUMENT, ferrostate_store_restore(&o, snap, 0, &r));
+    /* The snapshot records its key-group layout: another max parallelism is refused. */
+    o = options(at(dir, "r"), 0, 1023);
+    o.max_parallelism = 1024;
+    EXPECT(FERROSTATE_STATUS_INVALID_ARGUMENT, ferrostate_store_restore(&o, snap, 1, &r));
+    MESSAGE_HAS("max_parallelism 128, the options say 1024");
+    CHECK(!exists(at(dir, "r")));
     /* An empty directory is a fine target. */
     CHECK(mkdir(at(dir, "empty"), 0755) == 0);
     o = options(at(dir, "empty"), 0, 127);
