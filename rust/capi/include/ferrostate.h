@@ -348,8 +348,9 @@ struct ferrostate_options ferrostate_options_default(void);
  *
  * # Safety
  *
- * `options` points to readable options (their `path` a C string, their `memory` NULL or a
- * live budget), read during the call only; `out` points to writable memory for one pointer.
+ * `options` is NULL or points to readable options (their `path` NULL or a C string, their
+ * `memory` NULL or a live budget), read during the call only; `out` is NULL or points to
+ * writable memory for one pointer.
  */
 ferrostate_status ferrostate_store_open(const struct ferrostate_options *options,
                                         struct ferrostate_store **out);

@@ -362,8 +362,9 @@ pub extern "C" fn ferrostate_options_default() -> ferrostate_options {
 ///
 /// # Safety
 ///
-/// `options` points to readable options (their `path` a C string, their `memory` NULL or a
-/// live budget), read during the call only; `out` points to writable memory for one pointer.
+/// `options` is NULL or points to readable options (their `path` NULL or a C string, their
+/// `memory` NULL or a live budget), read during the call only; `out` is NULL or points to
+/// writable memory for one pointer.
 #[no_mangle]
 pub unsafe extern "C" fn ferrostate_store_open(
     options: *const ferrostate_options,
