@@ -53,6 +53,7 @@ import java.util.stream.Collectors;
  * --large-queries q18,q19,q20
  * --backends hashmap,rocksdb,ferrostate
  * --tm-memory 6g           taskmanager.memory.process.size
+ * --tm-java-opts "..."     env.java.opts.taskmanager, e.g. an -agentpath for async-profiler
  * --timeout-s 900          a run that takes longer is cancelled and reported FAILED
  * --out bench/results      writes nexmark.md and nexmark.json (--name to change)
  * </pre>
@@ -95,6 +96,7 @@ public final class NexmarkBenchmark {
         List<String> largeQueries = list(o.getOrDefault("large-queries", "q18,q19,q20"));
         List<String> backends = list(o.getOrDefault("backends", String.join(",", BACKENDS)));
         String tmMemory = o.getOrDefault("tm-memory", "6g");
+        String tmJavaOpts = o.getOrDefault("tm-java-opts", "");
         Duration timeout = Duration.ofSeconds(Long.parseLong(o.getOrDefault("timeout-s", "900")));
         Path out = Paths.get(o.getOrDefault("out", "bench/results")).toAbsolutePath();
         String name = o.getOrDefault("name", "nexmark");
@@ -134,9 +136,12 @@ public final class NexmarkBenchmark {
         long t0 = System.nanoTime();
         List<Run> runs = new ArrayList<>();
         Path jar = FlinkCluster.nexmarkJar(work);
+        FlinkCluster.Builder builder = FlinkCluster.builder();
+        if (!tmJavaOpts.isEmpty()) {
+            builder.conf("env.java.opts.taskmanager", tmJavaOpts);
+        }
         try (FlinkCluster cluster =
-                FlinkCluster.builder()
-                        .workDir(work.resolve("cluster"))
+                builder.workDir(work.resolve("cluster"))
                         .libJar(FlinkCluster.ferrostateJar(work))
                         .taskManagers(2)
                         .conf("taskmanager.numberOfTaskSlots", "1")
