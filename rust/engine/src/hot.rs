@@ -133,6 +133,10 @@ pub struct HotTable {
     unmapped: bool,
 }
 
+/// A whole flush finds the dirty slots by a pass over the table, not by looking each listed
+/// key up, once at least one slot in this many is listed dirty.
+const SCAN_FLUSH_RATIO: usize = 16;
+
 /// In `dirty_prefix`: written without a map prefix.
 const NO_PREFIX: u32 = u32::MAX;
 /// In `next_in_map`: the end of a chain.
@@ -606,13 +610,26 @@ impl HotTable {
         // In key order: RocksDB inserts a sorted batch into its memtable by extending the
         // previous insert's position (its "sequential splice") instead of searching the skip
         // list from the top for every key.
-        let mut sorted: Vec<&IBytes> = self.dirty.iter().collect();
-        sorted.sort_unstable_by(|a, b| a.as_slice().cmp(b.as_slice()));
-        sorted.dedup_by(|a, b| a == b);
-        Self::write_back(&self.table, &self.hasher, sorted, sink)?;
-        commit()?;
+        if self.dirty.len() >= self.table.len() / SCAN_FLUSH_RATIO {
+            // Many dirty entries (a checkpoint after a busy interval): one sequential pass over
+            // the table finds them for less than a hash lookup of each listed key.
+            let mut sorted: Vec<&Slot> =
+                self.table.iter().filter(|s| s.flags & DIRTY != 0).collect();
+            sorted.sort_unstable_by(|a, b| a.key.as_slice().cmp(b.key.as_slice()));
+            Self::write_back_slots(sorted, sink)?;
+            commit()?;
+            self.mark_all_clean();
+        } else {
+            let mut sorted: Vec<&IBytes> = self.dirty.iter().collect();
+            sorted.sort_unstable_by(|a, b| a.as_slice().cmp(b.as_slice()));
+            sorted.dedup_by(|a, b| a == b);
+            Self::write_back(&self.table, &self.hasher, sorted, sink)?;
+            commit()?;
+            let listed = std::mem::take(&mut self.dirty);
+            self.mark_clean(&listed);
+            self.dirty = listed;
+        }
         let mut dirty = std::mem::take(&mut self.dirty);
-        self.mark_clean(&dirty);
         // Keep the list's allocation unless it grew far beyond what a flush usually sees.
         dirty.clear();
         if dirty.capacity() > 4096 && dirty.capacity() > 4 * self.table.len() {
@@ -667,22 +684,51 @@ impl HotTable {
         table: &HashTable<Slot>,
         hasher: &Hasher,
         keys: impl IntoIterator<Item = &'k IBytes>,
+        sink: impl FnMut(WriteBack<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let dirty = keys.into_iter().filter_map(|key| {
+            table
+                .find(hasher.hash_one(key.as_slice()), |s| s.key == *key)
+                .filter(|slot| slot.flags & DIRTY != 0)
+        });
+        Self::write_back_slots(dirty, sink)
+    }
+
+    /// Hands the dirty `slots` to `sink`, in the order given.
+    fn write_back_slots<'s, E>(
+        slots: impl IntoIterator<Item = &'s Slot>,
         mut sink: impl FnMut(WriteBack<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
-        for key in keys {
-            let hash = hasher.hash_one(key.as_slice());
-            if let Some(slot) = table.find(hash, |s| s.key == *key) {
-                if slot.flags & DIRTY == 0 {
-                    continue;
-                }
-                match slot.view() {
-                    SlotRef::Present(v) => sink(WriteBack::Put(key.as_slice(), v))?,
-                    SlotRef::Absent => sink(WriteBack::Delete(key.as_slice()))?,
-                    SlotRef::Appended(v) => sink(WriteBack::Merge(key.as_slice(), v))?,
-                }
+        for slot in slots {
+            let key = slot.key.as_slice();
+            match slot.view() {
+                SlotRef::Present(v) => sink(WriteBack::Put(key, v))?,
+                SlotRef::Absent => sink(WriteBack::Delete(key))?,
+                SlotRef::Appended(v) => sink(WriteBack::Merge(key, v))?,
             }
         }
         Ok(())
+    }
+
+    /// After a committed write-back of every dirty slot: as [`HotTable::mark_clean`] for all
+    /// of them, in one pass over the table.
+    fn mark_all_clean(&mut self) {
+        let complete = self.complete;
+        let mut freed = 0usize;
+        self.table.retain(|slot| {
+            if slot.flags & DIRTY == 0 {
+                return true;
+            }
+            let kind = slot.kind();
+            if kind == APPENDED || (kind == ABSENT && complete) {
+                freed += slot.heap_bytes();
+                false
+            } else {
+                slot.flags &= !DIRTY;
+                true
+            }
+        });
+        self.heap_bytes -= freed;
     }
 
     /// After a committed write-back of `keys`: they are clean, and pending appends leave the
@@ -955,6 +1001,77 @@ mod tests {
                 "put [97]=[49]".to_string()
             ]
         );
+    }
+
+    /// Flushes in the order the sink receives the writes (key order), not sorted afterwards.
+    fn flushed_in_order(t: &mut HotTable) -> Vec<String> {
+        let mut out = Vec::new();
+        t.flush::<()>(
+            |w| {
+                out.push(match w {
+                    WriteBack::Put(k, v) => format!("put {}={}", show(k), show(v)),
+                    WriteBack::Delete(k) => format!("del {}", show(k)),
+                    WriteBack::Merge(k, v) => format!("merge {}+{}", show(k), show(v)),
+                });
+                Ok(())
+            },
+            || Ok(()),
+        )
+        .unwrap();
+        out
+    }
+
+    /// The same writes, flushed from the list of dirty keys (`clean` clean slots beside them)
+    /// or by a pass over the table (few clean slots): the same batch in key order, the same
+    /// table afterwards.
+    fn flush_both_ways(clean: u32, complete: bool) {
+        let mut t = HotTable::new();
+        if !complete {
+            t.set_incomplete();
+        }
+        for i in 0..clean {
+            t.set(format!("c{i:05}").as_bytes(), b"v", false);
+        }
+        t.set(b"k2", b"two", true);
+        t.set(b"k1", b"one", true);
+        t.set(b"k2", b"TWO", true);
+        t.append(b"l", b"x", complete);
+        t.set(b"gone", b"soon", true);
+        t.set_absent(b"gone", true);
+        t.set_entry(b"m1a", 2, b"A");
+        let uses_list = t.dirty.len() < t.table.len() / SCAN_FLUSH_RATIO;
+        assert_eq!(uses_list, clean >= 1000, "the path this case means to take");
+        assert_eq!(t.flush(|_| Ok(()), || Err("disk full")), Err("disk full"));
+        let mut want = vec![
+            "del gone".to_string(),
+            "put k1=one".to_string(),
+            "put k2=TWO".to_string(),
+        ];
+        want.insert(
+            3,
+            if complete { "put l=x" } else { "merge l+x" }.to_string(),
+        );
+        want.push("put m1a=A".to_string());
+        assert_eq!(flushed_in_order(&mut t), want);
+        assert!(!t.has_dirty());
+        assert_eq!(flushed_in_order(&mut t), Vec::<String>::new());
+        assert_eq!(t.get(b"k2"), Some(SlotRef::Present(b"TWO")));
+        if complete {
+            assert_eq!(t.get(b"l"), Some(SlotRef::Present(b"x")));
+            assert_eq!(t.get(b"gone"), None, "a written-back removal leaves");
+        } else {
+            assert_eq!(t.get(b"l"), None, "a written-back append leaves");
+            assert_eq!(t.get(b"gone"), Some(SlotRef::Absent));
+        }
+        assert_eq!(t.len() as u32, clean + 4);
+    }
+
+    #[test]
+    fn a_flush_from_the_dirty_list_and_one_by_table_pass_write_the_same() {
+        for complete in [true, false] {
+            flush_both_ways(0, complete);
+            flush_both_ways(1000, complete);
+        }
     }
 
     #[test]
