@@ -12,7 +12,9 @@ import java.nio.ByteOrder;
 /**
  * A {@link DataOutputView} writing into a direct {@link ByteBuffer} that native code reads in
  * place. When the buffer is full it is replaced by a larger one and the owner is told, so it can
- * register the new address with the native side.
+ * register the new address with the native side. A buffer grown past its retention limit (one huge
+ * value) goes back to its initial size at the next {@link #clear()}, so the direct memory held
+ * between writes stays bounded whatever the largest value was.
  */
 @Internal
 public final class DirectOutputView implements DataOutputView {
@@ -25,10 +27,23 @@ public final class DirectOutputView implements DataOutputView {
     private ByteBuffer buffer;
     private int position;
     private final GrowthListener listener;
+    private final int initialCapacity;
+    private final int retainedCapacity;
 
+    /** A view that keeps whatever capacity it grew to. */
     public DirectOutputView(int initialCapacity, GrowthListener listener) {
+        this(initialCapacity, Integer.MAX_VALUE, listener);
+    }
+
+    /**
+     * A view whose buffer, once grown past {@code retainedCapacity} bytes, is replaced by one of
+     * {@code initialCapacity} at the next {@link #clear()}.
+     */
+    public DirectOutputView(int initialCapacity, int retainedCapacity, GrowthListener listener) {
         this.buffer = allocate(initialCapacity);
         this.listener = listener;
+        this.initialCapacity = initialCapacity;
+        this.retainedCapacity = retainedCapacity;
     }
 
     static ByteBuffer allocate(int capacity) {
@@ -52,6 +67,12 @@ public final class DirectOutputView implements DataOutputView {
 
     public void clear() {
         position = 0;
+        if (buffer.capacity() > retainedCapacity) {
+            buffer = allocate(initialCapacity);
+            if (listener != null) {
+                listener.bufferReplaced(this);
+            }
+        }
     }
 
     /** Makes room for {@code capacity} bytes in all, keeping the bytes written so far. */

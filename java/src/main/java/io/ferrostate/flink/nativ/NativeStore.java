@@ -60,8 +60,8 @@ public final class NativeStore extends NativeObject {
         this.path = path;
         this.timeCell = timeCell;
         DirectOutputView.GrowthListener reRegister = v -> registerBuffers();
-        this.keyView = new DirectOutputView(256, reRegister);
-        this.valueOut = new DirectOutputView(4096, reRegister);
+        this.keyView = new DirectOutputView(256, MAX_DIRECT_VALUE, reRegister);
+        this.valueOut = new DirectOutputView(4096, MAX_DIRECT_VALUE, reRegister);
         this.lastRead = valueOut.buffer();
         registerBuffers();
     }

@@ -56,6 +56,37 @@ class LargeValueTest {
         }
     }
 
+    @Test
+    void aValueLargerThanTheDirectLimitIsWrittenAndTheBufferShrinksAfterwards() throws Exception {
+        byte[] huge = new byte[NativeStore.MAX_DIRECT_VALUE * 2 + 5];
+        for (int i = 0; i < huge.length; i++) {
+            huge[i] = (byte) (i * 31);
+        }
+        try (NativeMemory memory = new NativeMemory(64L << 20, 0.5, 0.25);
+                NativeStore store =
+                        new NativeStore(dir.resolve("db").toString(), memory, 64 * 1024, null)) {
+            int state = store.registerState("value", NativeStore.KIND_VALUE);
+            store.valueOut().clear();
+            store.valueOut().write(huge);
+            store.put(state, key(store), store.valueOut().position());
+
+            // The next write starts from a buffer of the retained size, registered natively.
+            store.valueOut().clear();
+            assertTrue(store.valueOut().buffer().capacity() <= NativeStore.MAX_DIRECT_VALUE);
+            store.valueOut().writeInt(7);
+            store.put(state, keySmall(store), 4);
+
+            int length = store.get(state, key(store));
+            assertEquals(huge.length, length);
+            byte[] actual = new byte[length];
+            store.valueIn(length).readFully(actual);
+            assertArrayEquals(huge, actual);
+            assertEquals(4, store.get(state, keySmall(store)));
+            assertEquals(7, store.valueIn(4).readInt());
+            assertTrue(store.valueOut().buffer().capacity() <= NativeStore.MAX_DIRECT_VALUE);
+        }
+    }
+
     private static int key(NativeStore store) throws Exception {
         store.keyView().clear();
         store.keyView().write(new byte[] {0, 0, 1, 2, 3});
