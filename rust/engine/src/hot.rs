@@ -875,11 +875,7 @@ mod tests {
         let r = t.flush_prefix::<&str>(
             prefix,
             |w| {
-                out.push(match w {
-                    WriteBack::Put(k, v) => format!("put {}={}", show(k), show(v)),
-                    WriteBack::Delete(k) => format!("del {}", show(k)),
-                    WriteBack::Merge(k, v) => format!("merge {}+{}", show(k), show(v)),
-                });
+                out.push(describe(w));
                 Ok(())
             },
             || if fail { Err("disk full") } else { Ok(()) },
@@ -891,6 +887,15 @@ mod tests {
 
     fn show(b: &[u8]) -> String {
         String::from_utf8_lossy(b).into_owned()
+    }
+
+    /// One write-back as text, keys and values as UTF-8.
+    fn describe(w: WriteBack<'_>) -> String {
+        match w {
+            WriteBack::Put(k, v) => format!("put {}={}", show(k), show(v)),
+            WriteBack::Delete(k) => format!("del {}", show(k)),
+            WriteBack::Merge(k, v) => format!("merge {}+{}", show(k), show(v)),
+        }
     }
 
     #[test]
@@ -1008,11 +1013,7 @@ mod tests {
         let mut out = Vec::new();
         t.flush::<()>(
             |w| {
-                out.push(match w {
-                    WriteBack::Put(k, v) => format!("put {}={}", show(k), show(v)),
-                    WriteBack::Delete(k) => format!("del {}", show(k)),
-                    WriteBack::Merge(k, v) => format!("merge {}+{}", show(k), show(v)),
-                });
+                out.push(describe(w));
                 Ok(())
             },
             || Ok(()),
