@@ -137,3 +137,32 @@ fn several_snapshots_merge_into_one_store() {
     assert_eq!(get(&mut target, st, &key(20, 20)), Some(b"left".to_vec()));
     assert_eq!(get(&mut target, st, &key(40, 40)), None);
 }
+
+/// Found with the store_ops fuzz target's model: an import into a store whose hot tier holds
+/// entries of the imported key groups (written, deleted, or read) returned those instead of
+/// the imported values.
+#[test]
+fn an_import_replaces_what_the_hot_tier_holds() {
+    let (dir, mut s) = store(16 << 20);
+    let st = s.register_state("v", StateKind::Value).unwrap();
+    s.put(st, &key(3, 1), b"snapshot").unwrap();
+    s.put(st, &key(3, 2), b"snapshot").unwrap();
+    s.put(st, &key(3, 3), b"snapshot").unwrap();
+    s.put(st, &key(90, 4), b"snapshot").unwrap();
+    let snap = dir.path().join("snap");
+    s.checkpoint(&snap).unwrap();
+    s.put(st, &key(3, 1), b"live").unwrap();
+    s.delete(st, &key(3, 2)).unwrap();
+    assert_eq!(get(&mut s, st, &key(3, 3)), Some(b"snapshot".to_vec()));
+    s.put(st, &key(90, 4), b"live").unwrap();
+    assert_eq!(s.import_key_groups(&snap, 1, 0, 63).unwrap(), 3);
+    for k in 1..=3 {
+        assert_eq!(
+            get(&mut s, st, &key(3, k)),
+            Some(b"snapshot".to_vec()),
+            "key {k}"
+        );
+    }
+    // Key groups outside the imported range keep what the store had.
+    assert_eq!(get(&mut s, st, &key(90, 4)), Some(b"live".to_vec()));
+}

@@ -65,7 +65,14 @@ impl Store {
                 None => self.add_state(&name, Origin::Stored)?,
             };
             self.flush(id)?;
-            self.states[id as usize].hot.set_incomplete();
+            // What the hot tier holds of the imported key groups (clean after the flush) would
+            // hide the imported values: it goes, and those keys are read from RocksDB.
+            let hot = &mut self.states[id as usize].hot;
+            hot.set_incomplete();
+            hot.remove_where(|k| {
+                keygroup::decode(k, prefix_bytes).is_ok_and(|kg| (start..=end).contains(&kg))
+            });
+            self.account(id);
             let src = registry::cf(&other, &name)?;
             let dst = registry::cf(&self.db, &name)?;
             let mut batch = WriteBatch::default();
