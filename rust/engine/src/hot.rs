@@ -244,25 +244,34 @@ impl HotTable {
             .get(&self.hash(prefix))
             .copied()
             .unwrap_or(NIL);
+        // The buckets that may hold the map's entries, then their slots, each in a pass of its
+        // own: the loads of one pass do not depend on each other, so the CPU overlaps their
+        // cache misses instead of waiting for one after another (a map's entries lie anywhere
+        // in a table of millions of slots).
+        let mut buckets: Vec<usize> = Vec::with_capacity(16);
         let mut listed = 0usize;
         while at != NIL {
             let i = at as usize;
             at = self.member_next[i];
             listed += 1;
             if listed > limit {
-                out.clear();
                 return false;
             }
-            let h = self.member_hash[i];
-            for slot in self.table.iter_hash(h) {
-                let key = slot.key.as_slice();
-                if slot.map as usize == prefix.len()
-                    && key.starts_with(prefix)
-                    && slot.kind() == PRESENT
-                    && self.hasher.hash_one(key) == h
-                {
-                    out.push((slot.key.clone(), Some(slot.val.clone())));
-                }
+            buckets.extend(self.table.iter_hash_buckets(self.member_hash[i]));
+        }
+        let touched = buckets
+            .iter()
+            .filter_map(|&b| self.table.get_bucket(b))
+            .fold(0u8, |acc, slot| acc ^ slot.flags);
+        std::hint::black_box(touched);
+        // A candidate is one of this map's entries when its key extends the prefix by a user key
+        // (its map length says so); one found under two hashes is listed once, after the sort.
+        for slot in buckets.iter().filter_map(|&b| self.table.get_bucket(b)) {
+            if slot.map as usize == prefix.len()
+                && slot.kind() == PRESENT
+                && slot.key.as_slice().starts_with(prefix)
+            {
+                out.push((slot.key.clone(), Some(slot.val.clone())));
             }
         }
         out.sort_unstable_by(|a, b| a.0.as_slice().cmp(b.0.as_slice()));
