@@ -131,16 +131,20 @@ class RealClusterClassLoaderITCase {
             for (int j = 0; j < 2; j++) {
                 ExampleJob job =
                         last
+                                // Bounded, but long enough (30 s at the source's rate) that
+                                // both jobs are still running when the test has seen the first
+                                // start and checkpoint, on a loaded machine too (at 5 s, the
+                                // second job once finished before the test looked at it).
                                 ? ExampleJob.session(
                                         work.resolve("out-" + round + "-" + j),
                                         "--events",
-                                        "40000",
+                                        "30000",
                                         "--users",
                                         "1000",
                                         "--summary-every",
                                         "10",
                                         "--rate",
-                                        "8000",
+                                        "1000",
                                         "--seed",
                                         Integer.toString(100 * round + j),
                                         "--checkpoint-interval",
