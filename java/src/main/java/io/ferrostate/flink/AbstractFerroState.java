@@ -1,5 +1,6 @@
 package io.ferrostate.flink;
 
+import io.ferrostate.flink.compat.ValueMigration;
 import io.ferrostate.flink.nativ.DirectOutputView;
 import io.ferrostate.flink.nativ.NativeStore;
 
@@ -8,6 +9,7 @@ import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 import org.apache.flink.runtime.state.internal.InternalKvState;
+import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
 import org.apache.flink.util.FlinkRuntimeException;
 import org.apache.flink.util.StateMigrationException;
 
@@ -151,17 +153,23 @@ abstract class AbstractFerroState<K, N, V> implements InternalKvState<K, N, V>, 
 
     /**
      * Rewrites one stored value from the prior serializer's format to the new one's (state
-     * migration). The default treats the whole stored value as one serialized {@code V}.
+     * migration). The default treats the whole stored value as one serialized {@code V}. Both
+     * serializers come from {@link ValueMigration#forMigration}.
      */
     void migrateSerializedValue(
             DataInputView in,
             DataOutputView out,
             TypeSerializer<V> priorSerializer,
-            TypeSerializer<V> newSerializer)
+            TypeSerializer<V> newSerializer,
+            TtlTimeProvider timeProvider)
             throws StateMigrationException {
         try {
-            V value = priorSerializer.deserialize(in);
-            newSerializer.serialize(value, out);
+            ValueMigration.migrate(
+                    priorSerializer,
+                    newSerializer,
+                    () -> priorSerializer.deserialize(in),
+                    out,
+                    timeProvider);
         } catch (Exception e) {
             throw new StateMigrationException("Error while trying to migrate ferrostate state.", e);
         }

@@ -1,5 +1,7 @@
 package io.ferrostate.flink;
 
+import io.ferrostate.flink.compat.KeyedBackendBase;
+import io.ferrostate.flink.compat.StateTracking;
 import io.ferrostate.flink.iterator.FerroStateKeysIterator;
 import io.ferrostate.flink.meta.ListFormat;
 import io.ferrostate.flink.meta.StateInfo;
@@ -25,7 +27,6 @@ import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.queryablestate.client.state.serialization.KvStateSerializer;
 import org.apache.flink.runtime.checkpoint.CheckpointOptions;
 import org.apache.flink.runtime.query.TaskKvStateRegistry;
-import org.apache.flink.runtime.state.AbstractKeyedStateBackend;
 import org.apache.flink.runtime.state.CheckpointStreamFactory;
 import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
 import org.apache.flink.runtime.state.HeapPriorityQueuesManager;
@@ -82,8 +83,7 @@ import static org.apache.flink.runtime.state.SnapshotExecutionType.ASYNCHRONOUS;
  * Timers live in Flink's heap priority queues and are written with every snapshot.
  */
 @Internal
-public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K>
-        implements SnapshotSource<K> {
+public class FerroKeyedStateBackend<K> extends KeyedBackendBase<K> implements SnapshotSource<K> {
 
     private static final Logger LOG = LoggerFactory.getLogger(FerroKeyedStateBackend.class);
 
@@ -161,8 +161,7 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K>
             ClassLoader userCodeClassLoader,
             ExecutionConfig executionConfig,
             TtlTimeProvider ttlTimeProvider,
-            org.apache.flink.runtime.state.metrics.LatencyTrackingStateConfig
-                    latencyTrackingStateConfig,
+            StateTracking.Configs tracking,
             org.apache.flink.core.fs.CloseableRegistry cancelStreamRegistry,
             StreamCompressionDecorator keyGroupCompressionDecorator,
             InternalKeyContext<K> keyContext,
@@ -182,7 +181,7 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K>
                 userCodeClassLoader,
                 executionConfig,
                 ttlTimeProvider,
-                latencyTrackingStateConfig,
+                tracking,
                 cancelStreamRegistry,
                 keyGroupCompressionDecorator,
                 keyContext);
@@ -195,7 +194,8 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K>
                         keyContext.getNumberOfKeyGroups());
         this.keyBuilder =
                 new FerroKeyBuilder<>(keySerializer, keyGroupPrefixBytes, store.keyView());
-        this.migration = new FerroStateMigration<>(store, keyBuilder, this::createState);
+        this.migration =
+                new FerroStateMigration<>(store, keyBuilder, this::createState, ttlTimeProvider);
         this.kvStateInformation = kvStateInformation;
         this.registeredPQStates = registeredPQStates;
         this.priorityQueues =
@@ -276,7 +276,12 @@ public class FerroKeyedStateBackend<K> extends AbstractKeyedStateBackend<K>
     public void setCurrentKey(K newKey) {
         // Flink's key context rejects keys outside this backend's key groups.
         super.setCurrentKey(newKey);
-        keyBuilder.setKeyAndKeyGroup(newKey, getCurrentKeyGroupIndex());
+        onKeySelected(newKey, getCurrentKeyGroupIndex());
+    }
+
+    @Override
+    protected void onKeySelected(K key, int keyGroup) {
+        keyBuilder.setKeyAndKeyGroup(key, keyGroup);
     }
 
     @Override

@@ -1,5 +1,7 @@
 package io.ferrostate.flink;
 
+import io.ferrostate.flink.compat.KeyedBackendBuilderBase;
+import io.ferrostate.flink.compat.StateTracking;
 import io.ferrostate.flink.meta.StateInfo;
 import io.ferrostate.flink.nativ.NativeMemory;
 import io.ferrostate.flink.nativ.NativeStore;
@@ -13,7 +15,6 @@ import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.core.fs.CloseableRegistry;
 import org.apache.flink.runtime.query.TaskKvStateRegistry;
-import org.apache.flink.runtime.state.AbstractKeyedStateBackendBuilder;
 import org.apache.flink.runtime.state.BackendBuildingException;
 import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
 import org.apache.flink.runtime.state.IncrementalKeyedStateHandle;
@@ -25,7 +26,6 @@ import org.apache.flink.runtime.state.LocalRecoveryConfig;
 import org.apache.flink.runtime.state.StreamCompressionDecorator;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSetFactory;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
-import org.apache.flink.runtime.state.metrics.LatencyTrackingStateConfig;
 import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
 import org.apache.flink.util.FileUtils;
 import org.apache.flink.util.IOUtils;
@@ -45,7 +45,7 @@ import java.util.UUID;
 
 /** Builds a {@link FerroKeyedStateBackend}: opens the native store and restores into it. */
 @Internal
-public class FerroKeyedStateBackendBuilder<K> extends AbstractKeyedStateBackendBuilder<K> {
+public class FerroKeyedStateBackendBuilder<K> extends KeyedBackendBuilderBase<K> {
 
     private final File instanceBasePath;
     private final NativeMemory memory;
@@ -64,7 +64,7 @@ public class FerroKeyedStateBackendBuilder<K> extends AbstractKeyedStateBackendB
             KeyGroupRange keyGroupRange,
             ExecutionConfig executionConfig,
             TtlTimeProvider ttlTimeProvider,
-            LatencyTrackingStateConfig latencyTrackingStateConfig,
+            StateTracking.Configs tracking,
             Collection<KeyedStateHandle> stateHandles,
             StreamCompressionDecorator keyGroupCompressionDecorator,
             CloseableRegistry cancelStreamRegistry,
@@ -81,7 +81,7 @@ public class FerroKeyedStateBackendBuilder<K> extends AbstractKeyedStateBackendB
                 keyGroupRange,
                 executionConfig,
                 PublishingTimeProvider.wrap(ttlTimeProvider),
-                latencyTrackingStateConfig,
+                tracking,
                 stateHandles,
                 keyGroupCompressionDecorator,
                 cancelStreamRegistry);
@@ -264,7 +264,7 @@ public class FerroKeyedStateBackendBuilder<K> extends AbstractKeyedStateBackendB
                 userCodeClassLoader,
                 executionConfig,
                 ttlTimeProvider,
-                latencyTrackingStateConfig,
+                tracking,
                 backendRegistry,
                 keyGroupCompressionDecorator,
                 new InternalKeyContextImpl<>(keyGroupRange, numberOfKeyGroups),

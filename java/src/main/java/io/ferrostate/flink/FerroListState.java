@@ -1,5 +1,6 @@
 package io.ferrostate.flink;
 
+import io.ferrostate.flink.compat.ValueMigration;
 import io.ferrostate.flink.meta.ListFormat;
 import io.ferrostate.flink.nativ.DirectOutputView;
 
@@ -13,6 +14,7 @@ import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.core.memory.DataOutputView;
 import org.apache.flink.runtime.state.internal.InternalListState;
+import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
 import org.apache.flink.util.Preconditions;
 import org.apache.flink.util.StateMigrationException;
 
@@ -164,13 +166,18 @@ class FerroListState<K, N, V> extends AbstractFerroState<K, N, List<V>>
             DataInputView in,
             DataOutputView out,
             TypeSerializer<List<V>> priorSerializer,
-            TypeSerializer<List<V>> newSerializer)
+            TypeSerializer<List<V>> newSerializer,
+            TtlTimeProvider timeProvider)
             throws StateMigrationException {
-        TypeSerializer<V> prior = ((ListSerializer<V>) priorSerializer).getElementSerializer();
-        TypeSerializer<V> next = ((ListSerializer<V>) newSerializer).getElementSerializer();
+        TypeSerializer<V> prior = ValueMigration.listElements(priorSerializer);
+        TypeSerializer<V> next = ValueMigration.listElements(newSerializer);
+        DataOutputSerializer element = new DataOutputSerializer(64);
         try {
             for (V v : ListFormat.read(in, ((DataInputDeserializer) in).available(), prior)) {
-                ListFormat.writeElement(v, next, out);
+                element.clear();
+                ValueMigration.migrate(prior, next, () -> v, element, timeProvider);
+                out.writeInt(element.length());
+                out.write(element.getSharedBuffer(), 0, element.length());
             }
         } catch (Exception e) {
             throw new StateMigrationException(

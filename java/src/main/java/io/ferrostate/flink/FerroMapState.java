@@ -1,5 +1,6 @@
 package io.ferrostate.flink;
 
+import io.ferrostate.flink.compat.ValueMigration;
 import io.ferrostate.flink.nativ.DirectOutputView;
 import io.ferrostate.flink.nativ.NativeStore;
 import io.ferrostate.flink.nativ.ScanBatch;
@@ -15,6 +16,7 @@ import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.core.memory.DataOutputView;
 import org.apache.flink.queryablestate.client.state.serialization.KvStateSerializer;
 import org.apache.flink.runtime.state.internal.InternalMapState;
+import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
 import org.apache.flink.util.FlinkRuntimeException;
 import org.apache.flink.util.StateMigrationException;
 
@@ -353,17 +355,16 @@ class FerroMapState<K, N, UK, UV> extends AbstractFerroState<K, N, Map<UK, UV>>
             DataInputView in,
             DataOutputView out,
             TypeSerializer<Map<UK, UV>> priorSerializer,
-            TypeSerializer<Map<UK, UV>> newSerializer)
+            TypeSerializer<Map<UK, UV>> newSerializer,
+            TtlTimeProvider timeProvider)
             throws StateMigrationException {
+        TypeSerializer<UV> prior = ValueMigration.mapValues(priorSerializer);
+        TypeSerializer<UV> next = ValueMigration.mapValues(newSerializer);
         try {
             boolean isNull = in.readBoolean();
             out.writeBoolean(isNull);
             if (!isNull) {
-                UV v =
-                        ((MapSerializer<UK, UV>) priorSerializer)
-                                .getValueSerializer()
-                                .deserialize(in);
-                ((MapSerializer<UK, UV>) newSerializer).getValueSerializer().serialize(v, out);
+                ValueMigration.migrate(prior, next, () -> prior.deserialize(in), out, timeProvider);
             }
         } catch (Exception e) {
             throw new StateMigrationException(

@@ -1,5 +1,6 @@
 package io.ferrostate.flink;
 
+import io.ferrostate.flink.compat.StateTracking;
 import io.ferrostate.flink.nativ.NativeLibraryLoader;
 import io.ferrostate.flink.nativ.NativeMemory;
 
@@ -19,7 +20,6 @@ import org.apache.flink.runtime.state.ConfigurableStateBackend;
 import org.apache.flink.runtime.state.DefaultOperatorStateBackendBuilder;
 import org.apache.flink.runtime.state.OperatorStateBackend;
 import org.apache.flink.runtime.state.StreamCompressionDecorator;
-import org.apache.flink.runtime.state.metrics.LatencyTrackingStateConfig;
 import org.apache.flink.util.TernaryBoolean;
 
 import org.slf4j.Logger;
@@ -56,6 +56,9 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
 
     private static final long MIN_BUDGET = 16L << 20;
 
+    /** Latency (and on Flink 2, size) tracking of state accesses, as Flink's backends offer. */
+    private final StateTracking tracking;
+
     private final TernaryBoolean incremental;
     @Nullable private final String[] localDirectories;
     private final TernaryBoolean useManagedMemory;
@@ -82,6 +85,7 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
     }
 
     public FerroStateBackend(TernaryBoolean incrementalCheckpoints) {
+        this.tracking = new StateTracking();
         this.incremental = incrementalCheckpoints;
         this.localDirectories = null;
         this.useManagedMemory = TernaryBoolean.UNDEFINED;
@@ -95,7 +99,7 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
     }
 
     private FerroStateBackend(FerroStateBackend original, ReadableConfig config) {
-        this.latencyTrackingConfigBuilder = original.latencyTrackingConfigBuilder.configure(config);
+        this.tracking = original.tracking.configure(config);
         this.incremental =
                 original.incremental.resolveUndefined(
                         config.get(CheckpointingOptions.INCREMENTAL_CHECKPOINTS));
@@ -209,8 +213,6 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
         Memory memory = acquireMemory(env, parameters.getManagedMemoryFraction());
         ExecutionConfig executionConfig = env.getExecutionConfig();
         StreamCompressionDecorator compression = getCompressionDecorator(executionConfig);
-        LatencyTrackingStateConfig latencyTracking =
-                latencyTrackingConfigBuilder.setMetricGroup(parameters.getMetricGroup()).build();
         FerroKeyedStateBackend<K> backend =
                 new FerroKeyedStateBackendBuilder<>(
                                 parameters.getKvStateRegistry(),
@@ -220,7 +222,7 @@ public class FerroStateBackend extends AbstractManagedMemoryStateBackend
                                 parameters.getKeyGroupRange(),
                                 executionConfig,
                                 parameters.getTtlTimeProvider(),
-                                latencyTracking,
+                                tracking.build(parameters.getMetricGroup()),
                                 parameters.getStateHandles(),
                                 compression,
                                 parameters.getCancelStreamRegistry(),

@@ -1,6 +1,7 @@
 package io.ferrostate.flink;
 
 import io.ferrostate.flink.FerroKeyedStateBackend.StateRegistration;
+import io.ferrostate.flink.compat.ValueMigration;
 import io.ferrostate.flink.nativ.DirectOutputView;
 import io.ferrostate.flink.nativ.NativeStore;
 import io.ferrostate.flink.nativ.ScanBatch;
@@ -15,6 +16,7 @@ import org.apache.flink.api.common.typeutils.base.MapSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.runtime.state.RegisteredKeyValueStateBackendMetaInfo;
+import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
 import org.apache.flink.util.StateMigrationException;
 
 import org.slf4j.Logger;
@@ -42,11 +44,17 @@ final class FerroStateMigration<K> {
     private final NativeStore store;
     private final FerroKeyBuilder<K> keyBuilder;
     private final StateCreator states;
+    private final TtlTimeProvider timeProvider;
 
-    FerroStateMigration(NativeStore store, FerroKeyBuilder<K> keyBuilder, StateCreator states) {
+    FerroStateMigration(
+            NativeStore store,
+            FerroKeyBuilder<K> keyBuilder,
+            StateCreator states,
+            TtlTimeProvider timeProvider) {
         this.store = store;
         this.keyBuilder = keyBuilder;
         this.states = states;
+        this.timeProvider = timeProvider;
     }
 
     /**
@@ -129,12 +137,13 @@ final class FerroStateMigration<K> {
         ScanBatch scan = new ScanBatch(store, stateId, new byte[0], 512);
         DataInputDeserializer in = new DataInputDeserializer();
         DataOutputSerializer migrated = new DataOutputSerializer(512);
+        TypeSerializer<SV> prior = ValueMigration.forMigration(meta.getPreviousStateSerializer());
+        TypeSerializer<SV> next = ValueMigration.forMigration(meta.getStateSerializer());
         while (scan.advance()) {
             byte[] key = scan.copyKey();
             in.setBuffer(scan.copyValue());
             migrated.clear();
-            ferroState.migrateSerializedValue(
-                    in, migrated, meta.getPreviousStateSerializer(), meta.getStateSerializer());
+            ferroState.migrateSerializedValue(in, migrated, prior, next, timeProvider);
             int keyLength = keyBuilder.writeRaw(key);
             DirectOutputView out = store.valueOut();
             out.clear();

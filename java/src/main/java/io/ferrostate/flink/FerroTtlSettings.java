@@ -59,7 +59,7 @@ final class FerroTtlSettings {
                                     : NativeStore.TTL_VALUE;
             store.setTtl(
                     registration.stateId,
-                    ttl.getTtl().toMilliseconds(),
+                    ttl.getTimeToLive().toMillis(),
                     layout,
                     (int) Math.min(Integer.MAX_VALUE, Math.max(1, queryAfter)));
         } else {
