@@ -11,12 +11,14 @@
 # start options:
 #   --ferrostate-jar JAR   put JAR on the cluster's lib/ classpath (as a user copies it into lib/)
 #   --ferrostate           write "state.backend: io.ferrostate.flink.FerroStateBackendFactory"
+#                          (Flink 2.x: "state.backend.type: ...", the key it kept)
 #   --taskmanagers N       number of TaskManagers (default 2)
 #   --owner-pid PID        tear the cluster down when process PID exits (test-JVM watchdog)
 #   --timeout SECONDS      how long to wait for the TaskManagers to register (default 120)
 #   --log-level LOGGER=LEVEL  adds a logger to the cluster's log4j.properties (repeatable), e.g.
 #                          org.apache.flink.streaming.runtime.tasks.AsyncCheckpointRunnable=DEBUG
-#   Extra arguments after <work_dir> are appended verbatim to flink-conf.yaml (later lines win).
+#   Extra arguments after <work_dir> are appended verbatim to the configuration file (later lines
+#   win): flink-conf.yaml on Flink 1.x, config.yaml on Flink 2.x (which reads nothing else).
 #
 # commands (on the cluster in <work_dir>):
 #   submit [flink run options] <jar> [job args]  bin/flink run -d ...; prints the job id
@@ -36,7 +38,7 @@
 #   run <flink_home> <work_dir> <jar> [job args]  start --ferrostate [--ferrostate-jar $FERROSTATE_JAR],
 #                                    submit, wait, stop (an EXIT trap stops the cluster on failure)
 #
-# Layout of <work_dir>: conf/ (flink-conf.yaml, log4j), lib/ (links to FLINK_HOME/lib + extra
+# Layout of <work_dir>: conf/ (flink-conf.yaml or config.yaml, log4j), lib/ (links to FLINK_HOME/lib + extra
 # jars), log/, pid/, tmp/ (io.tmp.dirs), checkpoints/, savepoints/, cluster.env.
 set -euo pipefail
 
@@ -164,9 +166,19 @@ cmd_start() {
   # From here on, a failure tears down whatever was started.
   trap 'rc=$?; if [[ $rc -ne 0 ]]; then log "start failed (exit $rc); tearing down"; tail_logs; cmd_stop >&2 || true; fi' EXIT
 
-  # conf/: Flink's logging configuration plus our flink-conf.yaml. Not the shipped config.yaml:
-  # Flink 1.20 reads flink-conf.yaml (legacy parser) whenever that file exists in the conf dir,
-  # and config.yaml (standard YAML) only otherwise (GlobalConfiguration.loadConfiguration).
+  # conf/: Flink's logging configuration plus our configuration file. Flink 1.20 reads
+  # flink-conf.yaml (legacy parser) whenever that file exists in the conf dir, and config.yaml
+  # (standard YAML) only otherwise (GlobalConfiguration.loadConfiguration); Flink 2.x reads
+  # config.yaml only. Our "key: value" lines are valid in both parsers.
+  local dist_jar major conf_file backend_key
+  dist_jar="$(compgen -G "$FLINK_HOME/lib/flink-dist-*.jar" | head -n 1)"
+  [[ -n "$dist_jar" ]] || die "$FLINK_HOME/lib has no flink-dist jar"
+  major="$(basename "$dist_jar" | sed 's/^flink-dist-\([0-9]*\)\..*/\1/')"
+  if [[ "$major" -ge 2 ]]; then
+    conf_file=config.yaml; backend_key=state.backend.type
+  else
+    conf_file=flink-conf.yaml; backend_key=state.backend
+  fi
   local f
   for f in "$FLINK_HOME"/conf/*; do
     case "$(basename "$f")" in config.yaml|flink-conf.yaml|masters|workers|zoo.cfg) ;; *) cp "$f" "$W/conf/" ;; esac
@@ -201,7 +213,7 @@ cmd_start() {
 
   {
     echo "# Written by flink-tests/cluster/cluster.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ)."
-    echo "# Legacy flat format: Flink 1.20 reads this file when it is present in FLINK_CONF_DIR."
+    echo "# Flat \"key: value\" lines, read by Flink 1.20 (flink-conf.yaml) and 2.x (config.yaml)."
     echo "jobmanager.rpc.address: localhost"
     echo "jobmanager.rpc.port: $rpc_port"
     echo "jobmanager.bind-host: localhost"
@@ -226,11 +238,11 @@ cmd_start() {
     echo "web.tmpdir: $W/tmp/web"
     echo "env.java.default-opts.all: $jdk_opts"
     if [[ $ferro -eq 1 ]]; then
-      echo "state.backend: $FERRO_FACTORY"
+      echo "$backend_key: $FERRO_FACTORY"
     fi
     local line
     for line in ${extra[@]+"${extra[@]}"}; do echo "$line"; done
-  } > "$W/conf/flink-conf.yaml"
+  } > "$W/conf/$conf_file"
 
   REST_URL="http://localhost:$rest_port"
   {
