@@ -52,8 +52,12 @@ import java.util.stream.Stream;
  */
 public final class FlinkCluster implements AutoCloseable {
 
-    /** The Flink release the real-cluster tests run on (ferrostate builds against 1.20.0). */
-    public static final String DEFAULT_FLINK_VERSION = "1.20.5";
+    /**
+     * The Flink release the real-cluster tests run on: {@code -Dferrostate.cluster.flink-version}
+     * (flink-tests-2.3 sets 2.3.0), else 1.20.5 (ferrostate-flink builds against 1.20.0).
+     */
+    public static final String DEFAULT_FLINK_VERSION =
+            System.getProperty("ferrostate.cluster.flink-version", "1.20.5");
 
     public static final String FERRO_FACTORY = "io.ferrostate.flink.FerroStateBackendFactory";
 
@@ -80,14 +84,21 @@ public final class FlinkCluster implements AutoCloseable {
     // --------------------------------------------------------------------------------------------
     //  Locations
 
-    /** {@code flink-tests/cluster}, from the module directory surefire runs in. */
+    /**
+     * {@code flink-tests/cluster}, from the module directory surefire runs in (flink-tests, the
+     * root, or a sibling module such as flink-tests-2.3).
+     */
     public static Path scriptsDir() {
         String override = System.getProperty("ferrostate.cluster.scripts");
         if (override != null) {
             return Paths.get(override).toAbsolutePath();
         }
         Path base = Paths.get(System.getProperty("basedir", System.getProperty("user.dir")));
-        for (Path p : List.of(base.resolve("cluster"), base.resolve("flink-tests/cluster"))) {
+        for (Path p :
+                List.of(
+                        base.resolve("cluster"),
+                        base.resolve("flink-tests/cluster"),
+                        base.resolve("../flink-tests/cluster"))) {
             if (Files.isRegularFile(p.resolve("cluster.sh"))) {
                 return p.toAbsolutePath();
             }
@@ -576,6 +587,34 @@ public final class FlinkCluster implements AutoCloseable {
         return workDir;
     }
 
+    /** The distribution's Flink major version (from its {@code lib/flink-dist-*.jar}). */
+    public int flinkMajorVersion() {
+        try (Stream<Path> jars = Files.list(flinkHome.resolve("lib"))) {
+            String name =
+                    jars.map(p -> p.getFileName().toString())
+                            .filter(n -> n.startsWith("flink-dist-") && n.endsWith(".jar"))
+                            .findFirst()
+                            .orElseThrow(() -> new IllegalStateException("no flink-dist jar"));
+            return Integer.parseInt(name.substring("flink-dist-".length()).split("\\.")[0]);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * The configuration file cluster.sh wrote: {@code conf/flink-conf.yaml} on Flink 1.x, {@code
+     * conf/config.yaml} on Flink 2 (which reads nothing else).
+     */
+    public Path configFile() {
+        return workDir.resolve(
+                flinkMajorVersion() >= 2 ? "conf/config.yaml" : "conf/flink-conf.yaml");
+    }
+
+    /** The key that names the state backend: {@code state.backend} (1.x) or its Flink 2 form. */
+    public String stateBackendKey() {
+        return flinkMajorVersion() >= 2 ? "state.backend.type" : "state.backend";
+    }
+
     public Path flinkHome() {
         return flinkHome;
     }
@@ -769,7 +808,9 @@ public final class FlinkCluster implements AutoCloseable {
 
         private Builder() {}
 
-        /** Flink release to assemble with flink-dist.sh (default 1.20.5). */
+        /**
+         * Flink release to assemble with flink-dist.sh (default {@link #DEFAULT_FLINK_VERSION}).
+         */
         public Builder flinkVersion(String version) {
             this.flinkVersion = version;
             return this;
@@ -793,7 +834,10 @@ public final class FlinkCluster implements AutoCloseable {
             return this;
         }
 
-        /** Writes {@code state.backend: io.ferrostate.flink.FerroStateBackendFactory}. */
+        /**
+         * Writes {@code state.backend: io.ferrostate.flink.FerroStateBackendFactory} ({@code
+         * state.backend.type} on Flink 2).
+         */
         public Builder ferrostateBackend(boolean on) {
             this.ferrostateBackend = on;
             return this;
@@ -804,7 +848,7 @@ public final class FlinkCluster implements AutoCloseable {
             return this;
         }
 
-        /** An extra flink-conf.yaml entry; later entries override the defaults. */
+        /** An extra configuration entry; later entries override the defaults. */
         public Builder conf(String key, String value) {
             this.confLines.add(key + ": " + value);
             return this;

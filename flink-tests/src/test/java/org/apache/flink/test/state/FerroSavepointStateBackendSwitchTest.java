@@ -1,17 +1,5 @@
 package org.apache.flink.test.state;
 
-import io.ferrostate.flink.FerroStateBackend;
-
-import org.apache.flink.api.common.JobID;
-import org.apache.flink.api.common.typeutils.base.StringSerializer;
-import org.apache.flink.core.fs.CloseableRegistry;
-import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
-import org.apache.flink.runtime.operators.testutils.MockEnvironment;
-import org.apache.flink.runtime.state.CheckpointableKeyedStateBackend;
-import org.apache.flink.runtime.state.KeyGroupRange;
-import org.apache.flink.runtime.state.KeyedStateBackendParametersImpl;
-import org.apache.flink.runtime.state.KeyedStateHandle;
-import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
 import org.apache.flink.test.state.BackendSwitchSpecs.BackendSwitchSpec;
 
 import org.junit.After;
@@ -32,7 +20,7 @@ import java.util.List;
 @RunWith(Parameterized.class)
 public class FerroSavepointStateBackendSwitchTest extends SavepointStateBackendSwitchTestBase {
 
-    static final BackendSwitchSpec FERRO = new FerroSpec();
+    static final FerroSwitchSpec FERRO = new FerroSwitchSpec();
 
     public FerroSavepointStateBackendSwitchTest(BackendSwitchSpec from, BackendSwitchSpec to) {
         super(from, to);
@@ -58,56 +46,5 @@ public class FerroSavepointStateBackendSwitchTest extends SavepointStateBackendS
             specs.add(new BackendSwitchSpec[] {other, FERRO});
         }
         return specs;
-    }
-
-    /** A ferrostate keyed backend on a mock task environment (managed memory included). */
-    static final class FerroSpec implements BackendSwitchSpec {
-        private final List<MockEnvironment> envs = new ArrayList<>();
-        private final List<CheckpointableKeyedStateBackend<String>> backends = new ArrayList<>();
-
-        @Override
-        public CheckpointableKeyedStateBackend<String> createBackend(
-                KeyGroupRange keyGroupRange,
-                int numKeyGroups,
-                Collection<KeyedStateHandle> stateHandles)
-                throws Exception {
-            MockEnvironment env = MockEnvironment.builder().setManagedMemorySize(64L << 20).build();
-            envs.add(env);
-            CheckpointableKeyedStateBackend<String> backend =
-                    new FerroStateBackend()
-                            .createKeyedStateBackend(
-                                    new KeyedStateBackendParametersImpl<>(
-                                            env,
-                                            new JobID(),
-                                            "test-op",
-                                            StringSerializer.INSTANCE,
-                                            numKeyGroups,
-                                            keyGroupRange,
-                                            env.getTaskKvStateRegistry(),
-                                            TtlTimeProvider.DEFAULT,
-                                            new UnregisteredMetricsGroup(),
-                                            stateHandles,
-                                            new CloseableRegistry()));
-            backends.add(backend);
-            return backend;
-        }
-
-        @Override
-        public void close() throws Exception {
-            // Dispose returns the managed memory, which the mock environment checks on close.
-            for (CheckpointableKeyedStateBackend<String> backend : backends) {
-                backend.dispose();
-            }
-            backends.clear();
-            for (MockEnvironment env : envs) {
-                env.close();
-            }
-            envs.clear();
-        }
-
-        @Override
-        public String toString() {
-            return "FERROSTATE";
-        }
     }
 }

@@ -86,20 +86,25 @@ class RealClusterSmokeITCase {
     @Test
     @Order(3)
     void theClusterIsConfiguredAsUsersDoIt() throws Exception {
-        List<String> conf =
-                Files.readAllLines(
-                        cluster.workDir().resolve("conf/flink-conf.yaml"), StandardCharsets.UTF_8);
+        Path configFile = cluster.configFile();
+        List<String> conf = Files.readAllLines(configFile, StandardCharsets.UTF_8);
         assertThat(conf)
-                .contains("state.backend: io.ferrostate.flink.FerroStateBackendFactory")
+                .contains(
+                        cluster.stateBackendKey()
+                                + ": io.ferrostate.flink.FerroStateBackendFactory")
                 .contains("execution.checkpointing.incremental: true")
                 .contains("state.checkpoints.dir: file://" + cluster.checkpointDir());
-        // The configuration came from our legacy flink-conf.yaml, and the JobManager chose
-        // ferrostate through its factory for every job.
+        // The configuration came from our file (Flink 1.20: the legacy flink-conf.yaml; Flink 2:
+        // config.yaml, the only one it reads), and the JobManager chose ferrostate through its
+        // factory for every job.
+        String parser = cluster.flinkMajorVersion() >= 2 ? "standard" : "legacy";
         assertThat(
                         FlinkCluster.grep(
                                 cluster.jobManagerLogs(),
-                                "Using legacy YAML parser to load flink configuration file from "
-                                        + cluster.workDir().resolve("conf/flink-conf.yaml")))
+                                "Using "
+                                        + parser
+                                        + " YAML parser to load flink configuration file from "
+                                        + configFile))
                 .isNotEmpty();
         assertThat(
                         FlinkCluster.grep(

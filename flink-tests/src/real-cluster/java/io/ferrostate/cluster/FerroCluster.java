@@ -14,9 +14,11 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 
 /**
- * The real Flink 1.20.5 cluster the ferrostate real-cluster tests share, as a user sets it up:
- * ferrostate's jar in {@code lib/}, and in {@code flink-conf.yaml} {@code state.backend:
- * io.ferrostate.flink.FerroStateBackendFactory} (the older key, as users write it), a checkpoint
+ * The real Flink cluster the ferrostate real-cluster tests share ({@link
+ * FlinkCluster#DEFAULT_FLINK_VERSION}: 1.20.5 in flink-tests, 2.3.0 in flink-tests-2.3, each with
+ * the ferrostate jar of its line), as a user sets it up: ferrostate's jar in {@code lib/}, and in
+ * the configuration file {@code state.backend: io.ferrostate.flink.FerroStateBackendFactory} (on
+ * 1.20 the older key, as users write it; {@code state.backend.type} on Flink 2), a checkpoint
  * directory and incremental checkpoints on; plus what the drills need: a fixed-delay restart
  * strategy, the fault-injection file option, and DEBUG logging of the asynchronous checkpoint parts
  * (to kill a TaskManager while its upload runs).
