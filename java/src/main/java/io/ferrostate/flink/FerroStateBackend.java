@@ -1,5 +1,6 @@
 package io.ferrostate.flink;
 
+import io.ferrostate.flink.compat.StateBackendBase;
 import io.ferrostate.flink.compat.StateTracking;
 import io.ferrostate.flink.nativ.NativeLibraryLoader;
 import io.ferrostate.flink.nativ.NativeMemory;
@@ -15,7 +16,6 @@ import org.apache.flink.runtime.execution.Environment;
 import org.apache.flink.runtime.memory.MemoryManager;
 import org.apache.flink.runtime.memory.OpaqueMemoryResource;
 import org.apache.flink.runtime.state.AbstractKeyedStateBackend;
-import org.apache.flink.runtime.state.AbstractManagedMemoryStateBackend;
 import org.apache.flink.runtime.state.ConfigurableStateBackend;
 import org.apache.flink.runtime.state.DefaultOperatorStateBackendBuilder;
 import org.apache.flink.runtime.state.OperatorStateBackend;
@@ -43,8 +43,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * Checkpoint storage is configured as usual; the stores share the slot's managed memory.
  */
 @PublicEvolving
-public class FerroStateBackend extends AbstractManagedMemoryStateBackend
-        implements ConfigurableStateBackend {
+public class FerroStateBackend extends StateBackendBase implements ConfigurableStateBackend {
 
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(FerroStateBackend.class);

@@ -1,0 +1,275 @@
+package io.ferrostate.flink.async;
+
+import org.apache.flink.annotation.Internal;
+import org.apache.flink.api.common.ExecutionConfig;
+import org.apache.flink.api.common.state.v2.AggregatingStateDescriptor;
+import org.apache.flink.api.common.state.v2.MapStateDescriptor;
+import org.apache.flink.api.common.state.v2.ReducingStateDescriptor;
+import org.apache.flink.api.common.state.v2.State;
+import org.apache.flink.api.common.state.v2.StateDescriptor;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.runtime.asyncprocessing.StateExecutor;
+import org.apache.flink.runtime.asyncprocessing.StateRequestHandler;
+import org.apache.flink.runtime.checkpoint.CheckpointOptions;
+import org.apache.flink.runtime.checkpoint.SnapshotType;
+import org.apache.flink.runtime.state.AbstractKeyedStateBackend;
+import org.apache.flink.runtime.state.AsyncKeyedStateBackend;
+import org.apache.flink.runtime.state.CheckpointStreamFactory;
+import org.apache.flink.runtime.state.KeyGroupRange;
+import org.apache.flink.runtime.state.KeyGroupedInternalPriorityQueue;
+import org.apache.flink.runtime.state.Keyed;
+import org.apache.flink.runtime.state.KeyedStateHandle;
+import org.apache.flink.runtime.state.PriorityComparable;
+import org.apache.flink.runtime.state.SnapshotResult;
+import org.apache.flink.runtime.state.heap.HeapPriorityQueueElement;
+import org.apache.flink.runtime.state.internal.InternalKvState;
+import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
+import org.apache.flink.runtime.state.v2.AbstractAggregatingState;
+import org.apache.flink.runtime.state.v2.AbstractListState;
+import org.apache.flink.runtime.state.v2.AbstractMapState;
+import org.apache.flink.runtime.state.v2.AbstractReducingState;
+import org.apache.flink.runtime.state.v2.AbstractValueState;
+import org.apache.flink.runtime.state.v2.internal.InternalKeyedState;
+import org.apache.flink.runtime.state.v2.ttl.TtlStateFactory;
+import org.apache.flink.util.Preconditions;
+
+import javax.annotation.Nonnull;
+
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.concurrent.RunnableFuture;
+
+/**
+ * ferrostate's keyed backend for Flink 2's asynchronous state API (State V2). The state objects are
+ * Flink's own request-producing V2 states; their requests carry the record's key and namespace and
+ * run on ferrostate's state executor thread ({@link FerroStateExecutor}), which answers them from
+ * the same native store as the synchronous API: one store per backend, one thread that touches it
+ * while requests are in flight. Snapshots, restores, rescaling and timers are the synchronous
+ * backend's: Flink drains the in-flight requests before it snapshots.
+ *
+ * <p>Each V2 state is backed by a raw synchronous state of the same name and serializer (value,
+ * reducing and aggregating states as values, lists, maps), so snapshots and savepoints are the same
+ * format as the synchronous API's and move between both APIs and backends. TTL is Flink's V2 TTL
+ * layer over these states.
+ */
+@Internal
+public final class FerroAsyncKeyedStateBackend<K> implements AsyncKeyedStateBackend<K> {
+
+    private final AbstractKeyedStateBackend<K> sync;
+    private final ExecutionConfig executionConfig;
+    private final TtlTimeProvider ttlTimeProvider;
+
+    /** The V2 states by name, as handed to operators (TTL wrappers included). */
+    private final Map<String, State> statesByName = new HashMap<>();
+
+    /** The raw synchronous state behind each request-producing V2 state. */
+    private final Map<State, InternalKvState<K, ?, ?>> rawStates = new IdentityHashMap<>();
+
+    private StateRequestHandler requestHandler;
+    private FerroStateExecutor executor;
+
+    public FerroAsyncKeyedStateBackend(
+            AbstractKeyedStateBackend<K> sync,
+            ExecutionConfig executionConfig,
+            TtlTimeProvider ttlTimeProvider) {
+        this.sync = sync;
+        this.executionConfig = executionConfig;
+        this.ttlTimeProvider = ttlTimeProvider;
+    }
+
+    @Override
+    public void setup(@Nonnull StateRequestHandler stateRequestHandler) {
+        this.requestHandler = stateRequestHandler;
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public <N, S extends State, SV> S getOrCreateKeyedState(
+            N defaultNamespace,
+            TypeSerializer<N> namespaceSerializer,
+            StateDescriptor<SV> stateDesc)
+            throws Exception {
+        Preconditions.checkNotNull(namespaceSerializer, "Namespace serializer");
+        State state = statesByName.get(stateDesc.getStateId());
+        if (state == null) {
+            if (!stateDesc.isSerializerInitialized()) {
+                stateDesc.initializeSerializerUnlessSet(executionConfig);
+            }
+            state =
+                    TtlStateFactory.createStateAndWrapWithTtlIfEnabled(
+                            defaultNamespace,
+                            namespaceSerializer,
+                            stateDesc,
+                            this,
+                            ttlTimeProvider);
+            statesByName.put(stateDesc.getStateId(), state);
+        }
+        return (S) state;
+    }
+
+    @Nonnull
+    @Override
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public <N, S extends InternalKeyedState, SV> S createStateInternal(
+            @Nonnull N defaultNamespace,
+            @Nonnull TypeSerializer<N> namespaceSerializer,
+            @Nonnull StateDescriptor<SV> stateDesc)
+            throws Exception {
+        Preconditions.checkState(
+                requestHandler != null, "setup(StateRequestHandler) was not called");
+        if (!stateDesc.isSerializerInitialized()) {
+            stateDesc.initializeSerializerUnlessSet(executionConfig);
+        }
+        String name = stateDesc.getStateId();
+        TypeSerializer<SV> serializer = stateDesc.getSerializer();
+        InternalKeyedState state;
+        org.apache.flink.api.common.state.StateDescriptor raw;
+        switch (stateDesc.getType()) {
+            case VALUE:
+                state = new AbstractValueState<>(requestHandler, serializer);
+                raw =
+                        new org.apache.flink.api.common.state.ValueStateDescriptor<>(
+                                name, serializer);
+                break;
+            case REDUCING:
+                state =
+                        new AbstractReducingState<>(
+                                requestHandler,
+                                ((ReducingStateDescriptor<SV>) stateDesc).getReduceFunction(),
+                                serializer);
+                raw =
+                        new org.apache.flink.api.common.state.ValueStateDescriptor<>(
+                                name, serializer);
+                break;
+            case AGGREGATING:
+                state =
+                        new AbstractAggregatingState<>(
+                                requestHandler,
+                                ((AggregatingStateDescriptor) stateDesc).getAggregateFunction(),
+                                serializer);
+                raw =
+                        new org.apache.flink.api.common.state.ValueStateDescriptor<>(
+                                name, serializer);
+                break;
+            case LIST:
+                state = new AbstractListState<>(requestHandler, serializer);
+                raw = new org.apache.flink.api.common.state.ListStateDescriptor<>(name, serializer);
+                break;
+            case MAP:
+                MapStateDescriptor<?, SV> map = (MapStateDescriptor<?, SV>) stateDesc;
+                state = new AbstractMapState<>(requestHandler, serializer);
+                raw =
+                        new org.apache.flink.api.common.state.MapStateDescriptor<>(
+                                name, map.getUserKeySerializer(), serializer);
+                break;
+            default:
+                throw new UnsupportedOperationException(
+                        "ferrostate has no asynchronous state of type " + stateDesc.getType());
+        }
+        InternalKvState<K, ?, ?> rawState =
+                (InternalKvState<K, ?, ?>)
+                        sync.createOrUpdateInternalState(namespaceSerializer, raw);
+        rawStates.put(state, rawState);
+        return (S) state;
+    }
+
+    /** The raw synchronous state behind a V2 state this backend created; null if none. */
+    InternalKvState<K, ?, ?> rawState(State state) {
+        return rawStates.get(state);
+    }
+
+    AbstractKeyedStateBackend<K> sync() {
+        return sync;
+    }
+
+    @Nonnull
+    @Override
+    public StateExecutor createStateExecutor() {
+        if (executor != null) {
+            executor.shutdown();
+        }
+        executor = new FerroStateExecutor(this);
+        return executor;
+    }
+
+    @Override
+    public KeyGroupRange getKeyGroupRange() {
+        return sync.getKeyGroupRange();
+    }
+
+    @Override
+    public boolean requiresLegacySynchronousTimerSnapshots(SnapshotType checkpointType) {
+        return sync.requiresLegacySynchronousTimerSnapshots(checkpointType);
+    }
+
+    @Override
+    public boolean isSafeToReuseKVState() {
+        return sync.isSafeToReuseKVState();
+    }
+
+    @Override
+    public String getBackendTypeIdentifier() {
+        return sync.getBackendTypeIdentifier();
+    }
+
+    @Nonnull
+    @Override
+    public RunnableFuture<SnapshotResult<KeyedStateHandle>> snapshot(
+            long checkpointId,
+            long timestamp,
+            @Nonnull CheckpointStreamFactory streamFactory,
+            @Nonnull CheckpointOptions checkpointOptions)
+            throws Exception {
+        return sync.snapshot(checkpointId, timestamp, streamFactory, checkpointOptions);
+    }
+
+    @Override
+    public void notifyCheckpointComplete(long checkpointId) throws Exception {
+        sync.notifyCheckpointComplete(checkpointId);
+    }
+
+    @Override
+    public void notifyCheckpointAborted(long checkpointId) throws Exception {
+        sync.notifyCheckpointAborted(checkpointId);
+    }
+
+    @Override
+    public void notifyCheckpointSubsumed(long checkpointId) throws Exception {
+        sync.notifyCheckpointSubsumed(checkpointId);
+    }
+
+    @Nonnull
+    @Override
+    public <T extends HeapPriorityQueueElement & PriorityComparable<? super T> & Keyed<?>>
+            KeyGroupedInternalPriorityQueue<T> create(
+                    @Nonnull String stateName,
+                    @Nonnull TypeSerializer<T> byteOrderedElementSerializer) {
+        return sync.create(stateName, byteOrderedElementSerializer);
+    }
+
+    @Override
+    public <T extends HeapPriorityQueueElement & PriorityComparable<? super T> & Keyed<?>>
+            KeyGroupedInternalPriorityQueue<T> create(
+                    @Nonnull String stateName,
+                    @Nonnull TypeSerializer<T> byteOrderedElementSerializer,
+                    boolean allowFutureMetadataUpdates) {
+        return sync.create(stateName, byteOrderedElementSerializer, allowFutureMetadataUpdates);
+    }
+
+    @Override
+    public void dispose() {
+        if (executor != null) {
+            executor.shutdown();
+            executor = null;
+        }
+        statesByName.clear();
+        rawStates.clear();
+        sync.dispose();
+    }
+
+    @Override
+    public void close() throws java.io.IOException {
+        sync.close();
+    }
+}
