@@ -1,0 +1,117 @@
+package io.ferrostate.flink23;
+
+import io.ferrostate.flink.FerroStateBackendFactory;
+import io.ferrostate.flink.async.FerroStateExecutor;
+
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.table.api.TableResult;
+import org.apache.flink.table.api.bridge.java.StreamTableEnvironment;
+import org.apache.flink.types.Row;
+import org.apache.flink.types.RowKind;
+import org.apache.flink.util.CloseableIterator;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * SQL with Flink 2.3's asynchronous state ({@code table.exec.async-state.enabled}): a group
+ * aggregation and a regular join followed by an aggregation, with checkpoints, on ferrostate's
+ * asynchronous backend and on HashMap. The final results (changelogs applied) must be equal.
+ */
+class AsyncStateSqlITCase {
+
+    private static final long ORDERS = 30_000;
+
+    @TempDir Path tmp;
+
+    @Test
+    void groupAggregationWithAsyncStateGivesHashMapsResult() throws Exception {
+        String sql =
+                "SELECT user_id, COUNT(*) AS n, SUM(amount) AS total, MAX(amount) AS top"
+                        + " FROM orders GROUP BY user_id";
+        compare(sql, 500);
+    }
+
+    @Test
+    void regularJoinWithAsyncStateGivesHashMapsResult() throws Exception {
+        String sql =
+                "SELECT u.region, COUNT(*) AS n, SUM(o.amount) AS total"
+                        + " FROM orders o JOIN users u ON o.user_id = u.id"
+                        + " GROUP BY u.region";
+        compare(sql, 7);
+    }
+
+    private void compare(String sql, int expectedRows) throws Exception {
+        long before = FerroStateExecutor.executedRequests();
+        Map<String, Integer> ferro =
+                run(FerroStateBackendFactory.class.getName(), sql, tmp.resolve("f"));
+        long executed = FerroStateExecutor.executedRequests() - before;
+        Map<String, Integer> heap = run("hashmap", sql, tmp.resolve("h"));
+        assertThat(heap).hasSize(expectedRows);
+        assertThat(ferro).isEqualTo(heap);
+        // ferrostate's asynchronous backend answered the operators' state requests.
+        assertThat(executed).isGreaterThanOrEqualTo(ORDERS);
+    }
+
+    /** The query's final result as a multiset of rows: its changelog applied. */
+    private static Map<String, Integer> run(String backend, String sql, Path dir) throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(StateBackendOptions.STATE_BACKEND, backend);
+        conf.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
+        conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir.toUri().toString());
+        conf.setString("table.exec.async-state.enabled", "true");
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(2);
+        env.enableCheckpointing(Duration.ofMillis(300).toMillis());
+        StreamTableEnvironment tEnv = StreamTableEnvironment.create(env);
+        tEnv.executeSql(
+                "CREATE TABLE orders_raw (id BIGINT) WITH ('connector' = 'datagen',"
+                        + " 'fields.id.kind' = 'sequence', 'fields.id.start' = '0',"
+                        + " 'fields.id.end' = '"
+                        + (ORDERS - 1)
+                        + "', 'rows-per-second' = '20000')");
+        tEnv.executeSql(
+                "CREATE VIEW orders AS SELECT id, id % 500 AS user_id, (id * 7919) % 1000 AS amount"
+                        + " FROM orders_raw");
+        tEnv.executeSql(
+                "CREATE TABLE users_raw (id BIGINT) WITH ('connector' = 'datagen',"
+                        + " 'fields.id.kind' = 'sequence', 'fields.id.start' = '0',"
+                        + " 'fields.id.end' = '499')");
+        tEnv.executeSql(
+                "CREATE VIEW users AS SELECT id, CONCAT('region-', CAST(id % 7 AS STRING)) AS region"
+                        + " FROM users_raw");
+        TableResult result = tEnv.executeSql(sql);
+        Map<String, Integer> rows = new TreeMap<>();
+        try (CloseableIterator<Row> it = result.collect()) {
+            while (it.hasNext()) {
+                Row row = it.next();
+                RowKind kind = row.getKind();
+                row.setKind(RowKind.INSERT);
+                String key = row.toString();
+                int delta = kind == RowKind.INSERT || kind == RowKind.UPDATE_AFTER ? 1 : -1;
+                rows.merge(key, delta, Integer::sum);
+            }
+        }
+        List<String> gone = new ArrayList<>();
+        rows.forEach(
+                (k, n) -> {
+                    if (n == 0) {
+                        gone.add(k);
+                    }
+                });
+        gone.forEach(rows::remove);
+        return rows;
+    }
+}
