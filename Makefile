@@ -8,7 +8,7 @@ export CARGO_TARGET_DIR
 MVN ?= mvn -B -ntp
 CARGO ?= cargo
 
-.PHONY: all deps lint format rust-lint rust-test native jar demo test test-sql java-test bench bench-full bench-checkpoints bench-nexmark clean
+.PHONY: all deps lint format rust-lint rust-test native jar demo test test-sql java-test bench bench-full bench-checkpoints bench-nexmark bench-2.3 clean
 .PHONY: cbindgen capi-header capi-header-check c-test
 .PHONY: fuzz fuzz-smoke
 
@@ -181,6 +181,15 @@ NEXMARK_LARGE_SIZE ?= 15000000
 NEXMARK_LARGE_QUERIES ?= q18,q19,q20
 NEXMARK_TM_MEMORY ?= 6g
 NEXMARK_ARGS ?=
+# The state micro-benchmarks on Flink 2.3 (bench-2.3): HashMap, EmbeddedRocksDB, ForSt (local)
+# and ferrostate-flink-2.3 in one JMH run; writes bench/results/flink-2.3.md and .json.
+# BENCH_2_3_ARGS passes options to the runner, e.g. --regimes in-memory,out-of-core.
+bench-2.3: native
+	$(MVN) -q package -DskipTests -pl bench-2.3 -am
+	java -Xmx1g -Dlog4j2.configurationFile=log4j2-bench.properties \
+	  -cp "bench-2.3/target/classes:$$(cat bench-2.3/target/bench.classpath)" \
+	  io.ferrostate.bench.FlinkLineBenchRunner --out bench/results $(BENCH_2_3_ARGS)
+
 bench-nexmark: native
 	$(MVN) -q install -DskipTests -pl bench -am
 	java -Xmx512m -cp "bench/target/classes:$$(cat bench/target/bench.classpath)" io.ferrostate.bench.NexmarkBenchmark \

@@ -1,24 +1,20 @@
 package io.ferrostate.bench;
 
 import io.ferrostate.flink.FerroKeyedStateBackend;
-import io.ferrostate.flink.FerroStateBackend;
 
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.contrib.streaming.state.EmbeddedRocksDBStateBackend;
-import org.apache.flink.contrib.streaming.state.RocksDBKeyedStateBackend;
 import org.apache.flink.core.fs.CloseableRegistry;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.flink.runtime.operators.testutils.MockEnvironment;
 import org.apache.flink.runtime.state.CheckpointableKeyedStateBackend;
-import org.apache.flink.runtime.state.ConfigurableStateBackend;
 import org.apache.flink.runtime.state.KeyGroupRange;
 import org.apache.flink.runtime.state.KeyedStateBackend;
 import org.apache.flink.runtime.state.KeyedStateBackendParametersImpl;
 import org.apache.flink.runtime.state.StateBackend;
-import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
+import org.apache.flink.runtime.state.storage.JobManagerCheckpointStorage;
 import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
 import org.apache.flink.util.FileUtils;
 
@@ -88,10 +84,11 @@ public final class BenchBackends {
         }
     }
 
-    /** The backends under comparison. */
+    /** The backends under comparison (FORST: Flink 2's ForSt, local, on the 2.3 line only). */
     public enum BackendType {
         HEAP,
         ROCKSDB,
+        FORST,
         FERROSTATE
     }
 
@@ -119,6 +116,9 @@ public final class BenchBackends {
         MockEnvironment env =
                 MockEnvironment.builder().setManagedMemorySize(regime.budgetBytes()).build();
         try {
+            // As a TaskManager gives every task (ForSt asks for it when it builds a backend).
+            env.setCheckpointStorageAccess(
+                    new JobManagerCheckpointStorage().createCheckpointStorage(new JobID()));
             StateBackend backend = stateBackend(type, dir);
             CheckpointableKeyedStateBackend<K> keyed =
                     backend.createKeyedStateBackend(
@@ -138,7 +138,13 @@ public final class BenchBackends {
                                     1.0));
             return new Built<>(type, regime, keyed, dir, env);
         } catch (Throwable t) {
-            env.close();
+            // A backend that failed half-built may keep managed memory; closing the environment
+            // then fails too, and must not hide why the backend failed.
+            try {
+                env.close();
+            } catch (Throwable closing) {
+                t.addSuppressed(closing);
+            }
             FileUtils.deleteDirectoryQuietly(dir);
             throw t;
         }
@@ -155,24 +161,7 @@ public final class BenchBackends {
                 config.setString(k.substring(prefix.length()), System.getProperty(k));
             }
         }
-        ClassLoader cl = BenchBackends.class.getClassLoader();
-        switch (type) {
-            case HEAP:
-                return new HashMapStateBackend().configure(config, cl);
-            case ROCKSDB:
-                config.setString("state.backend.rocksdb.localdir", dir.getAbsolutePath());
-                return configure(new EmbeddedRocksDBStateBackend(false), config, cl);
-            case FERROSTATE:
-                config.setString("state.backend.ferrostate.localdir", dir.getAbsolutePath());
-                return configure(new FerroStateBackend(false), config, cl);
-            default:
-                throw new IllegalArgumentException(type.name());
-        }
-    }
-
-    private static StateBackend configure(
-            ConfigurableStateBackend backend, Configuration config, ClassLoader cl) {
-        return backend.configure(config, cl);
+        return BenchFlink.stateBackend(type, dir, config, BenchBackends.class.getClassLoader());
     }
 
     /**
@@ -183,10 +172,10 @@ public final class BenchBackends {
             KeyedStateBackend<Long> backend,
             org.apache.flink.api.common.state.StateDescriptor<?, ?> desc)
             throws Exception {
-        if (backend instanceof RocksDBKeyedStateBackend) {
-            ((RocksDBKeyedStateBackend<Long>) backend).compactState(desc);
-        } else if (backend instanceof FerroKeyedStateBackend) {
+        if (backend instanceof FerroKeyedStateBackend) {
             ((FerroKeyedStateBackend<Long>) backend).compactState(desc);
+        } else {
+            BenchFlink.compact(backend, desc);
         }
     }
 
