@@ -307,6 +307,27 @@ public final class FerroNativeRestoreOperation<K> {
     }
 
     /**
+     * Where a snapshot file named {@code name} in a state handle goes under {@code dir}. The name
+     * comes from checkpoint metadata, which may be damaged or hostile: only a plain file name is
+     * accepted, never a path that would write outside {@code dir}.
+     */
+    static File fileIn(File dir, String name) throws FerroCorruptionException {
+        if (name == null
+                || name.isEmpty()
+                || name.equals(".")
+                || name.equals("..")
+                || name.indexOf('/') >= 0
+                || name.indexOf('\\') >= 0
+                || name.indexOf('\0') >= 0) {
+            throw new FerroCorruptionException(
+                    "The checkpoint names a snapshot file '"
+                            + name
+                            + "', which is not a plain file name; refusing to restore from it.");
+        }
+        return new File(dir, name);
+    }
+
+    /**
      * Downloads the files, {@link #transferThreads} at a time; returns each file's size and CRC-32C
      * as written, by name, so verification need not read them again.
      */
@@ -316,8 +337,7 @@ public final class FerroNativeRestoreOperation<K> {
         int threads = Math.min(transferThreads, files.size());
         if (threads <= 1) {
             for (HandleAndLocalPath f : files) {
-                taken.put(
-                        f.getLocalPath(), download(f.getHandle(), new File(dir, f.getLocalPath())));
+                taken.put(f.getLocalPath(), download(f.getHandle(), fileIn(dir, f.getLocalPath())));
             }
             return taken;
         }
@@ -337,9 +357,7 @@ public final class FerroNativeRestoreOperation<K> {
                                 () -> {
                                     taken.put(
                                             f.getLocalPath(),
-                                            download(
-                                                    f.getHandle(),
-                                                    new File(dir, f.getLocalPath())));
+                                            download(f.getHandle(), fileIn(dir, f.getLocalPath())));
                                     return null;
                                 }));
             }
