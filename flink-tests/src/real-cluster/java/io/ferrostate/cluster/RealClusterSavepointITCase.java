@@ -21,7 +21,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * and on rocksdb (chosen per job with {@code -Dstate.backend.type=...}), and each resumed run's
  * exactly-once output (the part committed before the stop plus what the resumed job adds) equals
  * {@code Reference}'s. Both example jobs: the session tracker (value with TTL, list, map state) and
- * the windowed job (aggregating and merging reducing state, event-time timers).
+ * the windowed job (aggregating and merging reducing state, event-time timers). And the other way:
+ * the session tracker stopped with a savepoint on hashmap and on rocksdb, resumed on ferrostate.
  */
 @ExtendWith(FerroCluster.Resolver.class)
 class RealClusterSavepointITCase {
@@ -46,26 +47,39 @@ class RealClusterSavepointITCase {
     @Test
     void sessionTrackerResumesFromAFerrostateSavepointOnEveryBackend() throws Exception {
         // ~15 s of input at 10k events/s; the stop is asked for after ~3 s.
-        roundTrip(
-                ExampleJob.session(
-                        env.scratch("sp-session-out"),
-                        "--events",
-                        "150000",
-                        "--users",
-                        "3000",
-                        "--summary-every",
-                        "10",
-                        "--rate",
-                        "10000",
-                        "--checkpoint-interval",
-                        "1000",
-                        "--parallelism",
-                        "4"));
+        roundTrip(null, BACKENDS, sessionJob("sp-session-out"));
+    }
+
+    /** The other way: savepoints of hashmap and rocksdb (canonical) resumed on ferrostate. */
+    @Test
+    void sessionTrackerResumesOnFerrostateFromHashMapAndRocksDbSavepoints() throws Exception {
+        for (String from : new String[] {"hashmap", "rocksdb"}) {
+            roundTrip(from, new String[] {null}, sessionJob("sp-session-from-" + from));
+        }
+    }
+
+    private static ExampleJob sessionJob(String out) {
+        return ExampleJob.session(
+                env.scratch(out),
+                "--events",
+                "150000",
+                "--users",
+                "3000",
+                "--summary-every",
+                "10",
+                "--rate",
+                "10000",
+                "--checkpoint-interval",
+                "1000",
+                "--parallelism",
+                "4");
     }
 
     @Test
     void windowedJobResumesFromAFerrostateSavepointOnEveryBackend() throws Exception {
         roundTrip(
+                null,
+                BACKENDS,
                 ExampleJob.windowed(
                         env.scratch("sp-windowed-out"),
                         "--events",
@@ -88,10 +102,22 @@ class RealClusterSavepointITCase {
         throw new IllegalStateException("no source vertex in job " + job);
     }
 
-    private void roundTrip(ExampleJob job) throws Exception {
+    /**
+     * Runs the job on {@code from} (null: the cluster's ferrostate, else a state.backend.type),
+     * stops it with a savepoint mid-run and resumes it on each of {@code resumeOn}.
+     */
+    private void roundTrip(String from, String[] resumeOn, ExampleJob job) throws Exception {
         List<String> expected = job.expected();
         long t0 = System.nanoTime();
-        String first = job.submit(cluster, env.examplesJar(), "-p", "4");
+        String first =
+                from == null
+                        ? job.submit(cluster, env.examplesJar(), "-p", "4")
+                        : job.submit(
+                                cluster,
+                                env.examplesJar(),
+                                "-p",
+                                "4",
+                                "-Dstate.backend.type=" + from);
         cluster.waitForAllTasksRunning(first, Duration.ofMinutes(2));
         cluster.waitForCheckpointAfter(first, 0, Duration.ofMinutes(1));
         // Ask for the stop once a fifth of the input is in: `flink stop` (a JVM start, then the
@@ -106,13 +132,14 @@ class RealClusterSavepointITCase {
                         cluster.rest("jobs/" + first + "/checkpoints/config")
                                 .path("state_backend")
                                 .asText())
-                .isEqualTo("ferrostate");
+                .containsIgnoringCase(from == null ? "ferrostate" : from);
         long emittedBefore = sourceRecordsOut(first);
         System.out.printf(
-                "[savepoint] %s job %s on ferrostate stopped with savepoint %s after %d ms,"
+                "[savepoint] %s job %s on %s stopped with savepoint %s after %d ms,"
                         + " %d of %d events in%n",
                 job.kind,
                 first,
+                from == null ? "ferrostate" : from,
                 savepoint,
                 (System.nanoTime() - t0) / 1_000_000,
                 emittedBefore,
@@ -124,7 +151,7 @@ class RealClusterSavepointITCase {
         Path stopped = job.output.resolveSibling(job.output.getFileName() + "-at-savepoint");
         ExampleJob.copyTree(job.output, stopped);
         List<String> results = new ArrayList<>();
-        for (String backend : BACKENDS) {
+        for (String backend : resumeOn) {
             ExampleJob.deleteTree(job.output);
             ExampleJob.copyTree(stopped, job.output);
             long t1 = System.nanoTime();
@@ -171,7 +198,7 @@ class RealClusterSavepointITCase {
                             used, state, (System.nanoTime() - t1) / 1_000_000, emitted));
         }
         System.out.printf(
-                "[result] %s savepoint round trip, each resumed run's output equals Reference (%d lines): %s%n",
-                job.kind, expected.size(), results);
+                "[result] %s savepoint round trip from %s, each resumed run's output equals Reference (%d lines): %s%n",
+                job.kind, from == null ? "ferrostate" : from, expected.size(), results);
     }
 }

@@ -3,7 +3,6 @@ package org.apache.flink.runtime.state;
 import io.ferrostate.flink.FerroStateBackend;
 
 import org.apache.flink.runtime.state.storage.FileSystemCheckpointStorage;
-import org.apache.flink.runtime.state.storage.JobManagerCheckpointStorage;
 import org.apache.flink.testutils.junit.extensions.parameterized.Parameter;
 import org.apache.flink.testutils.junit.extensions.parameterized.ParameterizedTestExtension;
 import org.apache.flink.testutils.junit.extensions.parameterized.Parameters;
@@ -14,7 +13,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.util.Arrays;
 import java.util.List;
 
 /** Flink's {@link StateBackendMigrationTestBase} (32 tests) against ferrostate; nothing skipped. */
@@ -32,12 +30,10 @@ public class FerroStateBackendMigrationTest
 
     @Parameters(name = "incremental={0}, storage={1}")
     public static List<Object[]> modes() {
-        SupplierWithException<CheckpointStorage, IOException> jm = JobManagerCheckpointStorage::new;
-        SupplierWithException<CheckpointStorage, IOException> fs =
+        return FerroTestModes.incrementalByStorage(
                 () ->
                         new FileSystemCheckpointStorage(
-                                TempDirUtils.newFolder(tempFolder).toURI().toString());
-        return Arrays.asList(new Object[][] {{false, jm}, {false, fs}, {true, jm}, {true, fs}});
+                                TempDirUtils.newFolder(tempFolder).toURI().toString()));
     }
 
     @Override

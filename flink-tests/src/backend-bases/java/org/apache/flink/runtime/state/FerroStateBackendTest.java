@@ -4,7 +4,6 @@ import io.ferrostate.flink.FerroStateBackend;
 
 import org.apache.flink.core.fs.Path;
 import org.apache.flink.runtime.state.storage.FileSystemCheckpointStorage;
-import org.apache.flink.runtime.state.storage.JobManagerCheckpointStorage;
 import org.apache.flink.testutils.junit.extensions.parameterized.Parameter;
 import org.apache.flink.testutils.junit.extensions.parameterized.ParameterizedTestExtension;
 import org.apache.flink.testutils.junit.extensions.parameterized.Parameters;
@@ -15,7 +14,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -35,14 +33,12 @@ public class FerroStateBackendTest extends StateBackendTestBase<FerroStateBacken
 
     @Parameters(name = "incremental={0}, storage={1}")
     public static List<Object[]> modes() {
-        SupplierWithException<CheckpointStorage, IOException> jm = JobManagerCheckpointStorage::new;
-        SupplierWithException<CheckpointStorage, IOException> fs =
+        return FerroTestModes.incrementalByStorage(
                 () ->
                         new FileSystemCheckpointStorage(
                                 new Path(TempDirUtils.newFolder(tempFolder).toURI().toString()),
                                 0,
-                                -1);
-        return Arrays.asList(new Object[][] {{false, jm}, {false, fs}, {true, jm}, {true, fs}});
+                                -1));
     }
 
     @Override

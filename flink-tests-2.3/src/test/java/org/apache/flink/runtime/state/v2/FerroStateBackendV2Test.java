@@ -5,8 +5,8 @@ import io.ferrostate.flink.FerroStateBackend;
 import org.apache.flink.core.fs.Path;
 import org.apache.flink.runtime.state.CheckpointStorage;
 import org.apache.flink.runtime.state.ConfigurableStateBackend;
+import org.apache.flink.runtime.state.FerroTestModes;
 import org.apache.flink.runtime.state.storage.FileSystemCheckpointStorage;
-import org.apache.flink.runtime.state.storage.JobManagerCheckpointStorage;
 import org.apache.flink.testutils.junit.extensions.parameterized.Parameter;
 import org.apache.flink.testutils.junit.extensions.parameterized.ParameterizedTestExtension;
 import org.apache.flink.testutils.junit.extensions.parameterized.Parameters;
@@ -17,7 +17,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -39,14 +38,12 @@ public class FerroStateBackendV2Test extends StateBackendTestV2Base<FerroStateBa
 
     @Parameters(name = "incremental={0}, storage={1}")
     public static List<Object[]> modes() {
-        SupplierWithException<CheckpointStorage, IOException> jm = JobManagerCheckpointStorage::new;
-        SupplierWithException<CheckpointStorage, IOException> fs =
+        return FerroTestModes.incrementalByStorage(
                 () ->
                         new FileSystemCheckpointStorage(
                                 new Path(TempDirUtils.newFolder(tempFolder).toURI().toString()),
                                 0,
-                                -1);
-        return Arrays.asList(new Object[][] {{false, jm}, {false, fs}, {true, jm}, {true, fs}});
+                                -1));
     }
 
     @Override
