@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -25,10 +26,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The packages of the shim depend on each other without cycles: the backend ({@code
  * io.ferrostate.flink}) uses snapshot, restore, meta and nativ; snapshot and restore know the
  * backend only through {@code snapshot.SnapshotSource} and the {@code meta} types; nativ depends on
- * no other package of ours.
+ * no other package of ours. Both Flink lines' sources count: on Flink 2.3 {@code compat} uses
+ * {@code async}, which uses Flink only.
  */
 class PackageDependenciesTest {
-    private static final Path SOURCES = Paths.get("src/main/java");
+    /** The shared sources and those of each Flink line (flink-2.3 compiles the last too). */
+    private static final List<Path> SOURCES =
+            Arrays.asList(
+                    Paths.get("src/main/java"),
+                    Paths.get("src/flink-1.20/java"),
+                    Paths.get("src/flink-2.3/java"));
+
     private static final Pattern IMPORT =
             Pattern.compile(
                     "^import (?:static )?(io\\.ferrostate(?:\\.[a-z][a-z0-9_]*)*)\\.[A-Z]",
@@ -37,12 +45,19 @@ class PackageDependenciesTest {
     /** Package -> the packages of ours it imports from. */
     private static Map<String, Set<String>> graph() throws IOException {
         Map<String, Set<String>> deps = new TreeMap<>();
+        for (Path root : SOURCES) {
+            addPackages(root, deps);
+        }
+        return deps;
+    }
+
+    private static void addPackages(Path root, Map<String, Set<String>> deps) throws IOException {
         List<Path> files;
-        try (Stream<Path> walk = Files.walk(SOURCES)) {
+        try (Stream<Path> walk = Files.walk(root)) {
             files = walk.filter(p -> p.toString().endsWith(".java")).collect(Collectors.toList());
         }
         for (Path file : files) {
-            String pkg = SOURCES.relativize(file.getParent()).toString().replace('/', '.');
+            String pkg = root.relativize(file.getParent()).toString().replace('/', '.');
             Set<String> out = deps.computeIfAbsent(pkg, k -> new TreeSet<>());
             Matcher m =
                     IMPORT.matcher(new String(Files.readAllBytes(file), StandardCharsets.UTF_8));
@@ -52,7 +67,6 @@ class PackageDependenciesTest {
                 }
             }
         }
-        return deps;
     }
 
     @Test
