@@ -102,7 +102,8 @@ public final class DirectOutputView implements DataOutputView {
 
     @Override
     public void write(int b) {
-        buffer.put(reserve(1), (byte) b);
+        int p = reserve(1); // may replace the buffer: read the field after it
+        buffer.put(p, (byte) b);
     }
 
     @Override
@@ -140,22 +141,26 @@ public final class DirectOutputView implements DataOutputView {
 
     @Override
     public void writeShort(int v) {
-        buffer.putShort(reserve(2), (short) v);
+        int p = reserve(2); // may replace the buffer: read the field after it
+        buffer.putShort(p, (short) v);
     }
 
     @Override
     public void writeChar(int v) {
-        buffer.putChar(reserve(2), (char) v);
+        int p = reserve(2); // may replace the buffer: read the field after it
+        buffer.putChar(p, (char) v);
     }
 
     @Override
     public void writeInt(int v) {
-        buffer.putInt(reserve(4), v);
+        int p = reserve(4); // may replace the buffer: read the field after it
+        buffer.putInt(p, v);
     }
 
     @Override
     public void writeLong(long v) {
-        buffer.putLong(reserve(8), v);
+        int p = reserve(8); // may replace the buffer: read the field after it
+        buffer.putLong(p, v);
     }
 
     @Override
