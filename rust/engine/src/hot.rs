@@ -317,6 +317,12 @@ impl HotTable {
         self.table.len()
     }
 
+    /// Keys changed since the last flush: an upper bound of the entries the next write-back
+    /// writes (a key changed twice is listed twice).
+    pub fn dirty_len(&self) -> usize {
+        self.dirty.len()
+    }
+
     /// True when the table holds nothing.
     pub fn is_empty(&self) -> bool {
         self.table.is_empty()
@@ -337,6 +343,16 @@ impl HotTable {
                 s.flags |= REFERENCED;
                 s.view()
             })
+    }
+
+    /// True when a read of `key` needs nothing but the table: the key is held (and not as a
+    /// list's unread appended part), or the table knows every key of its state.
+    #[inline]
+    pub fn answers(&self, key: &[u8]) -> bool {
+        match self.get_slot(key) {
+            Some(slot) => !matches!(slot.view(), SlotRef::Appended(_)),
+            None => self.complete,
+        }
     }
 
     /// Sets the value of `key`. `dirty` says whether RocksDB must learn of it.

@@ -19,4 +19,4 @@ pub mod ttl;
 pub use error::{Error, Result};
 pub use memory::SharedMemory;
 pub use snapshot::{Manifest, SnapshotReader};
-pub use store::{MemoryUsage, ScanStart, StateKind, Store, StoreOptions, StoreStats};
+pub use store::{MemoryUsage, ScanStart, StateKind, Store, StoreGauges, StoreOptions, StoreStats};

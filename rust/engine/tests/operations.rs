@@ -5,6 +5,7 @@ mod common;
 
 use common::{get, key, store};
 use ferrostate_engine::list;
+use ferrostate_engine::store::Read;
 use ferrostate_engine::{ScanStart, StateKind};
 use std::collections::BTreeMap;
 
@@ -461,4 +462,176 @@ fn key_with(prefix: &[u8], tail: &[u8]) -> Vec<u8> {
     let mut k = prefix.to_vec();
     k.extend_from_slice(tail);
     k
+}
+
+/// What `get_many` answered, owned.
+#[derive(Debug, PartialEq, Eq, Clone)]
+enum Answer {
+    Found(Vec<u8>),
+    Absent,
+    NotHot,
+}
+
+fn get_many(
+    s: &mut ferrostate_engine::Store,
+    reqs: &[(u32, Vec<u8>)],
+    hot_only: bool,
+) -> Vec<Answer> {
+    let borrowed: Vec<(u32, &[u8])> = reqs.iter().map(|(st, k)| (*st, k.as_slice())).collect();
+    let mut out = Vec::new();
+    s.get_many(&borrowed, hot_only, |read| {
+        out.push(match read {
+            Read::Found(v) => Answer::Found(v.to_vec()),
+            Read::Absent => Answer::Absent,
+            Read::NotHot => Answer::NotHot,
+        });
+        true
+    })
+    .unwrap();
+    out
+}
+
+#[test]
+fn batched_reads_answer_as_single_reads_do_hot_ones_first() {
+    let (_dir, mut s) = store(16 << 20);
+    let values = s.register_state("v", StateKind::Value).unwrap();
+    let lists = s.register_state("l", StateKind::List).unwrap();
+    let mut rng = Rng(11);
+    let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    for i in 0..20_000u32 {
+        let k = key((i % 64) as u8, i);
+        let v = vec![(rng.next() % 251) as u8; (rng.next() % 60) as usize];
+        s.put(values, &k, &v).unwrap();
+        model.insert(k, v);
+    }
+    let mut e = Vec::new();
+    list::push_element(&mut e, b"stored");
+    s.append(lists, &key(1, 1), &e).unwrap();
+    // Everything to RocksDB and out of the hot tier; then some keys back in it, a list append
+    // waiting for its stored part, and a deletion only the hot tier knows of.
+    s.drop_hot().unwrap();
+    for i in (0..20_000u32).step_by(7) {
+        assert_eq!(
+            get(&mut s, values, &key((i % 64) as u8, i)),
+            model.get(&key((i % 64) as u8, i)).cloned()
+        );
+    }
+    let mut more = Vec::new();
+    list::push_element(&mut more, b"appended");
+    s.append(lists, &key(1, 1), &more).unwrap();
+    s.delete(values, &key(3, 3)).unwrap();
+    model.remove(&key(3, 3));
+
+    let mut reqs: Vec<(u32, Vec<u8>)> = Vec::new();
+    for _ in 0..500 {
+        let i = (rng.next() % 21_000) as u32;
+        reqs.push((values, key((i % 64) as u8, i)));
+    }
+    reqs.push((values, key(3, 3)));
+    reqs.push((lists, key(1, 1)));
+    reqs.push((lists, key(1, 2)));
+    // The same key twice: the second answer sees what the first read kept.
+    reqs.push((values, key(5, 5)));
+    reqs.push((values, key(5, 5)));
+    let expected: Vec<Answer> = reqs
+        .iter()
+        .map(|(st, k)| {
+            if *st == lists {
+                match k.as_slice() {
+                    x if x == key(1, 1).as_slice() => {
+                        let mut whole = e.clone();
+                        whole.extend_from_slice(&more);
+                        Answer::Found(whole)
+                    }
+                    _ => Answer::Absent,
+                }
+            } else {
+                model
+                    .get(k)
+                    .map_or(Answer::Absent, |v| Answer::Found(v.clone()))
+            }
+        })
+        .collect();
+
+    let reads = s.stats().rocksdb_reads;
+    let hot = get_many(&mut s, &reqs, true);
+    assert_eq!(
+        s.stats().rocksdb_reads,
+        reads,
+        "hot-only reads never touch RocksDB"
+    );
+    let mut not_hot = 0;
+    for (h, want) in hot.iter().zip(&expected) {
+        if *h == Answer::NotHot {
+            not_hot += 1;
+        } else {
+            assert_eq!(h, want);
+        }
+    }
+    assert!(
+        not_hot > 100 && not_hot < reqs.len(),
+        "{not_hot} of {} not hot",
+        reqs.len()
+    );
+    assert_eq!(
+        hot[501],
+        Answer::NotHot,
+        "an append waits for its stored part"
+    );
+
+    let all = get_many(&mut s, &reqs, false);
+    assert_eq!(all, expected);
+    assert!(s.stats().rocksdb_reads > reads);
+    // Read once, now all hot.
+    assert!(get_many(&mut s, &reqs, true)
+        .iter()
+        .all(|a| *a != Answer::NotHot));
+    assert_eq!(get_many(&mut s, &reqs, false), expected);
+
+    // A sink that stops: only what it took is answered; an unknown state is an error.
+    let borrowed: Vec<(u32, &[u8])> = reqs.iter().map(|(st, k)| (*st, k.as_slice())).collect();
+    let mut taken = 0;
+    s.get_many(&borrowed, false, |_| {
+        taken += 1;
+        taken < 3
+    })
+    .unwrap();
+    assert_eq!(taken, 3);
+    assert!(s.get_many(&[(99, &b"k"[..])], false, |_| true).is_err());
+}
+
+#[test]
+fn gauges_follow_the_hot_tier_and_rocksdb() {
+    let (_dir, mut s) = store(16 << 20);
+    let a = s.register_state("a", StateKind::Value).unwrap();
+    let b = s.register_state("b", StateKind::Value).unwrap();
+    let empty = s.gauges().unwrap();
+    assert_eq!(
+        (
+            empty.hot_entries,
+            empty.live_sst_bytes,
+            empty.estimated_keys
+        ),
+        (0, 0, 0)
+    );
+    for i in 0..1000u32 {
+        s.put(a, &key(1, i), b"value").unwrap();
+        s.put(b, &key(2, i), b"other").unwrap();
+    }
+    let g = s.gauges().unwrap();
+    assert_eq!(g.hot_entries, 2000);
+    assert_eq!(g.hot_dirty_entries, 2000);
+    assert_eq!(g.live_sst_bytes, 0);
+    s.flush_all().unwrap();
+    let g = s.gauges().unwrap();
+    assert_eq!(g.hot_dirty_entries, 0, "written back");
+    assert!(
+        g.memtable_bytes > 0,
+        "in the memtables of both states: {g:?}"
+    );
+    s.compact(a).unwrap();
+    s.compact(b).unwrap();
+    let g = s.gauges().unwrap();
+    assert!(g.live_sst_bytes > 0, "{g:?}");
+    assert!(g.estimated_keys >= 1000, "{g:?}");
 }

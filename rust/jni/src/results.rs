@@ -9,12 +9,12 @@
 //! `tests/data/results.txt` holds encodings both sides' tests check.
 //!
 //! Counters travel as a `long[]` whose order is declared here ([`STORE_COUNTERS`],
-//! [`STORE_MEMORY`], [`BUDGET_USAGE`]) and in the `FIELDS` of `NativeResults`' classes; a test
+//! [`STORE_MEMORY`], [`STORE_GAUGES`], [`BUDGET_USAGE`]) and in the `FIELDS` of `NativeResults`' classes; a test
 //! here reads the Java source and fails when the two lists differ.
 
 use ferrostate_engine::memory::SharedMemory;
 use ferrostate_engine::snapshot::{FileEntry, StateStats};
-use ferrostate_engine::{MemoryUsage, StoreStats};
+use ferrostate_engine::{MemoryUsage, StoreGauges, StoreStats};
 use jni::sys::jlong;
 
 /// The order of `NativeStore.stats()`'s counters (Java: `NativeResults.StoreCounters`).
@@ -44,6 +44,29 @@ pub(crate) const STORE_MEMORY: [&str; 3] = ["hotBytes", "rocksdbBytes", "budget"
 /// A store's memory, in the order of [`STORE_MEMORY`].
 pub(crate) fn store_memory(u: &MemoryUsage) -> [jlong; STORE_MEMORY.len()] {
     [u.hot, u.rocksdb, u.budget].map(|b| b as jlong)
+}
+
+/// The order of `NativeStore.gauges()`'s values (Java: `NativeResults.StoreGauges`).
+pub(crate) const STORE_GAUGES: [&str; 6] = [
+    "hotEntries",
+    "hotDirtyEntries",
+    "memtableBytes",
+    "pendingCompactionBytes",
+    "liveSstBytes",
+    "estimatedKeys",
+];
+
+/// A store's gauges, in the order of [`STORE_GAUGES`].
+pub(crate) fn store_gauges(g: &StoreGauges) -> [jlong; STORE_GAUGES.len()] {
+    [
+        g.hot_entries,
+        g.hot_dirty_entries,
+        g.memtable_bytes,
+        g.pending_compaction_bytes,
+        g.live_sst_bytes,
+        g.estimated_keys,
+    ]
+    .map(|v| v as jlong)
 }
 
 /// The order of `NativeMemory.usage()`'s values (Java: `NativeResults.BudgetUsage`).
@@ -148,6 +171,7 @@ mod tests {
     fn counters_are_in_the_order_java_reads_them() {
         assert_eq!(java_fields("StoreCounters"), STORE_COUNTERS);
         assert_eq!(java_fields("StoreMemory"), STORE_MEMORY);
+        assert_eq!(java_fields("StoreGauges"), STORE_GAUGES);
         assert_eq!(java_fields("BudgetUsage"), BUDGET_USAGE);
     }
 

@@ -5,7 +5,7 @@
 //! passes lengths only; values come back in the value buffer, with their length as the
 //! return value (`-1`: absent; more than the capacity: nothing copied, grow and ask again).
 
-use crate::batch::BatchWriter;
+use crate::batch::{self, AnswerWriter, BatchWriter, Write};
 use crate::results;
 use crate::{guard, JniError, JniResult};
 use ferrostate_engine::store::{ScanStart, StateKind, Store, StoreOptions};
@@ -430,6 +430,65 @@ store_native! {
     }
 }
 
+/// The bytes of a direct buffer, which Java does not touch during the call.
+fn direct<'b>(env: &mut JNIEnv, buf: &JByteBuffer) -> JniResult<&'b mut [u8]> {
+    if buf.is_null() {
+        return Err(JniError::Arg("buffer is null".into()));
+    }
+    let ptr = env.get_direct_buffer_address(buf)?;
+    let cap = env.get_direct_buffer_capacity(buf)?;
+    // SAFETY: a live direct buffer of `cap` bytes (the caller's reference keeps it alive
+    // for the call), used by this thread only while the call runs.
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, cap) })
+}
+
+store_native! {
+    /// Reads `count` keys (see `batch`: requests from byte `offset` of `requests`, answers
+    /// into `out` from its start) and returns how many were answered before `out` filled, or
+    /// `-n` when even the first answer needs `n` bytes. `hot_only`: keys the hot tier does
+    /// not know are answered "not hot" instead of being read from RocksDB.
+    #[allow(clippy::too_many_arguments)]
+    fn Java_io_ferrostate_flink_nativ_NativeStore_getMany("multi-get", env, s,
+        requests: JByteBuffer<'l>, offset: jint, length: jint, count: jint,
+        out: JByteBuffer<'l>, hot_only: jboolean) -> jint {
+        let input = direct(env, &requests)?;
+        let output = direct(env, &out)?;
+        if input.as_ptr() == output.as_ptr() {
+            return Err(JniError::Arg("requests and answers share a buffer".into()));
+        }
+        let from = checked_len(offset, input.len())?;
+        let to = from + checked_len(length, input.len() - from)?;
+        let requests = batch::read_requests(&input[from..to], count)?;
+        let mut answers = AnswerWriter::new(output);
+        s.store.get_many(&requests, hot_only == JNI_TRUE, |read| answers.push(read))?;
+        answers.result()
+    }
+}
+
+store_native! {
+    /// Applies the writes of `batch`'s first `length` bytes in order (see `batch`); returns
+    /// their number.
+    fn Java_io_ferrostate_flink_nativ_NativeStore_putMany("multi-put", env, s,
+        writes: JByteBuffer<'l>, length: jint) -> jint {
+        let input = direct(env, &writes)?;
+        let len = checked_len(length, input.len())?;
+        let writes = batch::read_writes(&input[..len])?;
+        for write in &writes {
+            match *write {
+                Write::Put { state, key, value } => s.store.put(state, key, value)?,
+                Write::Delete { state, key } => s.store.delete(state, key)?,
+                Write::PutEntry { state, key, prefix, value } => {
+                    s.store.put_entry(state, key, prefix, value)?
+                }
+                Write::DeleteEntry { state, key, prefix } => {
+                    s.store.delete_entry(state, key, prefix)?
+                }
+            }
+        }
+        Ok(jint::try_from(writes.len()).unwrap_or(jint::MAX))
+    }
+}
+
 store_native! {
     fn Java_io_ferrostate_flink_nativ_NativeStore_deletePrefix("delete prefix", _, s,
         state: jint, prefix_len: jint) {
@@ -511,6 +570,13 @@ store_native! {
             Some(v) => Ok(v?.into_raw()),
             None => Ok(std::ptr::null_mut()),
         }
+    }
+}
+
+store_native! {
+    /// [`results::STORE_GAUGES`].
+    fn Java_io_ferrostate_flink_nativ_NativeStore_gauges("store gauges", env, s) -> jlongArray {
+        long_array(env, &results::store_gauges(&s.store.gauges()?))
     }
 }
 

@@ -2,6 +2,7 @@
 //! straight to RocksDB), list appends and map entries.
 
 use super::registry::state_in;
+use super::State;
 use super::Store;
 use crate::error::{Error, Result};
 use crate::fault;
@@ -26,6 +27,71 @@ fn split_field(bytes: &[u8]) -> Result<(&[u8], &[u8])> {
     Ok(rest.split_at(len))
 }
 
+/// One answer of [`Store::get_many`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Read<'a> {
+    /// The key holds this value.
+    Found(&'a [u8]),
+    /// The key holds nothing.
+    Absent,
+    /// The hot tier does not know the key (only with `hot_only`).
+    NotHot,
+}
+
+/// What the hot tier made of a read: the answer, or the sink back with whether a list's
+/// appended elements wait for their stored part.
+enum Probe<R, F> {
+    Answered(Option<R>),
+    Miss(F, bool),
+}
+
+/// Answers a read of `key` from the hot tier of `st` when it can.
+#[inline]
+fn probe_hot<R, F: FnOnce(&[u8]) -> R>(st: &mut State, key: &[u8], sink: F) -> Probe<R, F> {
+    let complete = st.hot.is_complete();
+    match st.hot.get(key) {
+        Some(SlotRef::Present(v)) => Probe::Answered(Some(sink(v))),
+        Some(SlotRef::Absent) => Probe::Answered(None),
+        Some(SlotRef::Appended(_)) => Probe::Miss(sink, true),
+        None if complete => Probe::Answered(None),
+        None => Probe::Miss(sink, false),
+    }
+}
+
+/// Keeps what RocksDB holds for `key` (`base`) in the hot tier of `st` and hands the value
+/// to `sink`; `None` when the key holds nothing.
+#[inline]
+fn keep_read<R>(
+    st: &mut State,
+    max_hot_value: usize,
+    key: &[u8],
+    pending_append: bool,
+    base: Option<&[u8]>,
+    sink: impl FnOnce(&[u8]) -> R,
+) -> Option<R> {
+    if pending_append {
+        // The list's stored part was never read: read it now and keep the whole list.
+        let mut whole = base.unwrap_or_default().to_vec();
+        if let Some(SlotRef::Appended(app)) = st.hot.get(key) {
+            whole.extend_from_slice(app);
+        }
+        st.hot.set(key, &whole, true);
+        return Some(sink(&whole));
+    }
+    match base {
+        Some(v) => {
+            if v.len() <= max_hot_value {
+                st.hot.set(key, v, false);
+            }
+            Some(sink(v))
+        }
+        None => {
+            st.hot.set_absent(key, false);
+            None
+        }
+    }
+}
+
 impl Store {
     /// Reads the value of `key` and hands it to `sink`; `None` when the key holds nothing.
     #[inline]
@@ -36,49 +102,118 @@ impl Store {
         sink: impl FnOnce(&[u8]) -> R,
     ) -> Result<Option<R>> {
         let st = state_in(&mut self.states, state)?;
-        let complete = st.hot.is_complete();
-        let pending_append = match st.hot.get(key) {
-            Some(SlotRef::Present(v)) => {
+        let (sink, pending_append) = match probe_hot(st, key, sink) {
+            Probe::Answered(r) => {
                 self.stats.hot_hits += 1;
-                return Ok(Some(sink(v)));
+                return Ok(r);
             }
-            Some(SlotRef::Absent) => {
-                self.stats.hot_hits += 1;
-                return Ok(None);
-            }
-            Some(SlotRef::Appended(_)) => true,
-            None if complete => return Ok(None),
-            None => false,
+            Probe::Miss(sink, pending_append) => (sink, pending_append),
         };
         let cf = st.cf(&self.db)?;
         self.stats.rocksdb_reads += 1;
         let result = {
             let base = self.db.get_pinned_cf(cf, key)?;
-            if pending_append {
-                // The list's stored part was never read: read it now and keep the whole list.
-                let mut whole = base.as_deref().unwrap_or_default().to_vec();
-                if let Some(SlotRef::Appended(app)) = st.hot.get(key) {
-                    whole.extend_from_slice(app);
-                }
-                st.hot.set(key, &whole, true);
-                Some(sink(&whole))
-            } else {
-                match base {
-                    Some(v) => {
-                        if v.len() <= self.opts.max_hot_value {
-                            st.hot.set(key, &v, false);
-                        }
-                        Some(sink(&v))
-                    }
-                    None => {
-                        st.hot.set_absent(key, false);
-                        None
-                    }
-                }
-            }
+            keep_read(
+                st,
+                self.opts.max_hot_value,
+                key,
+                pending_append,
+                base.as_deref(),
+                sink,
+            )
         };
         self.account(state);
         Ok(result)
+    }
+
+    /// Reads several keys, possibly of several states, and hands each answer to `sink` in
+    /// the order of `requests` until `sink` returns false. What the hot tier holds is
+    /// answered from it; the rest is read from RocksDB with one batched `MultiGet` per state
+    /// (the reads of a batch share block lookups and I/O). With `hot_only`, nothing is read
+    /// from RocksDB: keys the hot tier cannot answer come back as [`Read::NotHot`], so a
+    /// caller can hand out the hits before it waits for the disk.
+    pub fn get_many(
+        &mut self,
+        requests: &[(u32, &[u8])],
+        hot_only: bool,
+        mut sink: impl FnMut(Read<'_>) -> bool,
+    ) -> Result<()> {
+        if hot_only {
+            for &(state, key) in requests {
+                let st = state_in(&mut self.states, state)?;
+                let answer = match probe_hot(st, key, |v| sink(Read::Found(v))) {
+                    Probe::Answered(r) => {
+                        self.stats.hot_hits += 1;
+                        r.unwrap_or_else(|| sink(Read::Absent))
+                    }
+                    Probe::Miss(..) => sink(Read::NotHot),
+                };
+                if !answer {
+                    break;
+                }
+            }
+            return Ok(());
+        }
+        // Which requests the hot tier cannot answer, grouped by state for one MultiGet each.
+        let mut misses: Vec<(u32, usize)> = Vec::new();
+        for (i, &(state, key)) in requests.iter().enumerate() {
+            if !state_in(&mut self.states, state)?.hot.answers(key) {
+                misses.push((state, i));
+            }
+        }
+        misses.sort_unstable();
+        let mut fetched: Vec<Option<rocksdb::DBPinnableSlice<'_>>> = Vec::new();
+        fetched.resize_with(requests.len(), || None);
+        for group in misses.chunk_by(|a, b| a.0 == b.0) {
+            let st = state_in(&mut self.states, group[0].0)?;
+            let cf = st.cf(&self.db)?;
+            let keys = group.iter().map(|&(_, i)| requests[i].1);
+            let values = self.db.batched_multi_get_cf(cf, keys, false);
+            self.stats.rocksdb_reads += group.len() as u64;
+            for (&(_, i), value) in group.iter().zip(values) {
+                fetched[i] = value?;
+            }
+        }
+        let mut missed = vec![false; requests.len()];
+        for &(_, i) in &misses {
+            missed[i] = true;
+        }
+        let max_hot_value = self.opts.max_hot_value;
+        for (i, &(state, key)) in requests.iter().enumerate() {
+            let st = state_in(&mut self.states, state)?;
+            // An earlier answer of the same key may have filled the hot tier since.
+            let (found, pending_append) = match probe_hot(st, key, |v| sink(Read::Found(v))) {
+                Probe::Answered(r) => {
+                    self.stats.hot_hits += u64::from(!missed[i]);
+                    if !r.unwrap_or_else(|| sink(Read::Absent)) {
+                        break;
+                    }
+                    continue;
+                }
+                Probe::Miss(found, pending_append) => (found, pending_append),
+            };
+            let single;
+            let base = if missed[i] {
+                fetched[i].as_deref()
+            } else {
+                // Answered by the hot tier in the first pass, gone since: read it alone.
+                let cf = st.cf(&self.db)?;
+                self.stats.rocksdb_reads += 1;
+                single = self.db.get_pinned_cf(cf, key)?;
+                single.as_deref()
+            };
+            let go_on = keep_read(st, max_hot_value, key, pending_append, base, found)
+                .unwrap_or_else(|| sink(Read::Absent));
+            if !go_on {
+                break;
+            }
+        }
+        drop(fetched);
+        misses.dedup_by_key(|m| m.0);
+        for (state, _) in misses {
+            self.account(state);
+        }
+        Ok(())
     }
 
     /// True when `key` holds a value.

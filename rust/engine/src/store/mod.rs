@@ -19,6 +19,7 @@ pub mod registry;
 pub mod scan;
 mod writeback;
 
+pub use access::Read;
 pub(crate) use options::open_read_only;
 pub use options::StoreOptions;
 pub use registry::StateKind;
@@ -132,6 +133,25 @@ impl Store {
         self.stats
     }
 
+    /// The store's gauges now: hot-tier sizes and RocksDB properties, read without waiting
+    /// for RocksDB's background work.
+    pub fn gauges(&self) -> Result<StoreGauges> {
+        let mut g = StoreGauges::default();
+        for st in &self.states {
+            g.hot_entries += st.hot.len() as u64;
+            g.hot_dirty_entries += st.hot.dirty_len() as u64;
+            let cf = st.cf(&self.db)?;
+            let int = |name: &str| -> Result<u64> {
+                Ok(self.db.property_int_value_cf(cf, name)?.unwrap_or(0))
+            };
+            g.memtable_bytes += int("rocksdb.cur-size-all-mem-tables")?;
+            g.pending_compaction_bytes += int("rocksdb.estimate-pending-compaction-bytes")?;
+            g.live_sst_bytes += int("rocksdb.live-sst-files-size")?;
+            g.estimated_keys += int("rocksdb.estimate-num-keys")?;
+        }
+        Ok(g)
+    }
+
     /// Native memory held: the hot tier by its own accounting, and RocksDB's block cache
     /// (which is charged with the memtables).
     pub fn memory_usage(&self) -> MemoryUsage {
@@ -141,6 +161,25 @@ impl Store {
             budget: self.opts.memory.budget(),
         }
     }
+}
+
+/// What RocksDB and the hot tier of one store hold, for metrics: each a sum over the
+/// store's states (column families).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreGauges {
+    /// Entries the hot tiers hold.
+    pub hot_entries: u64,
+    /// Changes of the hot tiers not yet written back to RocksDB (an upper bound: a key
+    /// changed twice counts twice).
+    pub hot_dirty_entries: u64,
+    /// Bytes of RocksDB's memtables, active and immutable (`rocksdb.cur-size-all-mem-tables`).
+    pub memtable_bytes: u64,
+    /// Bytes compactions still have to rewrite (`rocksdb.estimate-pending-compaction-bytes`).
+    pub pending_compaction_bytes: u64,
+    /// Bytes of the SST files the current version uses (`rocksdb.live-sst-files-size`).
+    pub live_sst_bytes: u64,
+    /// Entries RocksDB estimates it holds (`rocksdb.estimate-num-keys`).
+    pub estimated_keys: u64,
 }
 
 /// What a store holds in memory.

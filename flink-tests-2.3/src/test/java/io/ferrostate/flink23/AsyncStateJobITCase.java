@@ -52,12 +52,16 @@ class AsyncStateJobITCase {
     @Test
     void everyAsyncStateKindGivesHashMapsResults() throws Exception {
         long before = FerroStateExecutor.executedRequests();
+        long batchedBefore = FerroStateExecutor.batchedRequests();
         List<String> ferro = run(FerroStateBackendFactory.class.getName(), tmp.resolve("f"));
         long executed = FerroStateExecutor.executedRequests() - before;
+        long batched = FerroStateExecutor.batchedRequests() - batchedBefore;
         List<String> heap = run("hashmap", tmp.resolve("h"));
         // ferrostate's own asynchronous backend answered the requests (at least the count, sum,
         // max, list and two map requests of every event), not Flink's adaptor.
         assertThat(executed).isGreaterThanOrEqualTo(6 * EVENTS);
+        // Reads of many records' keys went to the native store together.
+        assertThat(batched).isPositive();
         long summaries = 0;
         for (int k = 0; k < KEYS; k++) {
             long events = EVENTS / KEYS + (k < EVENTS % KEYS ? 1 : 0);

@@ -84,16 +84,21 @@ class SqlJobsITCase {
      */
     private void compare(String sql, int expectedRows, boolean viaAsyncBackend) throws Exception {
         long before = FerroStateExecutor.executedRequests();
+        long batchedBefore = FerroStateExecutor.batchedRequests();
         Map<String, Integer> ferro =
                 run(FerroStateBackendFactory.class.getName(), sql, tmp.resolve("f"));
         long executed = FerroStateExecutor.executedRequests() - before;
+        long batched = FerroStateExecutor.batchedRequests() - batchedBefore;
         Map<String, Integer> heap = run("hashmap", sql, tmp.resolve("h"));
         assertThat(heap).hasSize(expectedRows);
         assertThat(ferro).isEqualTo(heap);
         if (asyncState && viaAsyncBackend) {
             assertThat(executed).isGreaterThanOrEqualTo(ORDERS);
+            // Many of them in runs that crossed to the native store in one call.
+            assertThat(batched).isPositive();
         } else if (!asyncState) {
             assertThat(executed).isZero();
+            assertThat(batched).isZero();
         }
     }
 

@@ -3,6 +3,7 @@ package io.ferrostate.flink;
 import io.ferrostate.flink.compat.ValueMigration;
 import io.ferrostate.flink.nativ.DirectOutputView;
 import io.ferrostate.flink.nativ.NativeStore;
+import io.ferrostate.flink.nativ.PointAccess;
 
 import org.apache.flink.api.common.state.State;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
@@ -66,6 +67,16 @@ abstract class AbstractFerroState<K, N, V> implements InternalKvState<K, N, V>, 
     @Override
     public TypeSerializer<V> getValueSerializer() {
         return valueSerializer;
+    }
+
+    /** The store the state lives in ({@link PointAccess}). */
+    public NativeStore store() {
+        return store;
+    }
+
+    /** The state's id in its store ({@link PointAccess}). */
+    public int stateId() {
+        return stateId;
     }
 
     @Override

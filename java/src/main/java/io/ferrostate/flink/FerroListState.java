@@ -3,6 +3,7 @@ package io.ferrostate.flink;
 import io.ferrostate.flink.compat.ValueMigration;
 import io.ferrostate.flink.meta.ListFormat;
 import io.ferrostate.flink.nativ.DirectOutputView;
+import io.ferrostate.flink.nativ.PointAccess;
 
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.State;
@@ -27,7 +28,7 @@ import java.util.List;
  * length ({@link ListFormat}); {@code add} appends without reading the list.
  */
 class FerroListState<K, N, V> extends AbstractFerroState<K, N, List<V>>
-        implements InternalListState<K, N, V> {
+        implements InternalListState<K, N, V>, PointAccess {
 
     private TypeSerializer<V> elementSerializer;
 
@@ -147,6 +148,27 @@ class FerroListState<K, N, V> extends AbstractFerroState<K, N, List<V>>
             byte[] stored, byte[] compositeKey, TypeSerializer<List<V>> safeValueSerializer)
             throws Exception {
         return ListFormat.toDelimited(stored);
+    }
+
+    @Override
+    public int buildPointKey(Object userKey) {
+        return keyLength();
+    }
+
+    @Override
+    public int pointPrefixLength() {
+        return 0;
+    }
+
+    @Override
+    public Object decodePoint(DataInputView in, int length) throws IOException {
+        return deserializeStored(in, length);
+    }
+
+    /** List writes append or replace whole lists: not point writes. */
+    @Override
+    public void encodePoint(Object value, DataOutputView out) {
+        throw new UnsupportedOperationException("List state has no point writes.");
     }
 
     @Override

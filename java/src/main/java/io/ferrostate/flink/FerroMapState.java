@@ -3,6 +3,7 @@ package io.ferrostate.flink;
 import io.ferrostate.flink.compat.ValueMigration;
 import io.ferrostate.flink.nativ.DirectOutputView;
 import io.ferrostate.flink.nativ.NativeStore;
+import io.ferrostate.flink.nativ.PointAccess;
 import io.ferrostate.flink.nativ.ScanBatch;
 
 import org.apache.flink.api.common.state.MapState;
@@ -34,7 +35,7 @@ import java.util.function.Function;
  * while it runs.
  */
 class FerroMapState<K, N, UK, UV> extends AbstractFerroState<K, N, Map<UK, UV>>
-        implements InternalMapState<K, N, UK, UV> {
+        implements InternalMapState<K, N, UK, UV>, PointAccess {
 
     /** Entries fetched per JNI crossing while iterating. */
     private static final int ITERATOR_BATCH = 128;
@@ -78,11 +79,33 @@ class FerroMapState<K, N, UK, UV> extends AbstractFerroState<K, N, Map<UK, UV>>
     @Override
     public UV get(UK userKey) throws IOException {
         int len = store.get(stateId, userKeyLength(userKey));
-        if (len < 0) {
-            return null;
-        }
-        DataInputView in = store.valueIn(len);
+        return len < 0 ? null : readNullable(store.valueIn(len));
+    }
+
+    private UV readNullable(DataInputView in) throws IOException {
         return in.readBoolean() ? null : userValueSerializer.deserialize(in);
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public int buildPointKey(Object userKey) throws IOException {
+        return userKeyLength((UK) userKey);
+    }
+
+    @Override
+    public int pointPrefixLength() {
+        return mapPrefixLength;
+    }
+
+    @Override
+    public Object decodePoint(DataInputView in, int length) throws IOException {
+        return readNullable(in);
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public void encodePoint(Object value, DataOutputView out) throws IOException {
+        writeNullable((UV) value, out);
     }
 
     @Override

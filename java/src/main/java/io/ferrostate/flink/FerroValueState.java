@@ -1,6 +1,7 @@
 package io.ferrostate.flink;
 
 import io.ferrostate.flink.nativ.DirectOutputView;
+import io.ferrostate.flink.nativ.PointAccess;
 
 import org.apache.flink.api.common.state.State;
 import org.apache.flink.api.common.state.StateDescriptor;
@@ -14,7 +15,7 @@ import java.io.IOException;
 
 /** {@link ValueState} in the native store. */
 class FerroValueState<K, N, V> extends AbstractFerroState<K, N, V>
-        implements InternalValueState<K, N, V> {
+        implements InternalValueState<K, N, V>, PointAccess {
 
     FerroValueState(
             FerroKeyedStateBackend<K> backend,
@@ -44,6 +45,27 @@ class FerroValueState<K, N, V> extends AbstractFerroState<K, N, V>
         DirectOutputView out = valueOut();
         valueSerializer.serialize(value, out);
         store.put(stateId, keyLength, out.position());
+    }
+
+    @Override
+    public int buildPointKey(Object userKey) {
+        return keyLength();
+    }
+
+    @Override
+    public int pointPrefixLength() {
+        return 0;
+    }
+
+    @Override
+    public Object decodePoint(DataInputView in, int length) throws IOException {
+        return valueSerializer.deserialize(in);
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public void encodePoint(Object value, DataOutputView out) throws IOException {
+        valueSerializer.serialize((V) value, out);
     }
 
     @Override

@@ -1,6 +1,9 @@
 package io.ferrostate.flink.async;
 
+import io.ferrostate.flink.nativ.PointAccess;
+
 import org.apache.flink.annotation.Internal;
+import org.apache.flink.annotation.VisibleForTesting;
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.state.v2.AggregatingStateDescriptor;
 import org.apache.flink.api.common.state.v2.MapStateDescriptor;
@@ -181,6 +184,20 @@ public final class FerroAsyncKeyedStateBackend<K> implements AsyncKeyedStateBack
 
     AbstractKeyedStateBackend<K> sync() {
         return sync;
+    }
+
+    /**
+     * Writes the store's hot tier back and empties it, so that the next reads go to RocksDB (tests
+     * of the executor's cold reads).
+     */
+    @VisibleForTesting
+    public void dropHotTier() {
+        for (InternalKvState<K, ?, ?> state : rawStates.values()) {
+            if (state instanceof PointAccess) {
+                ((PointAccess) state).store().dropHotTier();
+                return;
+            }
+        }
     }
 
     @Nonnull

@@ -1,5 +1,10 @@
 package io.ferrostate.flink.async;
 
+import io.ferrostate.flink.nativ.DirectInputView;
+import io.ferrostate.flink.nativ.DirectOutputView;
+import io.ferrostate.flink.nativ.NativeStore;
+import io.ferrostate.flink.nativ.PointAccess;
+
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.annotation.VisibleForTesting;
 import org.apache.flink.api.java.tuple.Tuple2;
@@ -7,6 +12,7 @@ import org.apache.flink.runtime.asyncprocessing.AsyncRequestContainer;
 import org.apache.flink.runtime.asyncprocessing.RecordContext;
 import org.apache.flink.runtime.asyncprocessing.StateExecutor;
 import org.apache.flink.runtime.asyncprocessing.StateRequest;
+import org.apache.flink.runtime.asyncprocessing.StateRequestType;
 import org.apache.flink.runtime.state.AbstractKeyedStateBackend;
 import org.apache.flink.runtime.state.internal.InternalKvState;
 import org.apache.flink.runtime.state.internal.InternalListState;
@@ -20,8 +26,11 @@ import org.apache.flink.util.concurrent.ExecutorThreadFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.AbstractMap;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -50,9 +59,13 @@ public final class FerroStateExecutor implements StateExecutor {
     /** Requests executed by every executor of this class loader (tests read it). */
     private static final AtomicLong EXECUTED = new AtomicLong();
 
+    private static final AtomicLong BATCHED = new AtomicLong();
+    private static final AtomicLong BATCH_CALLS = new AtomicLong();
+
     private final FerroAsyncKeyedStateBackend<?> backend;
     private final ExecutorService thread;
     private final AtomicInteger queuedBatches = new AtomicInteger();
+    private final PointBatches points;
     private volatile Throwable failure;
 
     FerroStateExecutor(FerroAsyncKeyedStateBackend<?> backend) {
@@ -60,6 +73,7 @@ public final class FerroStateExecutor implements StateExecutor {
         this.thread =
                 Executors.newSingleThreadExecutor(
                         new ExecutorThreadFactory("ferrostate-state-executor"));
+        this.points = new PointBatches();
     }
 
     @Override
@@ -71,13 +85,7 @@ public final class FerroStateExecutor implements StateExecutor {
         queuedBatches.incrementAndGet();
         thread.execute(
                 () -> {
-                    Throwable batchFailure = null;
-                    for (StateRequest<?, ?, ?, ?> request : requests) {
-                        Throwable t = executeOne(request);
-                        if (t != null && batchFailure == null) {
-                            batchFailure = t;
-                        }
-                    }
+                    Throwable batchFailure = executeBatch(requests);
                     queuedBatches.decrementAndGet();
                     if (batchFailure == null) {
                         done.complete(null);
@@ -93,6 +101,56 @@ public final class FerroStateExecutor implements StateExecutor {
     @VisibleForTesting
     public static long executedRequests() {
         return EXECUTED.get();
+    }
+
+    /**
+     * State requests executed so far in batched native calls (a multi-get or multi-put of two or
+     * more requests) by ferrostate's executors in this class loader.
+     */
+    @VisibleForTesting
+    public static long batchedRequests() {
+        return BATCHED.get();
+    }
+
+    /** Native multi-get and multi-put calls made so far by the executors of this class loader. */
+    @VisibleForTesting
+    public static long batchCalls() {
+        return BATCH_CALLS.get();
+    }
+
+    /**
+     * Executes a batch in its order: each maximal run of two or more point reads (value, list and
+     * map entry gets) goes to the store as one multi-get, each run of point writes (value updates,
+     * value clears, map entry puts and removes) as one multi-put; other requests run one by one.
+     * Runs never reorder requests, so the batch sees exactly what running it one by one would.
+     * Returns the first failure, or null.
+     */
+    private Throwable executeBatch(List<StateRequest<?, ?, ?, ?>> requests) {
+        Throwable batchFailure = null;
+        int n = requests.size();
+        int i = 0;
+        while (i < n) {
+            Access access = Access.of(requests.get(i), backend);
+            int end = i + 1;
+            while (access != Access.OTHER
+                    && end < n
+                    && Access.of(requests.get(end), backend) == access) {
+                end++;
+            }
+            Throwable t;
+            if (end - i < 2) {
+                t = executeOne(requests.get(i));
+            } else if (access == Access.READ) {
+                t = points.read(requests.subList(i, end));
+            } else {
+                t = points.write(requests.subList(i, end));
+            }
+            if (t != null && batchFailure == null) {
+                batchFailure = t;
+            }
+            i = end;
+        }
+        return batchFailure;
     }
 
     @Override
@@ -151,11 +209,16 @@ public final class FerroStateExecutor implements StateExecutor {
             complete(request, result);
             return null;
         } catch (Throwable t) {
-            request.getFuture()
-                    .completeExceptionally(
-                            "ferrostate failed a " + request.getRequestType() + " request", t);
-            return t;
+            return fail(request, t);
         }
+    }
+
+    /** Fails a request's future with {@code t} and returns {@code t}. */
+    private static Throwable fail(StateRequest<?, ?, ?, ?> request, Throwable t) {
+        request.getFuture()
+                .completeExceptionally(
+                        "ferrostate failed a " + request.getRequestType() + " request", t);
+        return t;
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
@@ -165,15 +228,7 @@ public final class FerroStateExecutor implements StateExecutor {
 
     @SuppressWarnings({"unchecked", "rawtypes"})
     private Object execute(StateRequest<?, ?, ?, ?> request) throws Exception {
-        InternalKvState state = backend.rawState(request.getState());
-        if (state == null) {
-            throw new IllegalStateException(
-                    "State " + request.getState() + " was not created by this backend");
-        }
-        RecordContext context = request.getRecordContext();
-        AbstractKeyedStateBackend sync = backend.sync();
-        sync.setCurrentKeyAndKeyGroup(context.getKey(), context.getKeyGroup());
-        state.setCurrentNamespace(request.getNamespace());
+        InternalKvState state = prepare(request);
         Object payload = request.getPayload();
         switch (request.getRequestType()) {
             case CLEAR:
@@ -237,6 +292,347 @@ public final class FerroStateExecutor implements StateExecutor {
             default:
                 throw new UnsupportedOperationException(
                         "ferrostate does not execute " + request.getRequestType() + " requests");
+        }
+    }
+
+    /**
+     * The raw state a request works on, with the backend's current key and the state's namespace
+     * set to the request's.
+     */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private InternalKvState prepare(StateRequest<?, ?, ?, ?> request) {
+        InternalKvState state = backend.rawState(request.getState());
+        if (state == null) {
+            throw new IllegalStateException(
+                    "State " + request.getState() + " was not created by this backend");
+        }
+        RecordContext context = request.getRecordContext();
+        AbstractKeyedStateBackend sync = backend.sync();
+        sync.setCurrentKeyAndKeyGroup(context.getKey(), context.getKeyGroup());
+        state.setCurrentNamespace(request.getNamespace());
+        return state;
+    }
+
+    /** How a request reaches the store: in a multi-get, in a multi-put, or alone. */
+    private enum Access {
+        READ,
+        WRITE,
+        OTHER;
+
+        static Access of(StateRequest<?, ?, ?, ?> request, FerroAsyncKeyedStateBackend<?> backend) {
+            if (!(backend.rawState(request.getState()) instanceof PointAccess)) {
+                return OTHER;
+            }
+            switch (request.getRequestType()) {
+                case VALUE_GET:
+                case REDUCING_GET:
+                case AGGREGATING_GET:
+                case LIST_GET:
+                case MAP_GET:
+                case MAP_CONTAINS:
+                    return READ;
+                case VALUE_UPDATE:
+                case REDUCING_ADD:
+                case AGGREGATING_ADD:
+                case MAP_PUT:
+                case MAP_REMOVE:
+                    return WRITE;
+                case CLEAR:
+                    // Clearing a value is a point write; clearing a list or map is not.
+                    return backend.rawState(request.getState()) instanceof InternalValueState
+                            ? WRITE
+                            : OTHER;
+                default:
+                    return OTHER;
+            }
+        }
+    }
+
+    /**
+     * The buffers of batched point accesses and the code that fills and reads them (see {@link
+     * NativeStore#getMany} and {@link NativeStore#putMany}). Executor thread only.
+     */
+    private final class PointBatches {
+        private final DirectOutputView requests = new DirectOutputView(16 << 10, 1 << 20, v -> {});
+        private final DirectOutputView misses = new DirectOutputView(16 << 10, 1 << 20, v -> {});
+        private final DirectOutputView writes = new DirectOutputView(64 << 10, 4 << 20, v -> {});
+        private ByteBuffer answers = allocateAnswers(ANSWERS);
+        private final DirectInputView in = new DirectInputView();
+
+        /**
+         * Answers a run of point reads: first what the hot tier holds (those futures complete while
+         * RocksDB still reads the rest), then the misses in one more call.
+         */
+        Throwable read(List<StateRequest<?, ?, ?, ?>> run) {
+            int n = run.size();
+            int[] ends = new int[n];
+            PointAccess[] states = new PointAccess[n];
+            NativeStore store;
+            try {
+                requests.clear();
+                for (int k = 0; k < n; k++) {
+                    StateRequest<?, ?, ?, ?> request = run.get(k);
+                    PointAccess state = (PointAccess) prepare(request);
+                    Object userKey =
+                            request.getRequestType() == StateRequestType.MAP_GET
+                                            || request.getRequestType()
+                                                    == StateRequestType.MAP_CONTAINS
+                                    ? request.getPayload()
+                                    : null;
+                    int keyLength = state.buildPointKey(userKey);
+                    requests.writeInt(state.stateId());
+                    requests.writeInt(keyLength);
+                    requests.write(state.store().keyView().buffer(), 0, keyLength);
+                    ends[k] = requests.position();
+                    states[k] = state;
+                }
+                store = states[0].store();
+            } catch (Throwable t) {
+                return failAll(run, 0, t);
+            }
+            int[] all = new int[n];
+            for (int k = 0; k < n; k++) {
+                all[k] = k;
+            }
+            IntList notHot = new IntList(n);
+            Throwable failure = answer(store, run, states, ends, requests, all, n, true, notHot);
+            if (failure == null && notHot.size > 0) {
+                misses.clear();
+                for (int m = 0; m < notHot.size; m++) {
+                    int k = notHot.items[m];
+                    int start = k == 0 ? 0 : ends[k - 1];
+                    misses.write(requests.buffer(), start, ends[k] - start);
+                }
+                failure =
+                        answer(
+                                store,
+                                run,
+                                states,
+                                ends,
+                                misses,
+                                notHot.items,
+                                notHot.size,
+                                false,
+                                null);
+            }
+            if (answers.capacity() > RETAINED_ANSWERS) {
+                // One large value grew it: keep the direct memory held between runs small.
+                answers = allocateAnswers(0);
+            }
+            return failure;
+        }
+
+        /**
+         * Sends the requests {@code picked[0..count)} of {@code run}, laid out in that order in
+         * {@code batch}, and completes their futures from the answers; with {@code hotOnly}, the
+         * ones the hot tier could not answer are added to {@code notHot} instead.
+         */
+        private Throwable answer(
+                NativeStore store,
+                List<StateRequest<?, ?, ?, ?>> run,
+                PointAccess[] states,
+                int[] ends,
+                DirectOutputView batch,
+                int[] picked,
+                int count,
+                boolean hotOnly,
+                IntList notHot) {
+            Throwable failure = null;
+            int offset = 0;
+            int p = 0;
+            while (p < count) {
+                int answered;
+                try {
+                    answered =
+                            store.getMany(
+                                    batch.buffer(),
+                                    offset,
+                                    batch.position() - offset,
+                                    count - p,
+                                    answers,
+                                    hotOnly);
+                    BATCH_CALLS.incrementAndGet();
+                } catch (Throwable t) {
+                    return failAll(run, picked, p, count, t);
+                }
+                if (answered < 0) {
+                    int need = -answered;
+                    int k = picked[p];
+                    if (need <= NativeStore.MAX_DIRECT_VALUE) {
+                        answers = allocateAnswers(need);
+                        continue;
+                    }
+                    // Larger than any direct buffer we keep: the one-by-one path reads it.
+                    Throwable t = executeOne(run.get(k));
+                    failure = failure == null ? t : failure;
+                    offset += requestLength(ends, k);
+                    p++;
+                    continue;
+                }
+                int at = 0;
+                for (int a = 0; a < answered; a++, p++) {
+                    int k = picked[p];
+                    offset += requestLength(ends, k);
+                    int length = answers.getInt(at);
+                    at += 4;
+                    if (length == NativeStore.ANSWER_NOT_HOT) {
+                        notHot.add(k);
+                        continue;
+                    }
+                    Throwable t = completeRead(run.get(k), states[k], length, at);
+                    failure = failure == null ? t : failure;
+                    at += Math.max(length, 0);
+                }
+                BATCHED.addAndGet(answered);
+            }
+            return failure;
+        }
+
+        /** Completes a read whose answer starts at {@code at} of the answer buffer. */
+        private Throwable completeRead(
+                StateRequest<?, ?, ?, ?> request, PointAccess state, int length, int at) {
+            try {
+                boolean found = length >= 0;
+                Object result;
+                switch (request.getRequestType()) {
+                    case MAP_CONTAINS:
+                        result = found;
+                        break;
+                    case LIST_GET:
+                        result =
+                                new CompleteStateIterator<>(
+                                        found
+                                                ? (Iterable<?>)
+                                                        state.decodePoint(
+                                                                in.reset(answers, at, length),
+                                                                length)
+                                                : null);
+                        break;
+                    default:
+                        result =
+                                found
+                                        ? state.decodePoint(in.reset(answers, at, length), length)
+                                        : null;
+                }
+                EXECUTED.incrementAndGet();
+                complete(request, result);
+                return null;
+            } catch (Throwable t) {
+                return fail(request, t);
+            }
+        }
+
+        /** Applies a run of point writes in one call and completes their futures. */
+        @SuppressWarnings({"rawtypes"})
+        Throwable write(List<StateRequest<?, ?, ?, ?>> run) {
+            NativeStore store = null;
+            try {
+                writes.clear();
+                for (StateRequest<?, ?, ?, ?> request : run) {
+                    PointAccess state = (PointAccess) prepare(request);
+                    store = state.store();
+                    Object payload = request.getPayload();
+                    Object userKey = null;
+                    Object value = payload;
+                    boolean entry = false;
+                    switch (request.getRequestType()) {
+                        case MAP_PUT:
+                            userKey = ((Tuple2) payload).f0;
+                            value = ((Tuple2) payload).f1;
+                            entry = true;
+                            break;
+                        case MAP_REMOVE:
+                            userKey = payload;
+                            value = null;
+                            entry = true;
+                            break;
+                        case CLEAR:
+                            value = null;
+                            break;
+                        default:
+                    }
+                    boolean delete =
+                            request.getRequestType() == StateRequestType.MAP_REMOVE
+                                    || (!entry && value == null);
+                    int keyLength = state.buildPointKey(userKey);
+                    byte op =
+                            entry
+                                    ? (delete
+                                            ? NativeStore.WRITE_DELETE_ENTRY
+                                            : NativeStore.WRITE_PUT_ENTRY)
+                                    : (delete ? NativeStore.WRITE_DELETE : NativeStore.WRITE_PUT);
+                    writes.writeByte(op);
+                    writes.writeInt(state.stateId());
+                    writes.writeInt(state.pointPrefixLength());
+                    writes.writeInt(keyLength);
+                    writes.write(state.store().keyView().buffer(), 0, keyLength);
+                    if (!delete) {
+                        int lengthAt = writes.position();
+                        writes.writeInt(0);
+                        state.encodePoint(value, writes);
+                        writes.buffer().putInt(lengthAt, writes.position() - lengthAt - 4);
+                    }
+                }
+                store.putMany(writes.buffer(), writes.position());
+                BATCH_CALLS.incrementAndGet();
+            } catch (Throwable t) {
+                return failAll(run, 0, t);
+            }
+            for (StateRequest<?, ?, ?, ?> request : run) {
+                EXECUTED.incrementAndGet();
+                complete(request, null);
+            }
+            BATCHED.addAndGet(run.size());
+            return null;
+        }
+
+        private int requestLength(int[] ends, int k) {
+            return ends[k] - (k == 0 ? 0 : ends[k - 1]);
+        }
+
+        private Throwable failAll(List<StateRequest<?, ?, ?, ?>> run, int from, Throwable t) {
+            for (int k = from; k < run.size(); k++) {
+                fail(run.get(k), t);
+            }
+            return t;
+        }
+
+        private Throwable failAll(
+                List<StateRequest<?, ?, ?, ?>> run,
+                int[] picked,
+                int from,
+                int count,
+                Throwable t) {
+            for (int p = from; p < count; p++) {
+                fail(run.get(picked[p]), t);
+            }
+            return t;
+        }
+    }
+
+    /** Capacity of the answer buffer; grown for one large value, it shrinks back after. */
+    private static final int ANSWERS = 64 << 10;
+
+    private static final int RETAINED_ANSWERS = 1 << 20;
+
+    private static ByteBuffer allocateAnswers(int capacity) {
+        return ByteBuffer.allocateDirect(Math.max(capacity, ANSWERS)).order(ByteOrder.BIG_ENDIAN);
+    }
+
+    /** A growable list of ints, without boxing. */
+    private static final class IntList {
+        int[] items;
+        int size;
+
+        IntList(int capacity) {
+            items = new int[Math.max(capacity, 1)];
+        }
+
+        void add(int v) {
+            if (size == items.length) {
+                items = Arrays.copyOf(items, size * 2);
+            }
+            items[size++] = v;
         }
     }
 

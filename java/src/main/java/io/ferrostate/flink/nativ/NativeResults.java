@@ -92,6 +92,52 @@ public final class NativeResults {
     }
 
     /**
+     * What the hot tier and RocksDB of one store hold now ({@link NativeStore#gauges()}), sent as a
+     * {@code long[]} in the order of {@code FIELDS} (declared in {@code rust/jni/src/results.rs}
+     * too). RocksDB's values are sums over the store's column families.
+     */
+    public static final class StoreGauges {
+        static final String[] FIELDS = {
+            "hotEntries",
+            "hotDirtyEntries",
+            "memtableBytes",
+            "pendingCompactionBytes",
+            "liveSstBytes",
+            "estimatedKeys"
+        };
+
+        /** Entries the hot tier holds. */
+        public final long hotEntries;
+
+        /** Changes not yet written back to RocksDB (an upper bound). */
+        public final long hotDirtyEntries;
+
+        /** Bytes of RocksDB's memtables ({@code rocksdb.cur-size-all-mem-tables}). */
+        public final long memtableBytes;
+
+        /**
+         * Bytes compactions still have to rewrite ({@code
+         * rocksdb.estimate-pending-compaction-bytes}).
+         */
+        public final long pendingCompactionBytes;
+
+        /** Bytes of the SST files in use ({@code rocksdb.live-sst-files-size}). */
+        public final long liveSstBytes;
+
+        /** Entries RocksDB estimates it holds ({@code rocksdb.estimate-num-keys}). */
+        public final long estimatedKeys;
+
+        StoreGauges(long[] values) {
+            hotEntries = field(values, FIELDS, "hotEntries");
+            hotDirtyEntries = field(values, FIELDS, "hotDirtyEntries");
+            memtableBytes = field(values, FIELDS, "memtableBytes");
+            pendingCompactionBytes = field(values, FIELDS, "pendingCompactionBytes");
+            liveSstBytes = field(values, FIELDS, "liveSstBytes");
+            estimatedKeys = field(values, FIELDS, "estimatedKeys");
+        }
+    }
+
+    /**
      * The memory of one store ({@link NativeStore#memoryUsage()}), sent as a {@code long[]} in the
      * order of {@code FIELDS} (declared in {@code rust/jni/src/results.rs} too).
      */

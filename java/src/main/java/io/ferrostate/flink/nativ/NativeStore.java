@@ -39,7 +39,7 @@ public final class NativeStore extends NativeObject {
      * Values longer than this are read into a heap array rather than growing the direct value
      * buffer (see {@link #get}).
      */
-    static final int MAX_DIRECT_VALUE = 4 << 20;
+    public static final int MAX_DIRECT_VALUE = 4 << 20;
 
     /** Where the value of the last {@link #get} is: the value buffer, or a heap array. */
     private ByteBuffer lastRead;
@@ -194,6 +194,57 @@ public final class NativeStore extends NativeObject {
         delete(handle(), state, keyLength);
     }
 
+    /** A multi-get answer's length when the key holds nothing (see {@link #getMany}). */
+    public static final int ANSWER_ABSENT = -1;
+
+    /** A multi-get answer's length when the hot tier does not know the key ({@code hotOnly}). */
+    public static final int ANSWER_NOT_HOT = -2;
+
+    /**
+     * Reads {@code count} keys in one call. The requests are {@code length} bytes of {@code
+     * requests} from {@code offset}, each {@code [int state][int key length][key]}; the answers go
+     * to {@code answers} from its start, in order, each {@code [int n][n bytes]} where {@code n} is
+     * {@link #ANSWER_ABSENT} or {@link #ANSWER_NOT_HOT} when no value follows (all big-endian).
+     * Keys the hot tier does not hold are read from RocksDB with one batched read per state, unless
+     * {@code hotOnly}, where they are answered {@link #ANSWER_NOT_HOT}.
+     *
+     * @return how many requests were answered before {@code answers} filled, or {@code -n} when
+     *     even the first answer needs {@code n} bytes
+     */
+    public int getMany(
+            ByteBuffer requests,
+            int offset,
+            int length,
+            int count,
+            ByteBuffer answers,
+            boolean hotOnly) {
+        return getMany(handle(), requests, offset, length, count, answers, hotOnly);
+    }
+
+    /** Op of a {@link #putMany} write: set a key's value. */
+    public static final byte WRITE_PUT = 0;
+
+    /** Op of a {@link #putMany} write: remove a key. */
+    public static final byte WRITE_DELETE = 1;
+
+    /** Op of a {@link #putMany} write: set a map entry. */
+    public static final byte WRITE_PUT_ENTRY = 2;
+
+    /** Op of a {@link #putMany} write: remove a map entry. */
+    public static final byte WRITE_DELETE_ENTRY = 3;
+
+    /**
+     * Applies, in order and in one call, the writes in the first {@code length} bytes of {@code
+     * writes}: each {@code [byte op][int state][int prefix length][int key length][key]}, followed
+     * by {@code [int value length][value]} for {@link #WRITE_PUT} and {@link #WRITE_PUT_ENTRY} (all
+     * big-endian). The prefix length (map entries) says how many key bytes name the map.
+     *
+     * @return the number of writes applied
+     */
+    public int putMany(ByteBuffer writes, int length) {
+        return putMany(handle(), writes, length);
+    }
+
     /**
      * Writes a map entry (value in the value buffer) whose key's first {@code prefixLength} bytes
      * (key group, key, namespace) name its map: iterating the map then writes back only its own
@@ -284,6 +335,11 @@ public final class NativeStore extends NativeObject {
         return new NativeResults.StoreMemory(memoryUsage(handle()));
     }
 
+    /** What this store's hot tier and RocksDB hold now (metrics). */
+    public NativeResults.StoreGauges gauges() {
+        return new NativeResults.StoreGauges(gauges(handle()));
+    }
+
     /** This store's counters since it opened. */
     public NativeResults.StoreCounters stats() {
         return new NativeResults.StoreCounters(stats(handle()));
@@ -314,6 +370,17 @@ public final class NativeStore extends NativeObject {
     private static native boolean contains(long handle, int state, int keyLength);
 
     private static native void put(long handle, int state, int keyLength, int valueLength);
+
+    private static native int getMany(
+            long handle,
+            ByteBuffer requests,
+            int offset,
+            int length,
+            int count,
+            ByteBuffer answers,
+            boolean hotOnly);
+
+    private static native int putMany(long handle, ByteBuffer writes, int length);
 
     private static native void delete(long handle, int state, int keyLength);
 
@@ -358,4 +425,6 @@ public final class NativeStore extends NativeObject {
     private static native long[] memoryUsage(long handle);
 
     private static native long[] stats(long handle);
+
+    private static native long[] gauges(long handle);
 }
