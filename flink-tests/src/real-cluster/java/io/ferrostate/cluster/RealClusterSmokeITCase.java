@@ -131,6 +131,97 @@ class RealClusterSmokeITCase {
         }
     }
 
+    @Test
+    @Order(4)
+    void backendMetricsAreReadThroughTheRestApiWhileTheJobRuns() throws Exception {
+        // A slow session job (about 80 s of events), read while it runs, then cancelled.
+        ExampleJob job =
+                ExampleJob.session(
+                        env.scratch("metrics-out"),
+                        "--events",
+                        "400000",
+                        "--users",
+                        "2000",
+                        "--rate",
+                        "5000",
+                        "--checkpoint-interval",
+                        "1000",
+                        "--parallelism",
+                        "2");
+        String id = job.submit(cluster, env.examplesJar(), "-p", "2");
+        try {
+            cluster.waitForAllTasksRunning(id, Duration.ofMinutes(2));
+            cluster.waitForCheckpointAfter(id, 0, Duration.ofMinutes(2));
+            String[] wanted = {
+                "ferrostate.hot.entries",
+                "ferrostate.hot.hits",
+                "ferrostate.memory.budget-bytes",
+                "ferrostate.memory.used-bytes",
+                "ferrostate.rocksdb.block-cache-usage",
+                "ferrostate.checkpoint.last-uploaded-bytes"
+            };
+            // The JobManager fetches TaskManager metrics every 10 s
+            // (metrics.fetcher.update-interval).
+            long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+            java.util.Map<String, Long> seen = new java.util.TreeMap<>();
+            while (System.nanoTime() < deadline && !allPositive(seen, wanted)) {
+                seen = backendMetrics(id, wanted);
+                Thread.sleep(2_000);
+            }
+            System.out.printf("[metrics] %s: %s%n", id, seen);
+            assertThat(seen)
+                    .as("ferrostate's metrics of job %s through REST", id)
+                    .containsKeys(wanted);
+            for (String name : wanted) {
+                assertThat(seen.get(name)).as(name).isPositive();
+            }
+        } finally {
+            cluster.cancel(id);
+            cluster.waitForJob(id, Duration.ofMinutes(1));
+        }
+    }
+
+    private static boolean allPositive(java.util.Map<String, Long> seen, String[] names) {
+        for (String n : names) {
+            if (seen.getOrDefault(n, 0L) <= 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * ferrostate's metrics of a job through the REST API: per metric name (without the subtask and
+     * operator scope), the largest value over the job's vertices and subtasks.
+     */
+    private static java.util.Map<String, Long> backendMetrics(String jobId, String[] names) {
+        java.util.Map<String, Long> values = new java.util.TreeMap<>();
+        for (JsonNode vertex : cluster.rest("jobs/" + jobId).path("vertices")) {
+            String base = "jobs/" + jobId + "/vertices/" + vertex.path("id").asText() + "/metrics";
+            List<String> ids = new ArrayList<>();
+            for (JsonNode m : cluster.rest(base)) {
+                String metric = m.path("id").asText();
+                for (String n : names) {
+                    if (metric.endsWith("." + n)) {
+                        ids.add(metric);
+                    }
+                }
+            }
+            if (ids.isEmpty()) {
+                continue;
+            }
+            for (JsonNode m : cluster.rest(base + "?get=" + String.join(",", ids))) {
+                String metric = m.path("id").asText();
+                for (String n : names) {
+                    if (metric.endsWith("." + n)) {
+                        values.merge(n, m.path("value").asLong(), Math::max);
+                    }
+                }
+            }
+        }
+        return values;
+    }
+
     /** Submits, waits for FINISHED, checks checkpoints (incremental ones) and the output. */
     private static void runToTheEnd(ExampleJob job) throws Exception {
         long t0 = System.nanoTime();

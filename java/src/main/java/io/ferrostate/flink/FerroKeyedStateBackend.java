@@ -24,6 +24,7 @@ import org.apache.flink.api.common.typeutils.base.MapSerializer;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.queryablestate.client.state.serialization.KvStateSerializer;
 import org.apache.flink.runtime.checkpoint.CheckpointOptions;
 import org.apache.flink.runtime.query.TaskKvStateRegistry;
@@ -58,6 +59,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import javax.annotation.Nonnull;
+import javax.annotation.Nullable;
 
 import java.io.File;
 import java.io.IOException;
@@ -638,12 +640,28 @@ public class FerroKeyedStateBackend<K> extends KeyedBackendBase<K> implements Sn
         }
     }
 
+    /** The backend's metrics ({@link FerroMetrics}); null when none are registered. */
+    @Nullable private FerroMetrics metrics;
+
+    /** Registers this backend's metrics under the operator's metric group. */
+    void registerMetrics(MetricGroup operatorGroup, FerroMetrics.Groups groups) {
+        metrics = new FerroMetrics(operatorGroup, store, nativeStrategy::lastUploadedBytes, groups);
+    }
+
+    /** The backend's metrics, null when none are registered (tests). */
+    @VisibleForTesting
+    @Nullable
+    FerroMetrics metrics() {
+        return metrics;
+    }
+
     @Override
     public void dispose() {
         if (disposed) {
             return;
         }
         super.dispose();
+        IOUtils.closeQuietly(metrics);
         IOUtils.closeQuietly(nativeStrategy);
         store.close();
         IOUtils.closeQuietly(memoryLease);

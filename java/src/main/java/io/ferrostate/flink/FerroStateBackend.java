@@ -73,6 +73,9 @@ public class FerroStateBackend extends StateBackendBase implements ConfigurableS
     /** {@link FerroStateOptions#DEBUG_FAIL_WRITES_FILE}; null when unset. */
     @Nullable private final String failWritesFile;
 
+    /** Which metrics each keyed backend registers ({@code state.backend.ferrostate.metrics.*}). */
+    private final FerroMetrics.Groups metrics;
+
     /** A backend configured from the cluster and job configuration. */
     public FerroStateBackend() {
         this(TernaryBoolean.UNDEFINED);
@@ -95,6 +98,7 @@ public class FerroStateBackend extends StateBackendBase implements ConfigurableS
         this.maxHotValue = null;
         this.transferThreads = -1;
         this.failWritesFile = null;
+        this.metrics = FerroMetrics.Groups.all();
     }
 
     private FerroStateBackend(FerroStateBackend original, ReadableConfig config) {
@@ -142,6 +146,7 @@ public class FerroStateBackend extends StateBackendBase implements ConfigurableS
                         : config.getOptional(FerroStateOptions.DEBUG_FAIL_WRITES_FILE)
                                 .filter(s -> !s.trim().isEmpty())
                                 .orElse(null);
+        this.metrics = FerroMetrics.Groups.from(config);
         if (hotRatio < 0 || hotRatio > 0.9) {
             throw new IllegalConfigurationException(
                     FerroStateOptions.HOT_TIER_RATIO.key()
@@ -242,6 +247,9 @@ public class FerroStateBackend extends StateBackendBase implements ConfigurableS
                                                 .defaultValue())
                         .build();
         backend.setFailWritesFile(faultSwitch);
+        if (metrics.any()) {
+            backend.registerMetrics(parameters.getMetricGroup(), metrics);
+        }
         return backend;
     }
 

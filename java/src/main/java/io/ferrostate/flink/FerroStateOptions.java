@@ -90,6 +90,47 @@ public final class FerroStateOptions {
                                     + " 'state.backend.rocksdb.checkpoint.transfer.thread.num' does for"
                                     + " RocksDB. Each file's CRC-32C is taken while it is downloaded.");
 
+    /** Metrics of the hot tier. */
+    public static final ConfigOption<Boolean> METRICS_HOT_TIER =
+            ConfigOptions.key("state.backend.ferrostate.metrics.hot-tier")
+                    .booleanType()
+                    .defaultValue(true)
+                    .withDescription(
+                            "Registers the hot tier's metrics per keyed backend (group"
+                                    + " 'ferrostate.hot': entries, bytes, dirty-entries, hits, misses,"
+                                    + " evictions, write-backs).");
+
+    /** Metrics of the memory budget. */
+    public static final ConfigOption<Boolean> METRICS_MEMORY =
+            ConfigOptions.key("state.backend.ferrostate.metrics.memory")
+                    .booleanType()
+                    .defaultValue(true)
+                    .withDescription(
+                            "Registers the memory metrics per keyed backend (group"
+                                    + " 'ferrostate.memory': budget-bytes, used-bytes, hot-bytes).");
+
+    /** RocksDB's metrics. */
+    public static final ConfigOption<Boolean> METRICS_ROCKSDB =
+            ConfigOptions.key("state.backend.ferrostate.metrics.rocksdb")
+                    .booleanType()
+                    .defaultValue(true)
+                    .withDescription(
+                            "Registers RocksDB's metrics per keyed backend, named as RocksDB's"
+                                    + " properties and summed over the backend's states (group"
+                                    + " 'ferrostate.rocksdb': block-cache-usage, cur-size-all-mem-tables,"
+                                    + " estimate-pending-compaction-bytes, live-sst-files-size,"
+                                    + " estimate-num-keys, scans).");
+
+    /** Checkpoint metrics. */
+    public static final ConfigOption<Boolean> METRICS_CHECKPOINT =
+            ConfigOptions.key("state.backend.ferrostate.metrics.checkpoint")
+                    .booleanType()
+                    .defaultValue(true)
+                    .withDescription(
+                            "Registers the checkpoint metrics per keyed backend (group"
+                                    + " 'ferrostate.checkpoint': last-uploaded-bytes, what the last native"
+                                    + " checkpoint or savepoint uploaded).");
+
     /** Testing only: a file whose existence turns on the store's write-failure switch. */
     public static final ConfigOption<String> DEBUG_FAIL_WRITES_FILE =
             ConfigOptions.key("state.backend.ferrostate.debug.fail-writes-file")

@@ -101,6 +101,14 @@ public final class FerroNativeSnapshotStrategy<K>
     private final LocalRecoveryConfig localRecoveryConfig;
     private final UUID backendUID;
 
+    /** Bytes the last completed upload wrote ({@link #lastUploadedBytes()}). */
+    private volatile long lastUploadedBytes;
+
+    /** Bytes the last finished native checkpoint or savepoint uploaded (metrics). */
+    public long lastUploadedBytes() {
+        return lastUploadedBytes;
+    }
+
     /** SST files uploaded per checkpoint, by local name; guarded by itself. */
     private final SortedMap<Long, Map<String, Uploaded>> uploadedSstFiles;
 
@@ -295,6 +303,7 @@ public final class FerroNativeSnapshotStrategy<K>
             }
             SnapshotResult<KeyedStateHandle> result = handles(res, checkpointId, up, meta);
             completed = true;
+            lastUploadedBytes = up.checkpointedSize;
             LOG.debug(
                     "ferrostate snapshot {} of {}: {} files, {} bytes uploaded, {} files reused.",
                     checkpointId,
