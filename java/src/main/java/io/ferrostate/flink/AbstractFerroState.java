@@ -79,6 +79,19 @@ abstract class AbstractFerroState<K, N, V> implements InternalKvState<K, N, V>, 
         return stateId;
     }
 
+    /**
+     * The key of a point access for the current key and namespace ({@link PointAccess}); map state
+     * adds the user key.
+     */
+    public int buildPointKey(Object userKey) throws IOException {
+        return keyLength();
+    }
+
+    /** 0: only map state names a map by a key prefix ({@link PointAccess}). */
+    public int pointPrefixLength() {
+        return 0;
+    }
+
     @Override
     public void setCurrentNamespace(N namespace) {
         this.currentNamespace = namespace;

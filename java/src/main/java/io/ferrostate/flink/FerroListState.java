@@ -151,16 +151,6 @@ class FerroListState<K, N, V> extends AbstractFerroState<K, N, List<V>>
     }
 
     @Override
-    public int buildPointKey(Object userKey) {
-        return keyLength();
-    }
-
-    @Override
-    public int pointPrefixLength() {
-        return 0;
-    }
-
-    @Override
     public Object decodePoint(DataInputView in, int length) throws IOException {
         return deserializeStored(in, length);
     }

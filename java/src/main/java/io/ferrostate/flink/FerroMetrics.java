@@ -138,39 +138,28 @@ final class FerroMetrics implements Closeable {
 
     private void gauge(
             MetricGroup group, String name, ToLongFunction<NativeResults.StoreGauges> value) {
-        group.gauge(
-                name,
-                (Gauge<Long>)
-                        () -> {
-                            synchronized (lock) {
-                                refresh(false);
-                                return value.applyAsLong(gauges);
-                            }
-                        });
+        register(group, name, () -> value.applyAsLong(gauges));
     }
 
     private void counter(
             MetricGroup group, String name, ToLongFunction<NativeResults.StoreMemory> value) {
-        group.gauge(
-                name,
-                (Gauge<Long>)
-                        () -> {
-                            synchronized (lock) {
-                                refresh(false);
-                                return value.applyAsLong(memory);
-                            }
-                        });
+        register(group, name, () -> value.applyAsLong(memory));
     }
 
     private void count(
             MetricGroup group, String name, ToLongFunction<NativeResults.StoreCounters> value) {
+        register(group, name, () -> value.applyAsLong(counters));
+    }
+
+    /** A gauge reading {@code value} from values at most {@link #REFRESH_NANOS} old. */
+    private void register(MetricGroup group, String name, LongSupplier value) {
         group.gauge(
                 name,
                 (Gauge<Long>)
                         () -> {
                             synchronized (lock) {
                                 refresh(false);
-                                return value.applyAsLong(counters);
+                                return value.getAsLong();
                             }
                         });
     }

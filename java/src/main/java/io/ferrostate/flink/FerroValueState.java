@@ -48,16 +48,6 @@ class FerroValueState<K, N, V> extends AbstractFerroState<K, N, V>
     }
 
     @Override
-    public int buildPointKey(Object userKey) {
-        return keyLength();
-    }
-
-    @Override
-    public int pointPrefixLength() {
-        return 0;
-    }
-
-    @Override
     public Object decodePoint(DataInputView in, int length) throws IOException {
         return valueSerializer.deserialize(in);
     }
