@@ -30,6 +30,8 @@ import java.util.TreeMap;
  *   --regimes in-memory,out-of-core   (default in-memory)
  *   --backends HEAP,ROCKSDB,FORST,FERROSTATE
  *   --include REGEX                   (default the three state benchmark classes)
+ *   --async true|false                (default true: also AsyncValueStateBenchmark, Flink 2's
+ *                                     asynchronous API, on FORST and FERROSTATE, in memory)
  *   --warmups N --warmup-ms MS --measurements N --measurement-ms MS   (default 1, 1000, 3, 500:
  *                                     the short profile of make bench)
  *   --out DIR                         (default bench/results)
@@ -73,27 +75,37 @@ public final class FlinkLineBenchRunner {
         jvm.add("-Dferrostate.bench.list.settle-ms=0");
         jvm.add("-Dlog4j2.configurationFile=log4j2-bench.properties");
 
-        ChainedOptionsBuilder b =
-                new OptionsBuilder()
-                        .include(
-                                opts.getOrDefault(
-                                        "include",
-                                        "io\\.ferrostate\\.bench\\.(Value|List|Map)StateBenchmark\\."))
-                        .param("backend", backends)
-                        .param("regime", regimes)
-                        .forks(1)
-                        .warmupIterations(Integer.parseInt(opts.getOrDefault("warmups", "1")))
-                        .warmupTime(
-                                TimeValue.milliseconds(
-                                        Long.parseLong(opts.getOrDefault("warmup-ms", "1000"))))
-                        .measurementIterations(
-                                Integer.parseInt(opts.getOrDefault("measurements", "3")))
-                        .measurementTime(
-                                TimeValue.milliseconds(
-                                        Long.parseLong(opts.getOrDefault("measurement-ms", "500"))))
-                        .jvmArgsAppend(jvm.toArray(new String[0]));
         long t0 = System.nanoTime();
-        List<RunResult> results = new ArrayList<>(new Runner(b.build()).run());
+        List<RunResult> results =
+                new ArrayList<>(
+                        new Runner(
+                                        options(opts, jvm)
+                                                .include(
+                                                        opts.getOrDefault(
+                                                                "include",
+                                                                "io\\.ferrostate\\.bench\\.(Value|List|Map)StateBenchmark\\."))
+                                                .param("backend", backends)
+                                                .param("regime", regimes)
+                                                .build())
+                                .run());
+        // The asynchronous state API: only the backends with a native state executor.
+        List<String> async = new ArrayList<>();
+        for (String be : backends) {
+            if (be.equals("FORST") || be.equals("FERROSTATE")) {
+                async.add(be);
+            }
+        }
+        if (!async.isEmpty() && Boolean.parseBoolean(opts.getOrDefault("async", "true"))) {
+            results.addAll(
+                    new Runner(
+                                    options(opts, jvm)
+                                            .include(
+                                                    "io\\.ferrostate\\.bench\\.AsyncValueStateBenchmark\\.")
+                                            .param("backend", async.toArray(new String[0]))
+                                            .param("regime", "in-memory")
+                                            .build())
+                            .run());
+        }
         double minutes = (System.nanoTime() - t0) / 60e9;
 
         // benchmark -> regime -> backend -> [score, error]
@@ -118,6 +130,21 @@ public final class FlinkLineBenchRunner {
                 out.resolve("flink-2.3.md"),
                 markdown(scores, backends, minutes).getBytes(StandardCharsets.UTF_8));
         System.out.println(markdown(scores, backends, minutes));
+    }
+
+    /** Forks, iterations and JVM arguments of every run. */
+    private static ChainedOptionsBuilder options(Map<String, String> opts, List<String> jvm) {
+        return new OptionsBuilder()
+                .forks(1)
+                .warmupIterations(Integer.parseInt(opts.getOrDefault("warmups", "1")))
+                .warmupTime(
+                        TimeValue.milliseconds(
+                                Long.parseLong(opts.getOrDefault("warmup-ms", "1000"))))
+                .measurementIterations(Integer.parseInt(opts.getOrDefault("measurements", "3")))
+                .measurementTime(
+                        TimeValue.milliseconds(
+                                Long.parseLong(opts.getOrDefault("measurement-ms", "500"))))
+                .jvmArgsAppend(jvm.toArray(new String[0]));
     }
 
     private static String markdown(
