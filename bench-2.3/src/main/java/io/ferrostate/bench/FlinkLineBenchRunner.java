@@ -29,12 +29,13 @@ import java.util.TreeMap;
  * Options:
  *   --regimes in-memory,out-of-core   (default in-memory)
  *   --backends HEAP,ROCKSDB,FORST,FERROSTATE
- *   --include REGEX                   (default the three state benchmark classes)
+ *   --include REGEX|none              (default the three state benchmark classes)
  *   --async true|false                (default true: also AsyncValueStateBenchmark, Flink 2's
  *                                     asynchronous API, on FORST and FERROSTATE, in memory)
  *   --warmups N --warmup-ms MS --measurements N --measurement-ms MS   (default 1, 1000, 3, 500:
  *                                     the short profile of make bench)
  *   --out DIR                         (default bench/results)
+ *   --name NAME                       (default flink-2.3: the files NAME.md and NAME.json)
  * </pre>
  */
 public final class FlinkLineBenchRunner {
@@ -63,6 +64,7 @@ public final class FlinkLineBenchRunner {
         String[] backends =
                 opts.getOrDefault("backends", "HEAP,ROCKSDB,FORST,FERROSTATE").split(",");
         Path out = Paths.get(opts.getOrDefault("out", "bench/results")).toAbsolutePath();
+        String name = opts.getOrDefault("name", "flink-2.3");
         Path work = out.resolve("tmp/flink-2.3-work");
         Files.createDirectories(work);
         Files.createDirectories(out.resolve("tmp/flink-2.3-memory"));
@@ -76,18 +78,20 @@ public final class FlinkLineBenchRunner {
         jvm.add("-Dlog4j2.configurationFile=log4j2-bench.properties");
 
         long t0 = System.nanoTime();
-        List<RunResult> results =
-                new ArrayList<>(
-                        new Runner(
-                                        options(opts, jvm)
-                                                .include(
-                                                        opts.getOrDefault(
-                                                                "include",
-                                                                "io\\.ferrostate\\.bench\\.(Value|List|Map)StateBenchmark\\."))
-                                                .param("backend", backends)
-                                                .param("regime", regimes)
-                                                .build())
-                                .run());
+        List<RunResult> results = new ArrayList<>();
+        String include =
+                opts.getOrDefault(
+                        "include", "io\\.ferrostate\\.bench\\.(Value|List|Map)StateBenchmark\\.");
+        if (!include.equals("none")) {
+            results.addAll(
+                    new Runner(
+                                    options(opts, jvm)
+                                            .include(include)
+                                            .param("backend", backends)
+                                            .param("regime", regimes)
+                                            .build())
+                            .run());
+        }
         // The asynchronous state API: only the backends with a native state executor.
         List<String> async = new ArrayList<>();
         for (String be : backends) {
@@ -125,9 +129,9 @@ public final class FlinkLineBenchRunner {
                             });
         }
         Files.write(
-                out.resolve("flink-2.3.json"), Json.write(scores).getBytes(StandardCharsets.UTF_8));
+                out.resolve(name + ".json"), Json.write(scores).getBytes(StandardCharsets.UTF_8));
         Files.write(
-                out.resolve("flink-2.3.md"),
+                out.resolve(name + ".md"),
                 markdown(scores, backends, minutes).getBytes(StandardCharsets.UTF_8));
         System.out.println(markdown(scores, backends, minutes));
     }
