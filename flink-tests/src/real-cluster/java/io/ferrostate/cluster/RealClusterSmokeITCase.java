@@ -210,7 +210,9 @@ class RealClusterSmokeITCase {
             if (ids.isEmpty()) {
                 continue;
             }
-            for (JsonNode m : cluster.rest(base + "?get=" + String.join(",", ids))) {
+            // Metric ids hold operator names (spaces and all): encode them for the query.
+            String get = java.net.URLEncoder.encode(String.join(",", ids), StandardCharsets.UTF_8);
+            for (JsonNode m : cluster.rest(base + "?get=" + get)) {
                 String metric = m.path("id").asText();
                 for (String n : names) {
                     if (metric.endsWith("." + n)) {
