@@ -38,10 +38,11 @@ pub enum Read<'a> {
     NotHot,
 }
 
-/// What the hot tier made of a read: the answer, or the sink back with whether a list's
-/// appended elements wait for their stored part.
+/// What the hot tier made of a read: the answer (and whether the tier held the key, a hit,
+/// or knows every key of its state), or the sink back with whether a list's appended
+/// elements wait for their stored part.
 enum Probe<R, F> {
-    Answered(Option<R>),
+    Answered(Option<R>, bool),
     Miss(F, bool),
 }
 
@@ -50,10 +51,10 @@ enum Probe<R, F> {
 fn probe_hot<R, F: FnOnce(&[u8]) -> R>(st: &mut State, key: &[u8], sink: F) -> Probe<R, F> {
     let complete = st.hot.is_complete();
     match st.hot.get(key) {
-        Some(SlotRef::Present(v)) => Probe::Answered(Some(sink(v))),
-        Some(SlotRef::Absent) => Probe::Answered(None),
+        Some(SlotRef::Present(v)) => Probe::Answered(Some(sink(v)), true),
+        Some(SlotRef::Absent) => Probe::Answered(None, true),
         Some(SlotRef::Appended(_)) => Probe::Miss(sink, true),
-        None if complete => Probe::Answered(None),
+        None if complete => Probe::Answered(None, false),
         None => Probe::Miss(sink, false),
     }
 }
@@ -103,8 +104,8 @@ impl Store {
     ) -> Result<Option<R>> {
         let st = state_in(&mut self.states, state)?;
         let (sink, pending_append) = match probe_hot(st, key, sink) {
-            Probe::Answered(r) => {
-                self.stats.hot_hits += 1;
+            Probe::Answered(r, hit) => {
+                self.stats.hot_hits += u64::from(hit);
                 return Ok(r);
             }
             Probe::Miss(sink, pending_append) => (sink, pending_append),
@@ -142,8 +143,8 @@ impl Store {
             for &(state, key) in requests {
                 let st = state_in(&mut self.states, state)?;
                 let answer = match probe_hot(st, key, |v| sink(Read::Found(v))) {
-                    Probe::Answered(r) => {
-                        self.stats.hot_hits += 1;
+                    Probe::Answered(r, hit) => {
+                        self.stats.hot_hits += u64::from(hit);
                         r.unwrap_or_else(|| sink(Read::Absent))
                     }
                     Probe::Miss(..) => sink(Read::NotHot),
@@ -183,8 +184,8 @@ impl Store {
             let st = state_in(&mut self.states, state)?;
             // An earlier answer of the same key may have filled the hot tier since.
             let (found, pending_append) = match probe_hot(st, key, |v| sink(Read::Found(v))) {
-                Probe::Answered(r) => {
-                    self.stats.hot_hits += u64::from(!missed[i]);
+                Probe::Answered(r, hit) => {
+                    self.stats.hot_hits += u64::from(hit && !missed[i]);
                     if !r.unwrap_or_else(|| sink(Read::Absent)) {
                         break;
                     }

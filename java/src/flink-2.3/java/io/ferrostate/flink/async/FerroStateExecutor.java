@@ -396,14 +396,15 @@ public final class FerroStateExecutor implements StateExecutor {
             }
             IntList notHot = new IntList(n);
             Throwable failure = answer(store, run, states, ends, requests, all, n, true, notHot);
-            if (failure == null && notHot.size > 0) {
+            // Even after a failure: every request not answered yet gets its answer or its error.
+            if (notHot.size > 0) {
                 misses.clear();
                 for (int m = 0; m < notHot.size; m++) {
                     int k = notHot.items[m];
                     int start = k == 0 ? 0 : ends[k - 1];
                     misses.write(requests.buffer(), start, ends[k] - start);
                 }
-                failure =
+                Throwable missed =
                         answer(
                                 store,
                                 run,
@@ -414,6 +415,7 @@ public final class FerroStateExecutor implements StateExecutor {
                                 notHot.size,
                                 false,
                                 null);
+                failure = failure == null ? missed : failure;
             }
             if (answers.capacity() > RETAINED_ANSWERS) {
                 // One large value grew it: keep the direct memory held between runs small.
@@ -470,6 +472,7 @@ public final class FerroStateExecutor implements StateExecutor {
                     continue;
                 }
                 int at = 0;
+                int completed = 0;
                 for (int a = 0; a < answered; a++, p++) {
                     int k = picked[p];
                     offset += requestLength(ends, k);
@@ -482,8 +485,10 @@ public final class FerroStateExecutor implements StateExecutor {
                     Throwable t = completeRead(run.get(k), states[k], length, at);
                     failure = failure == null ? t : failure;
                     at += Math.max(length, 0);
+                    completed++;
                 }
-                BATCHED.addAndGet(answered);
+                // A hot-tier miss counts once, when its second call answers it.
+                BATCHED.addAndGet(completed);
             }
             return failure;
         }
@@ -572,9 +577,18 @@ public final class FerroStateExecutor implements StateExecutor {
                         state.encodePoint(value, writes);
                         writes.buffer().putInt(lengthAt, writes.position() - lengthAt - 4);
                     }
+                    if (writes.position() >= FLUSH_WRITES) {
+                        // Large values: apply what is there (in order) rather than hold it all
+                        // in direct memory, which Flink keeps small.
+                        store.putMany(writes.buffer(), writes.position());
+                        BATCH_CALLS.incrementAndGet();
+                        writes.clear();
+                    }
                 }
-                store.putMany(writes.buffer(), writes.position());
-                BATCH_CALLS.incrementAndGet();
+                if (writes.position() > 0) {
+                    store.putMany(writes.buffer(), writes.position());
+                    BATCH_CALLS.incrementAndGet();
+                }
             } catch (Throwable t) {
                 return failAll(run, 0, t);
             }
@@ -609,6 +623,9 @@ public final class FerroStateExecutor implements StateExecutor {
             return t;
         }
     }
+
+    /** Bytes of point writes beyond which a run is applied in more than one native call. */
+    private static final int FLUSH_WRITES = 1 << 20;
 
     /** Capacity of the answer buffer; grown for one large value, it shrinks back after. */
     private static final int ANSWERS = 64 << 10;
