@@ -383,6 +383,49 @@ mod tests {
         assert!(read_writes(&[]).unwrap().is_empty());
     }
 
+    /// `NAME = value` of a `public static final int` or `byte` constant of `NativeStore.java`.
+    fn java_code(name: &str) -> i32 {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../java/src/main/java/io/ferrostate/flink/nativ/NativeStore.java"
+        );
+        let text = std::fs::read_to_string(path).expect("NativeStore.java");
+        text.lines()
+            .filter_map(|l| {
+                let l = l.trim();
+                l.strip_prefix("public static final int ")
+                    .or_else(|| l.strip_prefix("public static final byte "))
+            })
+            .filter_map(|l| l.trim_end_matches(';').split_once('='))
+            .find(|(n, _)| n.trim() == name)
+            .map(|(_, v)| v.trim().parse().expect("a number"))
+            .unwrap_or_else(|| panic!("no constant {name} in NativeStore.java"))
+    }
+
+    #[test]
+    fn codes_mean_what_java_writes_and_reads() {
+        assert_eq!(java_code("ANSWER_ABSENT"), ABSENT);
+        assert_eq!(java_code("ANSWER_NOT_HOT"), NOT_HOT);
+        let op = |name: &str| java_code(name) as u8;
+        let cases = [
+            ("WRITE_PUT", 0, Some(&b"v"[..])),
+            ("WRITE_DELETE", 0, None),
+            ("WRITE_PUT_ENTRY", 1, Some(&b"v"[..])),
+            ("WRITE_DELETE_ENTRY", 1, None),
+        ];
+        for (name, prefix, value) in cases {
+            let bytes = write(op(name), 1, prefix, b"k", value);
+            let read = read_writes(&bytes).unwrap();
+            let kind = match read[0] {
+                Write::Put { .. } => "WRITE_PUT",
+                Write::Delete { .. } => "WRITE_DELETE",
+                Write::PutEntry { .. } => "WRITE_PUT_ENTRY",
+                Write::DeleteEntry { .. } => "WRITE_DELETE_ENTRY",
+            };
+            assert_eq!(kind, name);
+        }
+    }
+
     #[test]
     fn answers_stop_when_the_buffer_is_full() {
         let mut buf = [0u8; 16];
