@@ -244,6 +244,18 @@ macro_rules! store_native {
     };
 }
 
+/// The bytes of a direct buffer, which Java does not touch during the call.
+fn direct<'b>(env: &mut JNIEnv, buf: &JByteBuffer) -> JniResult<&'b mut [u8]> {
+    if buf.is_null() {
+        return Err(JniError::Arg("buffer is null".into()));
+    }
+    let ptr = env.get_direct_buffer_address(buf)?;
+    let cap = env.get_direct_buffer_capacity(buf)?;
+    // SAFETY: a live direct buffer of `cap` bytes (the caller's reference keeps it alive
+    // for the call), used by this thread only while the call runs.
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, cap) })
+}
+
 /// A state id from Java (the index `registerState` returned).
 #[inline]
 fn id(state: jint) -> u32 {
@@ -394,17 +406,15 @@ store_native! {
     fn Java_io_ferrostate_flink_nativ_NativeStore_scan("scan", env, s, state: jint,
         io: JByteBuffer<'l>, prefix_len: jint, start_len: jint, exclusive: jboolean,
         map: jboolean, max_entries: jint) -> jint {
-        let ptr = env.get_direct_buffer_address(&io)?;
-        let cap = env.get_direct_buffer_capacity(&io)?;
+        let buf = direct(env, &io)?;
+        let cap = buf.len();
         let p = checked_len(prefix_len, cap)?;
         let st = if start_len < 0 {
             0
         } else {
             checked_len(start_len, cap - p)?
         };
-        // SAFETY: a live direct buffer of `cap` bytes, used by this thread only during the
-        // call. The prefix and start key are copied out before the buffer is overwritten.
-        let buf = unsafe { std::slice::from_raw_parts_mut(ptr, cap) };
+        // The prefix and start key are copied out before the entries overwrite the buffer.
         let mut keys = std::mem::take(&mut s.scan_keys);
         keys.clear();
         keys.extend_from_slice(&buf[..p + st]);
@@ -428,18 +438,6 @@ store_native! {
         scanned?;
         batch.result()
     }
-}
-
-/// The bytes of a direct buffer, which Java does not touch during the call.
-fn direct<'b>(env: &mut JNIEnv, buf: &JByteBuffer) -> JniResult<&'b mut [u8]> {
-    if buf.is_null() {
-        return Err(JniError::Arg("buffer is null".into()));
-    }
-    let ptr = env.get_direct_buffer_address(buf)?;
-    let cap = env.get_direct_buffer_capacity(buf)?;
-    // SAFETY: a live direct buffer of `cap` bytes (the caller's reference keeps it alive
-    // for the call), used by this thread only while the call runs.
-    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, cap) })
 }
 
 store_native! {

@@ -128,13 +128,15 @@ public final class FerroStateExecutor implements StateExecutor {
     private Throwable executeBatch(List<StateRequest<?, ?, ?, ?>> requests) {
         Throwable batchFailure = null;
         int n = requests.size();
+        Access[] accesses = new Access[n];
+        for (int k = 0; k < n; k++) {
+            accesses[k] = Access.of(requests.get(k), backend);
+        }
         int i = 0;
         while (i < n) {
-            Access access = Access.of(requests.get(i), backend);
+            Access access = accesses[i];
             int end = i + 1;
-            while (access != Access.OTHER
-                    && end < n
-                    && Access.of(requests.get(end), backend) == access) {
+            while (access != Access.OTHER && end < n && accesses[end] == access) {
                 end++;
             }
             Throwable t;
@@ -320,7 +322,8 @@ public final class FerroStateExecutor implements StateExecutor {
         OTHER;
 
         static Access of(StateRequest<?, ?, ?, ?> request, FerroAsyncKeyedStateBackend<?> backend) {
-            if (!(backend.rawState(request.getState()) instanceof PointAccess)) {
+            InternalKvState<?, ?, ?> state = backend.rawState(request.getState());
+            if (!(state instanceof PointAccess)) {
                 return OTHER;
             }
             switch (request.getRequestType()) {
@@ -339,9 +342,7 @@ public final class FerroStateExecutor implements StateExecutor {
                     return WRITE;
                 case CLEAR:
                     // Clearing a value is a point write; clearing a list or map is not.
-                    return backend.rawState(request.getState()) instanceof InternalValueState
-                            ? WRITE
-                            : OTHER;
+                    return state instanceof InternalValueState ? WRITE : OTHER;
                 default:
                     return OTHER;
             }
