@@ -41,6 +41,11 @@ pub struct Slot {
     map: u16,
 }
 
+/// A write-back commits after staging this many bytes of keys and values: a write batch holding
+/// every dirty entry of a full hot tier (tens of MB, grown by doubling) is a large block the
+/// system allocator keeps resident after it is freed; chunks of 1 MiB are reused instead.
+pub const FLUSH_CHUNK: usize = 1 << 20;
+
 /// In [`Slot::map`]: not written as a map entry.
 const NO_MAP: u16 = u16::MAX;
 
@@ -622,15 +627,16 @@ impl HotTable {
         }
     }
 
-    /// Writes dirty entries back: hands each to `sink` (which stages it, e.g. in a write batch),
-    /// then calls `commit` (which makes the staged writes durable). Only when `commit` succeeds
-    /// are the entries marked clean, and pending appends dropped from the table (the hot tier
-    /// never knew their whole value); when staging or committing fails, the table is unchanged
-    /// and every entry stays dirty, so nothing is lost.
+    /// Writes dirty entries back: hands each to `sink` (which stages it, e.g. in a write batch)
+    /// and calls `commit` (which makes the staged writes durable) after every
+    /// [`FLUSH_CHUNK`] bytes and at the end. Entries a `commit` made durable are marked clean,
+    /// and pending appends dropped from the table (the hot tier never knew their whole value);
+    /// when staging or committing fails, the entries not yet committed stay dirty, so nothing is
+    /// lost and no append is written twice.
     pub fn flush<E>(
         &mut self,
         sink: impl FnMut(WriteBack<'_>) -> Result<(), E>,
-        commit: impl FnOnce() -> Result<(), E>,
+        commit: impl FnMut() -> Result<(), E>,
     ) -> Result<(), E> {
         // In key order: RocksDB inserts a sorted batch into its memtable by extending the
         // previous insert's position (its "sequential splice") instead of searching the skip
@@ -641,15 +647,22 @@ impl HotTable {
             let mut sorted: Vec<&Slot> =
                 self.table.iter().filter(|s| s.flags & DIRTY != 0).collect();
             sorted.sort_unstable_by(|a, b| a.key.as_slice().cmp(b.key.as_slice()));
-            Self::write_back_slots(sorted, sink)?;
-            commit()?;
+            if let Err((done, e)) = Self::write_back_slots(&sorted, sink, commit) {
+                let committed = Self::keys_of(&sorted[..done]);
+                self.mark_clean(&committed);
+                return Err(e);
+            }
             self.mark_all_clean();
         } else {
             let mut sorted: Vec<&IBytes> = self.dirty.iter().collect();
             sorted.sort_unstable_by(|a, b| a.as_slice().cmp(b.as_slice()));
             sorted.dedup_by(|a, b| a == b);
-            Self::write_back(&self.table, &self.hasher, sorted, sink)?;
-            commit()?;
+            let slots = Self::dirty_slots(&self.table, &self.hasher, sorted);
+            if let Err((done, e)) = Self::write_back_slots(&slots, sink, commit) {
+                let committed = Self::keys_of(&slots[..done]);
+                self.mark_clean(&committed);
+                return Err(e);
+            }
             let listed = std::mem::take(&mut self.dirty);
             self.mark_clean(&listed);
             self.dirty = listed;
@@ -683,7 +696,7 @@ impl HotTable {
         &mut self,
         prefix: &[u8],
         sink: impl FnMut(WriteBack<'_>) -> Result<(), E>,
-        commit: impl FnOnce() -> Result<(), E>,
+        commit: impl FnMut() -> Result<(), E>,
     ) -> Result<(), E> {
         self.index_dirty();
         if self.unindexed {
@@ -694,10 +707,12 @@ impl HotTable {
             return Ok(());
         };
         let keys: Vec<IBytes> = self.chain(Some(head)).cloned().collect();
-        let written =
-            Self::write_back(&self.table, &self.hasher, &keys, sink).and_then(|()| commit());
-        if let Err(e) = written {
-            // Nothing changed: the entries stay dirty and listed.
+        let slots = Self::dirty_slots(&self.table, &self.hasher, &keys);
+        if let Err((done, e)) = Self::write_back_slots(&slots, sink, commit) {
+            // What was committed is clean; the rest stays dirty and listed (a listed key that
+            // is clean is skipped by the next write-back).
+            let committed = Self::keys_of(&slots[..done]);
+            self.mark_clean(&committed);
             self.by_prefix.insert(h, head);
             return Err(e);
         }
@@ -705,32 +720,52 @@ impl HotTable {
         Ok(())
     }
 
-    fn write_back<'k, E>(
-        table: &HashTable<Slot>,
+    /// The dirty slots of `keys`, in the order given.
+    fn dirty_slots<'t, 'k>(
+        table: &'t HashTable<Slot>,
         hasher: &Hasher,
         keys: impl IntoIterator<Item = &'k IBytes>,
-        sink: impl FnMut(WriteBack<'_>) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let dirty = keys.into_iter().filter_map(|key| {
-            table
-                .find(hasher.hash_one(key.as_slice()), |s| s.key == *key)
-                .filter(|slot| slot.flags & DIRTY != 0)
-        });
-        Self::write_back_slots(dirty, sink)
+    ) -> Vec<&'t Slot> {
+        keys.into_iter()
+            .filter_map(|key| {
+                table
+                    .find(hasher.hash_one(key.as_slice()), |s| s.key == *key)
+                    .filter(|slot| slot.flags & DIRTY != 0)
+            })
+            .collect()
     }
 
-    /// Hands the dirty `slots` to `sink`, in the order given.
-    fn write_back_slots<'s, E>(
-        slots: impl IntoIterator<Item = &'s Slot>,
+    fn keys_of(slots: &[&Slot]) -> Vec<IBytes> {
+        slots.iter().map(|s| s.key.clone()).collect()
+    }
+
+    /// Hands the dirty `slots` to `sink` in the order given, and calls `commit` after every
+    /// [`FLUSH_CHUNK`] bytes staged and after the last slot. On an error, says how many
+    /// slots (a prefix of `slots`) a successful `commit` made durable before it.
+    fn write_back_slots<E>(
+        slots: &[&Slot],
         mut sink: impl FnMut(WriteBack<'_>) -> Result<(), E>,
-    ) -> Result<(), E> {
-        for slot in slots {
+        mut commit: impl FnMut() -> Result<(), E>,
+    ) -> Result<(), (usize, E)> {
+        let mut committed = 0;
+        let mut staged = 0usize;
+        for (i, slot) in slots.iter().enumerate() {
             let key = slot.key.as_slice();
-            match slot.view() {
-                SlotRef::Present(v) => sink(WriteBack::Put(key, v))?,
-                SlotRef::Absent => sink(WriteBack::Delete(key))?,
-                SlotRef::Appended(v) => sink(WriteBack::Merge(key, v))?,
+            let w = match slot.view() {
+                SlotRef::Present(v) => WriteBack::Put(key, v),
+                SlotRef::Absent => WriteBack::Delete(key),
+                SlotRef::Appended(v) => WriteBack::Merge(key, v),
+            };
+            staged += key.len() + slot.val.len();
+            sink(w).map_err(|e| (committed, e))?;
+            if staged >= FLUSH_CHUNK {
+                commit().map_err(|e| (committed, e))?;
+                committed = i + 1;
+                staged = 0;
             }
+        }
+        if committed < slots.len() {
+            commit().map_err(|e| (committed, e))?;
         }
         Ok(())
     }
@@ -1031,6 +1066,67 @@ mod tests {
                 "put [97]=[49]".to_string()
             ]
         );
+    }
+
+    /// A write-back commits every FLUSH_CHUNK bytes. When a later commit fails, what earlier
+    /// ones made durable is clean (its appends leave the table: written once, never again)
+    /// and the rest stays dirty; on both flush paths and for one map.
+    #[test]
+    fn a_failed_later_commit_keeps_only_the_uncommitted_chunks_dirty() {
+        let big = vec![7u8; FLUSH_CHUNK * 3 / 4];
+        for path in ["table", "list", "map"] {
+            let mut t = HotTable::new();
+            t.set_incomplete();
+            if path == "list" {
+                for i in 0..1000 {
+                    t.set(format!("c{i:04}").as_bytes(), b"v", false);
+                }
+            }
+            for k in [b"Ma", b"Mb", b"Mc"] {
+                if path == "map" {
+                    t.set_entry(k, 1, &big);
+                } else {
+                    t.append(k, &big, false);
+                }
+            }
+            let mut commits = 0;
+            let mut fail_second = || {
+                commits += 1;
+                if commits == 2 {
+                    Err("disk full")
+                } else {
+                    Ok(())
+                }
+            };
+            let failed = if path == "map" {
+                t.flush_prefix(b"M", |_| Ok(()), &mut fail_second)
+            } else {
+                t.flush(|_| Ok(()), &mut fail_second)
+            };
+            assert_eq!(failed, Err("disk full"), "{path}");
+            assert_eq!(
+                commits, 2,
+                "{path}: one chunk of two entries, then the third"
+            );
+            let rest: Vec<String> = flushed_in_order(&mut t)
+                .into_iter()
+                .map(|w| w.split(['=', '+']).next().unwrap().to_string())
+                .collect();
+            if path == "map" {
+                // A map's entries go in the order its chain lists them: any one is left.
+                assert_eq!(rest.len(), 1, "{path}: {rest:?}");
+                assert!(rest[0].starts_with("put M"), "{path}: {rest:?}");
+            } else {
+                assert_eq!(rest, vec!["merge Mc".to_string()], "{path}");
+            }
+            if path != "map" {
+                assert_eq!(
+                    t.get(b"Ma"),
+                    None,
+                    "{path}: a written append leaves the table"
+                );
+            }
+        }
     }
 
     /// Flushes in the order the sink receives the writes (key order), not sorted afterwards.

@@ -10,8 +10,9 @@ use rocksdb::{WriteBatch, WriteOptions, DB};
 use std::path::Path;
 
 impl Store {
-    /// Writes the dirty hot entries of `st` back in one write batch: all of them, or at least
-    /// those of the map `map_prefix` names (see [`HotTable::flush_prefix`]).
+    /// Writes the dirty hot entries of `st` back in write batches of about
+    /// [`crate::hot::FLUSH_CHUNK`] bytes: all of them, or at least those of the map
+    /// `map_prefix` names (see [`HotTable::flush_prefix`]).
     pub(super) fn flush_state(
         db: &DB,
         write_opts: &WriteOptions,
@@ -33,7 +34,7 @@ impl Store {
             }
             Ok(())
         };
-        let written = std::cell::Cell::new(false);
+        let batches = std::cell::Cell::new(0u64);
         let commit = || -> Result<()> {
             let b = batch.take();
             if b.is_empty() {
@@ -41,16 +42,14 @@ impl Store {
             }
             fault::check_write()?;
             db.write_opt(b, write_opts)?;
-            written.set(true);
+            batches.set(batches.get() + 1);
             Ok(())
         };
         match map_prefix {
             Some(prefix) => st.hot.flush_prefix(prefix, stage, commit)?,
             None => st.hot.flush(stage, commit)?,
         }
-        if written.get() {
-            stats.rocksdb_writes += 1;
-        }
+        stats.rocksdb_writes += batches.get();
         Ok(())
     }
 
