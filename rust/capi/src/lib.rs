@@ -35,7 +35,7 @@ pub mod args;
 
 pub use error::ferrostate_status;
 
-/// Rust's allocations in this library: the system allocator, with huge pages for the hot
-/// tier's large tables, as in the JNI library (see `ferrostate_engine::alloc`).
+/// Rust's allocations in this library: jemalloc, with huge pages for the hot tier's large
+/// tables (see `ferrostate_engine::alloc`).
 #[global_allocator]
-static ALLOC: ferrostate_engine::alloc::HugePageAlloc = ferrostate_engine::alloc::HugePageAlloc;
+static ALLOC: ferrostate_engine::alloc::LibraryAlloc = ferrostate_engine::alloc::LIBRARY_ALLOC;

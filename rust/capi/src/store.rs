@@ -114,6 +114,9 @@ impl Settings {
     /// `opts` is NULL or points to a readable `ferrostate_options` whose `path` is NULL or a C
     /// string, and whose `memory` is NULL or a live budget.
     pub(crate) unsafe fn from_c(opts: *const ferrostate_options) -> CResult<Settings> {
+        // Every store of this library is opened from settings: from here on its allocator is
+        // the one that serves them.
+        ferrostate_engine::alloc::library_allocator_registered();
         if opts.is_null() {
             return Err(CallError::null("options"));
         }

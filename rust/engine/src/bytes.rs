@@ -93,9 +93,19 @@ impl IBytes {
         self.len() == 0
     }
 
-    /// Bytes held on the heap, beyond the value itself (the capacity).
+    /// Bytes held on the heap, beyond the value itself: what the allocator gives a block of the
+    /// capacity ([`crate::alloc::size_class`]), which is what the memory budget is charged.
     #[inline]
     pub fn heap_bytes(&self) -> usize {
+        match self {
+            IBytes::Inline { .. } => 0,
+            IBytes::Heap { buf, .. } => crate::alloc::size_class(buf.len()),
+        }
+    }
+
+    /// Bytes of heap capacity (0 when inline).
+    #[inline]
+    fn capacity(&self) -> usize {
         match self {
             IBytes::Inline { .. } => 0,
             IBytes::Heap { buf, .. } => buf.len(),
@@ -134,7 +144,7 @@ impl IBytes {
                 *len = total as u32;
             }
             _ => {
-                let capacity = total.max(2 * self.heap_bytes()).max(2 * INLINE_CAP);
+                let capacity = total.max(2 * self.capacity()).max(2 * INLINE_CAP);
                 let mut v = Vec::with_capacity(capacity);
                 v.extend_from_slice(self.as_slice());
                 v.extend_from_slice(more);
@@ -184,13 +194,18 @@ mod tests {
             let b = IBytes::from_slice(&data);
             assert_eq!(b.as_slice(), &data[..]);
             assert_eq!(b.len(), n);
-            assert_eq!(b.heap_bytes(), if n > INLINE_CAP { n } else { 0 });
+            let charged = if n > INLINE_CAP {
+                crate::alloc::size_class(n)
+            } else {
+                0
+            };
+            assert_eq!(b.heap_bytes(), charged);
             let mut grown = IBytes::EMPTY;
             for chunk in data.chunks(7) {
                 grown.extend_from_slice(chunk);
             }
             assert_eq!(grown.as_slice(), &data[..]);
-            assert!(grown.heap_bytes() <= 2 * n.max(2 * INLINE_CAP));
+            assert!(grown.capacity() <= 2 * n.max(2 * INLINE_CAP));
             assert_eq!(IBytes::from_vec(data.clone()), b);
         }
     }

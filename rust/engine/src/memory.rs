@@ -4,13 +4,54 @@
 //! filter blocks, and the write buffer manager charges memtables to the same cache, so
 //! RocksDB stays within the cache's capacity; the hot tier counts its own bytes and evicts
 //! when the shared counter passes its share.
+//!
+//! What the hot tier counts is what it asked the allocator for (values at their size class,
+//! [`crate::alloc::size_class`]). The allocator holds more: its metadata and freed pages it has
+//! not returned yet. With jemalloc as the library's allocator, that overhead
+//! ([`allocator_overhead`]) is charged to the hot tiers too, each budget in proportion to its
+//! hot bytes, so what the hot tiers may hold is what the process really spends on them.
 
 use rocksdb::{Cache, LruCacheOptions, WriteBufferManager};
-use std::sync::atomic::{AtomicIsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicIsize, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 /// Smallest budget a store accepts; below it RocksDB cannot work sensibly.
 pub const MIN_BUDGET: usize = 16 << 20;
+
+/// Hot bytes of every budget of this library copy (the overhead is shared out by them).
+static ALL_HOT: AtomicIsize = AtomicIsize::new(0);
+
+/// The allocator's overhead as last read, and when it may be read again.
+static OVERHEAD: AtomicUsize = AtomicUsize::new(0);
+static NEXT_OVERHEAD_READ_MS: AtomicU64 = AtomicU64::new(0);
+
+/// How often the allocator's statistics are read at most (a read merges every arena's).
+const OVERHEAD_READ_INTERVAL_MS: u64 = 100;
+
+/// What the library's allocator holds beyond what it handed out (metadata, freed pages not yet
+/// returned), read at most every 100 ms; 0 without jemalloc statistics.
+pub fn allocator_overhead() -> usize {
+    static START: OnceLock<Instant> = OnceLock::new();
+    let now = START.get_or_init(Instant::now).elapsed().as_millis() as u64;
+    let next = NEXT_OVERHEAD_READ_MS.load(Ordering::Relaxed);
+    if now >= next
+        && NEXT_OVERHEAD_READ_MS
+            .compare_exchange(
+                next,
+                now + OVERHEAD_READ_INTERVAL_MS,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    {
+        if let Some(s) = crate::alloc::allocator_stats() {
+            let overhead = s.resident.saturating_sub(s.allocated);
+            OVERHEAD.store(overhead as usize, Ordering::Relaxed);
+        }
+    }
+    OVERHEAD.load(Ordering::Relaxed)
+}
 
 /// The memory shared by the stores of one slot.
 pub struct SharedMemory {
@@ -74,14 +115,30 @@ impl SharedMemory {
 
     pub(crate) fn add_hot(&self, delta: isize) {
         self.hot_used.fetch_add(delta, Ordering::Relaxed);
+        ALL_HOT.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// The hot tiers' bytes plus their share of the allocator's overhead
+    /// ([`allocator_overhead`]), in proportion to this budget's part of all hot bytes, and at
+    /// most a quarter of the hot limit: part of the overhead is fixed (jemalloc's metadata,
+    /// a few MiB), and a small budget must not evict its whole hot tier for it.
+    pub fn hot_charged(&self) -> usize {
+        let used = self.hot_used();
+        let overhead = allocator_overhead();
+        if overhead == 0 || used == 0 {
+            return used;
+        }
+        let all = (ALL_HOT.load(Ordering::Relaxed).max(0) as usize).max(used);
+        let share = ((overhead as u128 * used as u128) / all as u128) as usize;
+        used + share.min(self.hot_limit / 4)
     }
 
     pub(crate) fn hot_over_limit(&self) -> bool {
-        self.hot_used() > self.hot_limit
+        self.hot_charged() > self.hot_limit
     }
 
     pub(crate) fn hot_excess(&self) -> usize {
-        self.hot_used().saturating_sub(self.hot_limit)
+        self.hot_charged().saturating_sub(self.hot_limit)
     }
 
     pub(crate) fn cache(&self) -> &Cache {

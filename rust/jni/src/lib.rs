@@ -16,10 +16,10 @@ mod store;
 
 pub(crate) use errors::{guard, JniError, JniResult};
 
-/// Rust's allocations in this library: the system allocator, with huge pages for the hot
-/// tier's large tables (see `ferrostate_engine::alloc`).
+/// Rust's allocations in this library: jemalloc, with huge pages for the hot tier's large
+/// tables (see `ferrostate_engine::alloc`).
 #[global_allocator]
-static ALLOC: ferrostate_engine::alloc::HugePageAlloc = ferrostate_engine::alloc::HugePageAlloc;
+static ALLOC: ferrostate_engine::alloc::LibraryAlloc = ferrostate_engine::alloc::LIBRARY_ALLOC;
 
 use jni::sys::{jint, JNI_VERSION_1_8};
 use jni::JavaVM;
@@ -28,6 +28,7 @@ use std::os::raw::c_void;
 /// Caches the exception classes of the class loader that loads this library copy.
 #[no_mangle]
 pub extern "system" fn JNI_OnLoad(vm: JavaVM, _reserved: *mut c_void) -> jint {
+    ferrostate_engine::alloc::library_allocator_registered();
     if let Ok(mut env) = vm.get_env() {
         errors::cache_classes(&mut env);
     }

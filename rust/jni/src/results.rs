@@ -39,11 +39,24 @@ pub(crate) fn store_counters(s: &StoreStats) -> [jlong; STORE_COUNTERS.len()] {
 }
 
 /// The order of `NativeStore.memoryUsage()`'s values (Java: `NativeResults.StoreMemory`).
-pub(crate) const STORE_MEMORY: [&str; 3] = ["hotBytes", "rocksdbBytes", "budget"];
+pub(crate) const STORE_MEMORY: [&str; 5] = [
+    "hotBytes",
+    "rocksdbBytes",
+    "budget",
+    "allocatorAllocatedBytes",
+    "allocatorResidentBytes",
+];
 
 /// A store's memory, in the order of [`STORE_MEMORY`].
 pub(crate) fn store_memory(u: &MemoryUsage) -> [jlong; STORE_MEMORY.len()] {
-    [u.hot, u.rocksdb, u.budget].map(|b| b as jlong)
+    [
+        u.hot as u64,
+        u.rocksdb as u64,
+        u.budget as u64,
+        u.allocator_allocated,
+        u.allocator_resident,
+    ]
+    .map(|b| b as jlong)
 }
 
 /// The order of `NativeStore.gauges()`'s values (Java: `NativeResults.StoreGauges`).
@@ -189,8 +202,10 @@ mod tests {
             hot: 10,
             rocksdb: 20,
             budget: 30,
+            allocator_allocated: 40,
+            allocator_resident: 50,
         };
-        assert_eq!(store_memory(&u), [10, 20, 30]);
+        assert_eq!(store_memory(&u), [10, 20, 30, 40, 50]);
     }
 
     #[test]

@@ -152,13 +152,16 @@ impl Store {
         Ok(g)
     }
 
-    /// Native memory held: the hot tier by its own accounting, and RocksDB's block cache
-    /// (which is charged with the memtables).
+    /// Native memory held: the hot tier by its own accounting, RocksDB's block cache (which
+    /// is charged with the memtables), and what the library's allocator holds.
     pub fn memory_usage(&self) -> MemoryUsage {
+        let allocator = crate::alloc::allocator_stats().unwrap_or_default();
         MemoryUsage {
             hot: self.states.iter().map(|s| s.accounted).sum(),
             rocksdb: self.opts.memory.rocksdb_usage(),
             budget: self.opts.memory.budget(),
+            allocator_allocated: allocator.allocated,
+            allocator_resident: allocator.resident,
         }
     }
 }
@@ -192,6 +195,13 @@ pub struct MemoryUsage {
     pub rocksdb: usize,
     /// The shared budget.
     pub budget: usize,
+    /// Bytes the library's allocator (jemalloc: the hot tier's values and tables, and every
+    /// other Rust allocation; not RocksDB's, which are glibc's) has handed out, for all stores
+    /// of this copy of the library; 0 when the allocator keeps no statistics.
+    pub allocator_allocated: u64,
+    /// Physical memory that allocator holds: what it handed out, its metadata, and freed
+    /// pages not yet returned to the kernel; 0 when unknown.
+    pub allocator_resident: u64,
 }
 
 impl Drop for Store {

@@ -63,6 +63,8 @@ final class MemoryProbe {
                 values.put("ferro_hot_bytes", usage.hotBytes);
                 values.put("ferro_rocksdb_bytes", usage.rocksdbBytes);
                 values.put("ferro_budget_bytes", usage.budget);
+                values.put("ferro_allocator_allocated_bytes", usage.allocatorAllocatedBytes);
+                values.put("ferro_allocator_resident_bytes", usage.allocatorResidentBytes);
             } catch (RuntimeException e) {
                 values.put("ferro_memory_error", String.valueOf(e.getMessage()));
             }

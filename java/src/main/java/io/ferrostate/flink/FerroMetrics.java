@@ -28,7 +28,10 @@ import java.util.function.ToLongFunction;
  *       RocksDB), {@code evictions}, {@code write-backs} (batches and direct writes sent to
  *       RocksDB);
  *   <li>{@code memory}: {@code budget-bytes} (shared by the stores of the slot), {@code used-bytes}
- *       (this store's hot tier plus the block cache of the slot's RocksDB), {@code hot-bytes};
+ *       (this store's hot tier plus the block cache of the slot's RocksDB), {@code hot-bytes}, and
+ *       the native library's allocator (jemalloc, process-wide for the library: the hot tiers'
+ *       values and tables, not RocksDB's allocations): {@code allocator-allocated-bytes}, {@code
+ *       allocator-resident-bytes} (also its metadata and freed pages not yet returned);
  *   <li>{@code rocksdb}: named as RocksDB's properties, summed over the store's column families:
  *       {@code block-cache-usage} (shared by the slot's stores; memtables are charged to it),
  *       {@code cur-size-all-mem-tables}, {@code estimate-pending-compaction-bytes}, {@code
@@ -120,6 +123,8 @@ final class FerroMetrics implements Closeable {
             counter(mem, "budget-bytes", m -> m.budget);
             counter(mem, "used-bytes", NativeResults.StoreMemory::usedBytes);
             counter(mem, "hot-bytes", m -> m.hotBytes);
+            counter(mem, "allocator-allocated-bytes", m -> m.allocatorAllocatedBytes);
+            counter(mem, "allocator-resident-bytes", m -> m.allocatorResidentBytes);
         }
         if (groups.rocksdb) {
             MetricGroup db = group.addGroup("rocksdb");

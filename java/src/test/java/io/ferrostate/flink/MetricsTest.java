@@ -60,6 +60,8 @@ class MetricsTest {
                             "ferrostate.memory.budget-bytes",
                             "ferrostate.memory.used-bytes",
                             "ferrostate.memory.hot-bytes",
+                            "ferrostate.memory.allocator-allocated-bytes",
+                            "ferrostate.memory.allocator-resident-bytes",
                             "ferrostate.rocksdb.block-cache-usage",
                             "ferrostate.rocksdb.cur-size-all-mem-tables",
                             "ferrostate.rocksdb.estimate-pending-compaction-bytes",
@@ -90,6 +92,13 @@ class MetricsTest {
             assertThat(metrics.value("ferrostate.hot.bytes")).isPositive();
             assertThat(metrics.value("ferrostate.memory.used-bytes"))
                     .isGreaterThanOrEqualTo(metrics.value("ferrostate.memory.hot-bytes"));
+            // The library's allocator (jemalloc) holds at least the hot tier it counts, and
+            // keeps physical memory for what it handed out.
+            assertThat(metrics.value("ferrostate.memory.allocator-allocated-bytes"))
+                    .isGreaterThanOrEqualTo(metrics.value("ferrostate.memory.hot-bytes"));
+            assertThat(metrics.value("ferrostate.memory.allocator-resident-bytes"))
+                    .isGreaterThanOrEqualTo(
+                            metrics.value("ferrostate.memory.allocator-allocated-bytes"));
             assertThat(metrics.value("ferrostate.checkpoint.last-uploaded-bytes")).isZero();
 
             // A native checkpoint writes the hot tier back and uploads RocksDB's files.

@@ -142,7 +142,13 @@ public final class NativeResults {
      * order of {@code FIELDS} (declared in {@code rust/jni/src/results.rs} too).
      */
     public static final class StoreMemory {
-        static final String[] FIELDS = {"hotBytes", "rocksdbBytes", "budget"};
+        static final String[] FIELDS = {
+            "hotBytes",
+            "rocksdbBytes",
+            "budget",
+            "allocatorAllocatedBytes",
+            "allocatorResidentBytes"
+        };
 
         /** Bytes of this store's hot tier. */
         public final long hotBytes;
@@ -156,10 +162,25 @@ public final class NativeResults {
         /** The budget this store shares with the other stores of its slot. */
         public final long budget;
 
+        /**
+         * Bytes the native library's allocator (jemalloc: the hot tiers' values and tables, not
+         * RocksDB's allocations) has handed out, for every store of this copy of the library; 0
+         * when unknown.
+         */
+        public final long allocatorAllocatedBytes;
+
+        /**
+         * Physical memory that allocator holds (handed out, its metadata, freed pages not yet
+         * returned), for every store of this copy of the library; 0 when unknown.
+         */
+        public final long allocatorResidentBytes;
+
         StoreMemory(long[] values) {
             hotBytes = field(values, FIELDS, "hotBytes");
             rocksdbBytes = field(values, FIELDS, "rocksdbBytes");
             budget = field(values, FIELDS, "budget");
+            allocatorAllocatedBytes = field(values, FIELDS, "allocatorAllocatedBytes");
+            allocatorResidentBytes = field(values, FIELDS, "allocatorResidentBytes");
         }
 
         /** Hot tier plus RocksDB. */
