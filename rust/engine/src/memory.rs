@@ -45,6 +45,7 @@ pub fn allocator_overhead() -> usize {
             )
             .is_ok()
     {
+        crate::alloc::purge_decayed();
         if let Some(s) = crate::alloc::allocator_stats() {
             let overhead = s.resident.saturating_sub(s.allocated);
             OVERHEAD.store(overhead as usize, Ordering::Relaxed);

@@ -60,9 +60,12 @@ class NativeResultsTest {
         assertEquals(3, c.rocksdbWrites);
         assertEquals(4, c.hotHits);
         assertEquals(5, c.evictions);
-        NativeResults.StoreMemory m = new NativeResults.StoreMemory(new long[] {10, 20, 30});
+        NativeResults.StoreMemory m =
+                new NativeResults.StoreMemory(new long[] {10, 20, 30, 40, 50});
         assertEquals(30, m.usedBytes());
         assertEquals(30, m.budget);
+        assertEquals(40, m.allocatorAllocatedBytes);
+        assertEquals(50, m.allocatorResidentBytes);
         NativeResults.BudgetUsage b = new NativeResults.BudgetUsage(new long[] {1, 2, 3, 4});
         assertEquals(2, b.hotLimit);
         assertEquals(4, b.rocksdbUsed);
