@@ -389,6 +389,22 @@ store_native! {
 }
 
 store_native! {
+    /// Adds the key in the key buffer to a sorted set (timers), past the hot tier.
+    fn Java_io_ferrostate_flink_nativ_NativeStore_setAdd("add to a timer queue", _, s,
+        state: jint, key_len: jint) {
+        Ok(s.store.set_add(id(state), s.key.slice(key_len)?)?)
+    }
+}
+
+store_native! {
+    /// Removes the key in the key buffer from a sorted set (timers).
+    fn Java_io_ferrostate_flink_nativ_NativeStore_setRemove("remove from a timer queue", _, s,
+        state: jint, key_len: jint) {
+        Ok(s.store.set_remove(id(state), s.key.slice(key_len)?)?)
+    }
+}
+
+store_native! {
     fn Java_io_ferrostate_flink_nativ_NativeStore_append("append", _, s,
         state: jint, key_len: jint, value_len: jint) {
         Ok(s.store.append(id(state), s.key.slice(key_len)?, s.value.slice(value_len)?)?)

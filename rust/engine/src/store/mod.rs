@@ -17,6 +17,8 @@ mod keygroups;
 pub mod options;
 pub mod registry;
 pub mod scan;
+mod sets;
+pub use sets::SET_BATCH_BYTES;
 mod writeback;
 
 pub use access::Read;
@@ -64,6 +66,8 @@ pub struct Store {
     map_changes: Vec<(IBytes, Option<IBytes>)>,
     /// Reused by [`Store::put_entries`] for each entry's whole key.
     entry_key: Vec<u8>,
+    /// Adds and removes of sorted sets (timers) not yet written to RocksDB ([`sets`]).
+    set_batch: rocksdb::WriteBatch,
 }
 
 /// Counters of what the store did, for tests and benchmarks.
@@ -120,6 +124,7 @@ impl Store {
             stats: StoreStats::default(),
             map_changes: Vec::new(),
             entry_key: Vec::new(),
+            set_batch: rocksdb::WriteBatch::default(),
         })
     }
 

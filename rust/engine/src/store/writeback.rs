@@ -68,8 +68,10 @@ impl Store {
         Ok(())
     }
 
-    /// Writes every dirty hot entry of `state` to RocksDB.
+    /// Writes every dirty hot entry of `state` to RocksDB, after the pending writes of sorted
+    /// sets (which never pass through the hot tier): then RocksDB holds all of `state`.
     pub fn flush(&mut self, state: u32) -> Result<()> {
+        self.write_set_batch()?;
         let st = state_in(&mut self.states, state)?;
         Self::flush_state(&self.db, &self.write_opts, st, &mut self.stats, None)?;
         self.account(state);
@@ -78,6 +80,7 @@ impl Store {
 
     /// Writes every dirty hot entry of every state to RocksDB.
     pub fn flush_all(&mut self) -> Result<()> {
+        self.write_set_batch()?;
         for i in 0..self.states.len() {
             self.flush(i as u32)?;
         }

@@ -67,7 +67,8 @@ public final class BenchRunner {
     static final String FLOORS =
             "io\\.ferrostate\\.bench\\.(AccessFloor|SerializerFloor|StoreLookupFloor)Benchmark\\.";
     static final String JOB = "io\\.ferrostate\\.bench\\.JobThroughputBenchmark\\.";
-    static final String TIMERS = "io\\.ferrostate\\.bench\\.SqlWindowTimerBenchmark\\.";
+    static final String TIMERS =
+            "io\\.ferrostate\\.bench\\.(SqlWindowTimer|TimerBacklog)Benchmark\\.";
 
     /** Iterations of one profile. */
     static final class Profile {
@@ -322,6 +323,7 @@ public final class BenchRunner {
         SerializerFloorBenchmark.class,
         StoreLookupFloorBenchmark.class,
         SqlWindowTimerBenchmark.class,
+        TimerBacklogBenchmark.class,
         JobThroughputBenchmark.class
     };
 

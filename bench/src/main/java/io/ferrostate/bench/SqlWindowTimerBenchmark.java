@@ -38,8 +38,9 @@ import java.util.concurrent.TimeUnit;
  * key and window (namespace: the window's end), registered when a window buffer is flushed into
  * state, then fired by the watermark, or deleted. Keys are copied before {@code setCurrentKey}
  * exactly when the planner's {@code RecordsWindowBuffer} copies them: when the backend says {@code
- * isSafeToReuseKVState() == false} (HashMap, ferrostate while its timers live on the heap). RocksDB
- * keeps its timers in RocksDB (Flink's default timer service for it). Each operation is one timer.
+ * isSafeToReuseKVState() == false} (HashMap; ferrostate with heap timers). RocksDB keeps its timers
+ * in RocksDB (Flink's default timer service for it), ferrostate in its store (its default). Each
+ * operation is one timer.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)

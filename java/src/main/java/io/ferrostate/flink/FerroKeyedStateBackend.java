@@ -9,10 +9,14 @@ import io.ferrostate.flink.meta.StateKinds;
 import io.ferrostate.flink.nativ.NativeMemory;
 import io.ferrostate.flink.nativ.NativeStore;
 import io.ferrostate.flink.nativ.ScanBatch;
+import io.ferrostate.flink.restore.RestoredQueues;
 import io.ferrostate.flink.snapshot.FerroFullSnapshotResources;
 import io.ferrostate.flink.snapshot.FerroFullSnapshotStrategy;
 import io.ferrostate.flink.snapshot.FerroNativeSnapshotStrategy;
 import io.ferrostate.flink.snapshot.SnapshotSource;
+import io.ferrostate.flink.timers.FerroTimerQueues;
+import io.ferrostate.flink.timers.NativeQueue;
+import io.ferrostate.flink.timers.TimerQueueFactory;
 
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.annotation.VisibleForTesting;
@@ -47,9 +51,9 @@ import org.apache.flink.runtime.state.SnapshotStrategyRunner;
 import org.apache.flink.runtime.state.StateSnapshotTransformer.StateSnapshotTransformFactory;
 import org.apache.flink.runtime.state.StreamCompressionDecorator;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueElement;
-import org.apache.flink.runtime.state.heap.HeapPriorityQueueSetFactory;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
 import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
+import org.apache.flink.util.CloseableIterator;
 import org.apache.flink.util.FileUtils;
 import org.apache.flink.util.FlinkRuntimeException;
 import org.apache.flink.util.IOUtils;
@@ -64,6 +68,7 @@ import javax.annotation.Nullable;
 import java.io.File;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -85,7 +90,8 @@ import static org.apache.flink.runtime.state.SnapshotExecutionType.ASYNCHRONOUS;
  * Timers live in Flink's heap priority queues and are written with every snapshot.
  */
 @Internal
-public class FerroKeyedStateBackend<K> extends KeyedBackendBase<K> implements SnapshotSource<K> {
+public class FerroKeyedStateBackend<K> extends KeyedBackendBase<K>
+        implements SnapshotSource<K>, TimerQueueFactory {
 
     private static final Logger LOG = LoggerFactory.getLogger(FerroKeyedStateBackend.class);
 
@@ -144,6 +150,13 @@ public class FerroKeyedStateBackend<K> extends KeyedBackendBase<K> implements Sn
     private final Map<String, State> createdKVStates = new HashMap<>();
     private final HeapPriorityQueuesManager priorityQueues;
     private final Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> registeredPQStates;
+
+    /** Timer queues in the native store ({@link FerroStateOptions#TIMER_SERVICE_FACTORY}). */
+    private final FerroTimerQueues timerQueues;
+
+    /** New timer queues go to the native store (NATIVE) rather than the heap (HEAP). */
+    private final boolean nativeTimers;
+
     private final SnapshotStrategy<KeyedStateHandle, ?> checkpointStrategy;
 
     /** Native snapshots: incremental checkpoints (when on) and native savepoints. */
@@ -172,8 +185,7 @@ public class FerroKeyedStateBackend<K> extends KeyedBackendBase<K> implements Sn
             AutoCloseable memoryLease,
             File instanceBasePath,
             LinkedHashMap<String, StateInfo> kvStateInformation,
-            Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> registeredPQStates,
-            HeapPriorityQueueSetFactory priorityQueueFactory,
+            RestoredQueues queues,
             NativeStrategyFactory nativeStrategyFactory,
             LocalRecoveryConfig localRecoveryConfig,
             boolean incremental) {
@@ -199,13 +211,22 @@ public class FerroKeyedStateBackend<K> extends KeyedBackendBase<K> implements Sn
         this.migration =
                 new FerroStateMigration<>(store, keyBuilder, this::createState, ttlTimeProvider);
         this.kvStateInformation = kvStateInformation;
-        this.registeredPQStates = registeredPQStates;
+        this.registeredPQStates = queues.heap();
         this.priorityQueues =
                 new HeapPriorityQueuesManager(
                         registeredPQStates,
-                        priorityQueueFactory,
+                        queues.heapFactory(),
                         keyContext.getKeyGroupRange(),
                         keyContext.getNumberOfKeyGroups());
+        this.timerQueues =
+                new FerroTimerQueues(
+                        store,
+                        keyBuilder::writeRaw,
+                        keyGroupPrefixBytes,
+                        keyContext.getKeyGroupRange(),
+                        keyContext.getNumberOfKeyGroups(),
+                        queues.inStore());
+        this.nativeTimers = queues.nativeTimers();
         this.incremental = incremental;
         this.nativeStrategy = nativeStrategyFactory.create(this);
         this.checkpointStrategy =
@@ -263,6 +284,16 @@ public class FerroKeyedStateBackend<K> extends KeyedBackendBase<K> implements Sn
 
     public Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> getRegisteredPQStates() {
         return registeredPQStates;
+    }
+
+    @Override
+    public Collection<NativeQueue<?>> nativeQueues() {
+        return timerQueues.inOrder();
+    }
+
+    /** True when new timer queues go to the native store. */
+    public boolean hasNativeTimers() {
+        return nativeTimers;
     }
 
     @VisibleForTesting
@@ -489,9 +520,45 @@ public class FerroKeyedStateBackend<K> extends KeyedBackendBase<K> implements Sn
                     @Nonnull String stateName,
                     @Nonnull TypeSerializer<T> byteOrderedElementSerializer,
                     boolean allowFutureMetadataUpdates) {
+        return createQueue(
+                stateName, byteOrderedElementSerializer, allowFutureMetadataUpdates, nativeTimers);
+    }
+
+    /** Snapshots restore under either setting: their timers move at this first registration. */
+    @Override
+    @SuppressWarnings("unchecked")
+    public <T extends HeapPriorityQueueElement & PriorityComparable<? super T> & Keyed<?>>
+            KeyGroupedInternalPriorityQueue<T> createQueue(
+                    String stateName,
+                    TypeSerializer<T> byteOrderedElementSerializer,
+                    boolean allowFutureMetadataUpdates,
+                    boolean inStore) {
         checkNotDisposed();
-        return priorityQueues.createOrUpdate(
-                stateName, byteOrderedElementSerializer, allowFutureMetadataUpdates);
+        if (inStore) {
+            KeyGroupedInternalPriorityQueue<T> queue =
+                    timerQueues.create(
+                            stateName, byteOrderedElementSerializer, allowFutureMetadataUpdates);
+            HeapPriorityQueueSnapshotRestoreWrapper<?> restored =
+                    registeredPQStates.remove(stateName);
+            if (restored != null) {
+                try (CloseableIterator<?> it = restored.getPriorityQueue().iterator()) {
+                    while (it.hasNext()) {
+                        queue.add((T) it.next());
+                    }
+                } catch (Exception e) {
+                    throw new FlinkRuntimeException(
+                            "Could not move the restored timers of " + stateName, e);
+                }
+            }
+            return queue;
+        }
+        KeyGroupedInternalPriorityQueue<T> queue =
+                priorityQueues.createOrUpdate(
+                        stateName, byteOrderedElementSerializer, allowFutureMetadataUpdates);
+        if (timerQueues.contains(stateName)) {
+            timerQueues.drain(stateName, byteOrderedElementSerializer, queue::add);
+        }
+        return queue;
     }
 
     // ------------------------------------------------------------------------
@@ -561,17 +628,18 @@ public class FerroKeyedStateBackend<K> extends KeyedBackendBase<K> implements Sn
     }
 
     /**
-     * False while timers live in Flink's heap priority queues: a heap timer keeps the key object
-     * that was current when it was registered. Flink's SQL window buffer ({@code
-     * RecordsWindowBuffer}) copies its keys only when the backend says reuse is unsafe; with {@code
-     * true} it set one reused key object per flush, its windows' timers all held that object, and
-     * every window fired under whichever key it held last (issue 13). The HashMap backend answers
-     * false for the same reason; RocksDB answers true because it serializes its timers (unless
-     * configured with heap timers).
+     * True with timers in the store (they are serialized when registered, as RocksDB's are), false
+     * with heap timers: a heap timer keeps the key object that was current when it was registered.
+     * Flink's SQL window buffer ({@code RecordsWindowBuffer}) copies its keys only when the backend
+     * says reuse is unsafe; with {@code true} and heap timers it set one reused key object per
+     * flush, its windows' timers all held that object, and every window fired under whichever key
+     * it held last (issue 13). The HashMap backend answers false for the same reason; RocksDB
+     * answers true unless configured with heap timers. Keys are otherwise serialized at the first
+     * state access after {@link #setCurrentKey}, before the caller may change the object.
      */
     @Override
     public boolean isSafeToReuseKVState() {
-        return false;
+        return nativeTimers;
     }
 
     // ------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import io.ferrostate.flink.nativ.NativeMemory;
 import io.ferrostate.flink.nativ.NativeStore;
 import io.ferrostate.flink.restore.FerroFullRestoreOperation;
 import io.ferrostate.flink.restore.FerroNativeRestoreOperation;
+import io.ferrostate.flink.restore.RestoredQueues;
 import io.ferrostate.flink.snapshot.FerroNativeSnapshotStrategy;
 import io.ferrostate.flink.ttl.PublishingTimeProvider;
 
@@ -24,8 +25,6 @@ import org.apache.flink.runtime.state.KeyGroupsStateHandle;
 import org.apache.flink.runtime.state.KeyedStateHandle;
 import org.apache.flink.runtime.state.LocalRecoveryConfig;
 import org.apache.flink.runtime.state.StreamCompressionDecorator;
-import org.apache.flink.runtime.state.heap.HeapPriorityQueueSetFactory;
-import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
 import org.apache.flink.runtime.state.ttl.TtlTimeProvider;
 import org.apache.flink.util.FileUtils;
 import org.apache.flink.util.IOUtils;
@@ -34,7 +33,6 @@ import java.io.File;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -54,6 +52,7 @@ public class FerroKeyedStateBackendBuilder<K> extends KeyedBackendBuilderBase<K>
     private int transferThreads = 1;
     private final LocalRecoveryConfig localRecoveryConfig;
     private boolean incremental;
+    private boolean nativeTimers = true;
 
     @SuppressWarnings("checkstyle:ParameterNumber")
     public FerroKeyedStateBackendBuilder(
@@ -92,6 +91,12 @@ public class FerroKeyedStateBackendBuilder<K> extends KeyedBackendBuilderBase<K>
         this.localRecoveryConfig = localRecoveryConfig;
     }
 
+    /** Whether timers live in the native store (NATIVE) or on the heap (HEAP). */
+    public FerroKeyedStateBackendBuilder<K> setNativeTimers(boolean nativeTimers) {
+        this.nativeTimers = nativeTimers;
+        return this;
+    }
+
     public FerroKeyedStateBackendBuilder<K> setIncremental(boolean incremental) {
         this.incremental = incremental;
         return this;
@@ -107,25 +112,23 @@ public class FerroKeyedStateBackendBuilder<K> extends KeyedBackendBuilderBase<K>
     public FerroKeyedStateBackend<K> build() throws BackendBuildingException {
         NativeStore store = null;
         LinkedHashMap<String, StateInfo> kvStates = new LinkedHashMap<>();
-        Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> queues = new HashMap<>();
-        HeapPriorityQueueSetFactory queueFactory =
-                new HeapPriorityQueueSetFactory(keyGroupRange, numberOfKeyGroups, 128);
+        RestoredQueues queues = new RestoredQueues(keyGroupRange, numberOfKeyGroups, nativeTimers);
         try {
             prepareDirectory();
             List<KeyedStateHandle> handles = new ArrayList<>();
             restoreStateHandles.stream().filter(Objects::nonNull).forEach(handles::add);
             Restored restored;
             if (!handles.isEmpty() && handles.get(0) instanceof IncrementalKeyedStateHandle) {
-                restored = restoreNative(handles, kvStates, queues, queueFactory);
+                restored = restoreNative(handles, kvStates, queues);
                 store = restored.store;
             } else {
                 store = openStore();
                 restored = new Restored(store);
                 if (!handles.isEmpty()) {
-                    restoreCanonical(handles, store, kvStates, queues, queueFactory);
+                    restoreCanonical(handles, store, kvStates, queues);
                 }
             }
-            return newBackend(restored, kvStates, queues, queueFactory);
+            return newBackend(restored, kvStates, queues);
         } catch (Throwable t) {
             if (store != null) {
                 store.close();
@@ -180,13 +183,11 @@ public class FerroKeyedStateBackendBuilder<K> extends KeyedBackendBuilderBase<K>
     private Restored restoreNative(
             List<KeyedStateHandle> handles,
             LinkedHashMap<String, StateInfo> kvStates,
-            Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> queues,
-            HeapPriorityQueueSetFactory queueFactory)
+            RestoredQueues queues)
             throws Exception {
         FerroNativeRestoreOperation.Result result =
                 new FerroNativeRestoreOperation<>(
                                 keyGroupRange,
-                                numberOfKeyGroups,
                                 prefixBytes(),
                                 userCodeClassLoader,
                                 handles,
@@ -196,8 +197,7 @@ public class FerroKeyedStateBackendBuilder<K> extends KeyedBackendBuilderBase<K>
                                 maxHotValueBytes,
                                 PublishingTimeProvider.cellOf(ttlTimeProvider),
                                 kvStates,
-                                queues,
-                                queueFactory)
+                                queues)
                         .withTransferThreads(transferThreads)
                         .restore();
         return new Restored(
@@ -224,8 +224,7 @@ public class FerroKeyedStateBackendBuilder<K> extends KeyedBackendBuilderBase<K>
             List<KeyedStateHandle> handles,
             NativeStore store,
             LinkedHashMap<String, StateInfo> kvStates,
-            Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> queues,
-            HeapPriorityQueueSetFactory queueFactory)
+            RestoredQueues queues)
             throws Exception {
         KeyedStateHandle first = handles.get(0);
         if (!(first instanceof KeyGroupsStateHandle)) {
@@ -237,23 +236,18 @@ public class FerroKeyedStateBackendBuilder<K> extends KeyedBackendBuilderBase<K>
         }
         new FerroFullRestoreOperation<>(
                         keyGroupRange,
-                        numberOfKeyGroups,
                         prefixBytes(),
                         userCodeClassLoader,
                         handles,
                         keySerializerProvider,
                         store,
                         kvStates,
-                        queues,
-                        queueFactory)
+                        queues)
                 .restore();
     }
 
     private FerroKeyedStateBackend<K> newBackend(
-            Restored restored,
-            LinkedHashMap<String, StateInfo> kvStates,
-            Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> queues,
-            HeapPriorityQueueSetFactory queueFactory) {
+            Restored restored, LinkedHashMap<String, StateInfo> kvStates, RestoredQueues queues) {
         TypeSerializer<K> keySerializer = keySerializerProvider.currentSchemaSerializer();
         // The registry passed in guards the restore only: Flink closes it once restore is
         // done. Snapshots register with a registry of the backend's own, closed on close().
@@ -274,7 +268,6 @@ public class FerroKeyedStateBackendBuilder<K> extends KeyedBackendBuilderBase<K>
                 instanceBasePath,
                 kvStates,
                 queues,
-                queueFactory,
                 new FerroKeyedStateBackend.NativeStrategyFactory() {
                     @Override
                     public <T> FerroNativeSnapshotStrategy<T> create(

@@ -73,6 +73,9 @@ public class FerroStateBackend extends StateBackendBase implements ConfigurableS
     /** {@link FerroStateOptions#DEBUG_FAIL_WRITES_FILE}; null when unset. */
     @Nullable private final String failWritesFile;
 
+    /** {@link FerroStateOptions#TIMER_SERVICE_FACTORY}; null when unset. */
+    @Nullable private final FerroStateOptions.TimerServiceFactory timerService;
+
     /** Which metrics each keyed backend registers ({@code state.backend.ferrostate.metrics.*}). */
     private final FerroMetrics.Groups metrics;
 
@@ -98,6 +101,7 @@ public class FerroStateBackend extends StateBackendBase implements ConfigurableS
         this.maxHotValue = null;
         this.transferThreads = -1;
         this.failWritesFile = null;
+        this.timerService = null;
         this.metrics = FerroMetrics.Groups.all();
     }
 
@@ -146,6 +150,10 @@ public class FerroStateBackend extends StateBackendBase implements ConfigurableS
                         : config.getOptional(FerroStateOptions.DEBUG_FAIL_WRITES_FILE)
                                 .filter(s -> !s.trim().isEmpty())
                                 .orElse(null);
+        this.timerService =
+                original.timerService != null
+                        ? original.timerService
+                        : config.get(FerroStateOptions.TIMER_SERVICE_FACTORY);
         this.metrics = FerroMetrics.Groups.from(config);
         if (hotRatio < 0 || hotRatio > 0.9) {
             throw new IllegalConfigurationException(
@@ -170,6 +178,13 @@ public class FerroStateBackend extends StateBackendBase implements ConfigurableS
     @Override
     public FerroStateBackend configure(ReadableConfig config, ClassLoader classLoader) {
         return new FerroStateBackend(this, config);
+    }
+
+    /** Where timers live ({@link FerroStateOptions#TIMER_SERVICE_FACTORY}). */
+    public FerroStateOptions.TimerServiceFactory getTimerServiceFactory() {
+        return timerService != null
+                ? timerService
+                : FerroStateOptions.TIMER_SERVICE_FACTORY.defaultValue();
     }
 
     public boolean isIncrementalCheckpointsEnabled() {
@@ -240,6 +255,9 @@ public class FerroStateBackend extends StateBackendBase implements ConfigurableS
                                         : maxHotValue.getBytes(),
                                 env.getTaskStateManager().createLocalRecoveryConfig())
                         .setIncremental(isIncrementalCheckpointsEnabled())
+                        .setNativeTimers(
+                                getTimerServiceFactory()
+                                        == FerroStateOptions.TimerServiceFactory.NATIVE)
                         .setTransferThreads(
                                 transferThreads > 0
                                         ? transferThreads

@@ -22,6 +22,30 @@ public final class FerroStateOptions {
                                     + " system's path separator. Several directories spread stores over"
                                     + " disks. Defaults to the TaskManager's temporary working directory.");
 
+    /** Where timers (Flink's keyed priority queues) live. */
+    public enum TimerServiceFactory {
+        /** In the native store, beside the keyed state: off the JVM heap, within the budget. */
+        NATIVE,
+        /** In Flink's heap priority queues, copied whole into every snapshot. */
+        HEAP
+    }
+
+    /** Where timers live, as RocksDB's {@code state.backend.rocksdb.timer-service.factory}. */
+    public static final ConfigOption<TimerServiceFactory> TIMER_SERVICE_FACTORY =
+            ConfigOptions.key("state.backend.ferrostate.timer-service.factory")
+                    .enumType(TimerServiceFactory.class)
+                    .defaultValue(TimerServiceFactory.NATIVE)
+                    .withDescription(
+                            "Where the timers of keyed operators (event-time and processing-time"
+                                    + " timers, SQL windows and cleanup timers) live. NATIVE keeps them"
+                                    + " in the native store beside the keyed state: off the JVM heap,"
+                                    + " within the memory budget, spilling to disk and checkpointed"
+                                    + " incrementally; a small per-key-group cache of the earliest"
+                                    + " timers stays on the heap. HEAP keeps them in Flink's heap"
+                                    + " priority queues, copied whole into every snapshot. Operators"
+                                    + " using the asynchronous state API (Flink 2) keep heap timers."
+                                    + " Snapshots restore under either setting.");
+
     /** Whether the stores take Flink's managed memory. */
     public static final ConfigOption<Boolean> USE_MANAGED_MEMORY =
             ConfigOptions.key("state.backend.ferrostate.memory.managed")

@@ -1,6 +1,7 @@
 package io.ferrostate.flink.async;
 
 import io.ferrostate.flink.nativ.PointAccess;
+import io.ferrostate.flink.timers.TimerQueueFactory;
 
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.annotation.VisibleForTesting;
@@ -222,7 +223,8 @@ public final class FerroAsyncKeyedStateBackend<K> implements AsyncKeyedStateBack
 
     @Override
     public boolean isSafeToReuseKVState() {
-        return sync.isSafeToReuseKVState();
+        // Operators on this backend keep heap timers, which hold key objects (see create).
+        return false;
     }
 
     @Override
@@ -262,7 +264,7 @@ public final class FerroAsyncKeyedStateBackend<K> implements AsyncKeyedStateBack
             KeyGroupedInternalPriorityQueue<T> create(
                     @Nonnull String stateName,
                     @Nonnull TypeSerializer<T> byteOrderedElementSerializer) {
-        return sync.create(stateName, byteOrderedElementSerializer);
+        return create(stateName, byteOrderedElementSerializer, false);
     }
 
     @Override
@@ -271,6 +273,16 @@ public final class FerroAsyncKeyedStateBackend<K> implements AsyncKeyedStateBack
                     @Nonnull String stateName,
                     @Nonnull TypeSerializer<T> byteOrderedElementSerializer,
                     boolean allowFutureMetadataUpdates) {
+        // Heap timers: the task thread registers and fires timers while the state executor
+        // thread works on the store, which serves one thread at a time.
+        if (sync instanceof TimerQueueFactory) {
+            return ((TimerQueueFactory) sync)
+                    .createQueue(
+                            stateName,
+                            byteOrderedElementSerializer,
+                            allowFutureMetadataUpdates,
+                            false);
+        }
         return sync.create(stateName, byteOrderedElementSerializer, allowFutureMetadataUpdates);
     }
 

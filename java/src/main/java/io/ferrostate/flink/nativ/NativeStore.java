@@ -269,6 +269,22 @@ public final class NativeStore extends NativeObject {
         deleteEntry(handle(), state, keyLength, prefixLength);
     }
 
+    /**
+     * Adds the key in the key buffer ({@code keyLength} bytes) to the sorted set {@code state}: a
+     * timer queue, whose entries are keys with empty values kept in RocksDB alone (not in the hot
+     * tier), written in batches. Scans of the state see every add and remove before them.
+     */
+    public void setAdd(int state, int keyLength) {
+        setAdd(handle(), state, keyLength);
+    }
+
+    /**
+     * Removes the key in the key buffer from the sorted set {@code state} (see {@link #setAdd}).
+     */
+    public void setRemove(int state, int keyLength) {
+        setRemove(handle(), state, keyLength);
+    }
+
     /** Appends list elements (in the store's list format) from the value buffer. */
     public void append(int state, int keyLength, int valueLength) {
         append(handle(), state, keyLength, valueLength);
@@ -392,6 +408,10 @@ public final class NativeStore extends NativeObject {
     private static native int putEntries(long handle, int state, int prefixLength, int batchLength);
 
     private static native void append(long handle, int state, int keyLength, int valueLength);
+
+    private static native void setAdd(long handle, int state, int keyLength);
+
+    private static native void setRemove(long handle, int state, int keyLength);
 
     private static native int scan(
             long handle,

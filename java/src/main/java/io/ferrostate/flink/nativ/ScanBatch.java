@@ -45,6 +45,21 @@ public final class ScanBatch {
         this.io = store.borrowScanBuffer(prefix.length * 4);
     }
 
+    /**
+     * A scan of the entries under {@code prefix} whose keys (prefix included) come after {@code
+     * startAfter}, or of all of them when it is null. The store writes back what the scan must see
+     * (not a map's scan: any prefix).
+     */
+    public ScanBatch(
+            NativeStore store,
+            int state,
+            byte[] prefix,
+            @javax.annotation.Nullable byte[] startAfter,
+            int maxEntries) {
+        this(store, state, prefix, false, maxEntries);
+        this.lastKey = startAfter;
+    }
+
     private ByteBuffer grow(int capacity) {
         store.returnScanBuffer(io);
         return store.borrowScanBuffer(capacity);

@@ -18,7 +18,6 @@ import org.apache.flink.runtime.state.RegisteredStateMetaInfoBase;
 import org.apache.flink.runtime.state.SavepointKeyedStateHandle;
 import org.apache.flink.runtime.state.StateSerializerProvider;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueElement;
-import org.apache.flink.runtime.state.heap.HeapPriorityQueueSetFactory;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
 import org.apache.flink.runtime.state.metainfo.StateMetaInfoSnapshot;
 import org.apache.flink.runtime.state.restore.FullSnapshotRestoreOperation;
@@ -39,35 +38,30 @@ import java.util.Map;
  * Restores snapshots in Flink's canonical key-group format (savepoints of any backend, and
  * ferrostate's full checkpoints) into the native store, with Flink's own reader. Only the key
  * groups of this backend's range are read. Lists arrive in Flink's delimited format and are stored
- * in ferrostate's; timers go into the heap priority queues.
+ * in ferrostate's; timers go into the store or the heap priority queues ({@link RestoredQueues}).
  */
 @Internal
 public final class FerroFullRestoreOperation<K> {
     private final KeyGroupRange keyGroupRange;
-    private final int numberOfKeyGroups;
     private final int keyGroupPrefixBytes;
     private final ClassLoader classLoader;
     private final Collection<KeyedStateHandle> handles;
     private final StateSerializerProvider<K> keySerializerProvider;
     private final NativeStore store;
     private final LinkedHashMap<String, StateInfo> kvStates;
-    private final Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> queues;
-    private final HeapPriorityQueueSetFactory queueFactory;
+    private final RestoredQueues queues;
     private final DataInputDeserializer in = new DataInputDeserializer();
 
     public FerroFullRestoreOperation(
             KeyGroupRange keyGroupRange,
-            int numberOfKeyGroups,
             int keyGroupPrefixBytes,
             ClassLoader classLoader,
             Collection<KeyedStateHandle> handles,
             StateSerializerProvider<K> keySerializerProvider,
             NativeStore store,
             LinkedHashMap<String, StateInfo> kvStates,
-            Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> queues,
-            HeapPriorityQueueSetFactory queueFactory) {
+            RestoredQueues queues) {
         this.keyGroupRange = keyGroupRange;
-        this.numberOfKeyGroups = numberOfKeyGroups;
         this.keyGroupPrefixBytes = keyGroupPrefixBytes;
         this.classLoader = classLoader;
         this.handles = handles;
@@ -75,7 +69,6 @@ public final class FerroFullRestoreOperation<K> {
         this.store = store;
         this.kvStates = kvStates;
         this.queues = queues;
-        this.queueFactory = queueFactory;
     }
 
     public void restore() throws Exception {
@@ -119,15 +112,20 @@ public final class FerroFullRestoreOperation<K> {
         final TypeSerializer<Object> listElementSerializer;
         final HeapPriorityQueueSnapshotRestoreWrapper<HeapPriorityQueueElement> queue;
 
+        /** Timers kept in the store: entries written as they are, keyed by element. */
+        final boolean storedQueue;
+
         Target(
                 StateInfo info,
                 int stateId,
                 TypeSerializer<Object> listElementSerializer,
-                HeapPriorityQueueSnapshotRestoreWrapper<HeapPriorityQueueElement> queue) {
+                HeapPriorityQueueSnapshotRestoreWrapper<HeapPriorityQueueElement> queue,
+                boolean storedQueue) {
             this.info = info;
             this.stateId = stateId;
             this.listElementSerializer = listElementSerializer;
             this.queue = queue;
+            this.storedQueue = storedQueue;
         }
     }
 
@@ -137,20 +135,13 @@ public final class FerroFullRestoreOperation<K> {
         Map<Integer, Target> targets = new HashMap<>();
         for (int i = 0; i < metas.size(); i++) {
             StateMetaInfoSnapshot meta = metas.get(i);
-            if (meta.getBackendStateType()
+            if (meta.getBackendStateType() == StateMetaInfoSnapshot.BackendStateType.PRIORITY_QUEUE
+                    && queues.nativeTimers()) {
+                int id = queues.storeQueue(store, meta).stateId();
+                targets.put(i, new Target(null, id, null, null, true));
+            } else if (meta.getBackendStateType()
                     == StateMetaInfoSnapshot.BackendStateType.PRIORITY_QUEUE) {
-                targets.put(
-                        i,
-                        new Target(
-                                null,
-                                -1,
-                                null,
-                                RestoredQueues.queueOf(
-                                        queues,
-                                        meta,
-                                        queueFactory,
-                                        keyGroupRange,
-                                        numberOfKeyGroups)));
+                targets.put(i, new Target(null, -1, null, queues.heapQueue(meta), false));
             } else {
                 StateInfo info = kvStates.get(meta.getName());
                 RegisteredKeyValueStateBackendMetaInfo<?, ?> kv;
@@ -172,7 +163,7 @@ public final class FerroFullRestoreOperation<K> {
                             ((ListSerializer<Object>) kv.getStateSerializer())
                                     .getElementSerializer();
                 }
-                targets.put(i, new Target(info, info.stateId, element, null));
+                targets.put(i, new Target(info, info.stateId, element, null, false));
             }
         }
         try (ThrowingIterator<KeyGroup> keyGroups = result.getRestoredKeyGroups()) {
@@ -201,6 +192,14 @@ public final class FerroFullRestoreOperation<K> {
             HeapPriorityQueueElement element =
                     target.queue.getMetaInfo().getElementSerializer().deserialize(in);
             target.queue.getPriorityQueue().add(element);
+            return;
+        }
+        if (target.storedQueue) {
+            // [key group][element], as the store keeps timers; the value is empty.
+            DirectOutputView keyView = store.keyView();
+            keyView.clear();
+            keyView.write(key);
+            store.setAdd(target.stateId, key.length);
             return;
         }
         byte[] value = entry.getValue();

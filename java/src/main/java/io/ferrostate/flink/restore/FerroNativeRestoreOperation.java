@@ -29,7 +29,6 @@ import org.apache.flink.runtime.state.RegisteredStateMetaInfoBase;
 import org.apache.flink.runtime.state.StateSerializerProvider;
 import org.apache.flink.runtime.state.StreamStateHandle;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueElement;
-import org.apache.flink.runtime.state.heap.HeapPriorityQueueSetFactory;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
 import org.apache.flink.runtime.state.metainfo.StateMetaInfoSnapshot;
 import org.apache.flink.util.FileUtils;
@@ -76,7 +75,6 @@ public final class FerroNativeRestoreOperation<K> {
     private static final Logger LOG = LoggerFactory.getLogger(FerroNativeRestoreOperation.class);
 
     private final KeyGroupRange keyGroupRange;
-    private final int numberOfKeyGroups;
     private final int keyGroupPrefixBytes;
     private final ClassLoader classLoader;
     private final List<KeyedStateHandle> handles;
@@ -86,8 +84,7 @@ public final class FerroNativeRestoreOperation<K> {
     private final long maxHotValue;
     private final java.nio.ByteBuffer timeCell;
     private final LinkedHashMap<String, StateInfo> kvStates;
-    private final Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> queues;
-    private final HeapPriorityQueueSetFactory queueFactory;
+    private final RestoredQueues queues;
 
     /** Files downloaded at once. */
     private int transferThreads = 1;
@@ -114,7 +111,6 @@ public final class FerroNativeRestoreOperation<K> {
     @SuppressWarnings("checkstyle:ParameterNumber")
     public FerroNativeRestoreOperation(
             KeyGroupRange keyGroupRange,
-            int numberOfKeyGroups,
             int keyGroupPrefixBytes,
             ClassLoader classLoader,
             List<KeyedStateHandle> handles,
@@ -124,10 +120,8 @@ public final class FerroNativeRestoreOperation<K> {
             long maxHotValue,
             java.nio.ByteBuffer timeCell,
             LinkedHashMap<String, StateInfo> kvStates,
-            Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> queues,
-            HeapPriorityQueueSetFactory queueFactory) {
+            RestoredQueues queues) {
         this.keyGroupRange = keyGroupRange;
-        this.numberOfKeyGroups = numberOfKeyGroups;
         this.keyGroupPrefixBytes = keyGroupPrefixBytes;
         this.classLoader = classLoader;
         this.handles = handles;
@@ -138,7 +132,6 @@ public final class FerroNativeRestoreOperation<K> {
         this.timeCell = timeCell;
         this.kvStates = kvStates;
         this.queues = queues;
-        this.queueFactory = queueFactory;
     }
 
     /** Downloads up to {@code threads} files of a snapshot at once. */
@@ -432,12 +425,17 @@ public final class FerroNativeRestoreOperation<K> {
             checkKeySerializer(proxy);
             List<HeapPriorityQueueSnapshotRestoreWrapper<HeapPriorityQueueElement>> restoredQueues =
                     new ArrayList<>();
+            // Which queues the store holds (their entries came with its files); the others'
+            // elements follow in the meta stream.
+            NativeSnapshotMeta.QueueHeader header = NativeSnapshotMeta.readQueueHeader(view);
             for (StateMetaInfoSnapshot meta : proxy.getStateMetaInfoSnapshots()) {
                 if (meta.getBackendStateType()
+                                == StateMetaInfoSnapshot.BackendStateType.PRIORITY_QUEUE
+                        && header.inStore.contains(meta.getName())) {
+                    queues.storeQueue(store, meta);
+                } else if (meta.getBackendStateType()
                         == StateMetaInfoSnapshot.BackendStateType.PRIORITY_QUEUE) {
-                    restoredQueues.add(
-                            RestoredQueues.queueOf(
-                                    queues, meta, queueFactory, keyGroupRange, numberOfKeyGroups));
+                    restoredQueues.add(queues.heapQueue(meta));
                 } else if (!kvStates.containsKey(meta.getName())) {
                     RegisteredKeyValueStateBackendMetaInfo<?, ?> kv =
                             (RegisteredKeyValueStateBackendMetaInfo<?, ?>)
@@ -448,8 +446,9 @@ public final class FerroNativeRestoreOperation<K> {
                     kvStates.put(meta.getName(), new StateInfo(id, kv));
                 }
             }
-            NativeSnapshotMeta.readQueues(
+            NativeSnapshotMeta.readHeapQueues(
                     view,
+                    header,
                     restoredQueues.size(),
                     new NativeSnapshotMeta.QueueSink() {
                         @Override

@@ -1,5 +1,9 @@
 package io.ferrostate.flink.restore;
 
+import io.ferrostate.flink.nativ.NativeStore;
+import io.ferrostate.flink.timers.NativeQueue;
+
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.runtime.state.KeyExtractorFunction;
 import org.apache.flink.runtime.state.KeyGroupRange;
 import org.apache.flink.runtime.state.RegisteredPriorityQueueStateBackendMetaInfo;
@@ -9,29 +13,65 @@ import org.apache.flink.runtime.state.heap.HeapPriorityQueueSetFactory;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
 import org.apache.flink.runtime.state.metainfo.StateMetaInfoSnapshot;
 
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** The timer queues a restore fills: Flink's heap priority queues, one per name. */
-final class RestoredQueues {
+/**
+ * The timer queues of a keyed backend as restores fill them and the backend then keeps them:
+ * Flink's heap priority queues by name, and the queues kept in the native store ({@link
+ * NativeQueue}) by name. Where a snapshot's timers go follows the snapshot: native snapshots say
+ * which of their queues live in the store; canonical ones go where {@link #nativeTimers()} says.
+ * The backend moves a queue to the configured place when an operator registers it.
+ */
+@Internal
+public final class RestoredQueues {
+    private final KeyGroupRange keyGroupRange;
+    private final int numberOfKeyGroups;
+    private final boolean nativeTimers;
+    private final HeapPriorityQueueSetFactory heapFactory;
+    private final Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> heap = new HashMap<>();
+    private final LinkedHashMap<String, NativeQueue<?>> inStore = new LinkedHashMap<>();
 
-    private RestoredQueues() {}
+    public RestoredQueues(
+            KeyGroupRange keyGroupRange, int numberOfKeyGroups, boolean nativeTimers) {
+        this.keyGroupRange = keyGroupRange;
+        this.numberOfKeyGroups = numberOfKeyGroups;
+        this.nativeTimers = nativeTimers;
+        this.heapFactory = new HeapPriorityQueueSetFactory(keyGroupRange, numberOfKeyGroups, 128);
+    }
 
-    /** The queue {@code meta} names, created in {@code queues} on first sight. */
+    /** True when timers of canonical snapshots (and new queues) go to the native store. */
+    public boolean nativeTimers() {
+        return nativeTimers;
+    }
+
+    public HeapPriorityQueueSetFactory heapFactory() {
+        return heapFactory;
+    }
+
+    /** The heap queues by name. */
+    public Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> heap() {
+        return heap;
+    }
+
+    /** The queues in the native store by name, in registration order. */
+    public LinkedHashMap<String, NativeQueue<?>> inStore() {
+        return inStore;
+    }
+
+    /** The heap queue {@code meta} names, created on first sight. */
     @SuppressWarnings({"unchecked", "rawtypes"})
-    static HeapPriorityQueueSnapshotRestoreWrapper<HeapPriorityQueueElement> queueOf(
-            Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> queues,
-            StateMetaInfoSnapshot meta,
-            HeapPriorityQueueSetFactory factory,
-            KeyGroupRange keyGroupRange,
-            int numberOfKeyGroups) {
+    HeapPriorityQueueSnapshotRestoreWrapper<HeapPriorityQueueElement> heapQueue(
+            StateMetaInfoSnapshot meta) {
         return (HeapPriorityQueueSnapshotRestoreWrapper<HeapPriorityQueueElement>)
-                queues.computeIfAbsent(
+                heap.computeIfAbsent(
                         meta.getName(),
                         name -> {
                             RegisteredPriorityQueueStateBackendMetaInfo metaInfo =
                                     new RegisteredPriorityQueueStateBackendMetaInfo<>(meta);
                             HeapPriorityQueueSet pq =
-                                    factory.create(name, metaInfo.getElementSerializer());
+                                    heapFactory.create(name, metaInfo.getElementSerializer());
                             return new HeapPriorityQueueSnapshotRestoreWrapper<>(
                                     pq,
                                     metaInfo,
@@ -39,5 +79,10 @@ final class RestoredQueues {
                                     keyGroupRange,
                                     numberOfKeyGroups);
                         });
+    }
+
+    /** The queue {@code meta} names in the native store, registered there on first sight. */
+    NativeQueue<?> storeQueue(NativeStore store, StateMetaInfoSnapshot meta) {
+        return inStore.computeIfAbsent(meta.getName(), name -> NativeQueue.restore(store, meta));
     }
 }

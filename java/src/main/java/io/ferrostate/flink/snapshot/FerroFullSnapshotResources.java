@@ -2,7 +2,9 @@ package io.ferrostate.flink.snapshot;
 
 import io.ferrostate.flink.meta.StateInfo;
 import io.ferrostate.flink.meta.StateKinds;
+import io.ferrostate.flink.nativ.NativeStore;
 import io.ferrostate.flink.nativ.SnapshotScan;
+import io.ferrostate.flink.timers.NativeQueue;
 
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
@@ -74,11 +76,13 @@ public final class FerroFullSnapshotResources<K> implements FullSnapshotResource
     public static <K> FerroFullSnapshotResources<K> create(
             SnapshotSource<K> backend, boolean includeTimers) throws IOException {
         List<StateInfo> states = backend.kvStatesInOrder();
+        List<NativeQueue<?>> stored =
+                includeTimers ? new ArrayList<>(backend.nativeQueues()) : new ArrayList<>();
         List<StateMetaInfoSnapshot> metas = new ArrayList<>();
-        String[] names = new String[states.size()];
-        int[] kinds = new int[states.size()];
-        StateSnapshotTransformer<byte[]>[] transformers =
-                new StateSnapshotTransformer[states.size()];
+        int numStates = states.size() + stored.size();
+        String[] names = new String[numStates];
+        int[] kinds = new int[numStates];
+        StateSnapshotTransformer<byte[]>[] transformers = new StateSnapshotTransformer[numStates];
         for (int i = 0; i < states.size(); i++) {
             StateInfo info = states.get(i);
             metas.add(info.metaInfo.snapshot());
@@ -88,6 +92,14 @@ public final class FerroFullSnapshotResources<K> implements FullSnapshotResource
             kinds[i] = StateKinds.kindOf(kv.getStateType());
             transformers[i] =
                     kv.getStateSnapshotTransformFactory().createForSerializedState().orElse(null);
+        }
+        // Timers in the store: their entries ([key group][element], empty values) are what the
+        // canonical format holds for priority queue state, read like the other states'.
+        for (int i = 0; i < stored.size(); i++) {
+            NativeQueue<?> q = stored.get(i);
+            metas.add(q.metaInfo().snapshot());
+            names[states.size() + i] = q.name();
+            kinds[states.size() + i] = NativeStore.KIND_MAP;
         }
         List<HeapPriorityQueueStateSnapshot<?>> queues = new ArrayList<>();
         if (includeTimers) {

@@ -4,6 +4,8 @@ import io.ferrostate.flink.meta.StateInfo;
 import io.ferrostate.flink.meta.StateKinds;
 import io.ferrostate.flink.nativ.NativeResults.SnapshotFile;
 import io.ferrostate.flink.nativ.NativeSnapshots;
+import io.ferrostate.flink.nativ.NativeStore;
+import io.ferrostate.flink.timers.NativeQueue;
 
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.state.CheckpointListener;
@@ -145,6 +147,7 @@ public final class FerroNativeSnapshotStrategy<K>
         final String[] stateNames;
         final int[] stateKinds;
         final String[] queueNames;
+        final List<String> storedQueues;
         final List<HeapPriorityQueueStateSnapshot<?>> queues;
         final Map<String, Uploaded> confirmed;
 
@@ -158,6 +161,7 @@ public final class FerroNativeSnapshotStrategy<K>
                 String[] stateNames,
                 int[] stateKinds,
                 String[] queueNames,
+                List<String> storedQueues,
                 List<HeapPriorityQueueStateSnapshot<?>> queues,
                 Map<String, Uploaded> confirmed,
                 long confirmedBy) {
@@ -167,6 +171,7 @@ public final class FerroNativeSnapshotStrategy<K>
             this.stateNames = stateNames;
             this.stateKinds = stateKinds;
             this.queueNames = queueNames;
+            this.storedQueues = storedQueues;
             this.queues = queues;
             this.confirmed = confirmed;
             this.confirmedBy = confirmedBy;
@@ -182,7 +187,9 @@ public final class FerroNativeSnapshotStrategy<K>
 
     @Override
     public Resources syncPrepareResources(long checkpointId) throws Exception {
-        if (backend.kvStatesInOrder().isEmpty() && backend.getRegisteredPQStates().isEmpty()) {
+        if (backend.kvStatesInOrder().isEmpty()
+                && backend.getRegisteredPQStates().isEmpty()
+                && backend.nativeQueues().isEmpty()) {
             // Nothing registered: the snapshot is empty (a null handle), as Flink expects.
             return null;
         }
@@ -207,8 +214,9 @@ public final class FerroNativeSnapshotStrategy<K>
 
         List<StateMetaInfoSnapshot> metas = new ArrayList<>();
         List<StateInfo> states = backend.kvStatesInOrder();
-        String[] names = new String[states.size()];
-        int[] kinds = new int[states.size()];
+        int numStored = backend.nativeQueues().size();
+        String[] names = new String[states.size() + numStored];
+        int[] kinds = new int[names.length];
         for (int i = 0; i < states.size(); i++) {
             StateInfo info = states.get(i);
             metas.add(info.metaInfo.snapshot());
@@ -217,6 +225,15 @@ public final class FerroNativeSnapshotStrategy<K>
                     StateKinds.kindOf(
                             ((RegisteredKeyValueStateBackendMetaInfo<?, ?>) info.metaInfo)
                                     .getStateType());
+        }
+        // Timer queues in the store are states of the store (map-kind column families).
+        List<String> storedQueues = new ArrayList<>();
+        int i = states.size();
+        for (NativeQueue<?> q : backend.nativeQueues()) {
+            metas.add(q.metaInfo().snapshot());
+            names[i] = q.name();
+            kinds[i++] = NativeStore.KIND_MAP;
+            storedQueues.add(q.name());
         }
         List<HeapPriorityQueueStateSnapshot<?>> queues = new ArrayList<>();
         List<String> queueNames = new ArrayList<>();
@@ -240,6 +257,7 @@ public final class FerroNativeSnapshotStrategy<K>
                 names,
                 kinds,
                 queueNames.toArray(new String[0]),
+                storedQueues,
                 queues,
                 confirmed,
                 confirmedBy);
@@ -561,7 +579,7 @@ public final class FerroNativeSnapshotStrategy<K>
             out.write(index);
             new KeyedBackendSerializationProxy<>(backend.getKeySerializer(), res.metaInfos, false)
                     .write(out);
-            NativeSnapshotMeta.writeQueues(out, res.queues, range);
+            NativeSnapshotMeta.writeQueues(out, res.storedQueues, res.queues, range);
             NativeSnapshotMeta.writeChecksummed(
                     stream.getCheckpointOutputStream(), out.getSharedBuffer(), out.length());
             if (!registry.unregisterCloseable(stream)) {

@@ -14,18 +14,22 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Set;
 import java.util.zip.CRC32C;
 
 /**
  * The meta stream of ferrostate's native snapshots: {@code [index][Flink's
  * KeyedBackendSerializationProxy][timers]}. The index (written and checked natively) records the
  * states, key groups and every file with its checksum and remote location, so {@code ferrostate
- * inspect} reads a checkpoint without a JVM. The timers follow as, per priority queue, runs of
- * {@code [key group][count][elements]} ended by {@code -1}. The stream ends with the CRC-32C of
- * everything before it and a trailer magic, so a damaged or truncated meta data file (serializers,
- * timers) fails the restore instead of restoring wrong timers.
+ * inspect} reads a checkpoint without a JVM. The timers start, when some queues live in the store,
+ * with {@code [-2][count][names]} naming those (their elements came with the store's files); then
+ * {@code [count]} heap queues follow as, per queue, runs of {@code [key group][count][elements]}
+ * ended by {@code -1}. The stream ends with the CRC-32C of everything before it and a trailer
+ * magic, so a damaged or truncated meta data file (serializers, timers) fails the restore instead
+ * of restoring wrong timers.
  */
 @Internal
 public final class NativeSnapshotMeta {
@@ -98,11 +102,27 @@ public final class NativeSnapshotMeta {
         NativeSnapshots.indexLength(all);
     }
 
-    /** Writes the timers of {@code range} from the queue snapshots. */
+    /** Marks the list of queues kept in the store, before the heap queues' count. */
+    private static final int STORED_QUEUES = -2;
+
+    /**
+     * Writes the names of the queues kept in the store, then the timers of {@code range} from the
+     * heap queues' snapshots. Without stored queues the stream is as before they existed.
+     */
     @SuppressWarnings("unchecked")
     public static void writeQueues(
-            DataOutputView out, List<HeapPriorityQueueStateSnapshot<?>> queues, KeyGroupRange range)
+            DataOutputView out,
+            List<String> storedQueues,
+            List<HeapPriorityQueueStateSnapshot<?>> queues,
+            KeyGroupRange range)
             throws IOException {
+        if (!storedQueues.isEmpty()) {
+            out.writeInt(STORED_QUEUES);
+            out.writeInt(storedQueues.size());
+            for (String name : storedQueues) {
+                out.writeUTF(name);
+            }
+        }
         out.writeInt(queues.size());
         for (HeapPriorityQueueStateSnapshot<?> q : queues) {
             TypeSerializer<Object> serializer =
@@ -133,9 +153,41 @@ public final class NativeSnapshotMeta {
         void accept(int index, int keyGroup, Object element) throws IOException;
     }
 
-    public static void readQueues(DataInputView in, int expectedQueues, QueueSink sink)
-            throws IOException {
+    /** The start of the timers: which queues the store holds, and how many heap queues follow. */
+    public static final class QueueHeader {
+        /** Names of the queues whose elements are in the store. */
+        public final Set<String> inStore;
+
+        final int heapQueues;
+
+        QueueHeader(Set<String> inStore, int heapQueues) {
+            this.inStore = inStore;
+            this.heapQueues = heapQueues;
+        }
+    }
+
+    /** Reads the names of the queues kept in the store (none in older streams). */
+    public static QueueHeader readQueueHeader(DataInputView in) throws IOException {
+        Set<String> names = new HashSet<>();
+        int mark = in.readInt();
+        if (mark != STORED_QUEUES) {
+            return new QueueHeader(names, mark);
+        }
         int n = in.readInt();
+        if (n < 0) {
+            throw new FerroCorruptionException("negative count of stored timer queues");
+        }
+        for (int i = 0; i < n; i++) {
+            names.add(in.readUTF());
+        }
+        return new QueueHeader(names, in.readInt());
+    }
+
+    /** Reads the heap queues' elements after {@link #readQueueHeader}. */
+    public static void readHeapQueues(
+            DataInputView in, QueueHeader header, int expectedQueues, QueueSink sink)
+            throws IOException {
+        int n = header.heapQueues;
         if (n != expectedQueues) {
             throw new FerroCorruptionException(
                     "snapshot holds "

@@ -2,6 +2,7 @@ package io.ferrostate.flink.snapshot;
 
 import io.ferrostate.flink.meta.StateInfo;
 import io.ferrostate.flink.nativ.NativeStore;
+import io.ferrostate.flink.timers.NativeQueue;
 
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
@@ -10,6 +11,7 @@ import org.apache.flink.runtime.state.StreamCompressionDecorator;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSnapshotRestoreWrapper;
 
 import java.io.File;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 
@@ -23,8 +25,11 @@ public interface SnapshotSource<K> {
     /** The key/value states, in the order of their ids. */
     List<StateInfo> kvStatesInOrder();
 
-    /** The timer queues by name. */
+    /** The timer queues on the heap, by name. */
     Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> getRegisteredPQStates();
+
+    /** The timer queues kept in the native store, in registration order. */
+    Collection<NativeQueue<?>> nativeQueues();
 
     /** The native store holding the key/value states. */
     NativeStore store();

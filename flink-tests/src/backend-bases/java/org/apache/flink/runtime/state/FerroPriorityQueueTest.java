@@ -2,7 +2,7 @@ package org.apache.flink.runtime.state;
 
 import io.ferrostate.flink.FerroStateBackend;
 
-/** Timers of ferrostate (Flink's heap priority queues, snapshotted with the keyed state). */
+/** Timers of ferrostate kept in its native store (the default timer service). */
 public class FerroPriorityQueueTest extends BackendPriorityQueueTests {
     @Override
     StateBackend stateBackend() {

@@ -1,7 +1,10 @@
 package org.apache.flink.runtime.state;
 
 import io.ferrostate.flink.FerroStateBackend;
+import io.ferrostate.flink.FerroStateOptions;
+import io.ferrostate.flink.FerroStateOptions.TimerServiceFactory;
 
+import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.fs.Path;
 import org.apache.flink.runtime.state.storage.FileSystemCheckpointStorage;
 import org.apache.flink.testutils.junit.extensions.parameterized.Parameter;
@@ -14,6 +17,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -31,19 +35,36 @@ public class FerroStateBackendTest extends StateBackendTestBase<FerroStateBacken
     @Parameter(value = 1)
     public SupplierWithException<CheckpointStorage, IOException> storageSupplier;
 
-    @Parameters(name = "incremental={0}, storage={1}")
+    @Parameter(value = 2)
+    public TimerServiceFactory timers;
+
+    /**
+     * Both checkpoint kinds on both storages with timers in the store (the default), and both
+     * checkpoint kinds on files with heap timers.
+     */
+    @Parameters(name = "incremental={0}, storage={1}, timers={2}")
     public static List<Object[]> modes() {
-        return FerroTestModes.incrementalByStorage(
+        SupplierWithException<CheckpointStorage, IOException> files =
                 () ->
                         new FileSystemCheckpointStorage(
                                 new Path(TempDirUtils.newFolder(tempFolder).toURI().toString()),
                                 0,
-                                -1));
+                                -1);
+        List<Object[]> modes = new ArrayList<>();
+        for (Object[] m : FerroTestModes.incrementalByStorage(files)) {
+            modes.add(new Object[] {m[0], m[1], TimerServiceFactory.NATIVE});
+        }
+        modes.add(new Object[] {false, files, TimerServiceFactory.HEAP});
+        modes.add(new Object[] {true, files, TimerServiceFactory.HEAP});
+        return modes;
     }
 
     @Override
     protected ConfigurableStateBackend getStateBackend() {
-        return new FerroStateBackend(incremental);
+        Configuration conf = new Configuration();
+        conf.set(FerroStateOptions.TIMER_SERVICE_FACTORY, timers);
+        return new FerroStateBackend(incremental)
+                .configure(conf, FerroStateBackendTest.class.getClassLoader());
     }
 
     @Override
@@ -61,9 +82,9 @@ public class FerroStateBackendTest extends StateBackendTestBase<FerroStateBacken
         return true;
     }
 
-    /** False while timers live in Flink's heap queues (they keep key objects; issue 13). */
+    /** True with timers in the store, false with heap timers (they keep key objects; issue 13). */
     @Override
     protected boolean isSafeToReuseKVState() {
-        return false;
+        return timers == TimerServiceFactory.NATIVE;
     }
 }

@@ -1,0 +1,375 @@
+package io.ferrostate.flink;
+
+import io.ferrostate.flink.FerroStateOptions.TimerServiceFactory;
+
+import org.apache.flink.api.common.typeutils.base.IntSerializer;
+import org.apache.flink.api.common.typeutils.base.LongSerializer;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.operators.testutils.MockEnvironment;
+import org.apache.flink.runtime.state.AbstractKeyedStateBackend;
+import org.apache.flink.runtime.state.KeyGroupRange;
+import org.apache.flink.runtime.state.KeyGroupedInternalPriorityQueue;
+import org.apache.flink.runtime.state.KeyedStateHandle;
+import org.apache.flink.runtime.state.StateBackend;
+import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
+import org.apache.flink.runtime.state.heap.HeapPriorityQueueSet;
+import org.apache.flink.runtime.state.heap.KeyGroupPartitionedPriorityQueue;
+import org.apache.flink.streaming.api.operators.TimerHeapInternalTimer;
+import org.apache.flink.streaming.api.operators.TimerSerializer;
+import org.apache.flink.util.CloseableIterator;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Timers kept in the native store ({@code timer-service.factory: NATIVE}): the queue against a
+ * model under random work far beyond its heap cache, and its timers through every kind of snapshot
+ * ferrostate writes, restored on either setting, on Flink's HashMap backend, and rescaled.
+ */
+class NativeTimersTest {
+    private static final String QUEUE = "_timer_state/event_test";
+    private static final TimerSerializer<Integer, Long> SERIALIZER =
+            new TimerSerializer<>(IntSerializer.INSTANCE, LongSerializer.INSTANCE);
+
+    /** Total order of timers: priority first, then key and namespace (the model's order). */
+    private static final Comparator<TimerHeapInternalTimer<Integer, Long>> ORDER =
+            Comparator.<TimerHeapInternalTimer<Integer, Long>>comparingLong(
+                            TimerHeapInternalTimer::getTimestamp)
+                    .thenComparing(TimerHeapInternalTimer::getKey)
+                    .thenComparing(TimerHeapInternalTimer::getNamespace);
+
+    private final List<AutoCloseable> toClose = new ArrayList<>();
+
+    @AfterEach
+    void close() throws Exception {
+        Collections.reverse(toClose);
+        for (AutoCloseable c : toClose) {
+            c.close();
+        }
+        toClose.clear();
+    }
+
+    private static StateBackend ferro(boolean incremental, TimerServiceFactory timers) {
+        Configuration conf = new Configuration();
+        conf.set(FerroStateOptions.TIMER_SERVICE_FACTORY, timers);
+        return new FerroStateBackend(incremental)
+                .configure(conf, NativeTimersTest.class.getClassLoader());
+    }
+
+    @SuppressWarnings("unchecked")
+    private AbstractKeyedStateBackend<Integer> backend(
+            StateBackend backend, KeyGroupRange range, List<KeyedStateHandle> restore)
+            throws Exception {
+        MockEnvironment env = BackendTestUtils.env();
+        AbstractKeyedStateBackend<Integer> b =
+                (AbstractKeyedStateBackend<Integer>)
+                        backend.createKeyedStateBackend(
+                                new org.apache.flink.runtime.state
+                                        .KeyedStateBackendParametersImpl<>(
+                                        env,
+                                        new org.apache.flink.api.common.JobID(),
+                                        "test-op",
+                                        IntSerializer.INSTANCE,
+                                        128,
+                                        range,
+                                        env.getTaskKvStateRegistry(),
+                                        org.apache.flink.runtime.state.ttl.TtlTimeProvider.DEFAULT,
+                                        new org.apache.flink.metrics.groups
+                                                .UnregisteredMetricsGroup(),
+                                        restore,
+                                        new org.apache.flink.core.fs.CloseableRegistry()));
+        toClose.add(env);
+        toClose.add(b::dispose);
+        return b;
+    }
+
+    private static KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<Integer, Long>> queue(
+            AbstractKeyedStateBackend<Integer> backend) {
+        return backend.create(QUEUE, SERIALIZER);
+    }
+
+    private static TimerHeapInternalTimer<Integer, Long> timer(Random r) {
+        return new TimerHeapInternalTimer<>(r.nextInt(5000), r.nextInt(300), (long) r.nextInt(3));
+    }
+
+    @Test
+    void nativeTimersAreTheDefaultAndHeapTimersAnOption() throws Exception {
+        assertThat(queue(backend(new FerroStateBackend(false), all(), List.of())))
+                .isInstanceOf(KeyGroupPartitionedPriorityQueue.class);
+        assertThat(queue(backend(ferro(false, TimerServiceFactory.HEAP), all(), List.of())))
+                .isInstanceOf(HeapPriorityQueueSet.class);
+    }
+
+    @Test
+    void randomWorkMatchesAModel() throws Exception {
+        KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<Integer, Long>> q =
+                queue(backend(ferro(false, TimerServiceFactory.NATIVE), all(), List.of()));
+        TreeSet<TimerHeapInternalTimer<Integer, Long>> model = new TreeSet<>(ORDER);
+        Random r = new Random(42);
+        for (int i = 0; i < 60_000; i++) {
+            int op = r.nextInt(10);
+            if (op < 5) {
+                TimerHeapInternalTimer<Integer, Long> t = timer(r);
+                boolean added = model.add(t);
+                boolean headChanged = q.add(t);
+                if (!added) {
+                    assertThat(headChanged).as("a duplicate changes nothing").isFalse();
+                }
+            } else if (op < 7) {
+                TimerHeapInternalTimer<Integer, Long> t = timer(r);
+                model.remove(t);
+                q.remove(t);
+            } else if (op < 9) {
+                TimerHeapInternalTimer<Integer, Long> polled = q.poll();
+                if (model.isEmpty()) {
+                    assertThat(polled).isNull();
+                } else {
+                    assertThat(polled).isNotNull();
+                    assertThat(polled.getTimestamp()).isEqualTo(model.first().getTimestamp());
+                    assertThat(model.remove(polled)).as("polled %s", polled).isTrue();
+                }
+            } else {
+                TimerHeapInternalTimer<Integer, Long> head = q.peek();
+                assertThat(head == null ? null : head.getTimestamp())
+                        .isEqualTo(model.isEmpty() ? null : model.first().getTimestamp());
+            }
+            if (i % 10_000 == 0) {
+                assertThat(q.size()).isEqualTo(model.size());
+            }
+        }
+        assertThat(q.size()).isEqualTo(model.size());
+        assertThat(elements(q)).isEqualTo(new HashSet<>(model));
+        List<TimerHeapInternalTimer<Integer, Long>> drained = drain(q);
+        assertThat(new HashSet<>(drained)).isEqualTo(new HashSet<>(model));
+        assertThat(timestamps(drained)).isEqualTo(timestamps(new ArrayList<>(model)));
+        assertThat(q.isEmpty()).isTrue();
+    }
+
+    /** Timers written on one setting and snapshot kind, restored on another backend/setting. */
+    @Test
+    void timersSurviveEverySnapshotOnEverySetting() throws Exception {
+        for (TimerServiceFactory from : TimerServiceFactory.values()) {
+            for (TimerServiceFactory to : TimerServiceFactory.values()) {
+                for (boolean incremental : new boolean[] {true, false}) {
+                    // Incremental: native checkpoints; otherwise full ones (canonical layout).
+                    roundTrip(ferro(incremental, from), ferro(incremental, to), false);
+                }
+                roundTrip(ferro(true, from), ferro(true, to), true);
+            }
+            // Canonical savepoints move timers between ferrostate and Flink's HashMap backend.
+            roundTrip(ferro(true, from), new HashMapStateBackend(), true);
+            roundTrip(new HashMapStateBackend(), ferro(true, from), true);
+        }
+    }
+
+    private void roundTrip(StateBackend from, StateBackend to, boolean savepoint) throws Exception {
+        String what =
+                (savepoint ? "savepoint " : "checkpoint ") + describe(from) + " -> " + describe(to);
+        AbstractKeyedStateBackend<Integer> source = backend(from, all(), List.of());
+        // Key/value state too, so timers sit beside a state in the snapshot.
+        for (int key = 0; key < 300; key++) {
+            source.setCurrentKey(key);
+            value(source).update((long) key * 7);
+        }
+        KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<Integer, Long>> q = queue(source);
+        Set<TimerHeapInternalTimer<Integer, Long>> expected = fill(q, 3000, 7);
+        Random r = new Random(8);
+        for (int i = 0; i < 500; i++) {
+            TimerHeapInternalTimer<Integer, Long> polled = q.poll();
+            expected.remove(polled);
+            TimerHeapInternalTimer<Integer, Long> t = timer(r);
+            q.add(t);
+            expected.add(t);
+        }
+        KeyedStateHandle second = snapshot(source, 2, savepoint);
+
+        AbstractKeyedStateBackend<Integer> restored = backend(to, all(), List.of(second));
+        KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<Integer, Long>> back =
+                queue(restored);
+        assertThat(back.size()).as(what).isEqualTo(expected.size());
+        for (int key = 0; key < 300; key++) {
+            restored.setCurrentKey(key);
+            assertThat(value(restored).value()).as(what).isEqualTo(key * 7L);
+        }
+        List<TimerHeapInternalTimer<Integer, Long>> order = new ArrayList<>(expected);
+        order.sort(ORDER);
+        List<TimerHeapInternalTimer<Integer, Long>> drained = drain(back);
+        assertThat(new HashSet<>(drained)).as(what).isEqualTo(expected);
+        assertThat(timestamps(drained)).as(what).isEqualTo(timestamps(order));
+        // What a restored backend writes restores again (the moved timers included).
+        for (TimerHeapInternalTimer<Integer, Long> t : order.subList(0, 100)) {
+            back.add(t);
+        }
+        AbstractKeyedStateBackend<Integer> again =
+                backend(from, all(), List.of(snapshot(restored, 3, savepoint)));
+        assertThat(new HashSet<>(drain(queue(again))))
+                .as(what + " and back")
+                .isEqualTo(new HashSet<>(order.subList(0, 100)));
+    }
+
+    @Test
+    void timersFollowTheirKeyGroupsOnRescaling() throws Exception {
+        for (boolean incremental : new boolean[] {true, false}) {
+            StateBackend backend = ferro(incremental, TimerServiceFactory.NATIVE);
+            AbstractKeyedStateBackend<Integer> left =
+                    backend(backend, new KeyGroupRange(0, 63), List.of());
+            AbstractKeyedStateBackend<Integer> right =
+                    backend(backend, new KeyGroupRange(64, 127), List.of());
+            Set<TimerHeapInternalTimer<Integer, Long>> all = new HashSet<>();
+            Random r = new Random(3);
+            for (int i = 0; i < 4000; i++) {
+                TimerHeapInternalTimer<Integer, Long> t = timer(r);
+                int kg =
+                        org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignToKeyGroup(
+                                t.getKey(), 128);
+                queue(kg < 64 ? left : right).add(t);
+                all.add(t);
+            }
+            List<KeyedStateHandle> handles =
+                    List.of(snapshot(left, 1, false), snapshot(right, 1, false));
+            Set<TimerHeapInternalTimer<Integer, Long>> union = new HashSet<>();
+            for (KeyGroupRange range :
+                    new KeyGroupRange[] {
+                        new KeyGroupRange(0, 31),
+                        new KeyGroupRange(32, 95),
+                        new KeyGroupRange(96, 127)
+                    }) {
+                AbstractKeyedStateBackend<Integer> part = backend(backend, range, handles);
+                for (TimerHeapInternalTimer<Integer, Long> t : drain(queue(part))) {
+                    assertThat(
+                                    range.contains(
+                                            org.apache.flink.runtime.state.KeyGroupRangeAssignment
+                                                    .assignToKeyGroup(t.getKey(), 128)))
+                            .isTrue();
+                    assertThat(union.add(t)).isTrue();
+                }
+            }
+            assertThat(union).as("incremental=" + incremental).isEqualTo(all);
+        }
+    }
+
+    private static org.apache.flink.api.common.state.ValueState<Long> value(
+            AbstractKeyedStateBackend<Integer> backend) throws Exception {
+        return backend.getPartitionedState(
+                org.apache.flink.runtime.state.VoidNamespace.INSTANCE,
+                org.apache.flink.runtime.state.VoidNamespaceSerializer.INSTANCE,
+                new org.apache.flink.api.common.state.ValueStateDescriptor<>("v", Long.class));
+    }
+
+    private static KeyGroupRange all() {
+        return new KeyGroupRange(0, 127);
+    }
+
+    private static String describe(StateBackend backend) {
+        return backend instanceof FerroStateBackend
+                ? "ferrostate(incremental="
+                        + ((FerroStateBackend) backend).isIncrementalCheckpointsEnabled()
+                        + ", timers="
+                        + ((FerroStateBackend) backend).getTimerServiceFactory()
+                        + ")"
+                : backend.getClass().getSimpleName();
+    }
+
+    private static KeyedStateHandle snapshot(
+            AbstractKeyedStateBackend<Integer> backend, long id, boolean savepoint)
+            throws Exception {
+        if (savepoint) {
+            java.util.concurrent.RunnableFuture<
+                            org.apache.flink.runtime.state.SnapshotResult<KeyedStateHandle>>
+                    future =
+                            new org.apache.flink.runtime.state.SnapshotStrategyRunner<>(
+                                            "canonical savepoint",
+                                            new org.apache.flink.runtime.state
+                                                    .SavepointSnapshotStrategy<>(
+                                                    backend.savepoint().getSnapshotResources()),
+                                            new org.apache.flink.core.fs.CloseableRegistry(),
+                                            org.apache.flink.runtime.state.SnapshotExecutionType
+                                                    .ASYNCHRONOUS)
+                                    .snapshot(
+                                            id,
+                                            id,
+                                            new org.apache.flink.runtime.state.memory
+                                                    .MemCheckpointStreamFactory(64 << 20),
+                                            new org.apache.flink.runtime.checkpoint
+                                                    .CheckpointOptions(
+                                                    org.apache.flink.runtime.checkpoint
+                                                            .SavepointType.savepoint(
+                                                            org.apache.flink.core.execution
+                                                                    .SavepointFormatType.CANONICAL),
+                                                    org.apache.flink.runtime.state
+                                                            .CheckpointStorageLocationReference
+                                                            .getDefault()));
+            future.run();
+            return future.get().getJobManagerOwnedSnapshot();
+        }
+        java.util.concurrent.RunnableFuture<
+                        org.apache.flink.runtime.state.SnapshotResult<KeyedStateHandle>>
+                future =
+                        backend.snapshot(
+                                id,
+                                id,
+                                new org.apache.flink.runtime.state.memory
+                                        .MemCheckpointStreamFactory(64 << 20),
+                                // A full checkpoint shares no earlier files, so its handle
+                                // restores without Flink's checkpoint coordinator.
+                                new org.apache.flink.runtime.checkpoint.CheckpointOptions(
+                                        org.apache.flink.runtime.checkpoint.CheckpointType
+                                                .FULL_CHECKPOINT,
+                                        org.apache.flink.runtime.state
+                                                .CheckpointStorageLocationReference.getDefault()));
+        future.run();
+        return future.get().getJobManagerOwnedSnapshot();
+    }
+
+    private static Set<TimerHeapInternalTimer<Integer, Long>> fill(
+            KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<Integer, Long>> q,
+            int n,
+            long seed) {
+        Random r = new Random(seed);
+        Set<TimerHeapInternalTimer<Integer, Long>> added = new HashSet<>();
+        for (int i = 0; i < n; i++) {
+            TimerHeapInternalTimer<Integer, Long> t = timer(r);
+            q.add(t);
+            added.add(t);
+        }
+        return added;
+    }
+
+    private static List<TimerHeapInternalTimer<Integer, Long>> drain(
+            KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<Integer, Long>> q) {
+        List<TimerHeapInternalTimer<Integer, Long>> out = new ArrayList<>();
+        for (TimerHeapInternalTimer<Integer, Long> t = q.poll(); t != null; t = q.poll()) {
+            out.add(t);
+        }
+        return out;
+    }
+
+    private static Set<TimerHeapInternalTimer<Integer, Long>> elements(
+            KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<Integer, Long>> q)
+            throws Exception {
+        Set<TimerHeapInternalTimer<Integer, Long>> out = new HashSet<>();
+        try (CloseableIterator<TimerHeapInternalTimer<Integer, Long>> it = q.iterator()) {
+            it.forEachRemaining(out::add);
+        }
+        return out;
+    }
+
+    private static List<Long> timestamps(List<TimerHeapInternalTimer<Integer, Long>> timers) {
+        List<Long> out = new ArrayList<>();
+        for (TimerHeapInternalTimer<Integer, Long> t : timers) {
+            out.add(t.getTimestamp());
+        }
+        return out;
+    }
+}
