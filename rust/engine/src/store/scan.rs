@@ -240,6 +240,8 @@ impl Store {
     /// Removes every entry of `state` whose key starts with `prefix` (clearing a map). A
     /// complete hot tier marks the map's entries removed itself (written back later).
     pub fn delete_prefix(&mut self, state: u32, prefix: &[u8]) -> Result<()> {
+        // Pending set writes first: the scan below must see (and delete) every entry.
+        self.write_set_batch()?;
         let mut entries = std::mem::take(&mut self.map_changes);
         let hot = &mut self.state_mut(state)?.hot;
         if hot.map_entries(prefix, usize::MAX, &mut entries) {

@@ -5,6 +5,7 @@
 //! written when it passes [`SET_BATCH_BYTES`] and before anything reads RocksDB (scans,
 //! write-backs, checkpoints), as Flink's RocksDB backend batches its timer writes.
 
+use super::registry::state_in;
 use super::Store;
 use crate::error::Result;
 use crate::fault;
@@ -16,7 +17,11 @@ pub const SET_BATCH_BYTES: usize = 256 << 10;
 impl Store {
     /// Adds `key` to the sorted set `state` (a map-kind state whose entries are all keys).
     pub fn set_add(&mut self, state: u32, key: &[u8]) -> Result<()> {
-        let cf = self.state(state)?.cf(&self.db)?;
+        let st = state_in(&mut self.states, state)?;
+        // RocksDB now holds an entry the hot table does not: its misses no longer mean absent
+        // (a complete table would answer "empty" to a prefix delete or a map read).
+        st.hot.set_incomplete();
+        let cf = st.cf(&self.db)?;
         self.set_batch.put_cf(cf, key, []);
         self.write_set_batch_when_full()
     }

@@ -588,8 +588,9 @@ final class Report {
                         "TimerBacklogBenchmark (the `backlog:` rows): %,d event-time timers pending (%,d"
                                 + " steps of %,d, Long keys over %,d keys); each operation registers a timer"
                                 + " one backlog ahead and the watermark fires (or the operator deletes) one of"
-                                + " the oldest, so timers leave in event-time order out of the whole backlog."
-                                + " ferrostate keeps its timers in its store"
+                                + " the oldest, so timers leave in event-time order out of the whole backlog;"
+                                + " registerExisting registers pending timers again (as SQL window operators"
+                                + " do at every flush of their buffer). ferrostate keeps its timers in its store"
                                 + " (`state.backend.ferrostate.timer-service.factory: NATIVE`, the default),"
                                 + " RocksDB in RocksDB (its default), HashMap on the heap.%n%n",
                         TimerBacklogBenchmark.TIMERS_PER_STEP * TimerBacklogBenchmark.BACKLOG_STEPS,

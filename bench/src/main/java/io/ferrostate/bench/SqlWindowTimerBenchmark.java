@@ -1,15 +1,5 @@
 package io.ferrostate.bench;
 
-import org.apache.flink.api.common.typeutils.base.LongSerializer;
-import org.apache.flink.runtime.metrics.groups.UnregisteredMetricGroups;
-import org.apache.flink.streaming.api.operators.InternalTimeServiceManagerImpl;
-import org.apache.flink.streaming.api.operators.InternalTimer;
-import org.apache.flink.streaming.api.operators.InternalTimerService;
-import org.apache.flink.streaming.api.operators.KeyContext;
-import org.apache.flink.streaming.api.operators.Triggerable;
-import org.apache.flink.streaming.api.watermark.Watermark;
-import org.apache.flink.streaming.runtime.tasks.StreamTaskCancellationContext;
-import org.apache.flink.streaming.runtime.tasks.TestProcessingTimeService;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.data.StringData;
 import org.apache.flink.table.data.binary.BinaryRowData;
@@ -30,7 +20,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
-import java.util.Collections;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -55,12 +44,10 @@ public class SqlWindowTimerBenchmark {
     public String backend;
 
     private BenchBackends.Built<RowData> built;
-    private InternalTimeServiceManagerImpl<RowData> manager;
-    private InternalTimerService<Long> timers;
+    private BenchTimers<RowData> timers;
     private BinaryRowData[] keys;
     private boolean copyKeys;
     private long windowEnd = WINDOW_MS;
-    private long fired;
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
@@ -72,42 +59,7 @@ public class SqlWindowTimerBenchmark {
                         Regime.IN_MEMORY,
                         keySerializer);
         copyKeys = !built.backend.isSafeToReuseKVState();
-        KeyContext keyContext =
-                new KeyContext() {
-                    @Override
-                    public void setCurrentKey(Object key) {
-                        built.backend.setCurrentKey((RowData) key);
-                    }
-
-                    @Override
-                    public Object getCurrentKey() {
-                        return built.backend.getCurrentKey();
-                    }
-                };
-        manager =
-                InternalTimeServiceManagerImpl.create(
-                        UnregisteredMetricGroups.createUnregisteredTaskMetricGroup()
-                                .getIOMetricGroup(),
-                        built.backend,
-                        getClass().getClassLoader(),
-                        keyContext,
-                        new TestProcessingTimeService(),
-                        Collections.emptyList(),
-                        StreamTaskCancellationContext.alwaysRunning());
-        timers =
-                manager.getInternalTimerService(
-                        "window-timers",
-                        keySerializer,
-                        LongSerializer.INSTANCE,
-                        new Triggerable<RowData, Long>() {
-                            @Override
-                            public void onEventTime(InternalTimer<RowData, Long> timer) {
-                                fired++;
-                            }
-
-                            @Override
-                            public void onProcessingTime(InternalTimer<RowData, Long> timer) {}
-                        });
+        timers = new BenchTimers<>(built.backend, "window-timers", keySerializer);
         keys = new BinaryRowData[KEYS_PER_WINDOW];
         for (int i = 0; i < KEYS_PER_WINDOW; i++) {
             BinaryRowData row = new BinaryRowData(2);
@@ -130,9 +82,9 @@ public class SqlWindowTimerBenchmark {
     public long registerAndFire() throws Exception {
         for (int i = 0; i < KEYS_PER_WINDOW; i++) {
             setKey(i);
-            timers.registerEventTimeTimer(windowEnd, windowEnd - 1);
+            timers.service.registerEventTimeTimer(windowEnd, windowEnd - 1);
         }
-        manager.advanceWatermark(new Watermark(windowEnd));
+        long fired = timers.advanceWatermark(windowEnd);
         windowEnd += WINDOW_MS;
         return fired;
     }
@@ -143,11 +95,11 @@ public class SqlWindowTimerBenchmark {
     public void registerAndDelete() throws Exception {
         for (int i = 0; i < KEYS_PER_WINDOW; i++) {
             setKey(i);
-            timers.registerEventTimeTimer(windowEnd, windowEnd - 1);
+            timers.service.registerEventTimeTimer(windowEnd, windowEnd - 1);
         }
         for (int i = 0; i < KEYS_PER_WINDOW; i++) {
             setKey(i);
-            timers.deleteEventTimeTimer(windowEnd, windowEnd - 1);
+            timers.service.deleteEventTimeTimer(windowEnd, windowEnd - 1);
         }
         windowEnd += WINDOW_MS;
     }

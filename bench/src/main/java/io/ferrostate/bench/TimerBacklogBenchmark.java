@@ -1,15 +1,6 @@
 package io.ferrostate.bench;
 
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
-import org.apache.flink.runtime.metrics.groups.UnregisteredMetricGroups;
-import org.apache.flink.streaming.api.operators.InternalTimeServiceManagerImpl;
-import org.apache.flink.streaming.api.operators.InternalTimer;
-import org.apache.flink.streaming.api.operators.InternalTimerService;
-import org.apache.flink.streaming.api.operators.KeyContext;
-import org.apache.flink.streaming.api.operators.Triggerable;
-import org.apache.flink.streaming.api.watermark.Watermark;
-import org.apache.flink.streaming.runtime.tasks.StreamTaskCancellationContext;
-import org.apache.flink.streaming.runtime.tasks.TestProcessingTimeService;
 
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -23,7 +14,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
-import java.util.Collections;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -33,7 +23,7 @@ import java.util.concurrent.TimeUnit;
  * oldest step, so timers fire in event-time order out of the whole backlog. {@code
  * registerAndDelete} deletes the oldest step instead of firing it. Long keys over {@link #KEYS}
  * keys, the window end as namespace. Each operation is one timer registered and one fired (or
- * deleted).
+ * deleted); {@code registerExisting} registers a pending timer again.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -48,11 +38,9 @@ public class TimerBacklogBenchmark {
     public String backend;
 
     private BenchBackends.Built<Long> built;
-    private InternalTimeServiceManagerImpl<Long> manager;
-    private InternalTimerService<Long> timers;
+    private BenchTimers<Long> timers;
     private final Long[] keys = new Long[KEYS];
     private long step;
-    private long fired;
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
@@ -61,42 +49,7 @@ public class TimerBacklogBenchmark {
                         BenchBackends.BackendType.valueOf(backend),
                         Regime.IN_MEMORY,
                         LongSerializer.INSTANCE);
-        KeyContext keyContext =
-                new KeyContext() {
-                    @Override
-                    public void setCurrentKey(Object key) {
-                        built.backend.setCurrentKey((Long) key);
-                    }
-
-                    @Override
-                    public Object getCurrentKey() {
-                        return built.backend.getCurrentKey();
-                    }
-                };
-        manager =
-                InternalTimeServiceManagerImpl.create(
-                        UnregisteredMetricGroups.createUnregisteredTaskMetricGroup()
-                                .getIOMetricGroup(),
-                        built.backend,
-                        getClass().getClassLoader(),
-                        keyContext,
-                        new TestProcessingTimeService(),
-                        Collections.emptyList(),
-                        StreamTaskCancellationContext.alwaysRunning());
-        timers =
-                manager.getInternalTimerService(
-                        "backlog-timers",
-                        LongSerializer.INSTANCE,
-                        LongSerializer.INSTANCE,
-                        new Triggerable<Long, Long>() {
-                            @Override
-                            public void onEventTime(InternalTimer<Long, Long> timer) {
-                                fired++;
-                            }
-
-                            @Override
-                            public void onProcessingTime(InternalTimer<Long, Long> timer) {}
-                        });
+        timers = new BenchTimers<>(built.backend, "backlog-timers", LongSerializer.INSTANCE);
         for (int i = 0; i < KEYS; i++) {
             keys[i] = (long) i * 7919;
         }
@@ -113,7 +66,7 @@ public class TimerBacklogBenchmark {
         long time = s * STEP_MS;
         for (int i = 0; i < TIMERS_PER_STEP; i++) {
             built.backend.setCurrentKey(key(s, i));
-            timers.registerEventTimeTimer(time, time);
+            timers.service.registerEventTimeTimer(time, time);
         }
     }
 
@@ -123,8 +76,7 @@ public class TimerBacklogBenchmark {
     public long registerAndFire() throws Exception {
         step++;
         register(step + BACKLOG_STEPS);
-        manager.advanceWatermark(new Watermark(step * STEP_MS));
-        return fired;
+        return timers.advanceWatermark(step * STEP_MS);
     }
 
     /** Registers a step one backlog ahead and deletes the oldest step. */
@@ -136,8 +88,20 @@ public class TimerBacklogBenchmark {
         long time = step * STEP_MS;
         for (int i = 0; i < TIMERS_PER_STEP; i++) {
             built.backend.setCurrentKey(key(step, i));
-            timers.deleteEventTimeTimer(time, time);
+            timers.service.deleteEventTimeTimer(time, time);
         }
+    }
+
+    /**
+     * Registers again timers that are pending already (a step in the middle of the backlog), as SQL
+     * window operators do: every flush of their mini-batch buffer registers the window timer of
+     * each key it holds, whether or not an earlier flush did. The set keeps one of each.
+     */
+    @Benchmark
+    @OperationsPerInvocation(TIMERS_PER_STEP)
+    public void registerExisting() throws Exception {
+        step++;
+        register(BACKLOG_STEPS / 2 + step % (BACKLOG_STEPS / 2));
     }
 
     @TearDown(Level.Trial)
