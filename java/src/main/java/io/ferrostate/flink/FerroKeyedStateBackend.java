@@ -575,6 +575,7 @@ public class FerroKeyedStateBackend<K> extends KeyedBackendBase<K>
             throws Exception {
         checkNotDisposed();
         syncFailWritesFile();
+        timerQueues.writeBack();
         // Canonical savepoints never come here (Flink calls savepoint()); native ones do.
         SnapshotStrategy<KeyedStateHandle, ?> strategy =
                 checkpointOptions.getCheckpointType().isSavepoint()
@@ -605,6 +606,7 @@ public class FerroKeyedStateBackend<K> extends KeyedBackendBase<K>
     public SavepointResources<K> savepoint() throws Exception {
         checkNotDisposed();
         syncFailWritesFile();
+        timerQueues.writeBack();
         // The synchronous part: the hot tier written back, the store's files linked.
         return new SavepointResources<>(
                 FerroFullSnapshotResources.create(this, true), ASYNCHRONOUS);

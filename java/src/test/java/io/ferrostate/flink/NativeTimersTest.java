@@ -131,18 +131,9 @@ class NativeTimersTest {
                 model.remove(t);
                 q.remove(t);
             } else if (op < 9) {
-                TimerHeapInternalTimer<Integer, Long> polled = q.poll();
-                if (model.isEmpty()) {
-                    assertThat(polled).isNull();
-                } else {
-                    assertThat(polled).isNotNull();
-                    assertThat(polled.getTimestamp()).isEqualTo(model.first().getTimestamp());
-                    assertThat(model.remove(polled)).as("polled %s", polled).isTrue();
-                }
+                pollBoth(q, model);
             } else {
-                TimerHeapInternalTimer<Integer, Long> head = q.peek();
-                assertThat(head == null ? null : head.getTimestamp())
-                        .isEqualTo(model.isEmpty() ? null : model.first().getTimestamp());
+                assertSameHead(q, model);
             }
             if (i % 10_000 == 0) {
                 assertThat(q.size()).isEqualTo(model.size());
@@ -154,6 +145,91 @@ class NativeTimersTest {
         assertThat(new HashSet<>(drained)).isEqualTo(new HashSet<>(model));
         assertThat(timestamps(drained)).isEqualTo(timestamps(new ArrayList<>(model)));
         assertThat(q.isEmpty()).isTrue();
+    }
+
+    /**
+     * New timers wait on the heap until a snapshot, too many of them, or a listing writes them to
+     * the store; a timer registered again after that sits in both places until it is taken. A few
+     * key groups hold thousands of timers each (past the per-key-group limit of fresh ones), timers
+     * move forward as session ends do, and the queue is checkpointed and restored mid-run (a
+     * restored queue cannot tell which timers its store holds): the queue is the model throughout.
+     */
+    @Test
+    void freshAndStoredTimersAreOneSet() throws Exception {
+        KeyGroupRange range = new KeyGroupRange(0, 1);
+        List<Integer> keys = new ArrayList<>();
+        for (int k = 0; keys.size() < 400; k++) {
+            if (range.contains(
+                    org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignToKeyGroup(
+                            k, 128))) {
+                keys.add(k);
+            }
+        }
+        StateBackend ferro = ferro(false, TimerServiceFactory.NATIVE);
+        AbstractKeyedStateBackend<Integer> backend = backend(ferro, range, List.of());
+        KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<Integer, Long>> q = queue(backend);
+        TreeSet<TimerHeapInternalTimer<Integer, Long>> model = new TreeSet<>(ORDER);
+        Random r = new Random(7);
+        java.util.function.Supplier<TimerHeapInternalTimer<Integer, Long>> anyTimer =
+                () ->
+                        new TimerHeapInternalTimer<>(
+                                r.nextInt(20_000),
+                                keys.get(r.nextInt(keys.size())),
+                                (long) r.nextInt(4));
+        for (int i = 1; i <= 120_000; i++) {
+            int op = r.nextInt(20);
+            if (op < 10) {
+                TimerHeapInternalTimer<Integer, Long> t = anyTimer.get();
+                long before = model.isEmpty() ? Long.MAX_VALUE : model.first().getTimestamp();
+                boolean added = model.add(t);
+                boolean headChanged = q.add(t);
+                // Timers of one timestamp in different key groups have no order between them.
+                if (!added) {
+                    assertThat(headChanged).as("a duplicate changes nothing").isFalse();
+                } else if (t.getTimestamp() < before) {
+                    assertThat(headChanged).as("%s is the new head", t).isTrue();
+                }
+            } else if (op < 12 && !model.isEmpty()) {
+                // A session's end moves: its timer is deleted and a later one registered.
+                TimerHeapInternalTimer<Integer, Long> old = model.ceiling(anyTimer.get());
+                if (old == null) {
+                    old = model.last();
+                }
+                model.remove(old);
+                q.remove(old);
+                TimerHeapInternalTimer<Integer, Long> moved =
+                        new TimerHeapInternalTimer<>(
+                                old.getTimestamp() + 1 + r.nextInt(500),
+                                old.getKey(),
+                                old.getNamespace());
+                model.add(moved);
+                q.add(moved);
+            } else if (op < 13) {
+                TimerHeapInternalTimer<Integer, Long> t = anyTimer.get();
+                model.remove(t);
+                q.remove(t);
+            } else if (op < 18) {
+                pollBoth(q, model);
+            } else {
+                assertSameHead(q, model);
+            }
+            if (i % 15_000 == 0) {
+                // A checkpoint writes the fresh timers back; every other one restores from it.
+                KeyedStateHandle handle = snapshot(backend, i, false);
+                if (i % 30_000 == 0) {
+                    backend = backend(ferro, range, List.of(handle));
+                    q = queue(backend);
+                    assertThat(elements(q)).isEqualTo(new HashSet<>(model));
+                }
+            }
+        }
+        assertThat(model.size())
+                .as("key groups hold more timers than they keep fresh")
+                .isGreaterThan(2 * 4096);
+        assertThat(q.size()).isEqualTo(model.size());
+        List<TimerHeapInternalTimer<Integer, Long>> drained = drain(q);
+        assertThat(new HashSet<>(drained)).isEqualTo(new HashSet<>(model));
+        assertThat(timestamps(drained)).isEqualTo(timestamps(new ArrayList<>(model)));
     }
 
     /** Timers written on one setting and snapshot kind, restored on another backend/setting. */
@@ -363,6 +439,31 @@ class NativeTimersTest {
             it.forEachRemaining(out::add);
         }
         return out;
+    }
+
+    /**
+     * Polls the queue and the model: the same timestamp first (timers of one timestamp in different
+     * key groups have no order between them), and the polled timer was in the model.
+     */
+    private static void pollBoth(
+            KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<Integer, Long>> q,
+            TreeSet<TimerHeapInternalTimer<Integer, Long>> model) {
+        TimerHeapInternalTimer<Integer, Long> polled = q.poll();
+        if (model.isEmpty()) {
+            assertThat(polled).isNull();
+        } else {
+            assertThat(polled).isNotNull();
+            assertThat(polled.getTimestamp()).isEqualTo(model.first().getTimestamp());
+            assertThat(model.remove(polled)).as("polled %s", polled).isTrue();
+        }
+    }
+
+    private static void assertSameHead(
+            KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<Integer, Long>> q,
+            TreeSet<TimerHeapInternalTimer<Integer, Long>> model) {
+        TimerHeapInternalTimer<Integer, Long> head = q.peek();
+        assertThat(head == null ? null : head.getTimestamp())
+                .isEqualTo(model.isEmpty() ? null : model.first().getTimestamp());
     }
 
     private static List<Long> timestamps(List<TimerHeapInternalTimer<Integer, Long>> timers) {

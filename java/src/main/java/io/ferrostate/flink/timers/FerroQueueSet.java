@@ -12,20 +12,37 @@ import javax.annotation.Nullable;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
  * The timers of one key group: a set ordered by the elements' serialized bytes (the byte-ordered
  * serializers Flink gives timer queues make that their priority order), kept in the native store,
- * with its earliest {@link FerroTimerQueues#CACHE_SIZE} elements cached on the heap.
+ * with new elements held back on the heap until they must be written.
  *
- * <p>The cache holds a prefix of the set in order: every stored element smaller than the cache's
- * last one is in the cache, and {@link #complete} says the cache holds the whole set. Adds and
- * removes write through to the store; an element beyond the cache's last goes to the store alone.
- * When the cache runs empty and is not complete, it is refilled from the store with one scan, which
- * starts after the last element taken from the front (RocksDB keeps removed keys as tombstones
- * until compaction; a scan from the key group's start would step over all of them).
+ * <p>Two parts make the set:
+ *
+ * <ul>
+ *   <li>{@link #fresh}: elements added since they were last written back, not written to the store
+ *       (at most {@link FerroTimerQueues#freshLimit} of them). Most timers are short-lived (a
+ *       window fires, a session's end moves with each event, an operator registers a window's timer
+ *       again at every flush of its buffer): added and removed between two checkpoints, they never
+ *       reach the store. They are written back before every snapshot, when there are too many of
+ *       them, and before the stored elements are listed. Each remembers whether it may also be
+ *       stored (a timer registered again after it was written back): sets have no duplicates, so a
+ *       duplicate is taken from both parts at once when it comes first.
+ *   <li>the stored elements, with their earliest {@link FerroTimerQueues#CACHE_SIZE} cached in
+ *       {@link #cache}: a prefix of them in order (every stored element smaller than the cache's
+ *       last one is in the cache; {@link #complete}: the cache holds them all). When the cache runs
+ *       empty and is not complete, it is refilled with one scan, which starts after the last
+ *       element taken from the front (RocksDB keeps removed keys as tombstones until compaction; a
+ *       scan from the key group's start would step over all of them).
+ * </ul>
+ *
+ * <p>{@link #storedMax} bounds the stored elements from above, so removing a fresh element greater
+ * than every stored one writes no tombstone: the common case of timers that move forward.
  */
 final class FerroQueueSet<T> implements InternalPriorityQueue<T>, HeapPriorityQueueElement {
     private static final Comparator<byte[]> BYTE_ORDER = Arrays::compareUnsigned;
@@ -36,17 +53,28 @@ final class FerroQueueSet<T> implements InternalPriorityQueue<T>, HeapPriorityQu
     private final byte[] prefix;
     private final TreeSet<byte[]> cache = new TreeSet<>(BYTE_ORDER);
 
-    /** The cache holds every element of the key group. */
+    /** Elements not written to the store; the value: true when it may be stored as well. */
+    private final TreeMap<byte[], Boolean> fresh = new TreeMap<>(BYTE_ORDER);
+
+    /** The cache holds every stored element. */
     private boolean complete;
 
     /**
-     * Every element of the set is greater than this key (the last one taken from the front), so
-     * scans start after it. Null: scan from the key group's start.
+     * Every stored element is greater than this key (the last one taken from the front), so scans
+     * start after it. Null: scan from the key group's start.
      */
     @Nullable private byte[] seekHint;
 
-    /** The first element, deserialized; null when not read yet. */
+    /** Whether {@link #storedMax} is known: not for a queue restored with elements, until read. */
+    private boolean storedMaxKnown;
+
+    /** No stored element is greater than this; null: nothing stored (when known). */
+    @Nullable private byte[] storedMax;
+
+    /** The first element, deserialized, and its bytes; null when not read yet. */
     @Nullable private T head;
+
+    @Nullable private byte[] headKey;
 
     private int internalIndex = NOT_CONTAINED;
 
@@ -55,6 +83,9 @@ final class FerroQueueSet<T> implements InternalPriorityQueue<T>, HeapPriorityQu
         this.queue = queue;
         this.keyGroup = keyGroup;
         this.prefix = queues.keyGroupPrefix(keyGroup);
+        // A queue registered in this run starts empty in the store; a restored one does not.
+        this.storedMaxKnown = !queue.restored();
+        queue.sets.add(this);
     }
 
     /** Refills an empty, incomplete cache from the store; afterwards an empty cache is complete. */
@@ -62,7 +93,6 @@ final class FerroQueueSet<T> implements InternalPriorityQueue<T>, HeapPriorityQu
         if (complete || !cache.isEmpty()) {
             return;
         }
-        head = null;
         ScanBatch scan = queues.scan(queue, prefix, seekHint, FerroTimerQueues.CACHE_SIZE + 1);
         try {
             while (cache.size() <= FerroTimerQueues.CACHE_SIZE && scan.advance()) {
@@ -72,20 +102,49 @@ final class FerroQueueSet<T> implements InternalPriorityQueue<T>, HeapPriorityQu
             scan.release();
         }
         complete = cache.size() <= FerroTimerQueues.CACHE_SIZE;
-        if (!complete) {
+        if (complete) {
+            storedMaxKnown = true;
+            storedMax = cache.isEmpty() ? null : cache.last();
+        } else {
             cache.pollLast();
         }
+    }
+
+    /** The smallest element's bytes, or null when the set is empty. */
+    @Nullable
+    private byte[] firstKey() {
+        fill();
+        byte[] f = fresh.isEmpty() ? null : fresh.firstKey();
+        byte[] c = cache.isEmpty() ? null : cache.first();
+        if (f == null) {
+            return c;
+        }
+        return c == null || BYTE_ORDER.compare(f, c) <= 0 ? f : c;
+    }
+
+    /** Whether {@code key} may be in the cache: no greater than its last, or the cache is whole. */
+    private boolean inCacheRange(byte[] key) {
+        return complete || (!cache.isEmpty() && BYTE_ORDER.compare(key, cache.last()) <= 0);
+    }
+
+    /** Whether the store may hold {@code key}, which the cache does not. */
+    private boolean mayBeStored(byte[] key) {
+        if (complete || (!cache.isEmpty() && BYTE_ORDER.compare(key, cache.last()) < 0)) {
+            return false;
+        }
+        return !storedMaxKnown || (storedMax != null && BYTE_ORDER.compare(key, storedMax) <= 0);
     }
 
     @Nullable
     @Override
     public T peek() {
-        fill();
-        if (cache.isEmpty()) {
+        byte[] first = firstKey();
+        if (first == null) {
             return null;
         }
-        if (head == null) {
-            head = queues.deserialize(queue, cache.first());
+        if (head == null || !Arrays.equals(headKey, first)) {
+            head = queues.deserialize(queue, first);
+            headKey = first;
         }
         return head;
     }
@@ -95,10 +154,17 @@ final class FerroQueueSet<T> implements InternalPriorityQueue<T>, HeapPriorityQu
     public T poll() {
         T first = peek();
         if (first != null) {
-            byte[] key = cache.pollFirst();
-            queues.delete(queue, key);
-            seekHint = key;
+            byte[] key = headKey;
+            if (!fresh.isEmpty() && Arrays.equals(fresh.firstKey(), key)) {
+                fresh.pollFirstEntry();
+            }
+            if (!cache.isEmpty() && Arrays.equals(cache.first(), key)) {
+                cache.pollFirst();
+                queues.delete(queue, key);
+                seekHint = key;
+            }
             head = null;
+            headKey = null;
         }
         return first;
     }
@@ -106,57 +172,78 @@ final class FerroQueueSet<T> implements InternalPriorityQueue<T>, HeapPriorityQu
     /** Adds the element unless present; true when it became the first. */
     @Override
     public boolean add(@Nonnull T toAdd) {
-        fill();
         byte[] key = queues.serialize(queue, keyGroup, toAdd);
-        if (cache.contains(key)) {
+        byte[] first = firstKey();
+        if (inCacheRange(key) && cache.contains(key)) {
             return false;
         }
-        queues.put(queue, key);
-        if (seekHint != null && BYTE_ORDER.compare(key, seekHint) <= 0) {
-            seekHint = null;
-        }
-        // Not complete: the cache is not empty (fill), and a key after its last stays stored only.
-        if (!complete && BYTE_ORDER.compare(key, cache.last()) > 0) {
+        if (fresh.putIfAbsent(key, mayBeStored(key)) != null) {
             return false;
         }
-        cache.add(key);
-        if (cache.size() > FerroTimerQueues.CACHE_SIZE) {
-            cache.pollLast();
-            complete = false;
+        if (fresh.size() > queues.freshLimit()) {
+            writeBack();
         }
-        if (cache.first() == key) {
-            head = null;
-            return true;
-        }
-        return false;
+        return first == null || BYTE_ORDER.compare(key, first) < 0;
     }
 
     /** Removes the element if present; true when it was the first. */
     @Override
     public boolean remove(@Nonnull T toRemove) {
-        fill();
         byte[] key = queues.serialize(queue, keyGroup, toRemove);
-        boolean first = !cache.isEmpty() && Arrays.equals(cache.first(), key);
-        boolean cached = cache.remove(key);
-        if (cached || !complete) {
-            // A complete cache knows an uncached element is absent: nothing to delete.
+        byte[] first = firstKey();
+        boolean wasFirst = first != null && Arrays.equals(first, key);
+        Boolean freshMayBeStored = fresh.remove(key);
+        if (inCacheRange(key) && cache.remove(key)) {
+            queues.delete(queue, key);
+            if (wasFirst) {
+                seekHint = key;
+            }
+        } else if ((freshMayBeStored == null || freshMayBeStored) && mayBeStored(key)) {
+            // Perhaps stored beyond the cache: a delete (a tombstone when it was not).
             queues.delete(queue, key);
         }
-        if (first) {
-            seekHint = key;
+        if (wasFirst) {
             head = null;
+            headKey = null;
         }
-        return first;
+        return wasFirst;
+    }
+
+    /** Writes the fresh elements to the store (before a snapshot, or when there are too many). */
+    void writeBack() {
+        if (fresh.isEmpty()) {
+            return;
+        }
+        fill();
+        for (Map.Entry<byte[], Boolean> e : fresh.entrySet()) {
+            byte[] key = e.getKey();
+            queues.put(queue, key);
+            if (seekHint != null && BYTE_ORDER.compare(key, seekHint) <= 0) {
+                seekHint = null;
+            }
+            if (storedMaxKnown && (storedMax == null || BYTE_ORDER.compare(key, storedMax) > 0)) {
+                storedMax = key;
+            }
+            // Keep the cache a prefix of the stored elements.
+            if (complete || BYTE_ORDER.compare(key, cache.last()) < 0) {
+                cache.add(key);
+                if (cache.size() > FerroTimerQueues.CACHE_SIZE) {
+                    cache.pollLast();
+                    complete = false;
+                }
+            }
+        }
+        fresh.clear();
     }
 
     @Override
     public boolean isEmpty() {
-        fill();
-        return cache.isEmpty();
+        return firstKey() == null;
     }
 
     @Override
     public int size() {
+        writeBack();
         fill();
         if (complete) {
             return cache.size();
@@ -182,10 +269,11 @@ final class FerroQueueSet<T> implements InternalPriorityQueue<T>, HeapPriorityQu
         }
     }
 
-    /** The key group's elements in order, read from the store (the cache writes through). */
+    /** The key group's elements in order, read from the store after a write-back. */
     @Nonnull
     @Override
     public CloseableIterator<T> iterator() {
+        writeBack();
         ScanBatch scan = queues.scan(queue, prefix, seekHint, 256);
         return new CloseableIterator<T>() {
             private boolean ahead;

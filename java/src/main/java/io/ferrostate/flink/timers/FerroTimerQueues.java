@@ -35,13 +35,25 @@ import java.util.function.Consumer;
  * The timer queues a keyed backend keeps in its native store ({@code
  * state.backend.ferrostate.timer-service.factory: NATIVE}). Each queue is Flink's {@link
  * KeyGroupPartitionedPriorityQueue} over one {@link FerroQueueSet} per key group; the elements live
- * in the store ({@link NativeQueue}), and each key-group set keeps only its earliest elements on
- * the heap. All of it runs on the task thread, as the keyed state does.
+ * in the store ({@link NativeQueue}), and each key-group set keeps on the heap only its earliest
+ * stored elements and a bounded number of new ones not written yet (written back before every
+ * snapshot). All of it runs on the task thread, as the keyed state does.
  */
 @Internal
 public final class FerroTimerQueues {
-    /** Elements each key group keeps on the heap: its earliest ones, as RocksDB's sets keep. */
+    /** Stored elements each key group caches: its earliest ones, as RocksDB's sets keep. */
     static final int CACHE_SIZE = 128;
+
+    /**
+     * Fresh elements (added, not yet written to the store) one queue may hold on the heap, over all
+     * its key groups: about 100 bytes each.
+     */
+    static final int FRESH_PER_QUEUE = 1 << 16;
+
+    /** Bounds of one key group's share of {@link #FRESH_PER_QUEUE}. */
+    static final int MIN_FRESH = CACHE_SIZE;
+
+    static final int MAX_FRESH = 4096;
 
     private final NativeStore store;
     private final Consumer<byte[]> rawKeys;
@@ -51,6 +63,7 @@ public final class FerroTimerQueues {
     private final LinkedHashMap<String, NativeQueue<?>> queues;
     private final DataOutputSerializer out = new DataOutputSerializer(64);
     private final DataInputDeserializer in = new DataInputDeserializer();
+    private final int freshLimit;
 
     /**
      * @param rawKeys writes a whole key into the store's key buffer (the keyed backend's key
@@ -70,15 +83,33 @@ public final class FerroTimerQueues {
         this.keyGroupRange = keyGroupRange;
         this.numberOfKeyGroups = numberOfKeyGroups;
         this.queues = queues;
+        this.freshLimit =
+                Math.max(
+                        MIN_FRESH,
+                        Math.min(
+                                MAX_FRESH,
+                                FRESH_PER_QUEUE
+                                        / Math.max(1, keyGroupRange.getNumberOfKeyGroups())));
+    }
+
+    /** Fresh elements a key group holds before it writes them to the store. */
+    int freshLimit() {
+        return freshLimit;
+    }
+
+    /**
+     * Writes the elements of every queue that are held on the heap to the store: before a snapshot,
+     * which copies or lists the store.
+     */
+    public void writeBack() {
+        for (NativeQueue<?> q : queues.values()) {
+            q.writeBack();
+        }
     }
 
     /** The native queues, restored and registered, in registration order. */
     public Collection<NativeQueue<?>> inOrder() {
         return queues.values();
-    }
-
-    public boolean isEmpty() {
-        return queues.isEmpty();
     }
 
     public boolean contains(String name) {
@@ -99,7 +130,8 @@ public final class FerroTimerQueues {
             q =
                     new NativeQueue<>(
                             store.registerState(name, NativeStore.KIND_MAP),
-                            metaInfo(name, serializer, allowFutureMetadataUpdates));
+                            metaInfo(name, serializer, allowFutureMetadataUpdates),
+                            false);
             queues.put(name, q);
         } else if (q.metaInfo().getElementSerializer() != serializer) {
             TypeSerializerSchemaCompatibility<T> compatibility =

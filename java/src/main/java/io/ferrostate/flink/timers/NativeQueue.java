@@ -9,6 +9,9 @@ import org.apache.flink.runtime.state.metainfo.StateMetaInfoSnapshot;
 
 import javax.annotation.Nullable;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * A timer queue kept in the native store: one map-kind state whose entries are the queue's
  * elements, each keyed {@code [key group][element bytes]} with an empty value. That is the layout
@@ -18,21 +21,42 @@ import javax.annotation.Nullable;
 @Internal
 public final class NativeQueue<T> {
     private final int stateId;
+    private final boolean restored;
     private RegisteredPriorityQueueStateBackendMetaInfo<T> metaInfo;
+
+    /** The key groups' sets of {@link #queue}, for write-backs before snapshots. */
+    final List<FerroQueueSet<T>> sets = new ArrayList<>();
 
     /** The queue handed to the operator; created at the first registration after a restore. */
     @Nullable KeyGroupPartitionedPriorityQueue<T, FerroQueueSet<T>> queue;
 
-    NativeQueue(int stateId, RegisteredPriorityQueueStateBackendMetaInfo<T> metaInfo) {
+    NativeQueue(
+            int stateId,
+            RegisteredPriorityQueueStateBackendMetaInfo<T> metaInfo,
+            boolean restored) {
         this.stateId = stateId;
         this.metaInfo = metaInfo;
+        this.restored = restored;
     }
 
     /** Registers, in {@code store}, the queue a snapshot's meta info names. */
     public static NativeQueue<?> restore(NativeStore store, StateMetaInfoSnapshot meta) {
         RegisteredPriorityQueueStateBackendMetaInfo<?> info =
                 new RegisteredPriorityQueueStateBackendMetaInfo<>(meta);
-        return new NativeQueue<>(store.registerState(meta.getName(), NativeStore.KIND_MAP), info);
+        return new NativeQueue<>(
+                store.registerState(meta.getName(), NativeStore.KIND_MAP), info, true);
+    }
+
+    /** Whether the store held the queue before this run (a restore): it may have elements. */
+    boolean restored() {
+        return restored;
+    }
+
+    /** Writes every key group's fresh elements to the store. */
+    void writeBack() {
+        for (FerroQueueSet<T> set : sets) {
+            set.writeBack();
+        }
     }
 
     public int stateId() {
