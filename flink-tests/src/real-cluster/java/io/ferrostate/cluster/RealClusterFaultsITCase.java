@@ -252,7 +252,7 @@ class RealClusterFaultsITCase {
         k.atMsOfJob = System.currentTimeMillis() - t0;
         k.pid = cluster.killTaskManagerNow(k.taskManager);
         assertThat(done).isGreaterThan(0);
-        recover(id, k);
+        recover(id, k, t0 + k.atMsOfJob);
         return k;
     }
 
@@ -330,7 +330,7 @@ class RealClusterFaultsITCase {
                 t.close();
             }
         }
-        recover(id, k);
+        recover(id, k, t0 + k.atMsOfJob);
         // The checkpoint whose upload was cut must not have completed.
         if (k.uploadConfirmed) {
             for (JsonNode h : cluster.checkpoints(id).path("history")) {
@@ -345,11 +345,12 @@ class RealClusterFaultsITCase {
     }
 
     /**
-     * After a kill: starts a replacement TaskManager, waits until the job runs again and has
-     * completed a checkpoint after its restore, and records which checkpoint it restored.
+     * After a kill at {@code killedAt} (the kill's own time: the failure it causes can be in the
+     * exception history before this method runs, when reading the victim's log took a while):
+     * starts a replacement TaskManager, waits until the job runs again and has completed a
+     * checkpoint after its restore, and records which checkpoint it restored.
      */
-    private void recover(String id, Kill k) throws Exception {
-        long killedAt = System.currentTimeMillis();
+    private void recover(String id, Kill k, long killedAt) throws Exception {
         // Once the failure is in the exception history, the job is failing over and no checkpoint
         // can complete any more: the latest completed one is the one to restore.
         boolean failed = cluster.waitForFailureSince(id, killedAt - 1_000, Duration.ofMinutes(1));
