@@ -50,8 +50,11 @@ public final class FerroTimerQueues {
      */
     static final int FRESH_PER_QUEUE = 1 << 16;
 
-    /** Bounds of one key group's share of {@link #FRESH_PER_QUEUE}. */
-    static final int MIN_FRESH = CACHE_SIZE;
+    /**
+     * Bounds of one key group's share of {@link #FRESH_PER_QUEUE}: a backend holding all 32,768 key
+     * groups Flink allows keeps 2 in each, so a queue never holds more than 65,536.
+     */
+    static final int MIN_FRESH = 2;
 
     static final int MAX_FRESH = 4096;
 
