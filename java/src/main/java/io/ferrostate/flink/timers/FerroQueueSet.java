@@ -12,6 +12,7 @@ import javax.annotation.Nullable;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.TreeMap;
@@ -209,15 +210,22 @@ final class FerroQueueSet<T> implements InternalPriorityQueue<T>, HeapPriorityQu
         return wasFirst;
     }
 
-    /** Writes the fresh elements to the store (before a snapshot, or when there are too many). */
+    /**
+     * Writes the fresh elements to the store (before a snapshot, or when there are too many). Each
+     * is first accounted as stored, then written, then leaves the fresh part: when a write fails
+     * (the store keeps it pending), the element is in both parts, which the set handles as a timer
+     * registered again, so no failure leaves a stored element the set does not know of.
+     */
     void writeBack() {
         if (fresh.isEmpty()) {
             return;
         }
         fill();
-        for (Map.Entry<byte[], Boolean> e : fresh.entrySet()) {
+        Iterator<Map.Entry<byte[], Boolean>> it = fresh.entrySet().iterator();
+        while (it.hasNext()) {
+            Map.Entry<byte[], Boolean> e = it.next();
             byte[] key = e.getKey();
-            queues.put(queue, key);
+            e.setValue(true);
             if (seekHint != null && BYTE_ORDER.compare(key, seekHint) <= 0) {
                 seekHint = null;
             }
@@ -232,8 +240,9 @@ final class FerroQueueSet<T> implements InternalPriorityQueue<T>, HeapPriorityQu
                     complete = false;
                 }
             }
+            queues.put(queue, key);
+            it.remove();
         }
-        fresh.clear();
     }
 
     @Override
