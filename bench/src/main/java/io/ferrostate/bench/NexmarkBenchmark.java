@@ -233,15 +233,20 @@ public final class NexmarkBenchmark {
         String id = null;
         try {
             rss.start();
-            id =
-                    cluster.submit(
+            List<String> options =
+                    new ArrayList<>(
                             Arrays.asList(
                                     "-p",
                                     "2",
                                     "-c",
                                     "io.ferrostate.nexmark.NexmarkJob",
-                                    "-Dstate.backend.type=" + type(backend),
-                                    "-D" + TIMERS_OPTION + "=" + timers(backend)),
+                                    "-Dstate.backend.type=" + type(backend)));
+            if (backend.startsWith("ferrostate")) {
+                options.add("-D" + TIMERS_OPTION + "=" + timers(backend));
+            }
+            id =
+                    cluster.submit(
+                            options,
                             jar,
                             "--query",
                             query,
@@ -299,7 +304,7 @@ public final class NexmarkBenchmark {
     /**
      * Where ferrostate keeps timers: {@code ferrostate} runs the default (in the store), the
      * variant {@code ferrostate-heap-timers} keeps them in Flink's heap queues, to show what the
-     * default costs or gives on whole jobs. Other backends ignore the option.
+     * default costs or gives on whole jobs. Only ferrostate runs are given the option.
      */
     private static String timers(String backend) {
         return backend.equals("ferrostate-heap-timers") ? "HEAP" : "NATIVE";

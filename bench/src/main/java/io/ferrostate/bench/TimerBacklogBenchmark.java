@@ -15,6 +15,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongConsumer;
 
 /**
  * Timer work with a million timers pending, as a job with long windows or cleanup timers has:
@@ -62,12 +63,17 @@ public class TimerBacklogBenchmark {
         return keys[(int) ((s * TIMERS_PER_STEP + i) % KEYS)];
     }
 
-    private void register(long s) {
+    /** Runs {@code action} on the time of step {@code s} under each of the step's keys. */
+    private void forEachTimer(long s, LongConsumer action) {
         long time = s * STEP_MS;
         for (int i = 0; i < TIMERS_PER_STEP; i++) {
             built.backend.setCurrentKey(key(s, i));
-            timers.service.registerEventTimeTimer(time, time);
+            action.accept(time);
         }
+    }
+
+    private void register(long s) {
+        forEachTimer(s, time -> timers.service.registerEventTimeTimer(time, time));
     }
 
     /** Registers a step one backlog ahead; the watermark fires the oldest step. */
@@ -85,11 +91,7 @@ public class TimerBacklogBenchmark {
     public void registerAndDelete() throws Exception {
         step++;
         register(step + BACKLOG_STEPS);
-        long time = step * STEP_MS;
-        for (int i = 0; i < TIMERS_PER_STEP; i++) {
-            built.backend.setCurrentKey(key(step, i));
-            timers.service.deleteEventTimeTimer(time, time);
-        }
+        forEachTimer(step, time -> timers.service.deleteEventTimeTimer(time, time));
     }
 
     /**

@@ -123,14 +123,25 @@ final class FerroQueueSet<T> implements InternalPriorityQueue<T>, HeapPriorityQu
         return c == null || BYTE_ORDER.compare(f, c) <= 0 ? f : c;
     }
 
+    /**
+     * Where {@code key} lies against the cache's range: negative below its last element, zero at
+     * it, positive beyond it (every key is in range of a complete cache; none of an empty one).
+     */
+    private int againstCache(byte[] key) {
+        if (complete) {
+            return -1;
+        }
+        return cache.isEmpty() ? 1 : BYTE_ORDER.compare(key, cache.last());
+    }
+
     /** Whether {@code key} may be in the cache: no greater than its last, or the cache is whole. */
     private boolean inCacheRange(byte[] key) {
-        return complete || (!cache.isEmpty() && BYTE_ORDER.compare(key, cache.last()) <= 0);
+        return againstCache(key) <= 0;
     }
 
     /** Whether the store may hold {@code key}, which the cache does not. */
     private boolean mayBeStored(byte[] key) {
-        if (complete || (!cache.isEmpty() && BYTE_ORDER.compare(key, cache.last()) < 0)) {
+        if (againstCache(key) < 0) {
             return false;
         }
         return !storedMaxKnown || (storedMax != null && BYTE_ORDER.compare(key, storedMax) <= 0);
@@ -233,7 +244,7 @@ final class FerroQueueSet<T> implements InternalPriorityQueue<T>, HeapPriorityQu
                 storedMax = key;
             }
             // Keep the cache a prefix of the stored elements.
-            if (complete || BYTE_ORDER.compare(key, cache.last()) < 0) {
+            if (againstCache(key) < 0) {
                 cache.add(key);
                 if (cache.size() > FerroTimerQueues.CACHE_SIZE) {
                     cache.pollLast();
