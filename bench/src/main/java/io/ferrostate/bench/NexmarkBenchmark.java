@@ -1,6 +1,8 @@
 package io.ferrostate.bench;
 
 import io.ferrostate.cluster.FlinkCluster;
+import io.ferrostate.cluster.ProcStat;
+import io.ferrostate.cluster.RssSampler;
 import io.ferrostate.nexmark.NexmarkQuery;
 import io.ferrostate.nexmark.check.Check;
 import io.ferrostate.nexmark.check.CheckFiles;
@@ -24,7 +26,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 
 /**
@@ -228,7 +229,7 @@ public final class NexmarkBenchmark {
         for (ProcessHandle h : tms.values()) {
             cpuBefore.put(h.pid(), ProcStat.cpuSeconds(h.pid()));
         }
-        RssSampler rss = new RssSampler(tms.values());
+        RssSampler rss = new RssSampler(tms.values(), 250);
         long t0 = System.nanoTime();
         String id = null;
         try {
@@ -516,87 +517,6 @@ public final class NexmarkBenchmark {
             }
         }
         return "=";
-    }
-
-    // --------------------------------------------------------------------------------------------
-
-    /** CPU seconds of a process from /proc/PID/stat (utime + stime); -1 when it is gone. */
-    static final class ProcStat {
-        static double cpuSeconds(long pid) {
-            try {
-                String stat =
-                        new String(
-                                Files.readAllBytes(Paths.get("/proc/" + pid + "/stat")),
-                                StandardCharsets.US_ASCII);
-                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                // Fields after the command: state is f[0]; utime is field 14 of the file, f[11].
-                return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
-            } catch (IOException | RuntimeException e) {
-                return -1;
-            }
-        }
-
-        static long rssBytes(long pid) {
-            try {
-                for (String l : Files.readAllLines(Paths.get("/proc/" + pid + "/status"))) {
-                    if (l.startsWith("VmRSS:")) {
-                        return Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024;
-                    }
-                }
-            } catch (IOException | RuntimeException e) {
-                // gone
-            }
-            return 0;
-        }
-    }
-
-    /** Samples the TaskManagers' resident memory every 250 ms; keeps each one's peak. */
-    static final class RssSampler {
-        private final List<ProcessHandle> processes;
-        private final Map<Long, Long> peaks = new ConcurrentHashMap<>();
-        private volatile boolean running;
-        private Thread thread;
-
-        RssSampler(java.util.Collection<ProcessHandle> processes) {
-            this.processes = new ArrayList<>(processes);
-        }
-
-        void start() {
-            running = true;
-            thread =
-                    new Thread(
-                            () -> {
-                                while (running) {
-                                    sample();
-                                    try {
-                                        Thread.sleep(250);
-                                    } catch (InterruptedException e) {
-                                        return;
-                                    }
-                                }
-                            },
-                            "rss-sampler");
-            thread.setDaemon(true);
-            thread.start();
-        }
-
-        private void sample() {
-            for (ProcessHandle p : processes) {
-                peaks.merge(p.pid(), ProcStat.rssBytes(p.pid()), Math::max);
-            }
-        }
-
-        void stop() throws InterruptedException {
-            running = false;
-            thread.interrupt();
-            thread.join();
-            sample();
-        }
-
-        /** The largest peak of one TaskManager. */
-        long peak() {
-            return peaks.values().stream().mapToLong(Long::longValue).max().orElse(0);
-        }
     }
 
     // --------------------------------------------------------------------------------------------

@@ -10,10 +10,11 @@ import java.util.List;
 /**
  * The module's JUnit 5 class order (junit-platform.properties): every other class in the order
  * JUnit found it, then the real-cluster classes, the ones sharing {@link FerroCluster} first and
- * {@code RealClusterClassLoaderITCase} (its own cluster) last. Surefire runs all classes in one
- * JUnit launch, and the shared cluster is stopped only when JUnit closes its root context (after
- * the last class) or when the class-loader test stops it first: with this order its three JVMs are
- * never idle while other tests run, and two clusters never run at once.
+ * {@code RealClusterClassLoaderITCase} and {@code RealClusterMemoryITCase} (their own clusters)
+ * last. Surefire runs all classes in one JUnit launch, and the shared cluster is stopped only when
+ * JUnit closes its root context (after the last class) or when the class-loader test stops it
+ * first: with this order its three JVMs are never idle while other tests run, and two clusters
+ * never run at once.
  */
 public final class RealClusterClassOrder implements ClassOrderer {
 
@@ -24,7 +25,8 @@ public final class RealClusterClassOrder implements ClassOrderer {
                     "io.ferrostate.cluster.RealClusterSavepointITCase",
                     "io.ferrostate.cluster.RealClusterFaultsITCase",
                     "io.ferrostate.cluster.RealClusterSqlITCase",
-                    "io.ferrostate.cluster.RealClusterClassLoaderITCase");
+                    "io.ferrostate.cluster.RealClusterClassLoaderITCase",
+                    "io.ferrostate.cluster.RealClusterMemoryITCase");
 
     @Override
     public void orderClasses(ClassOrdererContext context) {
