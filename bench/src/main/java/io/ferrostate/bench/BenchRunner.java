@@ -26,20 +26,22 @@ import java.util.stream.Stream;
  * Runs the suite and writes the report: {@code make bench} (profile {@code short}), {@code make
  * bench-full} (profile {@code full}).
  *
- * <p>Five JMH runs, each with all three backends: the state benchmarks in-memory, the state
- * benchmarks out-of-core (a heap that is touched up front, so RSS growth is native memory), the
- * floor benchmarks, the SQL window timers, the example job. Their JSON results and the per-trial
- * memory records land in {@code <out>/tmp/}; {@link Report} turns them into {@code <out>/latest.md}
- * and {@code <out>/latest.json} ({@code <out>/tmp/smoke.*} for the smoke profile, which is never a
- * result).
+ * <p>Six JMH runs: with all three backends the state benchmarks in-memory, the state benchmarks
+ * out-of-core (a heap that is touched up front, so RSS growth is native memory; RocksDB also tuned
+ * for large state), the floor benchmarks, the SQL window timers, the example job; and ferrostate
+ * with its metrics off and on (their overhead). Their JSON results and the per-trial memory records
+ * land in {@code <out>/tmp/}; {@link Report} turns them into {@code <out>/latest.md} and {@code
+ * <out>/latest.json} ({@code <out>/tmp/smoke.*} for the smoke profile, which is never a result).
  *
  * <pre>
  * Options:
  *   --profile smoke|short|full   iterations (default short)
  *   --include REGEX              only benchmarks matching (repeatable), e.g. 'ValueStateBenchmark.valueGet'
  *   --regimes in-memory,out-of-core
- *   --backends HEAP,ROCKSDB,FERROSTATE
- *   --groups state,floors,timers,job  which parts to run (default all)
+ *   --backends HEAP,ROCKSDB,FERROSTATE  (out of core, ROCKSDB brings ROCKSDB_TUNED along: RocksDB
+ *                                with partitioned index and filters, as Flink advises for large state)
+ *   --groups state,floors,timers,job,metrics  which parts to run (default all; metrics: ferrostate
+ *                                with its metrics off and on, read every 100 ms, in memory)
  *   --out DIR                    default bench/results
  *   --report-only                re-render the report from DIR/tmp without running anything
  * </pre>
@@ -69,6 +71,11 @@ public final class BenchRunner {
     static final String JOB = "io\\.ferrostate\\.bench\\.JobThroughputBenchmark\\.";
     static final String TIMERS =
             "io\\.ferrostate\\.bench\\.(SqlWindowTimer|TimerBacklog)Benchmark\\.";
+
+    /** The metrics-overhead pair: reads, writes and an iteration, in memory (the fastest). */
+    static final String METRICS =
+            "io\\.ferrostate\\.bench\\.(ValueStateBenchmark\\.value(Get|Update)"
+                    + "|MapStateBenchmark\\.map(Get|Update|Iterator)|ListStateBenchmark\\.listAppend)$";
 
     /** Iterations of one profile. */
     static final class Profile {
@@ -138,6 +145,21 @@ public final class BenchRunner {
 
     private BenchRunner() {}
 
+    /**
+     * The backends of a state regime: out of core, a run with RocksDB also runs RocksDB as Flink
+     * advises for state larger than memory ({@code ROCKSDB_TUNED}), so ferrostate is compared with
+     * both; in memory, Flink's defaults are what users run.
+     */
+    static String[] stateBackends(List<String> backends, String regime) {
+        List<String> out = new ArrayList<>(backends);
+        if (regime.equals("out-of-core")
+                && out.contains("ROCKSDB")
+                && !out.contains("ROCKSDB_TUNED")) {
+            out.add(out.indexOf("ROCKSDB") + 1, "ROCKSDB_TUNED");
+        }
+        return out.toArray(new String[0]);
+    }
+
     public static void main(String[] args) throws Exception {
         Map<String, List<String>> opts = parse(args);
         Profile profile = Profile.of(one(opts, "profile", "short"));
@@ -146,7 +168,7 @@ public final class BenchRunner {
         List<String> includes = opts.getOrDefault("include", new ArrayList<>());
         List<String> regimes = list(one(opts, "regimes", "in-memory,out-of-core"));
         List<String> backends = list(one(opts, "backends", "HEAP,ROCKSDB,FERROSTATE"));
-        List<String> groups = list(one(opts, "groups", "state,floors,timers,job"));
+        List<String> groups = list(one(opts, "groups", "state,floors,timers,job,metrics"));
         String name = profile.name.equals("smoke") ? "smoke" : "latest";
         Path target = profile.name.equals("smoke") ? tmp : out;
 
@@ -205,7 +227,7 @@ public final class BenchRunner {
                 }
                 ChainedOptionsBuilder b =
                         base(profile, jvm, tmp.resolve("jmh-state-" + regime + ".json"))
-                                .param("backend", backends.toArray(new String[0]))
+                                .param("backend", stateBackends(backends, regime))
                                 .param("regime", regime);
                 failed |= !run(b, STATE, includes, "state " + regime, groupSeconds);
             }
@@ -234,6 +256,15 @@ public final class BenchRunner {
                     base(profile, jvm, tmp.resolve("jmh-timers.json"))
                             .param("backend", backends.toArray(new String[0]));
             failed |= !run(b, TIMERS, includes, "SQL window timers", groupSeconds);
+        }
+        if (groups.contains("metrics") && backends.contains("FERROSTATE")) {
+            List<String> jvm = new ArrayList<>(fork);
+            jvm.addAll(Arrays.asList("-Xms1g", "-Xmx3g"));
+            ChainedOptionsBuilder b =
+                    base(profile, jvm, tmp.resolve("jmh-metrics.json"))
+                            .param("backend", "FERROSTATE_METRICS_OFF", "FERROSTATE_METRICS_ON")
+                            .param("regime", "in-memory");
+            failed |= !run(b, METRICS, includes, "metrics overhead", groupSeconds);
         }
         if (groups.contains("job")) {
             List<String> jvm = new ArrayList<>(fork);

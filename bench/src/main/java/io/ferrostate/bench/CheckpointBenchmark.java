@@ -72,7 +72,7 @@ import java.util.stream.Stream;
  *
  * <pre>
  * java -cp "bench/target/classes:$(cat bench/target/bench.classpath)" io.ferrostate.bench.CheckpointBenchmark \
- *   --mb 1024 --value-bytes 100 --budget-mb 256 --change-percent 1 --change-rounds 4 --backends ROCKSDB,FERROSTATE \
+ *   --mb 1024 --value-bytes 100 --budget-mb 256 --change-percent 1 --change-rounds 10 --backends ROCKSDB,FERROSTATE \
  *   --repeats 5 --out bench/results --name checkpoints [--workdir /tmp] [--no-count]
  * </pre>
  */
@@ -103,6 +103,9 @@ public final class CheckpointBenchmark {
     private final int repeats;
 
     /** How many times 1% of the keys change, each followed by a checkpoint (2, 3, ...). */
+    /** How many times RocksDB's upload at the same step a later checkpoint may upload. */
+    static final double STEP_LIMIT = 2.0;
+
     private final int rounds;
 
     /**
@@ -140,7 +143,7 @@ public final class CheckpointBenchmark {
         double changePercent = 1.0;
         boolean countKeys = true;
         int repeats = 5;
-        int rounds = 4;
+        int rounds = 10;
         boolean compactAfterLoad = true;
         List<String> backends = Arrays.asList("ROCKSDB", "FERROSTATE");
         String out = "bench/results";
@@ -352,9 +355,12 @@ public final class CheckpointBenchmark {
             r.put("change_rounds_uploaded_bytes", uploaded);
             r.put("change_rounds_sync_median_s", median(syncs));
             r.put("change_rounds_async_median_s", median(asyncs));
+            long uploadedSum = uploaded.stream().mapToLong(Long::longValue).sum();
+            r.put("change_rounds_uploaded_mean_bytes", uploadedSum / uploaded.size());
             r.put(
-                    "change_rounds_uploaded_mean_bytes",
-                    uploaded.stream().mapToLong(Long::longValue).sum() / uploaded.size());
+                    "change_rounds_uploaded_max_bytes",
+                    uploaded.stream().mapToLong(Long::longValue).max().orElse(0));
+            r.put("change_rounds_uploaded_sum_bytes", uploadedSum);
             r.put("checkpoint_dir_bytes", BenchBackends.diskBytes(cpDir));
         } finally {
             b.close();
@@ -805,6 +811,20 @@ public final class CheckpointBenchmark {
                 ferro,
                 "change_rounds_uploaded_mean_bytes",
                 "B");
+        row(
+                md,
+                "checkpoints 2-" + (rounds + 1) + ", uploaded bytes, largest",
+                rocks,
+                ferro,
+                "change_rounds_uploaded_max_bytes",
+                "B");
+        row(
+                md,
+                "checkpoints 2-" + (rounds + 1) + ", uploaded bytes, all together",
+                rocks,
+                ferro,
+                "change_rounds_uploaded_sum_bytes",
+                "B");
         row(md, "restore (same parallelism), median of " + repeats, rocks, ferro, "restore_s", "s");
         row(
                 md,
@@ -865,6 +885,7 @@ public final class CheckpointBenchmark {
                 .append(", ferrostate ")
                 .append(ferro.get("change_rounds_async_s"))
                 .append(".\n");
+        md.append(stepVerdict(rocks, ferro));
         md.append("Restores (s): RocksDB ")
                 .append(rocks.get("restore_samples_s"))
                 .append(", ferrostate ")
@@ -1003,6 +1024,37 @@ public final class CheckpointBenchmark {
             s.filter(Files::isRegularFile).forEach(p -> out.put(p.toString(), p.toFile().length()));
         }
         return out;
+    }
+
+    /**
+     * Whether every ferrostate checkpoint after the first uploaded at most {@link #STEP_LIMIT}
+     * times what RocksDB's checkpoint of the same step did (issue 17, item 5), and the steps where
+     * not.
+     */
+    static String stepVerdict(Map<String, Object> rocks, Map<String, Object> ferro) {
+        Object r = rocks.get("change_rounds_uploaded_bytes");
+        Object f = ferro.get("change_rounds_uploaded_bytes");
+        if (!(r instanceof List) || !(f instanceof List)) {
+            return "";
+        }
+        List<?> rl = (List<?>) r;
+        List<?> fl = (List<?>) f;
+        List<String> over = new ArrayList<>();
+        for (int i = 0; i < Math.min(rl.size(), fl.size()); i++) {
+            long rb = ((Number) rl.get(i)).longValue();
+            long fb = ((Number) fl.get(i)).longValue();
+            if (fb > STEP_LIMIT * rb) {
+                over.add(
+                        String.format(
+                                Locale.ROOT, "checkpoint %d: %s vs %s", i + 2, mib(fb), mib(rb)));
+            }
+        }
+        return String.format(
+                Locale.ROOT,
+                "Every ferrostate checkpoint after the first uploads at most %.0fx RocksDB's at the same"
+                        + " step: %s.%n",
+                STEP_LIMIT,
+                over.isEmpty() ? "yes" : "**no** (" + String.join("; ", over) + ")");
     }
 
     private static String mibList(Object v) {

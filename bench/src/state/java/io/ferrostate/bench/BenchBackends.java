@@ -49,18 +49,21 @@ public final class BenchBackends {
         public final CheckpointableKeyedStateBackend<K> backend;
         public final File dir;
         private final MockEnvironment env;
+        private final AutoCloseable metricGroup;
 
         Built(
                 BackendType type,
                 Regime regime,
                 CheckpointableKeyedStateBackend<K> backend,
                 File dir,
-                MockEnvironment env) {
+                MockEnvironment env,
+                AutoCloseable metricGroup) {
             this.type = type;
             this.regime = regime;
             this.backend = backend;
             this.dir = dir;
             this.env = env;
+            this.metricGroup = metricGroup;
         }
 
         /** The ferrostate backend, or null. */
@@ -73,6 +76,7 @@ public final class BenchBackends {
         @Override
         public void close() throws Exception {
             try {
+                metricGroup.close();
                 backend.dispose();
                 if (backend instanceof AutoCloseable) {
                     ((AutoCloseable) backend).close();
@@ -88,9 +92,31 @@ public final class BenchBackends {
     public enum BackendType {
         HEAP,
         ROCKSDB,
+        /**
+         * EmbeddedRocksDB as Flink's documentation advises for state larger than memory: index and
+         * filter blocks partitioned ({@link #TUNED_ROCKSDB_OPTION}), so a read that misses the
+         * block cache loads one small index partition, not a whole index block; the same managed
+         * memory as the others.
+         */
+        ROCKSDB_TUNED,
         FORST,
-        FERROSTATE
+        FERROSTATE,
+        /**
+         * ferrostate with its metrics (all groups, the default) read every {@link
+         * #METRICS_PERIOD_MS} by a reporter thread: one side of the metrics-overhead pair. The
+         * suite's plain {@code FERROSTATE} registers them under a group nobody reads.
+         */
+        FERROSTATE_METRICS_ON,
+        /** ferrostate with every metric group turned off: the other side of the pair. */
+        FERROSTATE_METRICS_OFF
     }
+
+    /** How often {@link BackendType#FERROSTATE_METRICS_ON}'s reporter thread reads the gauges. */
+    static final long METRICS_PERIOD_MS = 100;
+
+    /** The option {@link BackendType#ROCKSDB_TUNED} sets to true. */
+    static final String TUNED_ROCKSDB_OPTION =
+            "state.backend.rocksdb.memory.partitioned-index-filters";
 
     private BenchBackends() {}
 
@@ -115,6 +141,11 @@ public final class BenchBackends {
                         .toFile();
         MockEnvironment env =
                 MockEnvironment.builder().setManagedMemorySize(regime.budgetBytes()).build();
+        PollingMetricGroup polled =
+                type == BackendType.FERROSTATE_METRICS_ON
+                        ? new PollingMetricGroup(METRICS_PERIOD_MS)
+                        : null;
+        AutoCloseable metricGroup = polled != null ? polled : () -> {};
         try {
             // As a TaskManager gives every task (ForSt asks for it when it builds a backend).
             env.setCheckpointStorageAccess(
@@ -131,16 +162,20 @@ public final class BenchBackends {
                                     KEY_GROUP_RANGE,
                                     env.getTaskKvStateRegistry(),
                                     TtlTimeProvider.DEFAULT,
-                                    new UnregisteredMetricsGroup(),
+                                    polled != null ? polled : new UnregisteredMetricsGroup(),
                                     (name, value) -> {},
                                     Collections.emptyList(),
                                     new CloseableRegistry(),
                                     1.0));
-            return new Built<>(type, regime, keyed, dir, env);
+            if (polled != null && polled.gauges() == 0) {
+                throw new IllegalStateException("ferrostate registered no metrics to read");
+            }
+            return new Built<>(type, regime, keyed, dir, env, metricGroup);
         } catch (Throwable t) {
             // A backend that failed half-built may keep managed memory; closing the environment
             // then fails too, and must not hide why the backend failed.
             try {
+                metricGroup.close();
                 env.close();
             } catch (Throwable closing) {
                 t.addSuppressed(closing);
@@ -160,6 +195,17 @@ public final class BenchBackends {
             if (k.startsWith(prefix)) {
                 config.setString(k.substring(prefix.length()), System.getProperty(k));
             }
+        }
+        if (type == BackendType.ROCKSDB_TUNED) {
+            config.setString(TUNED_ROCKSDB_OPTION, "true");
+            type = BackendType.ROCKSDB;
+        } else if (type == BackendType.FERROSTATE_METRICS_OFF) {
+            for (String group : new String[] {"hot-tier", "memory", "rocksdb", "checkpoint"}) {
+                config.setString("state.backend.ferrostate.metrics." + group, "false");
+            }
+            type = BackendType.FERROSTATE;
+        } else if (type == BackendType.FERROSTATE_METRICS_ON) {
+            type = BackendType.FERROSTATE;
         }
         return BenchFlink.stateBackend(type, dir, config, BenchBackends.class.getClassLoader());
     }
