@@ -104,6 +104,30 @@ class NativeTimersTest {
         return new TimerHeapInternalTimer<>(r.nextInt(5000), r.nextInt(300), (long) r.nextInt(3));
     }
 
+    private static TimerHeapInternalTimer<Integer, Long> copy(
+            TimerHeapInternalTimer<Integer, Long> t) {
+        return new TimerHeapInternalTimer<>(t.getTimestamp(), t.getKey(), t.getNamespace());
+    }
+
+    private static long firstTimestamp(TreeSet<TimerHeapInternalTimer<Integer, Long>> model) {
+        return model.isEmpty() ? Long.MAX_VALUE : model.first().getTimestamp();
+    }
+
+    /**
+     * What an add or remove of {@code t} must answer: the head changed when {@code t} is earlier
+     * than every other timer ({@code others}: the earliest of them), and it may say so only when
+     * {@code t} is (or was) a first one ({@code first}: the earliest timestamp with {@code t}).
+     */
+    private static void assertHeadChange(
+            boolean headChanged, TimerHeapInternalTimer<Integer, Long> t, long others, long first) {
+        if (t.getTimestamp() < others) {
+            assertThat(headChanged).as("%s is the only first timer", t).isTrue();
+        }
+        if (headChanged) {
+            assertThat(t.getTimestamp()).as("%s was reported first", t).isLessThanOrEqualTo(first);
+        }
+    }
+
     @Test
     void nativeTimersAreTheDefaultAndHeapTimersAnOption() throws Exception {
         assertThat(queue(backend(new FerroStateBackend(false), all(), List.of())))
@@ -122,15 +146,26 @@ class NativeTimersTest {
             int op = r.nextInt(10);
             if (op < 5) {
                 TimerHeapInternalTimer<Integer, Long> t = timer(r);
+                long firstBefore = firstTimestamp(model);
                 boolean added = model.add(t);
                 boolean headChanged = q.add(t);
                 if (!added) {
                     assertThat(headChanged).as("a duplicate changes nothing").isFalse();
+                } else {
+                    assertHeadChange(headChanged, t, firstBefore, firstBefore);
                 }
             } else if (op < 7) {
-                TimerHeapInternalTimer<Integer, Long> t = timer(r);
-                model.remove(t);
-                q.remove(t);
+                // Half of the removals take a first timer: the answer that matters.
+                TimerHeapInternalTimer<Integer, Long> t =
+                        op == 6 && !model.isEmpty() ? copy(model.first()) : timer(r);
+                long firstBefore = firstTimestamp(model);
+                boolean removed = model.remove(t);
+                boolean headChanged = q.remove(t);
+                if (!removed) {
+                    assertThat(headChanged).as("removing an absent timer").isFalse();
+                } else {
+                    assertHeadChange(headChanged, t, firstTimestamp(model), firstBefore);
+                }
             } else if (op < 9) {
                 pollBoth(q, model);
             } else {
