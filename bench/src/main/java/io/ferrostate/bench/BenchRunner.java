@@ -263,7 +263,10 @@ public final class BenchRunner {
             ChainedOptionsBuilder b =
                     base(profile, jvm, tmp.resolve("jmh-metrics.json"))
                             .param("backend", "FERROSTATE_METRICS_OFF", "FERROSTATE_METRICS_ON")
-                            .param("regime", "in-memory");
+                            .param("regime", "in-memory")
+                            // A pair with a side missing (a trial whose gauges were never read
+                            // fails at its teardown) is no measurement: the run fails.
+                            .shouldFailOnError(true);
             failed |= !run(b, METRICS, includes, "metrics overhead", groupSeconds);
         }
         if (groups.contains("job")) {

@@ -73,10 +73,16 @@ public final class BenchBackends {
                     : null;
         }
 
+        /** Stops the metric reader first; a trial without metric reads fails after the cleanup. */
         @Override
         public void close() throws Exception {
+            Exception unread = null;
             try {
                 metricGroup.close();
+            } catch (IllegalStateException e) {
+                unread = e;
+            }
+            try {
                 backend.dispose();
                 if (backend instanceof AutoCloseable) {
                     ((AutoCloseable) backend).close();
@@ -84,6 +90,9 @@ public final class BenchBackends {
             } finally {
                 env.close();
                 FileUtils.deleteDirectoryQuietly(dir);
+            }
+            if (unread != null) {
+                throw unread;
             }
         }
     }

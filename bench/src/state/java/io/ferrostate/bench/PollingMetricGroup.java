@@ -60,14 +60,20 @@ final class PollingMetricGroup extends UnregisteredMetricsGroup implements AutoC
         return gauges.size();
     }
 
-    /** Rounds of reads done so far. */
-    long reads() {
-        return reads;
-    }
-
+    /**
+     * Stops the reader. A group whose gauges were never read fails: the trial it belonged to
+     * measured ferrostate without the reads it stands for (a trial lasts seconds; reads come every
+     * {@code periodMs}).
+     */
     @Override
     public void close() throws InterruptedException {
         reader.shutdownNow();
         reader.awaitTermination(10, TimeUnit.SECONDS);
+        if (!gauges.isEmpty() && reads == 0) {
+            throw new IllegalStateException(
+                    "The metrics-on trial ended before its "
+                            + gauges.size()
+                            + " gauges were read once: it measured no metric reads.");
+        }
     }
 }
