@@ -72,20 +72,24 @@ public final class FerroCluster {
         return failWritesFile;
     }
 
+    /**
+     * A new working directory for one cluster, {@code target/real-cluster/<prefix>-<time>} of the
+     * module that runs the tests: its Flink configuration, logs, checkpoints and job jars stay
+     * there for a look after the run.
+     */
+    public static Path workDir(String prefix) throws IOException {
+        Path base = Paths.get(System.getProperty("basedir", System.getProperty("user.dir")));
+        String time =
+                LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS"));
+        Path work = base.resolve("target/real-cluster").resolve(prefix + "-" + time);
+        Files.createDirectories(work);
+        return work.toAbsolutePath();
+    }
+
     // --------------------------------------------------------------------------------------------
 
     private static FerroCluster start() throws IOException {
-        Path base = Paths.get(System.getProperty("basedir", System.getProperty("user.dir")));
-        Path work =
-                base.resolve("target/real-cluster")
-                        .resolve(
-                                "ferrostate-"
-                                        + LocalDateTime.now()
-                                                .format(
-                                                        DateTimeFormatter.ofPattern(
-                                                                "yyyyMMdd-HHmmss-SSS")))
-                        .toAbsolutePath();
-        Files.createDirectories(work);
+        Path work = FerroCluster.workDir("ferrostate");
         long t0 = System.nanoTime();
         Path flinkHome = FlinkCluster.flinkHome(FlinkCluster.DEFAULT_FLINK_VERSION);
         Path examples =

@@ -12,8 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -62,17 +60,7 @@ class RealClusterClassLoaderITCase {
     static void startCluster() throws IOException {
         // One cluster at a time: the ferrostate cluster the other classes share is done.
         FerroCluster.stopShared();
-        Path base = Paths.get(System.getProperty("basedir", System.getProperty("user.dir")));
-        work =
-                base.resolve("target/real-cluster")
-                        .resolve(
-                                "classloader-"
-                                        + LocalDateTime.now()
-                                                .format(
-                                                        DateTimeFormatter.ofPattern(
-                                                                "yyyyMMdd-HHmmss-SSS")))
-                        .toAbsolutePath();
-        Files.createDirectories(work);
+        work = FerroCluster.workDir("classloader");
         // The job jar: the job class, ferrostate's jar (classes and native library) and the
         // examples' shaded jar (the session tracker, the datagen connector).
         Path testClasses = FlinkCluster.codeSource(InJarFerroStateJob.class.getName());

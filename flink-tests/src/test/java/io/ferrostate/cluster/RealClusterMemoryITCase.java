@@ -12,10 +12,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.time.Duration;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -51,17 +48,7 @@ class RealClusterMemoryITCase {
     static void startCluster() throws IOException {
         // One cluster at a time: the ferrostate cluster the other classes share is done.
         FerroCluster.stopShared();
-        Path base = Paths.get(System.getProperty("basedir", System.getProperty("user.dir")));
-        work =
-                base.resolve("target/real-cluster")
-                        .resolve(
-                                "memory-"
-                                        + LocalDateTime.now()
-                                                .format(
-                                                        DateTimeFormatter.ofPattern(
-                                                                "yyyyMMdd-HHmmss-SSS")))
-                        .toAbsolutePath();
-        Files.createDirectories(work);
+        work = FerroCluster.workDir("memory");
         Path testClasses = FlinkCluster.codeSource(StateHeavyJob.class.getName());
         jobJar =
                 JarBuilder.create()
