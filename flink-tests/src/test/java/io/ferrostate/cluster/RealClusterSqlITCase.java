@@ -55,15 +55,41 @@ class RealClusterSqlITCase {
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"q5", "q11", "q15", "q18", "q19", "q20"})
     void killedTaskManagerAndStillHashMapsResult(String query) throws Exception {
-        Path reference = env.scratch(query + "-hashmap");
+        killAndCompare(query, "ferrostate");
+    }
+
+    /**
+     * The window queries again with ferrostate's timers in Flink's heap queues ({@code
+     * timer-service.factory: HEAP}), snapshotted whole with every checkpoint: the other way its
+     * timers restore after a kill.
+     */
+    @ParameterizedTest(name = "{0} with heap timers")
+    @ValueSource(strings = {"q5", "q11"})
+    void heapTimersToo(String query) throws Exception {
+        killAndCompare(
+                query,
+                "ferrostate-heap-timers",
+                "-Dstate.backend.ferrostate.timer-service.factory=HEAP");
+    }
+
+    /**
+     * Runs {@code query} on HashMap, then on the cluster's ferrostate (with {@code ferroOptions})
+     * killing a TaskManager after the first checkpoint; the restored run must give HashMap's
+     * result.
+     */
+    private static void killAndCompare(String query, String label, String... ferroOptions)
+            throws Exception {
+        Path reference = env.scratch(query + "-hashmap-for-" + label);
         String refJob = submit(query, reference, "-Dstate.backend.type=hashmap");
         assertFinished(refJob, Duration.ofMinutes(3));
         Check expected = CheckFiles.read(reference);
         assertThat(expected.rows()).as(query + " on HashMap has rows").isPositive();
 
-        Path out = env.scratch(query + "-ferrostate");
+        Path out = env.scratch(query + "-" + label);
         long t0 = System.currentTimeMillis();
-        String id = submit(query, out, "--throttle", THROTTLE);
+        List<String> options = new ArrayList<>(Arrays.asList(ferroOptions));
+        options.addAll(Arrays.asList("--throttle", THROTTLE));
+        String id = submit(query, out, options.toArray(new String[0]));
         cluster.waitForAllTasksRunning(id, Duration.ofMinutes(2));
         long completed = cluster.waitForCheckpointAfter(id, 0, Duration.ofMinutes(1));
         // A TaskManager that runs tasks of this job (with 2 of 4 slots used, one may run none).
@@ -81,20 +107,21 @@ class RealClusterSqlITCase {
         Check actual = CheckFiles.read(out);
         System.out.printf(
                 "[sql] %s: TM %d (pid %d) killed %d ms into the run after checkpoint %d, restored from %d;"
-                        + " ferrostate %s, HashMap %s%n",
+                        + " %s %s, HashMap %s%n",
                 query,
                 victim,
                 pid,
                 killedAt - t0,
                 completed,
                 restoredFrom,
+                label,
                 actual.summary(),
                 expected.summary());
         assertThat(restoredFrom)
                 .as("%s restored from a checkpoint after the kill", query)
                 .isGreaterThanOrEqualTo(completed);
         assertThat(actual.summary())
-                .as("%s on ferrostate (one TaskManager killed) vs HashMap", query)
+                .as("%s on %s (one TaskManager killed) vs HashMap", query, label)
                 .isEqualTo(expected.summary());
     }
 
