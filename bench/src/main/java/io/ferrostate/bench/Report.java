@@ -101,6 +101,25 @@ final class Report {
 
     private Report() {}
 
+    /**
+     * Whether {@code a / b} reaches {@code target}, read with both error bars (JMH's 99.9%
+     * intervals): "yes" or "**no**" when every ratio the intervals allow agrees, else the side the
+     * measured ratio falls on, marked "inside the errors".
+     */
+    static String verdict(Row a, Row b, double target) {
+        double ea = Double.isNaN(a.error) ? 0 : a.error;
+        double eb = Double.isNaN(b.error) ? 0 : b.error;
+        double low = (a.score - ea) / (b.score + eb);
+        double high = b.score - eb > 0 ? (a.score + ea) / (b.score - eb) : Double.POSITIVE_INFINITY;
+        if (low >= target) {
+            return "yes";
+        }
+        if (high < target) {
+            return "**no**";
+        }
+        return (a.score / b.score >= target ? "yes" : "no") + ", inside the errors";
+    }
+
     /** Writes {@code <target>/<name>.md} and {@code .json}; returns 1 if results are missing. */
     static int write(
             Path tmp,
@@ -399,7 +418,7 @@ final class Report {
             md.append(" | ").append(score(off));
             md.append(" | ").append(score(on));
             md.append(" | ").append(fmt(ratio));
-            md.append(" | ").append(ratio >= 1 - METRICS_MAX_OVERHEAD ? "yes" : "**no**");
+            md.append(" | ").append(verdict(on, off, 1 - METRICS_MAX_OVERHEAD));
             md.append(" |\n");
             Map<String, Object> e = new LinkedHashMap<>();
             e.put("benchmark", op);
@@ -460,10 +479,7 @@ final class Report {
             md.append(" | ").append(rocks == null ? "-" : fmt(tuned.score / rocks.score));
             md.append(" | ").append(ratio(ferro, tuned));
             md.append(" | ")
-                    .append(
-                            ferro == null
-                                    ? "-"
-                                    : ferro.score >= TUNED_TARGET * tuned.score ? "yes" : "**no**")
+                    .append(ferro == null ? "-" : verdict(ferro, tuned, TUNED_TARGET))
                     .append(" |\n");
         }
     }
