@@ -114,12 +114,21 @@ class NativeTimersTest {
     }
 
     /**
-     * What an add or remove of {@code t} must answer: the head changed when {@code t} is earlier
-     * than every other timer ({@code others}: the earliest of them), and it may say so only when
-     * {@code t} is (or was) a first one ({@code first}: the earliest timestamp with {@code t}).
+     * What an add or remove of {@code t} must answer: nothing changed when the set did not ({@code
+     * changed}: a duplicate, an absent timer); else the head changed when {@code t} is earlier than
+     * every other timer ({@code others}: the earliest of them), and it may say so only when {@code
+     * t} is (or was) a first one ({@code first}: the earliest timestamp with {@code t}).
      */
     private static void assertHeadChange(
-            boolean headChanged, TimerHeapInternalTimer<Integer, Long> t, long others, long first) {
+            boolean headChanged,
+            boolean changed,
+            TimerHeapInternalTimer<Integer, Long> t,
+            long others,
+            long first) {
+        if (!changed) {
+            assertThat(headChanged).as("%s changed nothing", t).isFalse();
+            return;
+        }
         if (t.getTimestamp() < others) {
             assertThat(headChanged).as("%s is the only first timer", t).isTrue();
         }
@@ -148,24 +157,14 @@ class NativeTimersTest {
                 TimerHeapInternalTimer<Integer, Long> t = timer(r);
                 long firstBefore = firstTimestamp(model);
                 boolean added = model.add(t);
-                boolean headChanged = q.add(t);
-                if (!added) {
-                    assertThat(headChanged).as("a duplicate changes nothing").isFalse();
-                } else {
-                    assertHeadChange(headChanged, t, firstBefore, firstBefore);
-                }
+                assertHeadChange(q.add(t), added, t, firstBefore, firstBefore);
             } else if (op < 7) {
                 // Half of the removals take a first timer: the answer that matters.
                 TimerHeapInternalTimer<Integer, Long> t =
                         op == 6 && !model.isEmpty() ? copy(model.first()) : timer(r);
                 long firstBefore = firstTimestamp(model);
                 boolean removed = model.remove(t);
-                boolean headChanged = q.remove(t);
-                if (!removed) {
-                    assertThat(headChanged).as("removing an absent timer").isFalse();
-                } else {
-                    assertHeadChange(headChanged, t, firstTimestamp(model), firstBefore);
-                }
+                assertHeadChange(q.remove(t), removed, t, firstTimestamp(model), firstBefore);
             } else if (op < 9) {
                 pollBoth(q, model);
             } else {
