@@ -9,11 +9,18 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -55,7 +62,7 @@ class RealClusterSqlITCase {
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"q5", "q11", "q15", "q18", "q19", "q20"})
     void killedTaskManagerAndStillHashMapsResult(String query) throws Exception {
-        killAndCompare(query, "ferrostate");
+        killAndCompare(query, "ferrostate", "NATIVE");
     }
 
     /**
@@ -69,16 +76,18 @@ class RealClusterSqlITCase {
         killAndCompare(
                 query,
                 "ferrostate-heap-timers",
+                "HEAP",
                 "-Dstate.backend.ferrostate.timer-service.factory=HEAP");
     }
 
     /**
      * Runs {@code query} on HashMap, then on the cluster's ferrostate (with {@code ferroOptions})
      * killing a TaskManager after the first checkpoint; the restored run must give HashMap's
-     * result.
+     * result, and every keyed backend of the job must have logged {@code timers} as where its
+     * timers live.
      */
-    private static void killAndCompare(String query, String label, String... ferroOptions)
-            throws Exception {
+    private static void killAndCompare(
+            String query, String label, String timers, String... ferroOptions) throws Exception {
         Path reference = env.scratch(query + "-hashmap-for-" + label);
         String refJob = submit(query, reference, "-Dstate.backend.type=hashmap");
         assertFinished(refJob, Duration.ofMinutes(3));
@@ -123,6 +132,28 @@ class RealClusterSqlITCase {
         assertThat(actual.summary())
                 .as("%s on %s (one TaskManager killed) vs HashMap", query, label)
                 .isEqualTo(expected.summary());
+        assertThat(timersLogged(id))
+                .as("%s: where the ferrostate backends of job %s put their timers", query, id)
+                .containsExactly(timers);
+    }
+
+    /**
+     * The timer settings the ferrostate keyed backends of job {@code id} logged when they were
+     * built (FerroStateBackend's INFO line), from every TaskManager log, the killed one's too.
+     */
+    private static Set<String> timersLogged(String id) throws IOException {
+        Pattern line =
+                Pattern.compile("ferrostate keyed backend of job " + id + ",.*: timers (\\w+),");
+        Set<String> timers = new TreeSet<>();
+        for (Path log : cluster.taskManagerLogs()) {
+            for (String l : Files.readAllLines(log, StandardCharsets.UTF_8)) {
+                Matcher m = line.matcher(l);
+                if (m.find()) {
+                    timers.add(m.group(1));
+                }
+            }
+        }
+        return timers;
     }
 
     private static String submit(String query, Path checkDir, String... extra) {

@@ -265,6 +265,16 @@ public class FerroStateBackend extends StateBackendBase implements ConfigurableS
                                                 .defaultValue())
                         .build();
         backend.setFailWritesFile(faultSwitch);
+        // One line per keyed backend: what an operator (and the real-cluster tests) can check.
+        LOG.info(
+                "ferrostate keyed backend of job {}, operator {}, key groups {}: timers {},"
+                        + " incremental checkpoints {}, in {}.",
+                parameters.getJobID(),
+                parameters.getOperatorIdentifier(),
+                parameters.getKeyGroupRange(),
+                getTimerServiceFactory(),
+                isIncrementalCheckpointsEnabled(),
+                instanceBasePath);
         if (metrics.any()) {
             backend.registerMetrics(parameters.getMetricGroup(), metrics);
         }
