@@ -76,10 +76,12 @@ public final class BenchBackends {
         /** Stops the metric reader first; a trial without metric reads fails after the cleanup. */
         @Override
         public void close() throws Exception {
+            // Whatever stopping the metric reader throws (unread gauges, an interrupt), the
+            // backend is disposed first and the failure rethrown after.
             Exception unread = null;
             try {
                 metricGroup.close();
-            } catch (IllegalStateException e) {
+            } catch (Exception e) {
                 unread = e;
             }
             try {
