@@ -8,10 +8,14 @@ import org.slf4j.LoggerFactory;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.Locale;
 
 /**
@@ -101,35 +105,85 @@ public final class NativeLibraryLoader {
     }
 
     private static String extractAndLoad() throws IOException {
-        String resource = "/native/" + platform() + "/" + LIBRARY_FILE;
-        byte[] library;
-        try (InputStream in = NativeLibraryLoader.class.getResourceAsStream(resource)) {
-            if (in == null) {
-                throw new IOException(
-                        "the jar has no "
-                                + resource
-                                + "; ferrostate is built for linux-x86_64 only so far");
-            }
-            library = in.readAllBytes();
-        }
+        Packed packed = new Packed("/native/" + platform() + "/" + LIBRARY_FILE);
         Path dir = Paths.get(System.getProperty("java.io.tmpdir"));
         Files.createDirectories(dir);
         Path cache = privateCacheDir(dir);
         if (cache != null) {
-            String loaded = loadReusableCopy(cache, library);
+            String loaded = loadReusableCopy(cache, packed);
             if (loaded != null) {
-                return resource + " (copy " + loaded + ")";
+                return packed.resource + " (copy " + loaded + ")";
             }
         }
         // No usable cache directory: a copy of this load's own, deleted once mapped.
         Path file = Files.createTempFile(dir, "libferrostate_jni-", ".so");
         File f = file.toFile();
         f.deleteOnExit();
-        Files.write(file, library);
+        Files.write(file, packed.bytes());
         System.load(file.toAbsolutePath().toString());
         // The mapping stays valid after the file is gone.
         Files.deleteIfExists(file);
-        return resource + " (extracted to " + file + ")";
+        return packed.resource + " (extracted to " + file + ")";
+    }
+
+    /**
+     * The library packed in the jar: its bytes, inflated only when a copy must be written, and its
+     * SHA-256 and size, from the {@code .sha256} file the build writes beside it (computed from the
+     * bytes when that file is missing).
+     */
+    static final class Packed {
+        final String resource;
+        private final String sha256;
+        private final long size;
+        private byte[] bytes;
+
+        Packed(String resource) throws IOException {
+            this.resource = resource;
+            String described = null;
+            try (InputStream in =
+                    NativeLibraryLoader.class.getResourceAsStream(resource + ".sha256")) {
+                if (in != null) {
+                    described = new String(in.readAllBytes(), StandardCharsets.US_ASCII).trim();
+                }
+            }
+            String[] parts = described == null ? new String[0] : described.split(" ");
+            if (parts.length == 2 && parts[0].matches("[0-9a-f]{64}")) {
+                sha256 = parts[0];
+                size = Long.parseLong(parts[1]);
+            } else {
+                if (described != null) {
+                    LOG.warn("Ignoring {}.sha256: not '<sha-256> <size>': {}", resource, described);
+                }
+                sha256 = sha256Hex(bytes());
+                size = bytes.length;
+            }
+        }
+
+        /** The library's bytes (read from the jar on first use). */
+        byte[] bytes() throws IOException {
+            if (bytes == null) {
+                try (InputStream in = NativeLibraryLoader.class.getResourceAsStream(resource)) {
+                    if (in == null) {
+                        throw new IOException(
+                                "the jar has no "
+                                        + resource
+                                        + "; ferrostate is built for linux-x86_64 only so far");
+                    }
+                    bytes = in.readAllBytes();
+                }
+            }
+            return bytes;
+        }
+
+        /** The SHA-256 of the library, in hex. */
+        String sha256() {
+            return sha256;
+        }
+
+        /** The library's size in bytes. */
+        long size() {
+            return size;
+        }
     }
 
     /** Copies per library version at most: as many class loaders may hold it at once. */
@@ -149,14 +203,21 @@ public final class NativeLibraryLoader {
      * is still mapped (the dynamic linker matches it by name), so a process maps as many copies as
      * class loaders held the library at the same time.
      */
-    private static String loadReusableCopy(Path cache, byte[] library) throws IOException {
-        String version = sha256Prefix(library);
+    private static String loadReusableCopy(Path cache, Packed library) throws IOException {
+        String version = library.sha256().substring(0, 16);
         for (int n = 0; n < MAX_COPIES; n++) {
             Path file = cache.resolve("libferrostate_jni-" + version + "-" + n + ".so");
             if (!Files.isRegularFile(file)) {
                 Path tmp = Files.createTempFile(cache, "libferrostate_jni-", ".tmp");
                 try {
-                    Files.write(tmp, library);
+                    try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                        ByteBuffer b = ByteBuffer.wrap(library.bytes());
+                        while (b.hasRemaining()) {
+                            out.write(b);
+                        }
+                        // On disk before it has its name: a crash leaves no short copy behind.
+                        out.force(true);
+                    }
                     Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
                 } catch (IOException e) {
                     // Another process or class loader wrote it first.
@@ -167,9 +228,11 @@ public final class NativeLibraryLoader {
                     Files.deleteIfExists(tmp);
                 }
             }
-            // Load only what is byte for byte the library of this jar.
-            if (!java.util.Arrays.equals(Files.readAllBytes(file), library)) {
-                LOG.warn("Ignoring {}: it differs from the library in the jar.", file);
+            // A copy is recognized by its name and size, not by reading it: the directory is
+            // this user's alone, and a copy gets its name (the SHA-256 of its content) only once
+            // written whole. So a TaskManager start does not inflate or hash the library again.
+            if (Files.size(file) != library.size()) {
+                LOG.warn("Ignoring {}: its size differs from the library's in the jar.", file);
                 continue;
             }
             try {
@@ -225,12 +288,12 @@ public final class NativeLibraryLoader {
         }
     }
 
-    private static String sha256Prefix(byte[] bytes) {
+    static String sha256Hex(byte[] bytes) {
         try {
             byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(bytes);
             StringBuilder b = new StringBuilder();
-            for (int i = 0; i < 8; i++) {
-                b.append(String.format("%02x", d[i]));
+            for (byte x : d) {
+                b.append(String.format("%02x", x));
             }
             return b.toString();
         } catch (java.security.NoSuchAlgorithmException e) {
