@@ -392,6 +392,8 @@ cmd_kill_tm() {
   local pid; pid="$(sed -n "$(( $1 + 1 ))p" "$(tm_pid_file)" 2>/dev/null || true)"
   [[ -n "$pid" ]] || die "no TaskManager $1 (see tm-pids)"
   alive "$pid" || die "TaskManager $1 (pid $pid) is not running"
+  [[ "$(last_tm_with_pid "$pid")" == "$1" ]] ||
+    die "TaskManager $1 is not running (its pid $pid now belongs to TaskManager $(last_tm_with_pid "$pid"))"
   # Guard against a recycled pid: it must be one of this cluster's JVMs.
   cluster_jvm_pids | grep -qx "$pid" || die "pid $pid is not a JVM of the cluster in $W"
   kill -9 "$pid"
@@ -424,15 +426,30 @@ cmd_start_tm() {
   echo "$n"
 }
 
+# The last TaskManager (index) started with pid $1: a killed TaskManager's pid can be reused by
+# one started later (after a hundred restarts on a small machine it was), and only the later one
+# is that process.
+last_tm_with_pid() {
+  awk -v p="$1" '$1 == p { n = NR - 1 } END { if (n != "") print n }' "$(tm_pid_file)"
+}
+
 cmd_tm_pids() {
-  local n=0 p ours
+  local n p ours pids=()
   [[ -f "$(tm_pid_file)" ]] || return 0
-  # A dead TaskManager's pid may be reused by any process: alive means one of ours.
+  # A dead TaskManager's pid may be reused by any process: alive means one of ours, and the
+  # last TaskManager listed with that pid.
   ours="$(cluster_jvm_pids)"
-  while read -r p; do
-    if alive "$p" && grep -qx "$p" <<<"$ours"; then echo "$n $p alive"; else echo "$n $p dead"; fi
-    n=$((n + 1))
-  done < "$(tm_pid_file)"
+  mapfile -t pids < "$(tm_pid_file)"
+  declare -A last=()
+  for ((n = 0; n < ${#pids[@]}; n++)); do last[${pids[$n]}]=$n; done
+  for ((n = 0; n < ${#pids[@]}; n++)); do
+    p="${pids[$n]}"
+    if [[ "${last[$p]}" == "$n" ]] && alive "$p" && grep -qx "$p" <<<"$ours"; then
+      echo "$n $p alive"
+    else
+      echo "$n $p dead"
+    fi
+  done
 }
 
 cmd_info() {
