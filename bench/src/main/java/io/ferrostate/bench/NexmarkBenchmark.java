@@ -20,6 +20,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.DoubleSummaryStatistics;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -55,6 +56,9 @@ import java.util.stream.Collectors;
  * --backends hashmap,rocksdb,ferrostate (ferrostate-heap-timers: ferrostate with heap timers)
  * --tm-memory 6g           taskmanager.memory.process.size
  * --tm-java-opts "..."     env.java.opts.taskmanager, e.g. an -agentpath for async-profiler
+ * --repeat 1               rounds of every query and size: each round runs every backend once
+ *                          (their order rotated per round); the tables give each backend's median
+ *                          events/s and its range, and every run below
  * --timeout-s 900          a run that takes longer is cancelled and reported FAILED
  * --out bench/results      writes nexmark.md and nexmark.json (--name to change)
  * </pre>
@@ -72,6 +76,7 @@ public final class NexmarkBenchmark {
         String query;
         long events;
         String backend;
+        int round = 1;
         String status = "FINISHED";
         String cause;
         double runningSeconds;
@@ -103,6 +108,10 @@ public final class NexmarkBenchmark {
         Duration timeout = Duration.ofSeconds(Long.parseLong(o.getOrDefault("timeout-s", "900")));
         Path out = Paths.get(o.getOrDefault("out", "bench/results")).toAbsolutePath();
         String name = o.getOrDefault("name", "nexmark");
+        int repeat = Integer.parseInt(o.getOrDefault("repeat", "1"));
+        if (repeat < 1) {
+            throw new IllegalArgumentException("--repeat takes 1 or more, not " + repeat);
+        }
         Path work =
                 Files.createDirectories(
                         out.resolve("tmp").resolve("nexmark-" + System.currentTimeMillis()));
@@ -157,35 +166,49 @@ public final class NexmarkBenchmark {
                         .conf("web.refresh-interval", "500")
                         .start()) {
             for (String[] p : plan) {
-                Map<String, String> checks = new LinkedHashMap<>();
-                for (String backend : backends) {
-                    Run r = run(cluster, jar, work, p[0], Long.parseLong(p[1]), backend, timeout);
-                    runs.add(r);
-                    if (r.check != null) {
-                        checks.put(backend, r.check);
+                Set<String> distinct = new LinkedHashSet<>();
+                for (int round = 1; round <= repeat; round++) {
+                    // Each backend runs first in some round: no backend always meets a machine
+                    // that has just been busy with another's run.
+                    List<String> order = new ArrayList<>(backends);
+                    Collections.rotate(order, -(round - 1));
+                    for (String backend : order) {
+                        Run r =
+                                run(
+                                        cluster,
+                                        jar,
+                                        work,
+                                        p[0],
+                                        Long.parseLong(p[1]),
+                                        backend,
+                                        timeout);
+                        r.round = round;
+                        runs.add(r);
+                        if (r.check != null) {
+                            distinct.add(r.check);
+                        }
+                        System.out.printf(
+                                Locale.ROOT,
+                                "[nexmark] %s %,d %-10s round %d  %-8s %,10.0f events/s  cpu %6.1f s"
+                                        + "  rss %s  checkpoints %d (p50 %.2f s, max %.2f s, max %s)  %s%s%n",
+                                r.query,
+                                r.events,
+                                r.backend,
+                                r.round,
+                                r.status,
+                                r.eventsPerSecond,
+                                r.cpuSeconds,
+                                Report.mib(r.peakRssBytes),
+                                r.checkpoints,
+                                r.checkpointP50Seconds,
+                                r.checkpointMaxSeconds,
+                                Report.mib(r.checkpointMaxBytes),
+                                r.check,
+                                r.cause == null ? "" : "  cause: " + r.cause);
                     }
-                    System.out.printf(
-                            Locale.ROOT,
-                            "[nexmark] %s %,d %-10s %-8s %,10.0f events/s  cpu %6.1f s"
-                                    + "  rss %s  checkpoints %d (p50 %.2f s, max %.2f s, max %s)  %s%s%n",
-                            r.query,
-                            r.events,
-                            r.backend,
-                            r.status,
-                            r.eventsPerSecond,
-                            r.cpuSeconds,
-                            Report.mib(r.peakRssBytes),
-                            r.checkpoints,
-                            r.checkpointP50Seconds,
-                            r.checkpointMaxSeconds,
-                            Report.mib(r.checkpointMaxBytes),
-                            r.check,
-                            r.cause == null ? "" : "  cause: " + r.cause);
                 }
-                // Every run of a query and size must give the same result; HashMap's is the
-                // reference
-                // when it finished, else the others must agree among themselves.
-                Set<String> distinct = new LinkedHashSet<>(checks.values());
+                // Every run of a query and size (every backend, every round) must give the same
+                // result.
                 boolean comparable = NexmarkQuery.load(p[0]).comparable();
                 for (Run r : runs) {
                     if (r.query.equals(p[0])
@@ -194,10 +217,12 @@ public final class NexmarkBenchmark {
                         r.checkMatches = comparable ? distinct.size() == 1 : null;
                     }
                 }
+                // The report so far, after every query: a run that dies later keeps these.
+                write(out, name, runs, backends, tmMemory, repeat, (System.nanoTime() - t0) / 1e9);
             }
         }
         double wall = (System.nanoTime() - t0) / 1e9;
-        write(out, name, runs, backends, tmMemory, wall);
+        write(out, name, runs, backends, tmMemory, repeat, wall);
         System.out.printf(
                 Locale.ROOT,
                 "[nexmark] %d runs in %.0f s; wrote %s/%s.md and .json%n",
@@ -365,6 +390,7 @@ public final class NexmarkBenchmark {
             List<Run> runs,
             List<String> backends,
             String tmMemory,
+            int repeat,
             double wall)
             throws IOException {
         StringBuilder md = new StringBuilder();
@@ -389,6 +415,17 @@ public final class NexmarkBenchmark {
                         + " TaskManager; ckpt = completed checkpoints' p50 / max duration and largest size."
                         + " The check is a digest of the query's final result; `=` means every backend's run"
                         + " gave the same result.\n\n");
+        if (repeat > 1) {
+            md.append(
+                    String.format(
+                            Locale.ROOT,
+                            "%d rounds (`--repeat %d`): each round ran every backend once, their order"
+                                    + " rotated per round. A backend's cell is its median events/s over the"
+                                    + " rounds it finished, with the lowest and highest; the ratios are of"
+                                    + " medians. Every run is listed below the summary.%n%n",
+                            repeat,
+                            repeat));
+        }
         Set<Long> sizes = new LinkedHashSet<>();
         runs.forEach(r -> sizes.add(r.events));
         List<Map<String, Object>> json = new ArrayList<>();
@@ -400,28 +437,19 @@ public final class NexmarkBenchmark {
             }
             md.append(" ferrostate / RocksDB | ferrostate / HashMap | check |\n|---|");
             md.append("---:|".repeat(backends.size())).append("---:|---:|---|\n");
-            Map<String, Map<String, Run>> byQuery = new LinkedHashMap<>();
+            Map<String, Map<String, List<Run>>> byQuery = new LinkedHashMap<>();
             for (Run r : runs) {
                 if (r.events == size) {
-                    byQuery.computeIfAbsent(r.query, k -> new LinkedHashMap<>()).put(r.backend, r);
+                    byQuery.computeIfAbsent(r.query, k -> new LinkedHashMap<>())
+                            .computeIfAbsent(r.backend, k -> new ArrayList<>())
+                            .add(r);
                 }
             }
             byQuery.forEach(
                     (q, m) -> {
                         md.append("| ").append(q).append(" |");
                         for (String b : backends) {
-                            Run r = m.get(b);
-                            md.append(' ')
-                                    .append(
-                                            r == null
-                                                    ? "-"
-                                                    : r.status.equals("FINISHED")
-                                                            ? String.format(
-                                                                    Locale.ROOT,
-                                                                    "%,.0f",
-                                                                    r.eventsPerSecond)
-                                                            : "FAILED")
-                                    .append(" |");
+                            md.append(' ').append(cell(m.get(b))).append(" |");
                         }
                         md.append(' ')
                                 .append(ratio(m.get("ferrostate"), m.get("rocksdb")))
@@ -429,11 +457,13 @@ public final class NexmarkBenchmark {
                         md.append(' ')
                                 .append(ratio(m.get("ferrostate"), m.get("hashmap")))
                                 .append(" |");
-                        md.append(' ').append(checkCell(m.values())).append(" |\n");
+                        List<Run> all = new ArrayList<>();
+                        m.values().forEach(all::addAll);
+                        md.append(' ').append(checkCell(all)).append(" |\n");
                     });
             md.append(
-                    "\n| query | backend | status | events/s | cpu s | peak rss | ckpts | ckpt p50 / max | ckpt max size | result |\n");
-            md.append("|---|---|---|---:|---:|---:|---:|---:|---:|---|\n");
+                    "\n| query | backend | round | status | events/s | cpu s | peak rss | ckpts | ckpt p50 / max | ckpt max size | result |\n");
+            md.append("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|\n");
             for (Run r : runs) {
                 if (r.events != size) {
                     continue;
@@ -441,9 +471,10 @@ public final class NexmarkBenchmark {
                 md.append(
                         String.format(
                                 Locale.ROOT,
-                                "| %s | %s | %s | %,.0f | %.1f | %s | %d | %.2f / %.2f s | %s | %s |%n",
+                                "| %s | %s | %d | %s | %,.0f | %.1f | %s | %d | %.2f / %.2f s | %s | %s |%n",
                                 r.query,
                                 r.backend,
+                                r.round,
                                 r.status.equals("FINISHED")
                                         ? r.status
                                         : "FAILED: " + oneLine(r.cause),
@@ -465,6 +496,7 @@ public final class NexmarkBenchmark {
         doc.put("flink", FlinkCluster.DEFAULT_FLINK_VERSION);
         doc.put("taskmanager_process_size", tmMemory);
         doc.put("wall_seconds", Math.round(wall));
+        doc.put("rounds", repeat);
         doc.put("runs", json);
         Files.createDirectories(out);
         Files.write(out.resolve(name + ".md"), md.toString().getBytes(StandardCharsets.UTF_8));
@@ -476,6 +508,7 @@ public final class NexmarkBenchmark {
         e.put("query", r.query);
         e.put("events", r.events);
         e.put("backend", r.backend);
+        e.put("round", r.round);
         e.put("status", r.status);
         if (r.cause != null) {
             e.put("cause", r.cause);
@@ -495,14 +528,60 @@ public final class NexmarkBenchmark {
         return e;
     }
 
-    private static String ratio(Run a, Run b) {
-        if (a == null || b == null || !a.status.equals("FINISHED")) {
+    /** The median events/s of the finished runs, or NaN when none finished. */
+    static double median(List<Run> rs) {
+        double[] v =
+                rs == null
+                        ? new double[0]
+                        : rs.stream()
+                                .filter(r -> r.status.equals("FINISHED"))
+                                .mapToDouble(r -> r.eventsPerSecond)
+                                .sorted()
+                                .toArray();
+        if (v.length == 0) {
+            return Double.NaN;
+        }
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
+    /**
+     * One backend's summary cell: events/s of its one run; over several rounds, the median with the
+     * lowest and highest, and how many rounds failed.
+     */
+    static String cell(List<Run> rs) {
+        if (rs == null || rs.isEmpty()) {
             return "-";
         }
-        if (!b.status.equals("FINISHED")) {
-            return "(" + b.backend + " failed)";
+        double median = median(rs);
+        long failed = rs.stream().filter(r -> !r.status.equals("FINISHED")).count();
+        if (Double.isNaN(median)) {
+            return "FAILED";
         }
-        return String.format(Locale.ROOT, "%.2fx", a.eventsPerSecond / b.eventsPerSecond);
+        StringBuilder c = new StringBuilder(String.format(Locale.ROOT, "%,.0f", median));
+        if (rs.size() > 1) {
+            DoubleSummaryStatistics range =
+                    rs.stream()
+                            .filter(r -> r.status.equals("FINISHED"))
+                            .mapToDouble(r -> r.eventsPerSecond)
+                            .summaryStatistics();
+            c.append(String.format(Locale.ROOT, " (%,.0f-%,.0f)", range.getMin(), range.getMax()));
+        }
+        if (failed > 0) {
+            c.append(String.format(Locale.ROOT, ", FAILED %d of %d", failed, rs.size()));
+        }
+        return c.toString();
+    }
+
+    static String ratio(List<Run> a, List<Run> b) {
+        double ma = median(a);
+        double mb = median(b);
+        if (a == null || b == null || Double.isNaN(ma)) {
+            return "-";
+        }
+        if (Double.isNaN(mb)) {
+            return "(" + b.get(0).backend + " failed)";
+        }
+        return String.format(Locale.ROOT, "%.2fx", ma / mb);
     }
 
     private static String checkCell(java.util.Collection<Run> rs) {
