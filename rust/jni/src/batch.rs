@@ -204,7 +204,14 @@ pub(crate) struct BatchWriter<'a> {
     max: jint,
     /// Bytes the first entry needs when even it does not fit.
     too_big: Option<usize>,
+    /// An entry was refused (the batch is full): the scan did not reach its end.
+    refused: bool,
 }
+
+/// Set in a scan's result when the batch holds every remaining entry: the scan reached the end of
+/// its prefix, so the caller need not ask again (see `NativeStore#scan`). Batches hold far fewer
+/// entries than this bit's value.
+pub(crate) const SCAN_END: jint = 1 << 30;
 
 impl<'a> BatchWriter<'a> {
     /// A writer filling `buf` from its start with at most `max` entries (at least one).
@@ -215,6 +222,7 @@ impl<'a> BatchWriter<'a> {
             count: 0,
             max: max.max(1),
             too_big: None,
+            refused: false,
         }
     }
 
@@ -224,12 +232,14 @@ impl<'a> BatchWriter<'a> {
         let tag = if state.is_some() { 4 } else { 0 };
         let need = tag + 8 + key.len() + value.len();
         if self.count >= self.max {
+            self.refused = true;
             return false;
         }
         if self.pos + need > self.buf.len() {
             if self.count == 0 {
                 self.too_big = Some(need);
             }
+            self.refused = true;
             return false;
         }
         let mut field = |bytes: &[u8]| {
@@ -257,6 +267,18 @@ impl<'a> BatchWriter<'a> {
             None => Ok(self.count),
         }
     }
+
+    /// `result`, with [`SCAN_END`] set when no entry was refused: the scan that filled the batch
+    /// ended by itself, so the batch holds all that is left. Call it only when the producer
+    /// stops at the first refused entry and otherwise runs to the end of what it scans.
+    pub(crate) fn scan_result(&self) -> JniResult<jint> {
+        let n = self.result()?;
+        Ok(if n >= 0 && !self.refused {
+            n | SCAN_END
+        } else {
+            n
+        })
+    }
 }
 
 #[cfg(test)]
@@ -275,6 +297,42 @@ mod tests {
         let mut w = BatchWriter::new(&mut small, 10);
         assert!(!w.push(Some(0), b"key", b"v"));
         assert_eq!(w.result().unwrap(), -16);
+        assert_eq!(w.scan_result().unwrap(), -16);
+    }
+
+    #[test]
+    fn a_scan_that_ends_by_itself_says_so() {
+        let mut buf = [0u8; 64];
+        let mut w = BatchWriter::new(&mut buf, 2);
+        assert_eq!(
+            w.scan_result().unwrap(),
+            SCAN_END,
+            "nothing to scan: the end"
+        );
+        assert!(w.push(None, b"a", b"1"));
+        assert_eq!(w.scan_result().unwrap(), 1 | SCAN_END);
+        assert!(w.push(None, b"b", b"2"));
+        assert_eq!(
+            w.scan_result().unwrap(),
+            2 | SCAN_END,
+            "full, but nothing refused yet"
+        );
+        assert!(!w.push(None, b"c", b"3"));
+        assert_eq!(
+            w.scan_result().unwrap(),
+            2,
+            "an entry refused at the count limit"
+        );
+
+        let mut buf = [0u8; 20];
+        let mut w = BatchWriter::new(&mut buf, 10);
+        assert!(w.push(None, b"a", b"1"));
+        assert!(!w.push(None, b"bbbbbbbb", b"2"));
+        assert_eq!(
+            w.scan_result().unwrap(),
+            1,
+            "an entry refused for want of space"
+        );
     }
 
     /// The batches both sides test against (`tests/data/scan-batch.txt`; the Java side reads

@@ -415,8 +415,9 @@ store_native! {
     /// Scans the entries of a state whose keys start with a prefix. `io` holds the prefix at
     /// `[0, prefix_len)` and, when `start_len >= 0`, the key to start at right after it. The
     /// entries come back in `io` from offset 0 as `[i32 key length][key][i32 value length][value]`
-    /// (big-endian), at most `max_entries`; the result is their number, or `-n` when even the
-    /// first entry needs `n` bytes and does not fit. `map` says the prefix is exactly one map's
+    /// (big-endian), at most `max_entries`; the result is their number, with `SCAN_END` (bit 30)
+    /// set when they are all that is left under the prefix, or `-n` when even the first entry
+    /// needs `n` bytes and does not fit. `map` says the prefix is exactly one map's
     /// (key group, key, namespace): only that map's dirty entries are written back first.
     #[allow(clippy::too_many_arguments)]
     fn Java_io_ferrostate_flink_nativ_NativeStore_scan("scan", env, s, state: jint,
@@ -452,7 +453,7 @@ store_native! {
         };
         s.scan_keys = keys;
         scanned?;
-        batch.result()
+        batch.scan_result()
     }
 }
 

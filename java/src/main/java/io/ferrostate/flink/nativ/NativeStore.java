@@ -291,10 +291,18 @@ public final class NativeStore extends NativeObject {
     }
 
     /**
+     * Set in {@link #scan}'s result when the entries it returned are all that is left under the
+     * prefix (the scan reached its end without filling the batch). Batches hold far fewer entries.
+     */
+    public static final int SCAN_END = 1 << 30;
+
+    /**
      * Scans entries whose key starts with the prefix at {@code [0, prefixLength)} of {@code io},
      * from the start key that follows it ({@code startLength < 0}: from the first). {@code map}:
      * the prefix is exactly one map's (key group, key, namespace), written with {@link #putEntry}.
-     * See {@link ScanBatch}.
+     * Returns the number of entries written to {@code io}, with {@link #SCAN_END} set when they are
+     * the last, or {@code -n} when even the first entry needs {@code n} bytes. See {@link
+     * ScanBatch}.
      */
     public int scan(
             int state,

@@ -75,15 +75,23 @@ public final class ScanBatch {
         }
     }
 
-    /** Moves to the next entry; false when there is none. */
+    /**
+     * Moves to the next entry; false when there is none. A batch the store marked as the scan's
+     * last is not followed by another call: like Flink's RocksDB map iterator, which stops loading
+     * once its iterator left the prefix, the scan does not see entries added behind it after that.
+     */
     public boolean advance() {
         if (entries.remaining() == 0) {
-            if (exhausted || io == null || !fetch()) {
+            if (exhausted) {
+                release();
+                return false;
+            }
+            if (io == null || !fetch()) {
                 return false;
             }
         }
         entries.next();
-        if (entries.remaining() == 0) {
+        if (entries.remaining() == 0 && !exhausted) {
             lastKey = copyKey();
         }
         return true;
@@ -107,6 +115,8 @@ public final class ScanBatch {
                 io = grow(Math.max(-n, io.capacity() * 2));
                 continue;
             }
+            exhausted = (n & NativeStore.SCAN_END) != 0;
+            n &= ~NativeStore.SCAN_END;
             if (n == 0) {
                 release();
                 return false;
