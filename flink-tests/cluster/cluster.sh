@@ -391,11 +391,7 @@ cmd_kill_tm() {
   [[ $# -eq 1 && "$1" =~ ^[0-9]+$ ]] || usage
   local pid; pid="$(sed -n "$(( $1 + 1 ))p" "$(tm_pid_file)" 2>/dev/null || true)"
   [[ -n "$pid" ]] || die "no TaskManager $1 (see tm-pids)"
-  alive "$pid" || die "TaskManager $1 (pid $pid) is not running"
-  [[ "$(last_tm_with_pid "$pid")" == "$1" ]] ||
-    die "TaskManager $1 is not running (its pid $pid now belongs to TaskManager $(last_tm_with_pid "$pid"))"
-  # Guard against a recycled pid: it must be one of this cluster's JVMs.
-  cluster_jvm_pids | grep -qx "$pid" || die "pid $pid is not a JVM of the cluster in $W"
+  tm_running "$1" "$pid" "$(cluster_jvm_pids)" || die "TaskManager $1 (pid $pid) is not running (see tm-pids)"
   kill -9 "$pid"
   while alive "$pid"; do sleep 0.1; done
   log "killed TaskManager $1 (pid $pid) with SIGKILL"
@@ -426,25 +422,24 @@ cmd_start_tm() {
   echo "$n"
 }
 
-# The last TaskManager (index) started with pid $1: a killed TaskManager's pid can be reused by
-# one started later (after a hundred restarts on a small machine it was), and only the later one
-# is that process.
-last_tm_with_pid() {
-  awk -v p="$1" '$1 == p { n = NR - 1 } END { if (n != "") print n }' "$(tm_pid_file)"
+# Whether TaskManager $1, started with pid $2, is still that process: the pid is alive, one of
+# this cluster's JVMs ($3: their pids, from cluster_jvm_pids), and no TaskManager started later
+# was listed with it. A killed TaskManager's pid can be reused by any process, a later
+# TaskManager included (after a hundred restarts on a small machine it was).
+tm_running() {
+  local last
+  last="$(awk -v p="$2" '$1 == p { n = NR - 1 } END { if (n != "") print n }' "$(tm_pid_file)")"
+  [[ "$last" == "$1" ]] && alive "$2" && grep -qx "$2" <<<"$3"
 }
 
 cmd_tm_pids() {
   local n p ours pids=()
   [[ -f "$(tm_pid_file)" ]] || return 0
-  # A dead TaskManager's pid may be reused by any process: alive means one of ours, and the
-  # last TaskManager listed with that pid.
   ours="$(cluster_jvm_pids)"
   mapfile -t pids < "$(tm_pid_file)"
-  declare -A last=()
-  for ((n = 0; n < ${#pids[@]}; n++)); do last[${pids[$n]}]=$n; done
   for ((n = 0; n < ${#pids[@]}; n++)); do
     p="${pids[$n]}"
-    if [[ "${last[$p]}" == "$n" ]] && alive "$p" && grep -qx "$p" <<<"$ours"; then
+    if tm_running "$n" "$p" "$ours"; then
       echo "$n $p alive"
     else
       echo "$n $p dead"
