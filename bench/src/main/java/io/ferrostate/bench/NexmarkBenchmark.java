@@ -9,6 +9,8 @@ import io.ferrostate.nexmark.check.CheckFiles;
 
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonNode;
 
+import javax.annotation.Nullable;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,7 +22,6 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.DoubleSummaryStatistics;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -91,6 +92,51 @@ public final class NexmarkBenchmark {
         String check;
         Boolean checkMatches;
         double wallSeconds;
+
+        boolean finished() {
+            return status.equals("FINISHED");
+        }
+
+        /**
+         * The run's row, as the report's table and the console show it: query, backend, round,
+         * status (with the cause of a failure), events/s, TaskManager CPU seconds, peak RSS,
+         * checkpoints, their p50 / max duration and largest size, the result's digest.
+         */
+        List<String> columns() {
+            return Arrays.asList(
+                    query,
+                    backend,
+                    Integer.toString(round),
+                    finished() ? status : "FAILED: " + oneLine(cause),
+                    String.format(Locale.ROOT, "%,.0f", eventsPerSecond),
+                    String.format(Locale.ROOT, "%.1f", cpuSeconds),
+                    Report.mib(peakRssBytes),
+                    Long.toString(checkpoints),
+                    String.format(
+                            Locale.ROOT,
+                            "%.2f / %.2f s",
+                            checkpointP50Seconds,
+                            checkpointMaxSeconds),
+                    Report.mib(checkpointMaxBytes),
+                    check == null ? "-" : check);
+        }
+
+        /** The header of {@link #columns()}'s table. */
+        static final String TABLE_HEADER =
+                "| query | backend | round | status | events/s | cpu s | peak rss | ckpts"
+                        + " | ckpt p50 / max | ckpt max size | result |\n"
+                        + "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|\n";
+
+        /** The events/s of the finished runs among {@code rs}, in increasing order. */
+        static double[] finishedRates(@Nullable List<Run> rs) {
+            return rs == null
+                    ? new double[0]
+                    : rs.stream()
+                            .filter(Run::finished)
+                            .mapToDouble(r -> r.eventsPerSecond)
+                            .sorted()
+                            .toArray();
+        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -187,24 +233,11 @@ public final class NexmarkBenchmark {
                         if (r.check != null) {
                             distinct.add(r.check);
                         }
-                        System.out.printf(
-                                Locale.ROOT,
-                                "[nexmark] %s %,d %-10s round %d  %-8s %,10.0f events/s  cpu %6.1f s"
-                                        + "  rss %s  checkpoints %d (p50 %.2f s, max %.2f s, max %s)  %s%s%n",
-                                r.query,
-                                r.events,
-                                r.backend,
-                                r.round,
-                                r.status,
-                                r.eventsPerSecond,
-                                r.cpuSeconds,
-                                Report.mib(r.peakRssBytes),
-                                r.checkpoints,
-                                r.checkpointP50Seconds,
-                                r.checkpointMaxSeconds,
-                                Report.mib(r.checkpointMaxBytes),
-                                r.check,
-                                r.cause == null ? "" : "  cause: " + r.cause);
+                        System.out.println(
+                                "[nexmark] "
+                                        + r.events
+                                        + " events  "
+                                        + String.join("  ", r.columns()));
                     }
                 }
                 // Every run of a query and size (every backend, every round) must give the same
@@ -307,7 +340,7 @@ public final class NexmarkBenchmark {
             jobMetrics(cluster, id, r);
             checkpointMetrics(cluster, id, r);
         }
-        if (r.status.equals("FINISHED")) {
+        if (r.finished()) {
             try {
                 Check c = CheckFiles.read(checkDir);
                 r.check = c.summary();
@@ -359,7 +392,7 @@ public final class NexmarkBenchmark {
         // as the source's numRecordsIn metric, which REST no longer serves after the job ended).
         if (end > start && start != Long.MAX_VALUE) {
             r.runningSeconds = (end - start) / 1000.0;
-            r.eventsPerSecond = r.status.equals("FINISHED") ? r.events / r.runningSeconds : 0;
+            r.eventsPerSecond = r.finished() ? r.events / r.runningSeconds : 0;
         }
     }
 
@@ -461,31 +494,12 @@ public final class NexmarkBenchmark {
                         m.values().forEach(all::addAll);
                         md.append(' ').append(checkCell(all)).append(" |\n");
                     });
-            md.append(
-                    "\n| query | backend | round | status | events/s | cpu s | peak rss | ckpts | ckpt p50 / max | ckpt max size | result |\n");
-            md.append("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|\n");
+            md.append('\n').append(Run.TABLE_HEADER);
             for (Run r : runs) {
                 if (r.events != size) {
                     continue;
                 }
-                md.append(
-                        String.format(
-                                Locale.ROOT,
-                                "| %s | %s | %d | %s | %,.0f | %.1f | %s | %d | %.2f / %.2f s | %s | %s |%n",
-                                r.query,
-                                r.backend,
-                                r.round,
-                                r.status.equals("FINISHED")
-                                        ? r.status
-                                        : "FAILED: " + oneLine(r.cause),
-                                r.eventsPerSecond,
-                                r.cpuSeconds,
-                                Report.mib(r.peakRssBytes),
-                                r.checkpoints,
-                                r.checkpointP50Seconds,
-                                r.checkpointMaxSeconds,
-                                Report.mib(r.checkpointMaxBytes),
-                                r.check == null ? "-" : r.check));
+                md.append("| ").append(String.join(" | ", r.columns())).append(" |\n");
                 json.add(toJson(r));
             }
             md.append('\n');
@@ -529,15 +543,11 @@ public final class NexmarkBenchmark {
     }
 
     /** The median events/s of the finished runs, or NaN when none finished. */
-    static double median(List<Run> rs) {
-        double[] v =
-                rs == null
-                        ? new double[0]
-                        : rs.stream()
-                                .filter(r -> r.status.equals("FINISHED"))
-                                .mapToDouble(r -> r.eventsPerSecond)
-                                .sorted()
-                                .toArray();
+    static double median(@Nullable List<Run> rs) {
+        return median(Run.finishedRates(rs));
+    }
+
+    private static double median(double[] v) {
         if (v.length == 0) {
             return Double.NaN;
         }
@@ -552,20 +562,17 @@ public final class NexmarkBenchmark {
         if (rs == null || rs.isEmpty()) {
             return "-";
         }
-        double median = median(rs);
-        long failed = rs.stream().filter(r -> !r.status.equals("FINISHED")).count();
-        if (Double.isNaN(median)) {
+        double[] rates = Run.finishedRates(rs);
+        if (rates.length == 0) {
             return "FAILED";
         }
-        StringBuilder c = new StringBuilder(String.format(Locale.ROOT, "%,.0f", median));
+        StringBuilder c = new StringBuilder(String.format(Locale.ROOT, "%,.0f", median(rates)));
         if (rs.size() > 1) {
-            DoubleSummaryStatistics range =
-                    rs.stream()
-                            .filter(r -> r.status.equals("FINISHED"))
-                            .mapToDouble(r -> r.eventsPerSecond)
-                            .summaryStatistics();
-            c.append(String.format(Locale.ROOT, " (%,.0f-%,.0f)", range.getMin(), range.getMax()));
+            c.append(
+                    String.format(
+                            Locale.ROOT, " (%,.0f-%,.0f)", rates[0], rates[rates.length - 1]));
         }
+        long failed = rs.size() - rates.length;
         if (failed > 0) {
             c.append(String.format(Locale.ROOT, ", FAILED %d of %d", failed, rs.size()));
         }
