@@ -25,7 +25,7 @@ pub(crate) fn ratio(name: &str, value: f64) -> CResult<f64> {
 
 /// Creates a budget of `budget_bytes` (at least 16 MiB is used): `hot_ratio` of it (in
 /// `[0, 1]`, at most 0.9 is used) for the stores' hot tiers, the rest for RocksDB, of which
-/// `write_buffer_ratio` (in `[0, 1]`) may be memtables. 0.5 and 0.25 are good defaults.
+/// `write_buffer_ratio` (in `[0, 1]`) may be memtables. 0.5 and 0.5 are good defaults (`ferrostate_options_default`'s).
 ///
 /// On success `*out` is a new budget the caller owns: free it with `ferrostate_memory_free`.
 /// On error `*out` is not written.

@@ -54,7 +54,7 @@ pub struct ferrostate_options {
     pub memory_budget: u64,
     /// Share of a private budget for the hot tier, in `[0, 1]`. Default 0.5.
     pub hot_ratio: f64,
-    /// Share of a private budget's RocksDB part for memtables, in `[0, 1]`. Default 0.25.
+    /// Share of a private budget's RocksDB part for memtables, in `[0, 1]`. Default 0.5.
     pub write_buffer_ratio: f64,
     /// Values longer than this bypass the hot tier. Default 65536.
     pub max_hot_value: u64,
@@ -72,8 +72,8 @@ impl Default for ferrostate_options {
             path: std::ptr::null(),
             memory: std::ptr::null(),
             memory_budget: 64 << 20,
-            hot_ratio: 0.5,
-            write_buffer_ratio: 0.25,
+            hot_ratio: ferrostate_engine::memory::DEFAULT_HOT_RATIO,
+            write_buffer_ratio: ferrostate_engine::memory::DEFAULT_WRITE_BUFFER_RATIO,
             max_hot_value: 64 * 1024,
             max_parallelism: 128,
             key_group_start: 0,

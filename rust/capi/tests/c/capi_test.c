@@ -256,7 +256,7 @@ static int test_options_default(const char *dir) {
     ferrostate_options o = ferrostate_options_default();
     CHECK(o.path == NULL && o.memory == NULL);
     CHECK(o.memory_budget == 64u << 20);
-    CHECK(o.hot_ratio == 0.5 && o.write_buffer_ratio == 0.25);
+    CHECK(o.hot_ratio == 0.5 && o.write_buffer_ratio == 0.5);
     CHECK(o.max_hot_value == 65536);
     CHECK(o.max_parallelism == 128 && o.key_group_start == 0 && o.key_group_end == 127);
     return 0;

@@ -26,7 +26,11 @@ impl StoreOptions {
     pub fn new(path: impl Into<PathBuf>, budget: usize) -> StoreOptions {
         StoreOptions {
             path: path.into(),
-            memory: SharedMemory::new(budget, 0.5, 0.25),
+            memory: SharedMemory::new(
+                budget,
+                crate::memory::DEFAULT_HOT_RATIO,
+                crate::memory::DEFAULT_WRITE_BUFFER_RATIO,
+            ),
             clock: ttl::system_clock(),
             max_hot_value: 64 * 1024,
         }

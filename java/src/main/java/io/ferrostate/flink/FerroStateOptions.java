@@ -89,10 +89,12 @@ public final class FerroStateOptions {
     public static final ConfigOption<Double> WRITE_BUFFER_RATIO =
             ConfigOptions.key("state.backend.ferrostate.memory.write-buffer-ratio")
                     .doubleType()
-                    .defaultValue(0.25)
+                    .defaultValue(0.5)
                     .withDescription(
                             "Share of RocksDB's part of the budget that memtables may take; they are"
-                                    + " charged to the block cache, so RocksDB stays within its part.");
+                                    + " charged to the block cache, so RocksDB stays within its part."
+                                    + " The default is that of Flink's RocksDB backend"
+                                    + " (state.backend.rocksdb.memory.write-buffer-ratio).");
 
     /** Values larger than this bypass the hot tier. */
     public static final ConfigOption<MemorySize> MAX_HOT_VALUE_SIZE =
