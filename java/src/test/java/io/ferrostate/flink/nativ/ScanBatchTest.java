@@ -1,5 +1,7 @@
 package io.ferrostate.flink.nativ;
 
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,56 +23,63 @@ class ScanBatchTest {
 
     @TempDir Path dir;
 
+    private NativeMemory memory;
+    private NativeStore store;
+    private int state;
+
+    @BeforeEach
+    void open() {
+        memory = new NativeMemory(64L << 20, 0.5, 0.25);
+        store = new NativeStore(dir.resolve("db").toString(), memory, 64 * 1024, null);
+        state = store.registerState("map", NativeStore.KIND_MAP);
+    }
+
+    @AfterEach
+    void close() {
+        store.close();
+        memory.close();
+    }
+
     @Test
     void batchesCutByCountAndBySizeMakeTheWholeMapInOrder() throws Exception {
-        try (NativeMemory memory = new NativeMemory(64L << 20, 0.5, 0.25);
-                NativeStore store =
-                        new NativeStore(dir.resolve("db").toString(), memory, 64 * 1024, null)) {
-            int state = store.registerState("map", NativeStore.KIND_MAP);
-            List<String> expected = new ArrayList<>();
-            for (int i = 0; i < 40; i++) {
-                // 3,000-byte values: five fill a 16 KiB scan buffer, fewer than the limit of 7.
-                String userKey = String.format("u%03d", i);
-                put(store, state, userKey, i % 3 == 0 ? 3000 : 10);
-                expected.add(userKey);
-            }
-            for (int limit : new int[] {1, 7, 128}) {
-                assertThat(userKeys(new ScanBatch(store, state, PREFIX, true, limit)))
-                        .as("batches of at most %d entries", limit)
-                        .isEqualTo(expected);
-            }
-            assertThat(userKeys(new ScanBatch(store, state, new byte[] {0, 0, 'x'}, true, 7)))
-                    .isEmpty();
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            // 3,000-byte values: five fill a 16 KiB scan buffer, fewer than the limit of 7.
+            String userKey = String.format("u%03d", i);
+            put(store, state, userKey, i % 3 == 0 ? 3000 : 10);
+            expected.add(userKey);
         }
+        for (int limit : new int[] {1, 7, 128}) {
+            assertThat(userKeys(new ScanBatch(store, state, PREFIX, true, limit)))
+                    .as("batches of at most %d entries", limit)
+                    .isEqualTo(expected);
+        }
+        assertThat(userKeys(new ScanBatch(store, state, new byte[] {0, 0, 'x'}, true, 7)))
+                .isEmpty();
     }
 
     @Test
     void entriesAddedBehindAreSeenUntilTheLastBatchCame() throws Exception {
-        try (NativeMemory memory = new NativeMemory(64L << 20, 0.5, 0.25);
-                NativeStore store =
-                        new NativeStore(dir.resolve("db").toString(), memory, 64 * 1024, null)) {
-            int state = store.registerState("map", NativeStore.KIND_MAP);
-            for (String k : new String[] {"a", "b", "c"}) {
-                put(store, state, k, 8);
-            }
-            ScanBatch scan = new ScanBatch(store, state, PREFIX, true, 2);
-            List<String> seen = new ArrayList<>();
-            while (scan.advance()) {
-                seen.add(userKey(scan));
-                if (seen.size() == 2) {
-                    // The first batch (a, b) was full: the next one is read after b.
-                    put(store, state, "d", 8);
-                }
-                if (seen.size() == 4) {
-                    // The second batch (c, d) reached the map's end: no native call follows.
-                    put(store, state, "e", 8);
-                }
-            }
-            assertThat(seen).isEqualTo(Arrays.asList("a", "b", "c", "d"));
-            assertThat(scan.advance()).isFalse();
-            assertThat(userKeys(new ScanBatch(store, state, PREFIX, true, 2)))
-                    .isEqualTo(Arrays.asList("a", "b", "c", "d", "e"));
+        for (String k : new String[] {"a", "b", "c"}) {
+            put(store, state, k, 8);
         }
+        ScanBatch scan = new ScanBatch(store, state, PREFIX, true, 2);
+        List<String> seen = new ArrayList<>();
+        while (scan.advance()) {
+            seen.add(userKey(scan));
+            if (seen.size() == 2) {
+                // The first batch (a, b) was full: the next one is read after b.
+                put(store, state, "d", 8);
+            }
+            if (seen.size() == 4) {
+                // The second batch (c, d) reached the map's end: no native call follows.
+                put(store, state, "e", 8);
+            }
+        }
+        assertThat(seen).isEqualTo(Arrays.asList("a", "b", "c", "d"));
+        assertThat(scan.advance()).isFalse();
+        assertThat(userKeys(new ScanBatch(store, state, PREFIX, true, 2)))
+                .isEqualTo(Arrays.asList("a", "b", "c", "d", "e"));
     }
 
     private static void put(NativeStore store, int state, String userKey, int valueLength)
