@@ -44,7 +44,8 @@ class ScanBatchTest {
     void batchesCutByCountAndBySizeMakeTheWholeMapInOrder() throws Exception {
         List<String> expected = new ArrayList<>();
         for (int i = 0; i < 40; i++) {
-            // 3,000-byte values: five fill a 16 KiB scan buffer, fewer than the limit of 7.
+            // Every third value has 3,000 bytes: the 16 KiB scan buffer holds about 15 entries, so
+            // batches of at most 128 are cut by the buffer's size, those of 1 and 7 by the count.
             String userKey = String.format("u%03d", i);
             put(store, state, userKey, i % 3 == 0 ? 3000 : 10);
             expected.add(userKey);
