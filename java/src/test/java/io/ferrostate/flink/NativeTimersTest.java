@@ -5,6 +5,7 @@ import io.ferrostate.flink.nativ.NativeLibrary;
 
 import org.apache.flink.api.common.typeutils.base.IntSerializer;
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
+import org.apache.flink.api.common.typeutils.base.StringValueSerializer;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.operators.testutils.MockEnvironment;
 import org.apache.flink.runtime.state.AbstractKeyedStateBackend;
@@ -17,6 +18,7 @@ import org.apache.flink.runtime.state.heap.HeapPriorityQueueSet;
 import org.apache.flink.runtime.state.heap.KeyGroupPartitionedPriorityQueue;
 import org.apache.flink.streaming.api.operators.TimerHeapInternalTimer;
 import org.apache.flink.streaming.api.operators.TimerSerializer;
+import org.apache.flink.types.StringValue;
 import org.apache.flink.util.CloseableIterator;
 
 import org.junit.jupiter.api.AfterEach;
@@ -180,6 +182,45 @@ class NativeTimersTest {
         assertThat(new HashSet<>(drained)).isEqualTo(new HashSet<>(model));
         assertThat(timestamps(drained)).isEqualTo(timestamps(new ArrayList<>(model)));
         assertThat(q.isEmpty()).isTrue();
+    }
+
+    /**
+     * The backend lets callers reuse key objects ({@code isSafeToReuseKVState()}: SQL's window
+     * buffer sets one key object per flush and registers timers under it), so a timer waiting on
+     * the heap must not share the caller's key: each keeps the key it was registered with, is found
+     * again by an equal timer, and fires under its own key, before and after a write-back.
+     */
+    @Test
+    void timersKeepTheirKeysWhenTheCallerReusesTheKeyObject() throws Exception {
+        AbstractKeyedStateBackend<Integer> backend =
+                backend(ferro(false, TimerServiceFactory.NATIVE), all(), List.of());
+        KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<StringValue, Long>> q =
+                backend.create(
+                        "_timer_state/event_reused_keys",
+                        new TimerSerializer<>(
+                                StringValueSerializer.INSTANCE, LongSerializer.INSTANCE));
+        StringValue reused = new StringValue();
+        for (int i = 0; i < 100; i++) {
+            reused.setValue("key-" + i);
+            q.add(new TimerHeapInternalTimer<>(1000 - i, reused, 0L));
+        }
+        reused.setValue("key-7");
+        assertThat(q.remove(new TimerHeapInternalTimer<>(993, reused, 0L))).isFalse();
+        assertThat(q.size()).as("size() writes the timers back").isEqualTo(99);
+        for (int i = 100; i < 150; i++) {
+            reused.setValue("key-" + i);
+            q.add(new TimerHeapInternalTimer<>(1000 - i, reused, 0L));
+        }
+        reused.setValue("key-120");
+        q.remove(new TimerHeapInternalTimer<>(880, reused, 0L));
+        reused.setValue("key-no-such-timer");
+        List<String> fired = new ArrayList<>();
+        TimerHeapInternalTimer<StringValue, Long> t;
+        while ((t = q.poll()) != null) {
+            assertThat(t.getKey().getValue()).isEqualTo("key-" + (1000 - t.getTimestamp()));
+            fired.add(t.getKey().getValue());
+        }
+        assertThat(fired).hasSize(148).doesNotContain("key-7", "key-120");
     }
 
     /**

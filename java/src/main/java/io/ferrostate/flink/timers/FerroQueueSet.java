@@ -3,6 +3,8 @@ package io.ferrostate.flink.timers;
 import io.ferrostate.flink.nativ.ScanBatch;
 
 import org.apache.flink.runtime.state.InternalPriorityQueue;
+import org.apache.flink.runtime.state.PriorityComparator;
+import org.apache.flink.runtime.state.heap.HeapPriorityQueue;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueElement;
 import org.apache.flink.util.CloseableIterator;
 
@@ -12,50 +14,65 @@ import javax.annotation.Nullable;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
-import java.util.Iterator;
-import java.util.Map;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.NoSuchElementException;
-import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * The timers of one key group: a set ordered by the elements' serialized bytes (the byte-ordered
- * serializers Flink gives timer queues make that their priority order), kept in the native store,
- * with new elements held back on the heap until they must be written.
+ * The timers of one key group: a set ordered by priority, kept in the native store as the elements'
+ * serialized bytes (the byte-ordered serializers Flink gives timer queues make byte order a
+ * refinement of priority order), with new elements held back on the heap as objects until they must
+ * be written.
  *
  * <p>Two parts make the set:
  *
  * <ul>
  *   <li>{@link #fresh}: elements added since they were last written back, not written to the store
- *       (at most {@link FerroTimerQueues#freshLimit} of them). Most timers are short-lived (a
- *       window fires, a session's end moves with each event, an operator registers a window's timer
- *       again at every flush of its buffer): added and removed between two checkpoints, they never
+ *       (at most {@link FerroTimerQueues#freshLimit} of them), held as copies (the backend lets
+ *       callers reuse key objects, {@code isSafeToReuseKVState()}) in a heap ordered by priority,
+ *       as Flink's heap timers are. Most timers are short-lived (a window fires, a session's end
+ *       moves with each event, an operator registers a window's timer again at every flush of its
+ *       buffer): added and removed between two checkpoints, they are never serialized and never
  *       reach the store. They are written back before every snapshot, when there are too many of
- *       them, and before the stored elements are listed. Each remembers whether it may also be
- *       stored (a timer registered again after it was written back): sets have no duplicates, so a
- *       duplicate is taken from both parts at once when it comes first.
+ *       them, and before the stored elements are listed. Those in {@link #freshAlsoStored} may also
+ *       be stored (a timer registered again after it was written back): sets have no duplicates, so
+ *       a duplicate is taken from both parts at once when it comes first. Every other fresh element
+ *       is known not to be stored.
  *   <li>the stored elements, with their earliest {@link FerroTimerQueues#CACHE_SIZE} cached in
- *       {@link #cache}: a prefix of them in order (every stored element smaller than the cache's
- *       last one is in the cache; {@link #complete}: the cache holds them all). When the cache runs
- *       empty and is not complete, it is refilled with one scan, which starts after the last
- *       element taken from the front (RocksDB keeps removed keys as tombstones until compaction; a
- *       scan from the key group's start would step over all of them).
+ *       {@link #cache}: a prefix of them in byte order (every stored element smaller than the
+ *       cache's last one is in the cache; {@link #complete}: the cache holds them all). When the
+ *       cache runs empty and is not complete, it is refilled with one scan, which starts after the
+ *       last element taken from the front (RocksDB keeps removed keys as tombstones until
+ *       compaction; a scan from the key group's start would step over all of them).
  * </ul>
  *
- * <p>{@link #storedMax} bounds the stored elements from above, so removing a fresh element greater
- * than every stored one writes no tombstone: the common case of timers that move forward.
+ * <p>{@link #storedMax} bounds the stored elements from above, so an element of a greater priority
+ * is known not to be stored without serializing it: adding and removing timers that move forward
+ * (the common case) touch neither the store nor a serializer.
  */
-final class FerroQueueSet<T> implements InternalPriorityQueue<T>, HeapPriorityQueueElement {
+final class FerroQueueSet<T extends HeapPriorityQueueElement>
+        implements InternalPriorityQueue<T>, HeapPriorityQueueElement {
     private static final Comparator<byte[]> BYTE_ORDER = Arrays::compareUnsigned;
+
+    /** Initial capacity of the fresh elements' heap (it grows as needed). */
+    private static final int FRESH_CAPACITY = 4;
 
     private final FerroTimerQueues queues;
     private final NativeQueue<T> queue;
     private final int keyGroup;
     private final byte[] prefix;
+    private final PriorityComparator<T> order;
     private final TreeSet<byte[]> cache = new TreeSet<>(BYTE_ORDER);
 
-    /** Elements not written to the store; the value: true when it may be stored as well. */
-    private final TreeMap<byte[], Boolean> fresh = new TreeMap<>(BYTE_ORDER);
+    /** Elements not written to the store, by priority: the set's own copies. */
+    private final HeapPriorityQueue<T> fresh;
+
+    /** The fresh elements by value, each mapped to the set's copy in {@link #fresh}. */
+    private final HashMap<T, T> freshByValue = new HashMap<>();
+
+    /** The fresh elements (copies) that may be stored as well. */
+    private final HashSet<T> freshAlsoStored = new HashSet<>();
 
     /** The cache holds every stored element. */
     private boolean complete;
@@ -72,18 +89,27 @@ final class FerroQueueSet<T> implements InternalPriorityQueue<T>, HeapPriorityQu
     /** No stored element is greater than this; null: nothing stored (when known). */
     @Nullable private byte[] storedMax;
 
-    /** The first element, deserialized, and its bytes; null when not read yet. */
-    @Nullable private T head;
+    /** {@link #storedMax} as an element; null when not read yet. */
+    @Nullable private T storedMaxElement;
 
-    @Nullable private byte[] headKey;
+    /** The cache's first element, deserialized, and its bytes (the cache's own array). */
+    @Nullable private T storedHead;
+
+    @Nullable private byte[] storedHeadKey;
 
     private int internalIndex = NOT_CONTAINED;
 
-    FerroQueueSet(FerroTimerQueues queues, NativeQueue<T> queue, int keyGroup) {
+    FerroQueueSet(
+            FerroTimerQueues queues,
+            NativeQueue<T> queue,
+            int keyGroup,
+            PriorityComparator<T> order) {
         this.queues = queues;
         this.queue = queue;
         this.keyGroup = keyGroup;
         this.prefix = queues.keyGroupPrefix(keyGroup);
+        this.order = order;
+        this.fresh = new HeapPriorityQueue<>(order, FRESH_CAPACITY);
         // A queue registered in this run starts empty in the store; a restored one does not.
         this.storedMaxKnown = !queue.restored();
         queue.sets.add(this);
@@ -106,21 +132,35 @@ final class FerroQueueSet<T> implements InternalPriorityQueue<T>, HeapPriorityQu
         if (complete) {
             storedMaxKnown = true;
             storedMax = cache.isEmpty() ? null : cache.last();
+            storedMaxElement = null;
         } else {
             cache.pollLast();
         }
     }
 
-    /** The smallest element's bytes, or null when the set is empty. */
+    /** The first stored element (the cache's first), or null when nothing is stored. */
     @Nullable
-    private byte[] firstKey() {
+    private T storedHead() {
         fill();
-        byte[] f = fresh.isEmpty() ? null : fresh.firstKey();
-        byte[] c = cache.isEmpty() ? null : cache.first();
-        if (f == null) {
-            return c;
+        if (cache.isEmpty()) {
+            return null;
         }
-        return c == null || BYTE_ORDER.compare(f, c) <= 0 ? f : c;
+        byte[] first = cache.first();
+        if (first != storedHeadKey) {
+            storedHead = queues.deserialize(queue, first);
+            storedHeadKey = first;
+        }
+        return storedHead;
+    }
+
+    /**
+     * Whether the fresh part's first comes before the stored one's (ties go to the fresh one, so an
+     * element in both parts leaves both at once).
+     */
+    private static <T> boolean freshFirst(
+            PriorityComparator<T> order, @Nullable T freshHead, @Nullable T storedHead) {
+        return freshHead != null
+                && (storedHead == null || order.comparePriority(freshHead, storedHead) <= 0);
     }
 
     /**
@@ -147,102 +187,153 @@ final class FerroQueueSet<T> implements InternalPriorityQueue<T>, HeapPriorityQu
         return !storedMaxKnown || (storedMax != null && BYTE_ORDER.compare(key, storedMax) <= 0);
     }
 
+    /**
+     * Whether {@code element} is known not to be stored without serializing it: nothing is stored,
+     * or it comes after the greatest stored element in priority (so in byte order too).
+     */
+    private boolean knownNotStored(T element) {
+        if (!storedMaxKnown) {
+            return false;
+        }
+        if (storedMax == null) {
+            return true;
+        }
+        if (storedMaxElement == null) {
+            storedMaxElement = queues.deserialize(queue, storedMax);
+        }
+        return order.comparePriority(element, storedMaxElement) > 0;
+    }
+
+    /** Takes {@code key} from the store (and the cache) when it may be there. */
+    private void removeStored(byte[] key) {
+        fill();
+        if (inCacheRange(key)) {
+            if (cache.isEmpty()) {
+                return;
+            }
+            boolean cacheFirst = Arrays.equals(cache.first(), key);
+            if (cache.remove(key)) {
+                queues.delete(queue, key);
+                if (cacheFirst) {
+                    seekHint = key;
+                }
+            }
+        } else if (mayBeStored(key)) {
+            // Perhaps stored beyond the cache: a delete (a tombstone when it was not).
+            queues.delete(queue, key);
+        }
+    }
+
     @Nullable
     @Override
     public T peek() {
-        byte[] first = firstKey();
-        if (first == null) {
-            return null;
-        }
-        if (head == null || !Arrays.equals(headKey, first)) {
-            head = queues.deserialize(queue, first);
-            headKey = first;
-        }
-        return head;
+        T f = fresh.peek();
+        T s = storedHead();
+        return freshFirst(order, f, s) ? f : s;
     }
 
     @Nullable
     @Override
     public T poll() {
-        T first = peek();
-        if (first != null) {
-            byte[] key = headKey;
-            if (!fresh.isEmpty() && Arrays.equals(fresh.firstKey(), key)) {
-                fresh.pollFirstEntry();
+        T f = fresh.peek();
+        T s = storedHead();
+        if (freshFirst(order, f, s)) {
+            fresh.poll();
+            freshByValue.remove(f);
+            if (!freshAlsoStored.isEmpty() && freshAlsoStored.remove(f)) {
+                removeStored(queues.serialize(queue, keyGroup, f));
             }
-            if (!cache.isEmpty() && Arrays.equals(cache.first(), key)) {
-                cache.pollFirst();
-                queues.delete(queue, key);
-                seekHint = key;
-            }
-            head = null;
-            headKey = null;
+            return f;
         }
-        return first;
+        if (s != null) {
+            byte[] key = cache.pollFirst();
+            queues.delete(queue, key);
+            seekHint = key;
+            if (!freshAlsoStored.isEmpty()) {
+                T copy = freshByValue.get(s);
+                if (copy != null && freshAlsoStored.remove(copy)) {
+                    freshByValue.remove(copy);
+                    fresh.remove(copy);
+                }
+            }
+        }
+        return s;
     }
 
     /** Adds the element unless present; true when it became the first. */
     @Override
     public boolean add(@Nonnull T toAdd) {
-        byte[] key = queues.serialize(queue, keyGroup, toAdd);
-        byte[] first = firstKey();
-        if (inCacheRange(key) && cache.contains(key)) {
+        if (freshByValue.containsKey(toAdd)) {
             return false;
         }
-        if (fresh.putIfAbsent(key, mayBeStored(key)) != null) {
-            return false;
+        boolean alsoStored = false;
+        if (!knownNotStored(toAdd)) {
+            byte[] key = queues.serialize(queue, keyGroup, toAdd);
+            fill();
+            if (inCacheRange(key) && cache.contains(key)) {
+                return false;
+            }
+            alsoStored = mayBeStored(key);
         }
-        if (fresh.size() > queues.freshLimit()) {
+        T copy = queue.metaInfo().getElementSerializer().copy(toAdd);
+        freshByValue.put(copy, copy);
+        fresh.add(copy);
+        if (alsoStored) {
+            freshAlsoStored.add(copy);
+        }
+        boolean first = peek() == copy;
+        if (freshByValue.size() > queues.freshLimit()) {
             writeBack();
         }
-        return first == null || BYTE_ORDER.compare(key, first) < 0;
+        return first;
     }
 
     /** Removes the element if present; true when it was the first. */
     @Override
     public boolean remove(@Nonnull T toRemove) {
-        byte[] key = queues.serialize(queue, keyGroup, toRemove);
-        byte[] first = firstKey();
-        boolean wasFirst = first != null && Arrays.equals(first, key);
-        Boolean freshMayBeStored = fresh.remove(key);
-        if (inCacheRange(key) && cache.remove(key)) {
-            queues.delete(queue, key);
-            if (wasFirst) {
-                seekHint = key;
+        T first = peek();
+        boolean wasFirst = first != null && first.equals(toRemove);
+        T copy = freshByValue.remove(toRemove);
+        if (copy != null) {
+            fresh.remove(copy);
+            if (!freshAlsoStored.isEmpty() && freshAlsoStored.remove(copy)) {
+                removeStored(queues.serialize(queue, keyGroup, toRemove));
             }
-        } else if ((freshMayBeStored == null || freshMayBeStored) && mayBeStored(key)) {
-            // Perhaps stored beyond the cache: a delete (a tombstone when it was not).
-            queues.delete(queue, key);
-        }
-        if (wasFirst) {
-            head = null;
-            headKey = null;
+        } else if (!knownNotStored(toRemove)) {
+            removeStored(queues.serialize(queue, keyGroup, toRemove));
         }
         return wasFirst;
     }
 
     /**
-     * Writes the fresh elements to the store (before a snapshot, or when there are too many). Each
-     * is first accounted as stored, then written, then leaves the fresh part: when a write fails
-     * (the store keeps it pending), the element is in both parts, which the set handles as a timer
-     * registered again, so no failure leaves a stored element the set does not know of.
+     * Writes the fresh elements to the store (before a snapshot, or when there are too many), in
+     * byte order (the store's write batch and the cache take them fastest so). They are first
+     * accounted as stored, then written, and leave the fresh part when all are written: when a
+     * write fails (the store keeps it pending), the elements are in both parts, which the set
+     * handles as timers registered again, so no failure leaves a stored element the set does not
+     * know of.
      */
     void writeBack() {
         if (fresh.isEmpty()) {
             return;
         }
         fill();
-        Iterator<Map.Entry<byte[], Boolean>> it = fresh.entrySet().iterator();
-        while (it.hasNext()) {
-            Map.Entry<byte[], Boolean> e = it.next();
-            byte[] key = e.getKey();
-            e.setValue(true);
-            if (seekHint != null && BYTE_ORDER.compare(key, seekHint) <= 0) {
-                seekHint = null;
-            }
-            if (storedMaxKnown && (storedMax == null || BYTE_ORDER.compare(key, storedMax) > 0)) {
-                storedMax = key;
-            }
+        byte[][] keys = new byte[freshByValue.size()][];
+        int n = 0;
+        for (T element : freshByValue.keySet()) {
+            keys[n++] = queues.serialize(queue, keyGroup, element);
+        }
+        Arrays.sort(keys, BYTE_ORDER);
+        freshAlsoStored.addAll(freshByValue.keySet());
+        if (seekHint != null && BYTE_ORDER.compare(keys[0], seekHint) <= 0) {
+            seekHint = null;
+        }
+        byte[] last = keys[n - 1];
+        if (storedMaxKnown && (storedMax == null || BYTE_ORDER.compare(last, storedMax) > 0)) {
+            storedMax = last;
+            storedMaxElement = null;
+        }
+        for (byte[] key : keys) {
             // Keep the cache a prefix of the stored elements.
             if (againstCache(key) < 0) {
                 cache.add(key);
@@ -252,13 +343,16 @@ final class FerroQueueSet<T> implements InternalPriorityQueue<T>, HeapPriorityQu
                 }
             }
             queues.put(queue, key);
-            it.remove();
         }
+        fresh.clear();
+        freshByValue.clear();
+        freshAlsoStored.clear();
     }
 
     @Override
     public boolean isEmpty() {
-        return firstKey() == null;
+        fill();
+        return fresh.isEmpty() && cache.isEmpty();
     }
 
     @Override

@@ -154,7 +154,7 @@ public final class FerroTimerQueues {
             NativeQueue<T> queue = q;
             KeyGroupPartitionedPriorityQueue.PartitionQueueSetFactory<T, FerroQueueSet<T>> sets =
                     (keyGroup, numKeyGroups, keyExtractor, comparator) ->
-                            new FerroQueueSet<>(this, queue, keyGroup);
+                            new FerroQueueSet<>(this, queue, keyGroup, comparator);
             KeyExtractorFunction<T> keys = KeyExtractorFunction.forKeyedObjects();
             PriorityComparator<T> order = PriorityComparator.forPriorityComparableObjects();
             q.queue =

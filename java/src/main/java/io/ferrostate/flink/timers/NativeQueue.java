@@ -25,10 +25,10 @@ public final class NativeQueue<T> {
     private RegisteredPriorityQueueStateBackendMetaInfo<T> metaInfo;
 
     /** The key groups' sets of {@link #queue}, for write-backs before snapshots. */
-    final List<FerroQueueSet<T>> sets = new ArrayList<>();
+    final List<FerroQueueSet<?>> sets = new ArrayList<>();
 
     /** The queue handed to the operator; created at the first registration after a restore. */
-    @Nullable KeyGroupPartitionedPriorityQueue<T, FerroQueueSet<T>> queue;
+    @Nullable KeyGroupPartitionedPriorityQueue<T, ?> queue;
 
     NativeQueue(
             int stateId,
@@ -54,7 +54,7 @@ public final class NativeQueue<T> {
 
     /** Writes every key group's fresh elements to the store. */
     void writeBack() {
-        for (FerroQueueSet<T> set : sets) {
+        for (FerroQueueSet<?> set : sets) {
             set.writeBack();
         }
     }
