@@ -225,7 +225,8 @@ public class FerroKeyedStateBackend<K> extends KeyedBackendBase<K>
                         keyGroupPrefixBytes,
                         keyContext.getKeyGroupRange(),
                         keyContext.getNumberOfKeyGroups(),
-                        queues.inStore());
+                        queues.inStore(),
+                        queues.timerHeapBuffer());
         this.nativeTimers = queues.nativeTimers();
         this.incremental = incremental;
         this.nativeStrategy = nativeStrategyFactory.create(this);

@@ -53,6 +53,7 @@ public class FerroKeyedStateBackendBuilder<K> extends KeyedBackendBuilderBase<K>
     private final LocalRecoveryConfig localRecoveryConfig;
     private boolean incremental;
     private boolean nativeTimers = true;
+    private int timerHeapBuffer = FerroStateOptions.TIMER_HEAP_BUFFER.defaultValue();
 
     @SuppressWarnings("checkstyle:ParameterNumber")
     public FerroKeyedStateBackendBuilder(
@@ -97,6 +98,12 @@ public class FerroKeyedStateBackendBuilder<K> extends KeyedBackendBuilderBase<K>
         return this;
     }
 
+    /** New native timers a timer queue holds on the heap ({@code timer-service.heap-buffer}). */
+    public FerroKeyedStateBackendBuilder<K> setTimerHeapBuffer(int timerHeapBuffer) {
+        this.timerHeapBuffer = timerHeapBuffer;
+        return this;
+    }
+
     public FerroKeyedStateBackendBuilder<K> setIncremental(boolean incremental) {
         this.incremental = incremental;
         return this;
@@ -112,7 +119,8 @@ public class FerroKeyedStateBackendBuilder<K> extends KeyedBackendBuilderBase<K>
     public FerroKeyedStateBackend<K> build() throws BackendBuildingException {
         NativeStore store = null;
         LinkedHashMap<String, StateInfo> kvStates = new LinkedHashMap<>();
-        RestoredQueues queues = new RestoredQueues(keyGroupRange, numberOfKeyGroups, nativeTimers);
+        RestoredQueues queues =
+                new RestoredQueues(keyGroupRange, numberOfKeyGroups, nativeTimers, timerHeapBuffer);
         try {
             prepareDirectory();
             List<KeyedStateHandle> handles = new ArrayList<>();

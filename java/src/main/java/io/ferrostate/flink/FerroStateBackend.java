@@ -76,6 +76,9 @@ public class FerroStateBackend extends StateBackendBase implements ConfigurableS
     /** {@link FerroStateOptions#TIMER_SERVICE_FACTORY}; null when unset. */
     @Nullable private final FerroStateOptions.TimerServiceFactory timerService;
 
+    /** {@link FerroStateOptions#TIMER_HEAP_BUFFER}; -1 when unset. */
+    private final int timerHeapBuffer;
+
     /** Which metrics each keyed backend registers ({@code state.backend.ferrostate.metrics.*}). */
     private final FerroMetrics.Groups metrics;
 
@@ -102,6 +105,7 @@ public class FerroStateBackend extends StateBackendBase implements ConfigurableS
         this.transferThreads = -1;
         this.failWritesFile = null;
         this.timerService = null;
+        this.timerHeapBuffer = -1;
         this.metrics = FerroMetrics.Groups.all();
     }
 
@@ -154,6 +158,10 @@ public class FerroStateBackend extends StateBackendBase implements ConfigurableS
                 original.timerService != null
                         ? original.timerService
                         : config.get(FerroStateOptions.TIMER_SERVICE_FACTORY);
+        this.timerHeapBuffer =
+                original.timerHeapBuffer > 0
+                        ? original.timerHeapBuffer
+                        : config.get(FerroStateOptions.TIMER_HEAP_BUFFER);
         this.metrics = FerroMetrics.Groups.from(config);
         if (hotRatio < 0 || hotRatio > 0.9) {
             throw new IllegalConfigurationException(
@@ -166,6 +174,12 @@ public class FerroStateBackend extends StateBackendBase implements ConfigurableS
                     FerroStateOptions.WRITE_BUFFER_RATIO.key()
                             + " must be within (0, 1), is "
                             + writeBufferRatio);
+        }
+        if (timerHeapBuffer < 1) {
+            throw new IllegalConfigurationException(
+                    FerroStateOptions.TIMER_HEAP_BUFFER.key()
+                            + " must be at least 1, is "
+                            + timerHeapBuffer);
         }
         if (transferThreads < 1) {
             throw new IllegalConfigurationException(
@@ -258,6 +272,10 @@ public class FerroStateBackend extends StateBackendBase implements ConfigurableS
                         .setNativeTimers(
                                 getTimerServiceFactory()
                                         == FerroStateOptions.TimerServiceFactory.NATIVE)
+                        .setTimerHeapBuffer(
+                                timerHeapBuffer > 0
+                                        ? timerHeapBuffer
+                                        : FerroStateOptions.TIMER_HEAP_BUFFER.defaultValue())
                         .setTransferThreads(
                                 transferThreads > 0
                                         ? transferThreads
@@ -268,11 +286,12 @@ public class FerroStateBackend extends StateBackendBase implements ConfigurableS
         // One line per keyed backend: what an operator (and the real-cluster tests) can check.
         LOG.info(
                 "ferrostate keyed backend of job {}, operator {}, key groups {}: timers {},"
-                        + " incremental checkpoints {}, in {}.",
+                        + " timer heap buffer {}, incremental checkpoints {}, in {}.",
                 parameters.getJobID(),
                 parameters.getOperatorIdentifier(),
                 parameters.getKeyGroupRange(),
                 getTimerServiceFactory(),
+                timerHeapBuffer,
                 isIncrementalCheckpointsEnabled(),
                 instanceBasePath);
         if (metrics.any()) {

@@ -46,6 +46,23 @@ public final class FerroStateOptions {
                                     + " using the asynchronous state API (Flink 2) keep heap timers."
                                     + " Snapshots restore under either setting.");
 
+    /** New native timers one timer queue holds on the JVM heap before writing them to the store. */
+    public static final ConfigOption<Integer> TIMER_HEAP_BUFFER =
+            ConfigOptions.key("state.backend.ferrostate.timer-service.heap-buffer")
+                    .intType()
+                    .defaultValue(262_144)
+                    .withDescription(
+                            "With NATIVE timers: how many new timers one timer queue (of one"
+                                    + " operator) holds on the JVM heap, as objects like Flink's heap"
+                                    + " timers (about 150 bytes each), before it writes them to the"
+                                    + " native store. Timers that fire or are deleted before the next"
+                                    + " checkpoint while they wait (most window and cleanup timers)"
+                                    + " never reach the store; every checkpoint writes the waiting ones."
+                                    + " The number is shared evenly by the queue's key groups. A larger"
+                                    + " buffer saves store writes in jobs with many timers pending at"
+                                    + " once (SQL windows over many keys), a smaller one heap. At least"
+                                    + " 1.");
+
     /** Whether the stores take Flink's managed memory. */
     public static final ConfigOption<Boolean> USE_MANAGED_MEMORY =
             ConfigOptions.key("state.backend.ferrostate.memory.managed")

@@ -7,6 +7,7 @@ import org.apache.flink.api.common.typeutils.base.IntSerializer;
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
 import org.apache.flink.api.common.typeutils.base.StringValueSerializer;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.IllegalConfigurationException;
 import org.apache.flink.runtime.operators.testutils.MockEnvironment;
 import org.apache.flink.runtime.state.AbstractKeyedStateBackend;
 import org.apache.flink.runtime.state.KeyGroupRange;
@@ -34,6 +35,7 @@ import java.util.Set;
 import java.util.TreeSet;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Timers kept in the native store ({@code timer-service.factory: NATIVE}): the queue against a
@@ -64,8 +66,15 @@ class NativeTimersTest {
     }
 
     private static StateBackend ferro(boolean incremental, TimerServiceFactory timers) {
+        return ferro(incremental, timers, FerroStateOptions.TIMER_HEAP_BUFFER.defaultValue());
+    }
+
+    /** With {@code heapBuffer} new timers per queue on the heap before they are written back. */
+    private static StateBackend ferro(
+            boolean incremental, TimerServiceFactory timers, int heapBuffer) {
         Configuration conf = new Configuration();
         conf.set(FerroStateOptions.TIMER_SERVICE_FACTORY, timers);
+        conf.set(FerroStateOptions.TIMER_HEAP_BUFFER, heapBuffer);
         return new FerroStateBackend(incremental)
                 .configure(conf, NativeTimersTest.class.getClassLoader());
     }
@@ -148,9 +157,26 @@ class NativeTimersTest {
     }
 
     @Test
+    void theHeapBufferMustHoldAtLeastOneTimer() {
+        Configuration conf = new Configuration();
+        conf.set(FerroStateOptions.TIMER_HEAP_BUFFER, 0);
+        assertThatThrownBy(
+                        () ->
+                                new FerroStateBackend()
+                                        .configure(conf, NativeTimersTest.class.getClassLoader()))
+                .isInstanceOf(IllegalConfigurationException.class)
+                .hasMessageContaining("timer-service.heap-buffer");
+    }
+
+    @Test
     void randomWorkMatchesAModel() throws Exception {
+        // 16 fresh timers per key group: most adds overflow into the store.
         KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<Integer, Long>> q =
-                queue(backend(ferro(false, TimerServiceFactory.NATIVE), all(), List.of()));
+                queue(
+                        backend(
+                                ferro(false, TimerServiceFactory.NATIVE, 16 * 128),
+                                all(),
+                                List.of()));
         TreeSet<TimerHeapInternalTimer<Integer, Long>> model = new TreeSet<>(ORDER);
         Random r = new Random(42);
         for (int i = 0; i < 60_000; i++) {
@@ -241,7 +267,8 @@ class NativeTimersTest {
                 keys.add(k);
             }
         }
-        StateBackend ferro = ferro(false, TimerServiceFactory.NATIVE);
+        // 4,096 fresh timers per key group.
+        StateBackend ferro = ferro(false, TimerServiceFactory.NATIVE, 2 * 4096);
         AbstractKeyedStateBackend<Integer> backend = backend(ferro, range, List.of());
         KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<Integer, Long>> q = queue(backend);
         TreeSet<TimerHeapInternalTimer<Integer, Long>> model = new TreeSet<>(ORDER);

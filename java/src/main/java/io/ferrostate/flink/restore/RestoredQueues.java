@@ -29,21 +29,34 @@ public final class RestoredQueues {
     private final KeyGroupRange keyGroupRange;
     private final int numberOfKeyGroups;
     private final boolean nativeTimers;
+    private final int timerHeapBuffer;
     private final HeapPriorityQueueSetFactory heapFactory;
     private final Map<String, HeapPriorityQueueSnapshotRestoreWrapper<?>> heap = new HashMap<>();
     private final LinkedHashMap<String, NativeQueue<?>> inStore = new LinkedHashMap<>();
 
+    /**
+     * @param timerHeapBuffer new native timers each queue holds on the heap before writing them
+     */
     public RestoredQueues(
-            KeyGroupRange keyGroupRange, int numberOfKeyGroups, boolean nativeTimers) {
+            KeyGroupRange keyGroupRange,
+            int numberOfKeyGroups,
+            boolean nativeTimers,
+            int timerHeapBuffer) {
         this.keyGroupRange = keyGroupRange;
         this.numberOfKeyGroups = numberOfKeyGroups;
         this.nativeTimers = nativeTimers;
+        this.timerHeapBuffer = timerHeapBuffer;
         this.heapFactory = new HeapPriorityQueueSetFactory(keyGroupRange, numberOfKeyGroups, 128);
     }
 
     /** True when timers of canonical snapshots (and new queues) go to the native store. */
     public boolean nativeTimers() {
         return nativeTimers;
+    }
+
+    /** New native timers each queue holds on the heap before writing them to the store. */
+    public int timerHeapBuffer() {
+        return timerHeapBuffer;
     }
 
     public HeapPriorityQueueSetFactory heapFactory() {

@@ -45,18 +45,10 @@ public final class FerroTimerQueues {
     static final int CACHE_SIZE = 128;
 
     /**
-     * Fresh elements (added, not yet written to the store) one queue may hold on the heap, over all
-     * its key groups: about 100 bytes each.
-     */
-    static final int FRESH_PER_QUEUE = 1 << 16;
-
-    /**
-     * Bounds of one key group's share of {@link #FRESH_PER_QUEUE}: a backend holding all 32,768 key
-     * groups Flink allows keeps 2 in each, so a queue never holds more than 65,536.
+     * Fresh elements (added, not yet written to the store) a key group holds at least, however many
+     * key groups share the queue's heap buffer.
      */
     static final int MIN_FRESH = 2;
-
-    static final int MAX_FRESH = 4096;
 
     private final NativeStore store;
     private final Consumer<byte[]> rawKeys;
@@ -72,6 +64,8 @@ public final class FerroTimerQueues {
      * @param rawKeys writes a whole key into the store's key buffer (the keyed backend's key
      *     builder, which then rebuilds the current key at the next state access)
      * @param queues the queues restored from snapshots, by name; registrations are added to it
+     * @param heapBuffer fresh elements (added, not yet written to the store) one queue holds on the
+     *     heap, over all its key groups ({@code timer-service.heap-buffer})
      */
     public FerroTimerQueues(
             NativeStore store,
@@ -79,7 +73,8 @@ public final class FerroTimerQueues {
             int prefixBytes,
             KeyGroupRange keyGroupRange,
             int numberOfKeyGroups,
-            LinkedHashMap<String, NativeQueue<?>> queues) {
+            LinkedHashMap<String, NativeQueue<?>> queues,
+            int heapBuffer) {
         this.store = store;
         this.rawKeys = rawKeys;
         this.prefixBytes = prefixBytes;
@@ -87,12 +82,7 @@ public final class FerroTimerQueues {
         this.numberOfKeyGroups = numberOfKeyGroups;
         this.queues = queues;
         this.freshLimit =
-                Math.max(
-                        MIN_FRESH,
-                        Math.min(
-                                MAX_FRESH,
-                                FRESH_PER_QUEUE
-                                        / Math.max(1, keyGroupRange.getNumberOfKeyGroups())));
+                Math.max(MIN_FRESH, heapBuffer / Math.max(1, keyGroupRange.getNumberOfKeyGroups()));
     }
 
     /** Fresh elements a key group holds before it writes them to the store. */
