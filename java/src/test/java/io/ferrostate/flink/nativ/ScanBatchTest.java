@@ -47,7 +47,7 @@ class ScanBatchTest {
             // Every third value has 3,000 bytes: the 16 KiB scan buffer holds about 15 entries, so
             // batches of at most 128 are cut by the buffer's size, those of 1 and 7 by the count.
             String userKey = String.format("u%03d", i);
-            put(store, state, userKey, i % 3 == 0 ? 3000 : 10);
+            put(userKey, i % 3 == 0 ? 3000 : 10);
             expected.add(userKey);
         }
         for (int limit : new int[] {1, 7, 128}) {
@@ -62,7 +62,7 @@ class ScanBatchTest {
     @Test
     void entriesAddedBehindAreSeenUntilTheLastBatchCame() throws Exception {
         for (String k : new String[] {"a", "b", "c"}) {
-            put(store, state, k, 8);
+            put(k, 8);
         }
         ScanBatch scan = new ScanBatch(store, state, PREFIX, true, 2);
         List<String> seen = new ArrayList<>();
@@ -70,11 +70,11 @@ class ScanBatchTest {
             seen.add(userKey(scan));
             if (seen.size() == 2) {
                 // The first batch (a, b) was full: the next one is read after b.
-                put(store, state, "d", 8);
+                put("d", 8);
             }
             if (seen.size() == 4) {
                 // The second batch (c, d) reached the map's end: no native call follows.
-                put(store, state, "e", 8);
+                put("e", 8);
             }
         }
         assertThat(seen).isEqualTo(Arrays.asList("a", "b", "c", "d"));
@@ -83,8 +83,7 @@ class ScanBatchTest {
                 .isEqualTo(Arrays.asList("a", "b", "c", "d", "e"));
     }
 
-    private static void put(NativeStore store, int state, String userKey, int valueLength)
-            throws Exception {
+    private void put(String userKey, int valueLength) throws Exception {
         store.keyView().clear();
         store.keyView().write(PREFIX);
         store.keyView().write(userKey.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
