@@ -292,6 +292,12 @@ public class FerroKeyedStateBackend<K> extends KeyedBackendBase<K>
         return timerQueues.inOrder();
     }
 
+    /** Native timers waiting on the heap, not yet written to the store (tests). */
+    @VisibleForTesting
+    int heapTimers() {
+        return timerQueues.heapTimers();
+    }
+
     /** True when new timer queues go to the native store. */
     public boolean hasNativeTimers() {
         return nativeTimers;

@@ -336,6 +336,106 @@ class NativeTimersTest {
     }
 
     /**
+     * The heap buffer holds timers that fire soon and writes those registered far ahead at once: a
+     * burst of timers that fire within the burst's range keeps each key group's full share on the
+     * heap (256 here) however often it overflows; a backlog (each new timer after every stored one,
+     * the oldest fired) shrinks the share to {@code ADAPTED_MIN_FRESH} (16) per key group; bursts
+     * after it grow the share back. The queue is the model throughout.
+     */
+    @Test
+    void theHeapBufferKeepsTimersThatFireSoonAndWritesThoseFarAhead() throws Exception {
+        FerroKeyedStateBackend<Integer> backend =
+                (FerroKeyedStateBackend<Integer>)
+                        backend(
+                                ferro(false, TimerServiceFactory.NATIVE, 128 * 256),
+                                all(),
+                                List.of());
+        KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<Integer, Long>> q = queue(backend);
+        TreeSet<TimerHeapInternalTimer<Integer, Long>> model = new TreeSet<>(ORDER);
+        Random r = new Random(11);
+        long time = 0;
+        // Bursts of 400 timers per key group (past the 256 it holds), then the watermark fires
+        // them.
+        for (int burst = 0; burst < 3; burst++) {
+            fireBurst(q, model, r, time);
+            assertThat(backend.heapTimers())
+                    .as("timers of a burst wait on the heap past an overflow")
+                    .isGreaterThan(128 * 64);
+            drainUpTo(q, model, time + 999);
+            time += 1000;
+        }
+        // A backlog: 200 steps of 640 timers, then each step registers one backlog ahead and fires
+        // the oldest.
+        long steps = 200;
+        for (long step = 0; step < steps; step++) {
+            addStep(q, model, time + step);
+        }
+        int mostOnHeap = 0;
+        for (long step = 0; step < 400; step++) {
+            addStep(q, model, time + steps + step);
+            drainUpTo(q, model, time + step);
+            if (step >= 100) {
+                mostOnHeap = Math.max(mostOnHeap, backend.heapTimers());
+            }
+        }
+        assertThat(mostOnHeap)
+                .as("a backlog's timers are written, not held")
+                .isPositive()
+                .isLessThanOrEqualTo(128 * 16);
+        drainUpTo(q, model, Long.MAX_VALUE);
+        time += steps + 400;
+        for (int burst = 0; burst < 6; burst++) {
+            fireBurst(q, model, r, time);
+            drainUpTo(q, model, time + 999);
+            time += 1000;
+        }
+        fireBurst(q, model, r, time);
+        assertThat(backend.heapTimers())
+                .as("bursts after a backlog grow the buffer back")
+                .isGreaterThan(128 * 64);
+        drainUpTo(q, model, Long.MAX_VALUE);
+        assertThat(q.isEmpty()).isTrue();
+    }
+
+    /** Adds 400 timers per key group (on average) at times within 1,000 of {@code from}. */
+    private static void fireBurst(
+            KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<Integer, Long>> q,
+            TreeSet<TimerHeapInternalTimer<Integer, Long>> model,
+            Random r,
+            long from) {
+        for (int i = 0; i < 128 * 400; i++) {
+            TimerHeapInternalTimer<Integer, Long> t =
+                    new TimerHeapInternalTimer<>(from + r.nextInt(1000), r.nextInt(1 << 20), 0L);
+            model.add(t);
+            q.add(t);
+        }
+    }
+
+    /** Adds 640 timers (5 per key group on average) at {@code time}. */
+    private static void addStep(
+            KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<Integer, Long>> q,
+            TreeSet<TimerHeapInternalTimer<Integer, Long>> model,
+            long time) {
+        for (int i = 0; i < 640; i++) {
+            TimerHeapInternalTimer<Integer, Long> t =
+                    new TimerHeapInternalTimer<>(time, (int) (time * 640 + i), 0L);
+            model.add(t);
+            q.add(t);
+        }
+    }
+
+    /** Polls the queue and the model while their first timer is due at {@code watermark}. */
+    private static void drainUpTo(
+            KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<Integer, Long>> q,
+            TreeSet<TimerHeapInternalTimer<Integer, Long>> model,
+            long watermark) {
+        while (!model.isEmpty() && model.first().getTimestamp() <= watermark) {
+            pollBoth(q, model);
+        }
+        assertSameHead(q, model);
+    }
+
+    /**
      * A disk that fails while a checkpoint writes fresh timers back (in the middle: the store's set
      * batch fills after some thousands of them) fails that checkpoint, and the set still holds
      * every timer, stored or fresh: it fires them in order, and the next checkpoint, once the disk

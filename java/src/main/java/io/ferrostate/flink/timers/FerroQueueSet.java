@@ -29,16 +29,16 @@ import java.util.TreeSet;
  *
  * <ul>
  *   <li>{@link #fresh}: elements added since they were last written back, not written to the store
- *       (at most {@link FerroTimerQueues#freshLimit} of them), held as copies (the backend lets
- *       callers reuse key objects, {@code isSafeToReuseKVState()}) in a heap ordered by priority,
- *       as Flink's heap timers are. Most timers are short-lived (a window fires, a session's end
- *       moves with each event, an operator registers a window's timer again at every flush of its
- *       buffer): added and removed between two checkpoints, they are never serialized and never
- *       reach the store. They are written back before every snapshot, when there are too many of
- *       them, and before the stored elements are listed. Those in {@link #freshAlsoStored} may also
- *       be stored (a timer registered again after it was written back): sets have no duplicates, so
- *       a duplicate is taken from both parts at once when it comes first. Every other fresh element
- *       is known not to be stored.
+ *       (at most {@link #limit} of them), held as copies (the backend lets callers reuse key
+ *       objects, {@code isSafeToReuseKVState()}) in a heap ordered by priority, as Flink's heap
+ *       timers are. Most timers are short-lived (a window fires, a session's end moves with each
+ *       event, an operator registers a window's timer again at every flush of its buffer): added
+ *       and removed between two checkpoints, they are never serialized and never reach the store.
+ *       They are written back before every snapshot, when there are too many of them, and before
+ *       the stored elements are listed. Those in {@link #freshAlsoStored} may also be stored (a
+ *       timer registered again after it was written back): sets have no duplicates, so a duplicate
+ *       is taken from both parts at once when it comes first. Every other fresh element is known
+ *       not to be stored.
  *   <li>the stored elements, with their earliest {@link FerroTimerQueues#CACHE_SIZE} cached in
  *       {@link #cache}: a prefix of them in byte order (every stored element smaller than the
  *       cache's last one is in the cache; {@link #complete}: the cache holds them all). When the
@@ -73,6 +73,19 @@ final class FerroQueueSet<T extends HeapPriorityQueueElement>
 
     /** The fresh elements (copies) that may be stored as well. */
     private final HashSet<T> freshAlsoStored = new HashSet<>();
+
+    /**
+     * Fresh elements this set holds before it writes them back: its share of the queue's heap
+     * buffer ({@link FerroTimerQueues#freshLimit}) while its elements tend to leave while fresh,
+     * less while they do not (see {@link #adaptLimit}).
+     */
+    private int limit;
+
+    /** Elements added to {@link #fresh} since the last write-back. */
+    private int addedSinceWriteBack;
+
+    /** Of those, how many left while fresh (polled or removed before a write-back). */
+    private int leftFreshSinceWriteBack;
 
     /** The cache holds every stored element. */
     private boolean complete;
@@ -110,6 +123,7 @@ final class FerroQueueSet<T extends HeapPriorityQueueElement>
         this.prefix = queues.keyGroupPrefix(keyGroup);
         this.order = order;
         this.fresh = new HeapPriorityQueue<>(order, FRESH_CAPACITY);
+        this.limit = queues.freshLimit();
         // A queue registered in this run starts empty in the store; a restored one does not.
         this.storedMaxKnown = !queue.restored();
         queue.sets.add(this);
@@ -240,6 +254,7 @@ final class FerroQueueSet<T extends HeapPriorityQueueElement>
         if (freshFirst(order, f, s)) {
             fresh.poll();
             freshByValue.remove(f);
+            leftFreshSinceWriteBack++;
             if (!freshAlsoStored.isEmpty() && freshAlsoStored.remove(f)) {
                 removeStored(queues.serialize(queue, keyGroup, f));
             }
@@ -278,14 +293,54 @@ final class FerroQueueSet<T extends HeapPriorityQueueElement>
         T copy = queue.metaInfo().getElementSerializer().copy(toAdd);
         freshByValue.put(copy, copy);
         fresh.add(copy);
+        addedSinceWriteBack++;
         if (alsoStored) {
             freshAlsoStored.add(copy);
         }
         boolean first = peek() == copy;
-        if (freshByValue.size() > queues.freshLimit()) {
+        if (freshByValue.size() > limit) {
+            adaptLimit();
             writeBack();
         }
         return first;
+    }
+
+    /**
+     * Sizes the set's share of the heap buffer when it overflows. Holding an element back pays when
+     * it leaves before it is written (a window's timer that fires, a session's that moves). It does
+     * not when every fresh element comes after every stored one (more of them than the cache holds)
+     * and fewer than a quarter of those added since the last write-back left while fresh: timers
+     * registered far ahead (cleanup timers, long windows, a backlog) fire only after all the stored
+     * ones, so holding them delays their write and keeps them on the heap, where they outlive young
+     * collections. Then the set holds half as many next time, down to {@link
+     * FerroTimerQueues#minFresh}; otherwise twice as many, up to its share of the buffer.
+     */
+    private void adaptLimit() {
+        if (farAhead() && leftFreshSinceWriteBack * 4L < addedSinceWriteBack) {
+            limit = Math.max(queues.minFresh(), limit / 2);
+        } else {
+            limit = (int) Math.min(queues.freshLimit(), limit * 2L);
+        }
+    }
+
+    /**
+     * Whether the fresh elements come after every stored one in priority (ties included: a step of
+     * timers of one time is written in parts), and more are stored than the cache holds.
+     */
+    private boolean farAhead() {
+        T head = fresh.peek();
+        if (head == null || complete || !storedMaxKnown || storedMax == null) {
+            return false;
+        }
+        if (storedMaxElement == null) {
+            storedMaxElement = queues.deserialize(queue, storedMax);
+        }
+        return order.comparePriority(head, storedMaxElement) >= 0;
+    }
+
+    /** Elements waiting on the heap, not yet written to the store. */
+    int freshSize() {
+        return freshByValue.size();
     }
 
     /** Removes the element if present; true when it was the first. */
@@ -296,6 +351,7 @@ final class FerroQueueSet<T extends HeapPriorityQueueElement>
         T copy = freshByValue.remove(toRemove);
         if (copy != null) {
             fresh.remove(copy);
+            leftFreshSinceWriteBack++;
             if (!freshAlsoStored.isEmpty() && freshAlsoStored.remove(copy)) {
                 removeStored(queues.serialize(queue, keyGroup, toRemove));
             }
@@ -307,24 +363,30 @@ final class FerroQueueSet<T extends HeapPriorityQueueElement>
 
     /**
      * Writes the fresh elements to the store (before a snapshot, or when there are too many), in
-     * byte order (the store's write batch and the cache take them fastest so). They are first
-     * accounted as stored, then written, and leave the fresh part when all are written: when a
-     * write fails (the store keeps it pending), the elements are in both parts, which the set
+     * byte order (the store's write batch and the cache take them fastest so). They are accounted
+     * as stored as they are written, and leave the fresh part when all are written: when a write
+     * fails (the store keeps it pending), every one of them is kept in both parts, which the set
      * handles as timers registered again, so no failure leaves a stored element the set does not
      * know of.
      */
     void writeBack() {
+        addedSinceWriteBack = 0;
+        leftFreshSinceWriteBack = 0;
         if (fresh.isEmpty()) {
             return;
         }
         fill();
-        byte[][] keys = new byte[freshByValue.size()][];
-        int n = 0;
-        for (T element : freshByValue.keySet()) {
-            keys[n++] = queues.serialize(queue, keyGroup, element);
+        // The heap's array, not the maps: their tables keep the size of the largest buffer the
+        // set ever held, which a set whose limit adapted down would walk at every write-back.
+        Object[] elements = fresh.toArray(new Object[0]);
+        int n = elements.length;
+        byte[][] keys = new byte[n][];
+        for (int i = 0; i < n; i++) {
+            @SuppressWarnings("unchecked")
+            T element = (T) elements[i];
+            keys[i] = queues.serialize(queue, keyGroup, element);
         }
         Arrays.sort(keys, BYTE_ORDER);
-        freshAlsoStored.addAll(freshByValue.keySet());
         if (seekHint != null && BYTE_ORDER.compare(keys[0], seekHint) <= 0) {
             seekHint = null;
         }
@@ -333,20 +395,32 @@ final class FerroQueueSet<T extends HeapPriorityQueueElement>
             storedMax = last;
             storedMaxElement = null;
         }
-        for (byte[] key : keys) {
-            // Keep the cache a prefix of the stored elements.
-            if (againstCache(key) < 0) {
-                cache.add(key);
-                if (cache.size() > FerroTimerQueues.CACHE_SIZE) {
-                    cache.pollLast();
-                    complete = false;
+        try {
+            for (byte[] key : keys) {
+                // Keep the cache a prefix of the stored elements.
+                if (againstCache(key) < 0) {
+                    cache.add(key);
+                    if (cache.size() > FerroTimerQueues.CACHE_SIZE) {
+                        cache.pollLast();
+                        complete = false;
+                    }
                 }
+                queues.put(queue, key);
             }
-            queues.put(queue, key);
+        } catch (Throwable t) {
+            // Some are stored (or pending in the store), some not: each may be.
+            for (Object element : elements) {
+                @SuppressWarnings("unchecked")
+                T e = (T) element;
+                freshAlsoStored.add(e);
+            }
+            throw t;
         }
         fresh.clear();
-        freshByValue.clear();
-        freshAlsoStored.clear();
+        for (Object element : elements) {
+            freshByValue.remove(element);
+            freshAlsoStored.remove(element);
+        }
     }
 
     @Override

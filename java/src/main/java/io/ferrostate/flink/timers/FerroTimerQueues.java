@@ -4,6 +4,7 @@ import io.ferrostate.flink.nativ.NativeStore;
 import io.ferrostate.flink.nativ.ScanBatch;
 
 import org.apache.flink.annotation.Internal;
+import org.apache.flink.annotation.VisibleForTesting;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.core.memory.DataInputDeserializer;
@@ -50,6 +51,12 @@ public final class FerroTimerQueues {
      */
     static final int MIN_FRESH = 2;
 
+    /**
+     * Fresh elements a key group holds at least when its limit adapts down ({@code
+     * FerroQueueSet#adaptLimit}): a write-back then writes this many elements in one sorted run.
+     */
+    static final int ADAPTED_MIN_FRESH = 16;
+
     private final NativeStore store;
     private final Consumer<byte[]> rawKeys;
     private final int prefixBytes;
@@ -85,9 +92,14 @@ public final class FerroTimerQueues {
                 Math.max(MIN_FRESH, heapBuffer / Math.max(1, keyGroupRange.getNumberOfKeyGroups()));
     }
 
-    /** Fresh elements a key group holds before it writes them to the store. */
+    /** Fresh elements a key group holds at most before it writes them to the store. */
     int freshLimit() {
         return freshLimit;
+    }
+
+    /** The least a key group's limit adapts down to. */
+    int minFresh() {
+        return Math.min(freshLimit, ADAPTED_MIN_FRESH);
     }
 
     /**
@@ -98,6 +110,18 @@ public final class FerroTimerQueues {
         for (NativeQueue<?> q : queues.values()) {
             q.writeBack();
         }
+    }
+
+    /** Timers waiting on the heap, not yet written to the store, over every queue (tests). */
+    @VisibleForTesting
+    public int heapTimers() {
+        int n = 0;
+        for (NativeQueue<?> q : queues.values()) {
+            for (FerroQueueSet<?> set : q.sets) {
+                n += set.freshSize();
+            }
+        }
+        return n;
     }
 
     /** The native queues, restored and registered, in registration order. */
