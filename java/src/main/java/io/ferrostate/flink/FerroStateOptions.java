@@ -53,12 +53,15 @@ public final class FerroStateOptions {
                     .defaultValue(262_144)
                     .withDescription(
                             "With NATIVE timers: how many new timers one timer queue (of one"
-                                    + " operator) holds on the JVM heap, as objects like Flink's heap"
-                                    + " timers (about 150 bytes each), before it writes them to the"
-                                    + " native store. Timers that fire or are deleted before the next"
-                                    + " checkpoint while they wait (most window and cleanup timers)"
-                                    + " never reach the store; every checkpoint writes the waiting ones."
-                                    + " The number is shared evenly by the queue's key groups. A larger"
+                                    + " operator) holds at most on the JVM heap, as objects like"
+                                    + " Flink's heap timers (about 150 bytes each), before it writes"
+                                    + " them to the native store. Timers that fire or are deleted"
+                                    + " before the next checkpoint while they wait (most window and"
+                                    + " session timers) never reach the store; every checkpoint writes"
+                                    + " the waiting ones. The number is shared evenly by the queue's"
+                                    + " key groups; a key group whose new timers all come after the"
+                                    + " ones it has stored, and seldom leave while they wait (timers"
+                                    + " registered far ahead), holds fewer, down to 16. A larger"
                                     + " buffer saves store writes in jobs with many timers pending at"
                                     + " once (SQL windows over many keys), a smaller one heap. At least"
                                     + " 1.");

@@ -308,11 +308,11 @@ final class FerroQueueSet<T extends HeapPriorityQueueElement>
     /**
      * Sizes the set's share of the heap buffer when it overflows. Holding an element back pays when
      * it leaves before it is written (a window's timer that fires, a session's that moves). It does
-     * not when every fresh element comes after every stored one (more of them than the cache holds)
-     * and fewer than a quarter of those added since the last write-back left while fresh: timers
-     * registered far ahead (cleanup timers, long windows, a backlog) fire only after all the stored
-     * ones, so holding them delays their write and keeps them on the heap, where they outlive young
-     * collections. Then the set holds half as many next time, down to {@link
+     * not when the fresh elements come after more stored ones than the cache holds ({@link
+     * #farAhead}) and fewer than a quarter of those added since the last write-back left while
+     * fresh: timers registered far ahead (cleanup timers, long windows, a backlog) fire only after
+     * those stored ones, so holding them delays their write and keeps them on the heap, where they
+     * outlive young collections. Then the set holds half as many next time, down to {@link
      * FerroTimerQueues#minFresh}; otherwise twice as many, up to its share of the buffer.
      */
     private void adaptLimit() {
@@ -324,18 +324,18 @@ final class FerroQueueSet<T extends HeapPriorityQueueElement>
     }
 
     /**
-     * Whether the fresh elements come after every stored one in priority (ties included: a step of
-     * timers of one time is written in parts), and more are stored than the cache holds.
+     * Whether more stored elements come before the fresh ones than the cache holds: the fresh
+     * head's priority is not below the cache's last (the cache is a prefix of the stored elements,
+     * so at least that many fire first; ties included, as a step of timers of one time is written
+     * in parts). Needs no bound of the stored elements, so it holds for restored queues too.
      */
     private boolean farAhead() {
         T head = fresh.peek();
-        if (head == null || complete || !storedMaxKnown || storedMax == null) {
+        fill();
+        if (head == null || complete) {
             return false;
         }
-        if (storedMaxElement == null) {
-            storedMaxElement = queues.deserialize(queue, storedMax);
-        }
-        return order.comparePriority(head, storedMaxElement) >= 0;
+        return order.comparePriority(head, queues.deserialize(queue, cache.last())) >= 0;
     }
 
     /** Elements waiting on the heap, not yet written to the store. */
