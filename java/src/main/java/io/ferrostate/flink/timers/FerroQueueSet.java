@@ -69,10 +69,16 @@ final class FerroQueueSet<T extends HeapPriorityQueueElement>
     private final HeapPriorityQueue<T> fresh;
 
     /** The fresh elements by value, each mapped to the set's copy in {@link #fresh}. */
-    private final HashMap<T, T> freshByValue = new HashMap<>();
+    private HashMap<T, T> freshByValue = new HashMap<>();
 
     /** The fresh elements (copies) that may be stored as well. */
-    private final HashSet<T> freshAlsoStored = new HashSet<>();
+    private HashSet<T> freshAlsoStored = new HashSet<>();
+
+    /**
+     * The most elements a write-back found since the maps were made: their tables never shrink, so
+     * once the limit is far below it they are made anew.
+     */
+    private int freshHighWater;
 
     /**
      * Fresh elements this set holds before it writes them back: its share of the queue's heap
@@ -417,9 +423,17 @@ final class FerroQueueSet<T extends HeapPriorityQueueElement>
             throw t;
         }
         fresh.clear();
-        for (Object element : elements) {
-            freshByValue.remove(element);
-            freshAlsoStored.remove(element);
+        freshHighWater = Math.max(freshHighWater, n);
+        if (freshHighWater > 8 * Math.max(limit, FRESH_CAPACITY)) {
+            // The limit adapted down: drop tables sized for the largest buffer.
+            freshByValue = new HashMap<>();
+            freshAlsoStored = new HashSet<>();
+            freshHighWater = 0;
+        } else {
+            for (Object element : elements) {
+                freshByValue.remove(element);
+                freshAlsoStored.remove(element);
+            }
         }
     }
 
