@@ -406,12 +406,11 @@ class NativeTimersTest {
             TreeSet<TimerHeapInternalTimer<Integer, Long>> model,
             Random r,
             long from) {
-        for (int i = 0; i < 128 * 400; i++) {
-            TimerHeapInternalTimer<Integer, Long> t =
-                    new TimerHeapInternalTimer<>(from + r.nextInt(1000), r.nextInt(1 << 20), 0L);
-            model.add(t);
-            q.add(t);
-        }
+        addBoth(
+                q,
+                model,
+                128 * 400,
+                i -> new TimerHeapInternalTimer<>(from + r.nextInt(1000), r.nextInt(1 << 20), 0L));
     }
 
     /** Adds 640 timers (5 per key group on average) at {@code time}. */
@@ -419,9 +418,17 @@ class NativeTimersTest {
             KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<Integer, Long>> q,
             TreeSet<TimerHeapInternalTimer<Integer, Long>> model,
             long time) {
-        for (int i = 0; i < 640; i++) {
-            TimerHeapInternalTimer<Integer, Long> t =
-                    new TimerHeapInternalTimer<>(time, (int) (time * 640 + i), 0L);
+        addBoth(q, model, 640, i -> new TimerHeapInternalTimer<>(time, (int) (time * 640 + i), 0L));
+    }
+
+    /** Adds {@code n} timers, the i-th made by {@code timer}, to the queue and the model. */
+    private static void addBoth(
+            KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<Integer, Long>> q,
+            TreeSet<TimerHeapInternalTimer<Integer, Long>> model,
+            int n,
+            java.util.function.IntFunction<TimerHeapInternalTimer<Integer, Long>> timer) {
+        for (int i = 0; i < n; i++) {
+            TimerHeapInternalTimer<Integer, Long> t = timer.apply(i);
             model.add(t);
             q.add(t);
         }
