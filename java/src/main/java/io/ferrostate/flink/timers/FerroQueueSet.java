@@ -66,7 +66,7 @@ final class FerroQueueSet<T extends HeapPriorityQueueElement>
     private final TreeSet<byte[]> cache = new TreeSet<>(BYTE_ORDER);
 
     /** Elements not written to the store, by priority: the set's own copies. */
-    private final HeapPriorityQueue<T> fresh;
+    private HeapPriorityQueue<T> fresh;
 
     /** The fresh elements by value, each mapped to the set's copy in {@link #fresh}. */
     private HashMap<T, T> freshByValue = new HashMap<>();
@@ -75,8 +75,8 @@ final class FerroQueueSet<T extends HeapPriorityQueueElement>
     private HashSet<T> freshAlsoStored = new HashSet<>();
 
     /**
-     * The most elements a write-back found since the maps were made: their tables never shrink, so
-     * once the limit is far below it they are made anew.
+     * The most elements a write-back found since the heap and the maps were made: their arrays and
+     * tables never shrink, so once the limit is far below it they are made anew.
      */
     private int freshHighWater;
 
@@ -425,7 +425,8 @@ final class FerroQueueSet<T extends HeapPriorityQueueElement>
         fresh.clear();
         freshHighWater = Math.max(freshHighWater, n);
         if (freshHighWater > 8 * Math.max(limit, FRESH_CAPACITY)) {
-            // The limit adapted down: drop tables sized for the largest buffer.
+            // The limit adapted down: drop the arrays and tables sized for the largest buffer.
+            fresh = new HeapPriorityQueue<>(order, FRESH_CAPACITY);
             freshByValue = new HashMap<>();
             freshAlsoStored = new HashSet<>();
             freshHighWater = 0;
