@@ -272,10 +272,7 @@ public class FerroStateBackend extends StateBackendBase implements ConfigurableS
                         .setNativeTimers(
                                 getTimerServiceFactory()
                                         == FerroStateOptions.TimerServiceFactory.NATIVE)
-                        .setTimerHeapBuffer(
-                                timerHeapBuffer > 0
-                                        ? timerHeapBuffer
-                                        : FerroStateOptions.TIMER_HEAP_BUFFER.defaultValue())
+                        .setTimerHeapBuffer(effectiveTimerHeapBuffer())
                         .setTransferThreads(
                                 transferThreads > 0
                                         ? transferThreads
@@ -291,13 +288,23 @@ public class FerroStateBackend extends StateBackendBase implements ConfigurableS
                 parameters.getOperatorIdentifier(),
                 parameters.getKeyGroupRange(),
                 getTimerServiceFactory(),
-                timerHeapBuffer,
+                effectiveTimerHeapBuffer(),
                 isIncrementalCheckpointsEnabled(),
                 instanceBasePath);
         if (metrics.any()) {
             backend.registerMetrics(parameters.getMetricGroup(), metrics);
         }
         return backend;
+    }
+
+    /**
+     * The timer heap buffer keyed backends get: the configured one, or the option's default for a
+     * backend built in code without {@code configure()} (whose field is -1).
+     */
+    private int effectiveTimerHeapBuffer() {
+        return timerHeapBuffer > 0
+                ? timerHeapBuffer
+                : FerroStateOptions.TIMER_HEAP_BUFFER.defaultValue();
     }
 
     private File pickDirectory(Environment env) {
