@@ -425,10 +425,11 @@ cmd_start_tm() {
 # Whether TaskManager $1, started with pid $2, is still that process: the pid is alive, one of
 # this cluster's JVMs ($3: their pids, from cluster_jvm_pids), and no TaskManager started later
 # was listed with it. A killed TaskManager's pid can be reused by any process, a later
-# TaskManager included (after a hundred restarts on a small machine it was).
+# TaskManager included (after a hundred restarts on a small machine it was). $4, when given, is
+# the index of the last TaskManager listed with pid $2 (tm-pids finds them all in one pass).
 tm_running() {
-  local last
-  last="$(awk -v p="$2" '$1 == p { n = NR - 1 } END { if (n != "") print n }' "$(tm_pid_file)")"
+  local last="${4-}"
+  [[ $# -ge 4 ]] || last="$(awk -v p="$2" '$1 == p { n = NR - 1 } END { if (n != "") print n }' "$(tm_pid_file)")"
   [[ "$last" == "$1" ]] && alive "$2" && grep -qx "$2" <<<"$3"
 }
 
@@ -437,9 +438,13 @@ cmd_tm_pids() {
   [[ -f "$(tm_pid_file)" ]] || return 0
   ours="$(cluster_jvm_pids)"
   mapfile -t pids < "$(tm_pid_file)"
+  local -A last_with=()
+  for ((n = 0; n < ${#pids[@]}; n++)); do
+    [[ -z "${pids[$n]}" ]] || last_with[${pids[$n]}]=$n
+  done
   for ((n = 0; n < ${#pids[@]}; n++)); do
     p="${pids[$n]}"
-    if tm_running "$n" "$p" "$ours"; then
+    if [[ -n "$p" ]] && tm_running "$n" "$p" "$ours" "${last_with[$p]}"; then
       echo "$n $p alive"
     else
       echo "$n $p dead"
