@@ -12,6 +12,7 @@ pub mod hot;
 pub mod keygroup;
 pub mod list;
 pub mod memory;
+pub mod rocks_log;
 pub mod snapshot;
 pub mod store;
 pub mod ttl;

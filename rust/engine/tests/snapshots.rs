@@ -125,3 +125,63 @@ fn checksums_taken_while_downloading_are_compared_instead_of_read_again() {
         other => panic!("expected a checksum mismatch, got {other:?}"),
     }
 }
+
+/// The log files RocksDB writes (its MANIFEST, the WAL files a checkpoint holds) pass the check
+/// that runs before RocksDB reads a restored directory, and the check walks every record of
+/// them with matching checksums (it follows the reader's record boundaries, so it reaches
+/// every header the reader can reach).
+#[test]
+fn rocksdb_log_files_walk_whole() {
+    let (_d, snap) = snapshot_with_data();
+    let mut manifests = 0;
+    for entry in fs::read_dir(&snap).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("MANIFEST-") || name.ends_with(".log") {
+            let data = fs::read(&path).unwrap();
+            let walk = ferrostate_engine::rocks_log::check(&name, &data).unwrap();
+            assert_eq!(walk.blocks_cut, 0, "{name}: {walk:?}");
+            if name.starts_with("MANIFEST-") {
+                assert!(walk.records > 0, "{name}: {walk:?}");
+                manifests += 1;
+            }
+        }
+    }
+    assert_eq!(manifests, 1);
+    let opts = ferrostate_engine::StoreOptions::new(&snap, 16 << 20);
+    ferrostate_engine::SnapshotReader::open(&snap, &opts.memory).unwrap();
+}
+
+/// The `restore` fuzz target's hang: a snapshot whose MANIFEST holds a record of a recycled log
+/// file's type after an ordinary record made RocksDB 11.8's log reader loop forever in
+/// `DB::list_cf` (ReadPhysicalRecord answers "bad record" without consuming it). Opening such a
+/// directory read-only (savepoints, rescaling) or as a restored store is now a corruption error.
+#[test]
+fn a_manifest_that_would_hang_rocksdb_is_refused() {
+    let manifest = include_bytes!("data/rocksdb-manifest-recyclable-record");
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snap");
+    fs::create_dir(&snap).unwrap();
+    fs::write(snap.join("CURRENT"), b"MANIFEST-000005\n").unwrap();
+    fs::write(snap.join("MANIFEST-000005"), manifest).unwrap();
+    let opts = ferrostate_engine::StoreOptions::new(&snap, 16 << 20);
+    let refused = |r: Result<(), Error>| match r {
+        Err(Error::Corrupt { what, detail }) => {
+            assert!(what.ends_with("MANIFEST-000005"), "{what}");
+            assert!(detail.contains("type 5"), "{detail}");
+        }
+        other => panic!("expected a corruption error, got {other:?}"),
+    };
+    // In a thread of its own, so that a hang fails the test instead of stopping the suite.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let read_only = ferrostate_engine::SnapshotReader::open(&snap, &opts.memory).map(|_| ());
+        let store = ferrostate_engine::Store::open(opts).map(|_| ());
+        let _ = tx.send((read_only, store));
+    });
+    let (read_only, store) = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("opening the directory hangs (RocksDB's log reader loops)");
+    refused(read_only);
+    refused(store);
+}
