@@ -16,7 +16,6 @@
 //! may, so every record header the reader can reach is looked at.
 
 use crate::error::{Error, Result};
-use std::path::Path;
 
 /// RocksDB's `log::kBlockSize`.
 const BLOCK: usize = 32 * 1024;
@@ -82,25 +81,6 @@ pub fn check(name: &str, data: &[u8]) -> Result<Walk> {
         }
     }
     Ok(walk)
-}
-
-/// Checks every RocksDB log file of `dir` (`MANIFEST-*`, `*.log`) with [`check`].
-pub fn check_dir(dir: &Path) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !(name.starts_with("MANIFEST-") || name.ends_with(".log")) {
-            continue;
-        }
-        let path = entry.path();
-        if !path.is_file() {
-            continue;
-        }
-        let data = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-        check(&path.display().to_string(), &data)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -185,3 +185,59 @@ fn a_manifest_that_would_hang_rocksdb_is_refused() {
     refused(read_only);
     refused(store);
 }
+
+/// Every SST file of a real snapshot passes the check ferrostate makes before RocksDB opens a
+/// restored file: footer, metaindex and properties blocks, each with RocksDB's own checksum.
+#[test]
+fn rocksdb_sst_files_check_whole() {
+    let (_d, snap) = snapshot_with_data();
+    let mut checked = 0;
+    for entry in fs::read_dir(&snap).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "sst") {
+            let sst = ferrostate_engine::rocks_sst::check_file(&path).unwrap();
+            assert_eq!(sst.checksum_type, 4, "{path:?}: XXH3, RocksDB's default");
+            assert!(sst.format_version >= 6, "{sst:?}");
+            assert!(sst.metaindex_entries >= 1, "{sst:?}");
+            assert!(sst.properties_entries > 10, "{sst:?}");
+            let whole = ferrostate_engine::rocks_sst::check(
+                &path.display().to_string(),
+                &fs::read(&path).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(whole, sst);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 1);
+}
+
+/// The `restore` fuzz target's crash: a snapshot whose SST files had bytes of their properties
+/// blocks changed, with ferrostate's manifest written again over them (a hostile or buggy
+/// writer), made RocksDB 11.8 copy past a buffer while it parsed the properties block before
+/// verifying its checksum (SIGSEGV in `ReadTablePropertiesHelper`). Both ways of opening such a
+/// directory now fail with a corruption error naming the SST file.
+#[test]
+fn an_sst_that_would_crash_rocksdb_is_refused() {
+    let data =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rocksdb-sst-properties-crash");
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snap");
+    fs::create_dir(&snap).unwrap();
+    for entry in fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        fs::copy(&path, snap.join(path.file_name().unwrap())).unwrap();
+    }
+    snapshot::write_manifest(&snap, &HashMap::new()).unwrap();
+    snapshot::verify(&snap).unwrap();
+    let refused = |r: Result<(), Error>| match r {
+        Err(Error::Corrupt { what, detail }) => {
+            assert!(what.ends_with(".sst"), "{what}");
+            assert!(detail.contains("properties block"), "{detail}");
+        }
+        other => panic!("expected a corruption error, got {other:?}"),
+    };
+    let opts = ferrostate_engine::StoreOptions::new(&snap, 16 << 20);
+    refused(ferrostate_engine::SnapshotReader::open(&snap, &opts.memory).map(|_| ()));
+    refused(ferrostate_engine::Store::open(opts).map(|_| ()));
+}

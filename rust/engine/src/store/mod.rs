@@ -91,8 +91,8 @@ impl Store {
     pub fn open(opts: StoreOptions) -> Result<Store> {
         std::fs::create_dir_all(&opts.path).map_err(|e| Error::io(&opts.path, e))?;
         let existing = if opts.path.join("CURRENT").exists() {
-            // Restored files: RocksDB must not read a log file that would hang it.
-            crate::rocks_log::check_dir(&opts.path)?;
+            // Restored files: RocksDB must not read a file that would hang or crash it.
+            crate::rocks_files::check_dir(&opts.path)?;
             DB::list_cf(&Options::default(), &opts.path)?
         } else {
             Vec::new()

@@ -89,7 +89,7 @@ pub(super) fn db_options(memory: &SharedMemory) -> Options {
 
 /// Opens `path` read-only (a snapshot directory), with every column family it holds.
 pub(crate) fn open_read_only(path: &Path, memory: &SharedMemory) -> Result<DB> {
-    crate::rocks_log::check_dir(path)?;
+    crate::rocks_files::check_dir(path)?;
     let names = DB::list_cf(&Options::default(), path)?;
     let descriptors = names
         .iter()
