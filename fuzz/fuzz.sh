@@ -28,7 +28,7 @@ fuzz_target=${FUZZ_TARGET_DIR:-$HOME/.cache/ferrostate/fuzz-target}
 work=${FUZZ_WORK:-$HOME/.cache/ferrostate/fuzz-work}
 nice_level=${FUZZ_NICE:-10}
 cargo_fuzz_version=0.13.2
-targets=(keygroup manifest snapshot_index list_value ttl jni_codecs put_entries cli_verify restore store_ops)
+targets=(keygroup manifest snapshot_index list_value ttl jni_codecs put_entries cli_verify rocks_files restore store_ops)
 
 say() { echo "fuzz: $*"; }
 

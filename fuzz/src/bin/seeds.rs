@@ -1,5 +1,5 @@
 //! Writes the seed corpora of the fuzz targets into `corpus/<target>/` (run from `fuzz/`):
-//! real manifests, snapshot indexes, list, map and TTL values, `putAll` batches and small
+//! real manifests, RocksDB's MANIFEST and SST files, snapshot indexes, list, map and TTL values, `putAll` batches and small
 //! snapshot directories packed as the `restore` and `cli_verify` targets read them.
 //!
 //! ```text
@@ -94,6 +94,24 @@ fn main() {
         "tiny-fix-envelope",
         &archive::pack(&tiny, archive::FIX_ENVELOPE).unwrap(),
     );
+
+    // RocksDB's own files, as `rocks_files` reads them: the snapshot's MANIFEST (a log file)
+    // and its SST files, plain and with checksums forged after the fuzzer's changes.
+    for entry in std::fs::read_dir(&snap).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let bytes = std::fs::read(&path).unwrap();
+        if name.starts_with("MANIFEST-") {
+            write("rocks_files", "manifest", &with_flags(0, &bytes));
+        } else if name.ends_with(".sst") {
+            write("rocks_files", &name, &with_flags(1, &bytes));
+            write(
+                "rocks_files",
+                &format!("{name}-forged"),
+                &with_flags(3, &bytes),
+            );
+        }
+    }
 
     // Manifests.
     let manifest = std::fs::read(snap.join(snapshot::MANIFEST_NAME)).unwrap();

@@ -390,6 +390,64 @@ fn entries(block: &[u8]) -> std::result::Result<Vec<Entry>, String> {
     Ok(out)
 }
 
+/// Sets the checksums of the footer, the metaindex block and the properties block of the SST
+/// bytes `file` to what RocksDB computes, where those parts can be found: what a writer that
+/// forges checksums does. For tests and fuzzing, so that changed bytes reach the structure walk
+/// of [`check`] instead of stopping at a checksum.
+#[doc(hidden)]
+pub fn forge_checksums(file: &mut [u8]) {
+    let len = file.len();
+    if len < FOOTER {
+        return;
+    }
+    let at = len - FOOTER;
+    let (ty, version) = (
+        file[at],
+        u32::from_le_bytes(file[len - 12..len - 8].try_into().expect("4")),
+    );
+    if version >= 6 && (1..=4).contains(&ty) {
+        let base = u32::from_le_bytes(file[at + 9..at + 13].try_into().expect("4"));
+        let mut copy = file[at..].to_vec();
+        copy[5..9].fill(0);
+        let sum = checksum(ty, &copy).wrapping_add(context_modifier(base, at as u64));
+        file[at + 5..at + 9].copy_from_slice(&sum.to_le_bytes());
+    }
+    let bad = |d| Error::corrupt("", d);
+    let Ok(footer) = footer(&&file[..], &bad) else {
+        return;
+    };
+    let forge = |file: &mut [u8], h: Handle| {
+        let fits = h.size <= MAX_META_BLOCK
+            && h.offset
+                .checked_add(h.size + TRAILER as u64)
+                .is_some_and(|end| end <= at as u64);
+        if !fits {
+            return false;
+        }
+        let (start, size) = (h.offset as usize, h.size as usize);
+        let sum = checksum(footer.checksum_type, &file[start..=start + size])
+            .wrapping_add(context_modifier(footer.base_context, h.offset));
+        file[start + size + 1..start + size + TRAILER].copy_from_slice(&sum.to_le_bytes());
+        true
+    };
+    if footer.checksum_type == 0 || !forge(file, footer.metaindex) {
+        return;
+    }
+    let Ok(meta) = block(&&file[..], &footer, footer.metaindex, "metaindex", &bad) else {
+        return;
+    };
+    let Some((_, value)) = entries(&meta)
+        .ok()
+        .and_then(|e| e.into_iter().find(|(k, _)| k == PROPERTIES))
+    else {
+        return;
+    };
+    let mut v = &value[..];
+    if let (Some(offset), Some(size)) = (varint64(&mut v), varint64(&mut v)) {
+        forge(file, Handle { offset, size });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -468,30 +526,37 @@ mod tests {
         assert_eq!(context_modifier(7, (1 << 32) + 1), 7 ^ 2);
     }
 
-    /// Sets the checksum of the block at `handle` in `file` to what RocksDB would compute: what
-    /// a hostile writer does to get damage past checksums.
-    fn forge_checksum(file: &mut [u8], handle: Handle) {
-        let footer = footer(&&file[..], &|d| Error::corrupt("x", d)).unwrap();
-        let (start, size) = (handle.offset as usize, handle.size as usize);
-        let sum = checksum(footer.checksum_type, &file[start..=start + size])
-            .wrapping_add(context_modifier(footer.base_context, handle.offset));
-        file[start + size + 1..start + size + TRAILER].copy_from_slice(&sum.to_le_bytes());
+    /// An SST RocksDB wrote (the third file of the fuzzer's snapshot, which it left intact)
+    /// passes, and forging its checksums changes nothing: the checksums are RocksDB's.
+    #[test]
+    fn an_intact_sst_passes_and_its_checksums_are_rocksdbs() {
+        let intact = include_bytes!("../tests/data/rocksdb-sst-properties-crash/000016.sst");
+        let sst = check("000016.sst", intact).unwrap();
+        assert_eq!((sst.checksum_type, sst.format_version), (4, 7));
+        assert!(sst.properties_entries > 10, "{sst:?}");
+        let mut forged = intact.to_vec();
+        forge_checksums(&mut forged);
+        assert!(
+            forged == intact,
+            "forging changed an intact file's checksums"
+        );
     }
 
-    fn properties_handle(file: &[u8]) -> Handle {
-        let bad = |d| Error::corrupt("x", d);
-        let footer = footer(&file, &bad).unwrap();
-        let meta = entries(&block(&file, &footer, footer.metaindex, "metaindex", &bad).unwrap());
-        let (_, value) = meta
-            .unwrap()
-            .into_iter()
-            .find(|(k, _)| k == PROPERTIES)
-            .unwrap();
-        let mut at = &value[..];
-        Handle {
-            offset: varint64(&mut at).unwrap(),
-            size: varint64(&mut at).unwrap(),
-        }
+    /// The `rocks_files` fuzz target's first find (in this test helper, not in the check): a
+    /// format-version-5 footer whose metaindex handle has a size near 2^64 overflowed an addition
+    /// in `forge_checksums`. Both refuse it now.
+    #[test]
+    fn a_footer_with_a_huge_metaindex_size_is_refused() {
+        let mut file = vec![
+            0xde, 0x04, 0xaa, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x35, 0x00, 0x00, 0x9a, 0x6d, 0x76, 0x02, 0x0a, 0x0b, 0x01, 0x00, 0x25, 0x63, 0x00,
+            0x05, 0x00, 0x00, 0x00, 0xf7, 0xcf, 0xf4, 0x85, 0xb7, 0x41, 0xe2, 0x88,
+        ];
+        let err = check("x.sst", &file).unwrap_err().to_string();
+        assert!(err.contains("metaindex block at"), "{err}");
+        forge_checksums(&mut file);
+        assert!(check("x.sst", &file).is_err());
     }
 
     /// The fuzzer's crashing SST (its properties block damaged, so its checksum no longer
@@ -505,8 +570,7 @@ mod tests {
             "{err}"
         );
         let mut forged = crashing.to_vec();
-        let handle = properties_handle(&forged);
-        forge_checksum(&mut forged, handle);
+        forge_checksums(&mut forged);
         let err = check("000014.sst", &forged).unwrap_err().to_string();
         assert!(err.contains("properties block: entry at"), "{err}");
         assert!(!err.contains("checksum"), "{err}");
