@@ -1,6 +1,7 @@
 //! Writes the seed corpora of the fuzz targets into `corpus/<target>/` (run from `fuzz/`):
-//! real manifests, RocksDB's MANIFEST and SST files, snapshot indexes, list, map and TTL values, `putAll` batches and small
-//! snapshot directories packed as the `restore` and `cli_verify` targets read them.
+//! real manifests, RocksDB's MANIFEST and SST files, snapshot indexes, list, map and TTL
+//! values, `putAll` batches and small snapshot directories packed as the `restore` and
+//! `cli_verify` targets read them.
 //!
 //! ```text
 //! fuzz/fuzz.sh seeds
