@@ -497,6 +497,11 @@ public final class FerroNativeSnapshotStrategy<K>
             CheckpointedStateScope scope,
             CloseableRegistry registry)
             throws IOException {
+        if (file.length() == 0) {
+            // E.g. the empty WAL file of a checkpoint taken after a flush. No stream: it would
+            // return no handle, and opening one for nothing costs a file on some storages.
+            return emptyHandle();
+        }
         CheckpointStateOutputStream out = factory.createCheckpointStateOutputStream(scope);
         registry.registerCloseable(out);
         boolean done = false;
@@ -511,16 +516,17 @@ public final class FerroNativeSnapshotStrategy<K>
             }
             StreamStateHandle handle = out.closeAndGetHandle();
             done = true;
-            // Checkpoint streams return no handle for zero bytes (e.g. an empty WAL file).
-            return handle != null
-                    ? handle
-                    : new ByteStreamStateHandle(
-                            "ferrostate-empty-" + UUID.randomUUID(), new byte[0]);
+            // Defensive: a stream written nothing returns no handle.
+            return handle != null ? handle : emptyHandle();
         } finally {
             if (!done && registry.unregisterCloseable(out)) {
                 IOUtils.closeQuietly(out);
             }
         }
+    }
+
+    private static StreamStateHandle emptyHandle() {
+        return new ByteStreamStateHandle("ferrostate-empty-" + UUID.randomUUID(), new byte[0]);
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
