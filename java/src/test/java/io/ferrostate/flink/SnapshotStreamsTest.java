@@ -54,8 +54,7 @@ class SnapshotStreamsTest {
         try {
             write(backend, 10);
             RunnableFuture<SnapshotResult<KeyedStateHandle>> snapshot =
-                    backend.snapshot(
-                            1L, 1L, factory, CheckpointOptions.forCheckpointWithDefaultLocation());
+                    checkpoint(backend, 1L, factory);
             snapshot.run();
             handle = snapshot.get().getJobManagerOwnedSnapshot();
         } finally {
@@ -100,8 +99,7 @@ class SnapshotStreamsTest {
         try {
             write(backend, 10);
             RunnableFuture<SnapshotResult<KeyedStateHandle>> snapshot =
-                    backend.snapshot(
-                            0L, 0L, factory, CheckpointOptions.forCheckpointWithDefaultLocation());
+                    checkpoint(backend, 0L, factory);
             Thread runner = new Thread(snapshot);
             runner.start();
             waiter.await();
@@ -131,6 +129,13 @@ class SnapshotStreamsTest {
                 restore == null ? Collections.emptyList() : List.of(restore));
     }
 
+    private static RunnableFuture<SnapshotResult<KeyedStateHandle>> checkpoint(
+            FerroKeyedStateBackend<Integer> backend, long id, CheckpointStreamFactory factory)
+            throws Exception {
+        return backend.snapshot(
+                id, id, factory, CheckpointOptions.forCheckpointWithDefaultLocation());
+    }
+
     private static ValueState<Long> valueState(FerroKeyedStateBackend<Integer> backend)
             throws Exception {
         return backend.getPartitionedState(
@@ -147,48 +152,16 @@ class SnapshotStreamsTest {
 
     /** In-memory checkpoint streams that record how many bytes each held when it was closed. */
     private static final class RecordingStreamFactory implements CheckpointStreamFactory {
-        private final MemCheckpointStreamFactory memory = new MemCheckpointStreamFactory(64 << 20);
         final List<Long> closedSizes = Collections.synchronizedList(new ArrayList<>());
 
         @Override
         public CheckpointStateOutputStream createCheckpointStateOutputStream(
-                CheckpointedStateScope scope) throws IOException {
-            CheckpointStateOutputStream out = memory.createCheckpointStateOutputStream(scope);
-            return new CheckpointStateOutputStream() {
+                CheckpointedStateScope scope) {
+            return new MemCheckpointStreamFactory.MemoryCheckpointOutputStream(64 << 20) {
                 @Override
                 public StreamStateHandle closeAndGetHandle() throws IOException {
-                    closedSizes.add(out.getPos());
-                    return out.closeAndGetHandle();
-                }
-
-                @Override
-                public long getPos() throws IOException {
-                    return out.getPos();
-                }
-
-                @Override
-                public void write(int b) throws IOException {
-                    out.write(b);
-                }
-
-                @Override
-                public void write(byte[] b, int off, int len) throws IOException {
-                    out.write(b, off, len);
-                }
-
-                @Override
-                public void flush() throws IOException {
-                    out.flush();
-                }
-
-                @Override
-                public void sync() throws IOException {
-                    out.sync();
-                }
-
-                @Override
-                public void close() throws IOException {
-                    out.close();
+                    closedSizes.add(getPos());
+                    return super.closeAndGetHandle();
                 }
             };
         }
