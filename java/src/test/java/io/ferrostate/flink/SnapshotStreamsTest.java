@@ -23,11 +23,15 @@ import org.apache.flink.util.IOUtils;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.io.File;
 import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RunnableFuture;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -118,6 +122,67 @@ class SnapshotStreamsTest {
         }
     }
 
+    /**
+     * A file of the snapshot directory that changes between the manifest and its upload (a
+     * misbehaving disk, a process writing into the directory) fails the checkpoint, naming the
+     * file, before its stream is closed; it is not uploaded as it is under a manifest that every
+     * restore would then refuse.
+     */
+    @ParameterizedTest(name = "grown={0}")
+    @ValueSource(booleans = {true, false})
+    void aFileThatChangesBeforeItsUploadFailsTheCheckpoint(boolean grown) throws Exception {
+        MockEnvironment env = BackendTestUtils.env();
+        FerroKeyedStateBackend<Integer> backend = backend(env, true, null);
+        try {
+            write(backend, 10);
+            File base = backend.getInstanceBasePath();
+            RecordingStreamFactory factory =
+                    new RecordingStreamFactory(() -> damageSnapshotFiles(base, grown));
+            RunnableFuture<SnapshotResult<KeyedStateHandle>> snapshot =
+                    checkpoint(backend, 1L, factory);
+            snapshot.run();
+            assertThatThrownBy(snapshot::get)
+                    .isInstanceOf(ExecutionException.class)
+                    .rootCause()
+                    .isInstanceOf(IOException.class)
+                    .hasMessageContaining("changed after the snapshot's manifest was written")
+                    .hasMessageContaining(base.getPath());
+            assertThat(factory.closedSizes).as("no upload completed").isEmpty();
+        } finally {
+            IOUtils.closeQuietly(backend);
+            backend.dispose();
+            env.close();
+        }
+    }
+
+    /**
+     * Changes every file of the backend's snapshot directories: one more byte, or the first byte
+     * flipped (the same size, another checksum). The SST files are hard links to the store's own,
+     * so the backend is of no further use.
+     */
+    private static void damageSnapshotFiles(File base, boolean grow) {
+        File[] dirs = base.listFiles((d, name) -> name.startsWith("chk-"));
+        assertThat(dirs).as("snapshot directories under %s", base).isNotEmpty();
+        for (File dir : dirs) {
+            File[] files = dir.listFiles(File::isFile);
+            assertThat(files).as("files in %s", dir).isNotEmpty();
+            for (File file : files) {
+                try (RandomAccessFile f = new RandomAccessFile(file, "rw")) {
+                    if (grow) {
+                        f.seek(f.length());
+                        f.write(0);
+                    } else if (f.length() > 0) {
+                        int first = f.read();
+                        f.seek(0);
+                        f.write(first ^ 0xff);
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        }
+    }
+
     private static FerroKeyedStateBackend<Integer> backend(
             MockEnvironment env, boolean incremental, KeyedStateHandle restore) throws Exception {
         return BackendTestUtils.create(
@@ -154,9 +219,23 @@ class SnapshotStreamsTest {
     private static final class RecordingStreamFactory implements CheckpointStreamFactory {
         final List<Long> closedSizes = Collections.synchronizedList(new ArrayList<>());
 
+        /** Runs when the first stream is opened. */
+        private Runnable onFirstStream;
+
+        RecordingStreamFactory() {
+            this(() -> {});
+        }
+
+        RecordingStreamFactory(Runnable onFirstStream) {
+            this.onFirstStream = onFirstStream;
+        }
+
         @Override
         public CheckpointStateOutputStream createCheckpointStateOutputStream(
                 CheckpointedStateScope scope) {
+            Runnable first = onFirstStream;
+            onFirstStream = () -> {};
+            first.run();
             return new MemCheckpointStreamFactory.MemoryCheckpointOutputStream(64 << 20) {
                 @Override
                 public StreamStateHandle closeAndGetHandle() throws IOException {

@@ -58,6 +58,7 @@ import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.zip.CRC32C;
 
 /**
  * Native snapshots: an immutable file set of the store (a RocksDB checkpoint of hard links, taken
@@ -458,6 +459,7 @@ public final class FerroNativeSnapshotStrategy<K>
                 handle =
                         uploadFile(
                                 new File(directory, name),
+                                f,
                                 factory,
                                 sst ? sstScope : CheckpointedStateScope.EXCLUSIVE,
                                 registry);
@@ -480,7 +482,7 @@ public final class FerroNativeSnapshotStrategy<K>
     }
 
     private static long crc32c(File file) throws IOException {
-        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        CRC32C crc = new CRC32C();
         crc.update(Files.readAllBytes(file.toPath()));
         return crc.getValue();
     }
@@ -491,15 +493,23 @@ public final class FerroNativeSnapshotStrategy<K>
                 : "";
     }
 
+    /**
+     * Uploads {@code file} and checks that the bytes uploaded are the ones the store's manifest
+     * describes ({@code described}: its size and CRC-32C). A file that changed after the manifest
+     * was written fails the checkpoint here; uploaded as it was, it would fail every restore from
+     * the checkpoint instead, when the checkpoint may be all that is left.
+     */
     private static StreamStateHandle uploadFile(
             File file,
+            SnapshotFile described,
             CheckpointStreamFactory factory,
             CheckpointedStateScope scope,
             CloseableRegistry registry)
             throws IOException {
-        if (file.length() == 0) {
+        if (described.size == 0) {
             // E.g. the empty WAL file of a checkpoint taken after a flush. No stream: it would
             // return no handle, and opening one for nothing costs a file on some storages.
+            checkUploaded(file, described, file.length(), (int) new CRC32C().getValue());
             return emptyHandle();
         }
         CheckpointStateOutputStream out = factory.createCheckpointStateOutputStream(scope);
@@ -507,10 +517,15 @@ public final class FerroNativeSnapshotStrategy<K>
         boolean done = false;
         try (InputStream in = Files.newInputStream(file.toPath())) {
             byte[] buffer = new byte[COPY_BUFFER];
+            CRC32C crc = new CRC32C();
+            long size = 0;
             int n;
             while ((n = in.read(buffer)) >= 0) {
                 out.write(buffer, 0, n);
+                crc.update(buffer, 0, n);
+                size += n;
             }
+            checkUploaded(file, described, size, (int) crc.getValue());
             if (!registry.unregisterCloseable(out)) {
                 throw new IOException("Snapshot was cancelled while uploading " + file.getName());
             }
@@ -522,6 +537,19 @@ public final class FerroNativeSnapshotStrategy<K>
             if (!done && registry.unregisterCloseable(out)) {
                 IOUtils.closeQuietly(out);
             }
+        }
+    }
+
+    private static void checkUploaded(File file, SnapshotFile described, long size, int crc)
+            throws IOException {
+        if (size != described.size || crc != described.crc32c) {
+            throw new IOException(
+                    String.format(
+                            "Snapshot file %s changed after the snapshot's manifest was written:"
+                                    + " the manifest describes %d bytes with CRC-32C %08x, the"
+                                    + " file read for upload held %d bytes with CRC-32C %08x."
+                                    + " The checkpoint is not completed.",
+                            file, described.size, described.crc32c, size, crc));
         }
     }
 
