@@ -23,9 +23,19 @@ import java.util.List;
  * each subtask is its writer state), written by each subtask to {@code
  * <path>/part-<subtask>-of-<parallelism>} when its input ends. {@link CheckFiles} adds the parts
  * up.
+ *
+ * <p>Flink 1.x's {@code Sink} has a writer factory Flink 2.x removed ({@code
+ * createWriter(Sink.InitContext)}), and a class that declares it cannot be serialized on 2.x (Java
+ * serialization reflects on every method, and the parameter's class is gone). So this class has
+ * everything but that method, and {@link #create} picks a concrete class for the Flink running the
+ * job: {@link CheckSink1} (with the method, compiled here against Flink 1.20), or {@code
+ * io.ferrostate.nexmark.check.CheckSink2} (without it, compiled against Flink 2.x from {@code
+ * nexmark/src/flink-2/java}; flink-tests-2.3 adds it to the job jar).
  */
-public final class CheckSink implements Sink<RowData>, SupportsWriterState<RowData, String> {
+public abstract class CheckSink implements Sink<RowData>, SupportsWriterState<RowData, String> {
     private static final long serialVersionUID = 1L;
+
+    private static final String FLINK_2_SINK = "io.ferrostate.nexmark.check.CheckSink2";
 
     private final String path;
     private final Check.Mode mode;
@@ -37,13 +47,36 @@ public final class CheckSink implements Sink<RowData>, SupportsWriterState<RowDa
         this.format = format;
     }
 
-    /** Flink 1.x's writer factory (no {@code @Override}: Flink 2.x no longer has it). */
-    public StatefulSinkWriter<RowData, String> createWriter(InitContext context)
+    /** The check sink for the Flink this runs on (see the class comment). */
+    static CheckSink create(String path, Check.Mode mode, RowFormat format) {
+        try {
+            Class.forName(
+                    "org.apache.flink.api.connector.sink2.Sink$InitContext",
+                    false,
+                    Sink.class.getClassLoader());
+            return new CheckSink1(path, mode, format);
+        } catch (ClassNotFoundException flink2) {
+            try {
+                return (CheckSink)
+                        Class.forName(FLINK_2_SINK, true, CheckSink.class.getClassLoader())
+                                .getDeclaredConstructor(
+                                        String.class, Check.Mode.class, RowFormat.class)
+                                .newInstance(path, mode, format);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(
+                        "On Flink 2.x the check sink needs "
+                                + FLINK_2_SINK
+                                + " (nexmark/src/flink-2/java, compiled against Flink 2.x) in the"
+                                + " job jar",
+                        e);
+            }
+        }
+    }
+
+    /** A writer of a subtask that starts empty. */
+    final StatefulSinkWriter<RowData, String> newWriter(int subtask, int parallelism)
             throws IOException {
-        return new Writer(
-                context.getSubtaskId(),
-                context.getNumberOfParallelSubtasks(),
-                Collections.emptyList());
+        return new Writer(subtask, parallelism, Collections.emptyList());
     }
 
     @Override

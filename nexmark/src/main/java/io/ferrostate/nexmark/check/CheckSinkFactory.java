@@ -87,7 +87,8 @@ public final class CheckSinkFactory implements DynamicTableSinkFactory {
                 columns[i] = i;
             }
         }
-        return new TableSink(new CheckSink(options.get(PATH), mode, new RowFormat(types, columns)));
+        return new TableSink(
+                CheckSink.create(options.get(PATH), mode, new RowFormat(types, columns)));
     }
 
     private static int indexOf(List<String> names, String name) {

@@ -1,7 +1,7 @@
 -- Auction statistics per day: bids by price range and the price's min, max, average and sum.
 SELECT
   auction,
-  DATE_FORMAT(dateTime, 'yyyy-MM-dd') AS `day`,
+  DATE_FORMAT(`dateTime`, 'yyyy-MM-dd') AS `day`,
   COUNT(*) AS total_bids,
   COUNT(*) FILTER (WHERE price < 10000) AS rank1_bids,
   COUNT(*) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_bids,
@@ -11,4 +11,4 @@ SELECT
   AVG(price) AS avg_price,
   SUM(price) AS sum_price
 FROM bid
-GROUP BY auction, DATE_FORMAT(dateTime, 'yyyy-MM-dd')
+GROUP BY auction, DATE_FORMAT(`dateTime`, 'yyyy-MM-dd')
