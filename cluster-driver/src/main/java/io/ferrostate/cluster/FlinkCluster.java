@@ -188,17 +188,40 @@ public final class FlinkCluster implements AutoCloseable {
     /**
      * The Nexmark job jar (io.ferrostate:ferrostate-nexmark: the generator, the queries, the check
      * sink; no ferrostate or Flink classes in it): the jar the test classpath has it from, or its
-     * classes directory jarred into {@code scratchDir}.
+     * classes directory jarred into {@code scratchDir}. Where the test classpath also has the check
+     * sink's Flink 2.x class ({@code CheckSink2}, compiled by flink-tests-2.3 against Flink 2.3),
+     * the job jar gets it too.
      */
     public static Path nexmarkJar(Path scratchDir) {
         Path location = codeSource("io.ferrostate.nexmark.NexmarkJob");
-        if (Files.isRegularFile(location)) {
+        Path flink2 = optionalCodeSource(NEXMARK_FLINK_2_SINK);
+        if (Files.isRegularFile(location) && flink2 == null) {
             return location;
         }
-        return JarBuilder.create()
-                .addDirectory(location)
-                .mainClass("io.ferrostate.nexmark.NexmarkJob")
+        JarBuilder jar = JarBuilder.create();
+        if (flink2 != null) {
+            String entry = NEXMARK_FLINK_2_SINK.replace('.', '/') + ".class";
+            jar.addDirectory(flink2, entry::equals);
+        }
+        if (Files.isRegularFile(location)) {
+            jar.addJar(location);
+        } else {
+            jar.addDirectory(location);
+        }
+        return jar.mainClass("io.ferrostate.nexmark.NexmarkJob")
                 .write(scratchDir.resolve("ferrostate-nexmark-job.jar"));
+    }
+
+    private static final String NEXMARK_FLINK_2_SINK = "io.ferrostate.nexmark.check.CheckSink2";
+
+    /** Where a class of the test classpath comes from, or null when it is not there. */
+    private static Path optionalCodeSource(String className) {
+        try {
+            Class.forName(className, false, FlinkCluster.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            return null;
+        }
+        return codeSource(className);
     }
 
     /** The jar or classes directory a class of the test classpath comes from. */

@@ -25,6 +25,7 @@ public final class RealClusterClassOrder implements ClassOrderer {
                     "io.ferrostate.cluster.RealClusterSavepointITCase",
                     "io.ferrostate.cluster.RealClusterFaultsITCase",
                     "io.ferrostate.cluster.RealClusterSqlITCase",
+                    "io.ferrostate.cluster.RealClusterAsyncSqlITCase",
                     "io.ferrostate.cluster.RealClusterClassLoaderITCase",
                     "io.ferrostate.cluster.RealClusterMemoryITCase");
 

@@ -6,6 +6,9 @@ import org.apache.flink.annotation.Internal;
 import org.apache.flink.runtime.state.AbstractManagedMemoryStateBackend;
 import org.apache.flink.runtime.state.AsyncKeyedStateBackend;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 /**
  * Flink 2.x's {@link AbstractManagedMemoryStateBackend} as ferrostate's backend sees it, with the
  * asynchronous keyed state API (State V2: {@code KeyedStream#enableAsyncState}, DataStream V2,
@@ -15,6 +18,8 @@ import org.apache.flink.runtime.state.AsyncKeyedStateBackend;
 public abstract class StateBackendBase extends AbstractManagedMemoryStateBackend {
     private static final long serialVersionUID = 1L;
 
+    private static final Logger LOG = LoggerFactory.getLogger(StateBackendBase.class);
+
     @Override
     public boolean supportsAsyncKeyedStateBackend() {
         return true;
@@ -23,9 +28,17 @@ public abstract class StateBackendBase extends AbstractManagedMemoryStateBackend
     @Override
     public <K> AsyncKeyedStateBackend<K> createAsyncKeyedStateBackend(
             KeyedStateBackendParameters<K> parameters) throws Exception {
-        return new FerroAsyncKeyedStateBackend<>(
-                createKeyedStateBackend(parameters),
-                parameters.getEnv().getExecutionConfig(),
-                parameters.getTtlTimeProvider());
+        FerroAsyncKeyedStateBackend<K> backend =
+                new FerroAsyncKeyedStateBackend<>(
+                        createKeyedStateBackend(parameters),
+                        parameters.getEnv().getExecutionConfig(),
+                        parameters.getTtlTimeProvider());
+        // Beside the keyed backend's own line: which operators use the asynchronous state API.
+        LOG.info(
+                "ferrostate asynchronous keyed backend of job {}, operator {}, key groups {}.",
+                parameters.getJobID(),
+                parameters.getOperatorIdentifier(),
+                parameters.getKeyGroupRange());
+        return backend;
     }
 }
