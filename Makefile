@@ -12,7 +12,7 @@ CARGO ?= cargo
 # modules at a time halve `make test`'s Maven part on 2 cores (57 -> 27 minutes measured).
 MVN_TEST_THREADS ?= 2
 
-.PHONY: all deps lint format rust-lint rust-test native jar demo test test-sql java-test bench bench-full bench-checkpoints bench-nexmark bench-2.3 clean
+.PHONY: all deps lint format rust-lint rust-test native jar demo test test-sql java-test bench bench-full bench-checkpoints bench-nexmark bench-nexmark-2.3 bench-2.3 clean
 .PHONY: cbindgen capi-header capi-header-check c-test
 .PHONY: fuzz fuzz-smoke
 
@@ -199,6 +199,19 @@ bench-nexmark: native
 	java -Xmx512m -cp "bench/target/classes:$$(cat bench/target/bench.classpath)" io.ferrostate.bench.NexmarkBenchmark \
 	  --queries $(NEXMARK_QUERIES) --sizes $(NEXMARK_SIZES) --size-of "$(NEXMARK_SIZE_OF)" --large-size $(NEXMARK_LARGE_SIZE) \
 	  --large-queries $(NEXMARK_LARGE_QUERIES) --tm-memory $(NEXMARK_TM_MEMORY) --out bench/results $(NEXMARK_ARGS)
+
+# The same Nexmark queries and job jar on a real Flink 2.3.0 cluster (the 2.3 jar in lib/; the job
+# jar gets the check sink's Flink 2.x class, which flink-tests-2.3 compiles), beside Flink 2.3's
+# ForSt; `-async` backends run SQL on asynchronous state. Writes bench/results/nexmark-2.3.md.
+NEXMARK_2_3_BACKENDS ?= hashmap,rocksdb,forst,forst-async,ferrostate,ferrostate-async
+bench-nexmark-2.3: native
+	$(MVN) -q install -DskipTests -pl bench,flink-tests-2.3 -am
+	java -Xmx512m -Dferrostate.cluster.flink-version=2.3.0 \
+	  -Dferrostate.jar=$$(ls flink-2.3/target/ferrostate-flink-2.3-*.jar | head -1) \
+	  -cp "flink-tests-2.3/target/test-classes:bench/target/classes:$$(cat bench/target/bench.classpath)" \
+	  io.ferrostate.bench.NexmarkBenchmark --queries $(NEXMARK_QUERIES) --sizes $(NEXMARK_SIZES) \
+	  --size-of "$(NEXMARK_SIZE_OF)" --large-size 0 --tm-memory $(NEXMARK_TM_MEMORY) \
+	  --backends $(NEXMARK_2_3_BACKENDS) --name nexmark-2.3 --out bench/results $(NEXMARK_ARGS)
 
 clean:
 	$(MVN) -q clean

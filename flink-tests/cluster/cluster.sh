@@ -242,7 +242,12 @@ cmd_start() {
     fi
     local line
     for line in ${extra[@]+"${extra[@]}"}; do echo "$line"; done
-  } > "$W/conf/$conf_file"
+  } > "$W/conf/$conf_file.all"
+  # A key given twice keeps its last value (the caller's lines override the defaults above):
+  # Flink 2.x's YAML parser refuses a duplicate key.
+  tac "$W/conf/$conf_file.all" | awk '/^#/ || !seen[substr($0, 1, index($0, ":"))]++' | tac \
+    > "$W/conf/$conf_file"
+  rm -f "$W/conf/$conf_file.all"
 
   REST_URL="http://localhost:$rest_port"
   {

@@ -303,16 +303,22 @@ public final class NexmarkBenchmark {
             if (backend.startsWith("ferrostate")) {
                 options.add("-D" + TIMERS_OPTION + "=" + timers(backend));
             }
-            id =
-                    cluster.submit(
-                            options,
-                            jar,
-                            "--query",
-                            query,
-                            "--events",
-                            Long.toString(events),
-                            "--check-path",
-                            checkDir.toUri().toString());
+            List<String> args =
+                    new ArrayList<>(
+                            Arrays.asList(
+                                    "--query",
+                                    query,
+                                    "--events",
+                                    Long.toString(events),
+                                    "--check-path",
+                                    checkDir.toUri().toString()));
+            if (backend.endsWith(ASYNC)) {
+                // Flink 2.x's SQL operators on asynchronous state; the planner chooses none of
+                // them under mini-batch.
+                options.add("-Dtable.exec.async-state.enabled=true");
+                args.addAll(Arrays.asList("--table.exec.mini-batch.enabled", "false"));
+            }
+            id = cluster.submit(options, jar, args.toArray(new String[0]));
             String state = cluster.waitForJob(id, timeout);
             if (!"FINISHED".equals(state)) {
                 r.status = "FAILED";
@@ -357,8 +363,18 @@ public final class NexmarkBenchmark {
     }
 
     private static String type(String backend) {
-        return backend.startsWith("ferrostate") ? FlinkCluster.FERRO_FACTORY : backend;
+        String type =
+                backend.endsWith(ASYNC)
+                        ? backend.substring(0, backend.length() - ASYNC.length())
+                        : backend;
+        return type.startsWith("ferrostate") ? FlinkCluster.FERRO_FACTORY : type;
     }
+
+    /**
+     * A backend name's suffix for runs with Flink 2.x's asynchronous state in SQL (e.g. {@code
+     * ferrostate-async}, {@code forst-async}), mini-batch off.
+     */
+    private static final String ASYNC = "-async";
 
     /**
      * Where ferrostate keeps timers: {@code ferrostate} runs the default (in the store), the
@@ -427,7 +443,13 @@ public final class NexmarkBenchmark {
             double wall)
             throws IOException {
         StringBuilder md = new StringBuilder();
-        md.append("# Nexmark on a real Flink 1.20.5 cluster: HashMap vs RocksDB vs ferrostate\n\n");
+        String flink = FlinkCluster.DEFAULT_FLINK_VERSION;
+        md.append(
+                String.format(
+                        Locale.ROOT,
+                        "# Nexmark on a real Flink %s cluster: %s%n%n",
+                        flink,
+                        String.join(" vs ", backends)));
         md.append(
                 String.format(
                         Locale.ROOT,
@@ -437,11 +459,28 @@ public final class NexmarkBenchmark {
                                 + " ferrostate), no restarts; both TaskManagers restarted before each run. Table options"
                                 + " as Flink's Nexmark runs: mini-batch (2 s, 50,000 rows), split distinct aggregates."
                                 + " Events: the `nexmark` connector (bench and tests share it), 10,000,000 events per"
-                                + " second of event time from 2020-01-01, seed 0. `make bench-nexmark`.%n%n",
+                                + " second of event time from 2020-01-01, seed 0. `make %s`.%n%n",
                         ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME),
                         Report.machine(),
                         wall,
-                        tmMemory));
+                        tmMemory,
+                        flink.startsWith("1.") ? "bench-nexmark" : "bench-nexmark-2.3"));
+        if (backends.stream().anyMatch(b -> b.endsWith(ASYNC))) {
+            md.append(
+                    "`-async` backends: the same backend with Flink 2.x's SQL operators on"
+                            + " asynchronous state (`table.exec.async-state.enabled: true`) and"
+                            + " mini-batch off (under mini-batch the planner chooses no asynchronous"
+                            + " operator); the other runs keep the table options above.\n\n");
+        }
+        List<String[]> ratios = new ArrayList<>();
+        ratios.add(new String[] {"ferrostate", "rocksdb"});
+        ratios.add(new String[] {"ferrostate", "hashmap"});
+        if (backends.contains("forst")) {
+            ratios.add(new String[] {"ferrostate", "forst"});
+        }
+        if (backends.contains("ferrostate" + ASYNC) && backends.contains("forst" + ASYNC)) {
+            ratios.add(new String[] {"ferrostate" + ASYNC, "forst" + ASYNC});
+        }
         md.append(
                 "events/s = the source's events (a bounded source; the job finishes after all of them) over"
                         + " the job's running time (first task start to last task end, from the REST API). cpu = TaskManager CPU seconds of the run; rss = peak resident memory of one"
@@ -468,8 +507,11 @@ public final class NexmarkBenchmark {
             for (String b : backends) {
                 md.append(' ').append(b).append(" events/s |");
             }
-            md.append(" ferrostate / RocksDB | ferrostate / HashMap | check |\n|---|");
-            md.append("---:|".repeat(backends.size())).append("---:|---:|---|\n");
+            for (String[] r : ratios) {
+                md.append(' ').append(r[0]).append(" / ").append(r[1]).append(" |");
+            }
+            md.append(" check |\n|---|");
+            md.append("---:|".repeat(backends.size() + ratios.size())).append("---|\n");
             Map<String, Map<String, List<Run>>> byQuery = new LinkedHashMap<>();
             for (Run r : runs) {
                 if (r.events == size) {
@@ -484,12 +526,9 @@ public final class NexmarkBenchmark {
                         for (String b : backends) {
                             md.append(' ').append(cell(m.get(b))).append(" |");
                         }
-                        md.append(' ')
-                                .append(ratio(m.get("ferrostate"), m.get("rocksdb")))
-                                .append(" |");
-                        md.append(' ')
-                                .append(ratio(m.get("ferrostate"), m.get("hashmap")))
-                                .append(" |");
+                        for (String[] r : ratios) {
+                            md.append(' ').append(ratio(m.get(r[0]), m.get(r[1]))).append(" |");
+                        }
                         List<Run> all = new ArrayList<>();
                         m.values().forEach(all::addAll);
                         md.append(' ').append(checkCell(all)).append(" |\n");

@@ -1,8 +1,5 @@
 package io.ferrostate.cluster;
 
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -23,8 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * <p>The queries: window aggregation and window join over hopping windows (q5), group aggregation
  * with distinct aggregates (q15) and a regular join (q20).
  */
-@ExtendWith(FerroCluster.Resolver.class)
-class RealClusterAsyncSqlITCase {
+class RealClusterAsyncSqlITCase extends NexmarkClusterTestBase {
 
     private static final String ASYNC_STATE = "-Dtable.exec.async-state.enabled=true";
 
@@ -34,18 +30,6 @@ class RealClusterAsyncSqlITCase {
      */
     private static final List<String> NO_MINI_BATCH =
             List.of("--table.exec.mini-batch.enabled", "false");
-
-    private static NexmarkKillRuns runs;
-
-    @BeforeAll
-    static void cluster(FerroCluster shared) {
-        runs = new NexmarkKillRuns(shared);
-    }
-
-    @BeforeEach
-    void twoTaskManagers(FerroCluster shared) {
-        shared.cluster().ensureTaskManagers(FerroCluster.TASK_MANAGERS);
-    }
 
     @ParameterizedTest(name = "{0} with async state")
     @ValueSource(strings = {"q5", "q15", "q20"})

@@ -1,8 +1,5 @@
 package io.ferrostate.cluster;
 
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -17,20 +14,7 @@ import java.util.List;
  * join (q5), session windows (q11), group aggregation with distinct aggregates (q15), deduplication
  * (q18), Top-N (q19) and a regular join (q20).
  */
-@ExtendWith(FerroCluster.Resolver.class)
-class RealClusterSqlITCase {
-
-    private static NexmarkKillRuns runs;
-
-    @BeforeAll
-    static void cluster(FerroCluster shared) {
-        runs = new NexmarkKillRuns(shared);
-    }
-
-    @BeforeEach
-    void twoTaskManagers(FerroCluster shared) {
-        shared.cluster().ensureTaskManagers(FerroCluster.TASK_MANAGERS);
-    }
+class RealClusterSqlITCase extends NexmarkClusterTestBase {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"q5", "q11", "q15", "q18", "q19", "q20"})
