@@ -23,8 +23,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * planner from the distribution's {@code lib/}): run once on hashmap ({@code
  * -Dstate.backend.type=hashmap}) and once on the cluster's ferrostate with one TaskManager killed
  * with SIGKILL after the first completed checkpoint; the ferrostate run must restore and end with
- * exactly HashMap's result (the check sink's digest of the final rows, exactly once). Used by the
- * SQL tests of both Flink lines.
+ * exactly HashMap's result (the check sink's digest of the final rows, exactly once). Every run has
+ * object reuse on. Used by the SQL tests of both Flink lines.
  */
 final class NexmarkKillRuns {
 
@@ -142,7 +142,10 @@ final class NexmarkKillRuns {
                                 "2",
                                 "-c",
                                 "io.ferrostate.nexmark.NexmarkJob",
-                                "-Dexecution.checkpointing.interval=1 s"));
+                                "-Dexecution.checkpointing.interval=1 s",
+                                // As Flink's SQL tests run state backends: the operators then
+                                // hand the backend objects they reuse.
+                                "-Dpipeline.object-reuse=true"));
         List<String> args =
                 new ArrayList<>(
                         Arrays.asList(
