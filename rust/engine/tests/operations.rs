@@ -251,6 +251,7 @@ fn a_fresh_state_answers_from_the_hot_tier_until_rocksdb_holds_some_of_it() {
         s.append(st, &key(1, i), &e).unwrap();
     }
     // Nothing of the state is in RocksDB yet: misses and first appends need no read.
+    assert!(s.is_in_memory(st).unwrap());
     assert_eq!(get(&mut s, st, &key(2, 0)), None);
     assert_eq!(get(&mut s, st, &key(1, 7)), Some(e.clone()));
     assert_eq!(s.stats().rocksdb_reads, 0);
@@ -260,7 +261,9 @@ fn a_fresh_state_answers_from_the_hot_tier_until_rocksdb_holds_some_of_it() {
     assert_eq!(s.stats().rocksdb_reads, 0);
     // Now RocksDB holds the state: a miss must read it, and an append to a key the hot tier
     // dropped must not replace what RocksDB holds.
+    assert!(s.is_in_memory(st).unwrap());
     s.drop_hot().unwrap();
+    assert!(!s.is_in_memory(st).unwrap());
     s.append(st, &key(1, 9), &e).unwrap();
     let whole = get(&mut s, st, &key(1, 9)).unwrap();
     assert_eq!(list::validate(&whole).unwrap(), 2);
@@ -272,6 +275,7 @@ fn a_fresh_state_answers_from_the_hot_tier_until_rocksdb_holds_some_of_it() {
     let memory = ferrostate_engine::SharedMemory::new(64 << 20, 0.5, 0.25);
     let mut s = common::store_in(&dir.path().join("db"), memory);
     let st = s.register_state("l", StateKind::List).unwrap();
+    assert!(!s.is_in_memory(st).unwrap());
     s.append(st, &key(1, 10), &e).unwrap();
     assert_eq!(
         list::validate(&get(&mut s, st, &key(1, 10)).unwrap()).unwrap(),

@@ -519,6 +519,13 @@ store_native! {
 }
 
 store_native! {
+    fn Java_io_ferrostate_flink_nativ_NativeStore_isInMemory("is in memory", _, s,
+        state: jint) -> jboolean {
+        Ok(s.store.is_in_memory(id(state))? as jboolean)
+    }
+}
+
+store_native! {
     fn Java_io_ferrostate_flink_nativ_NativeStore_count("count", _, s, state: jint) -> jlong {
         Ok(s.store.count(id(state))? as jlong)
     }

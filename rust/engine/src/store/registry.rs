@@ -89,6 +89,13 @@ impl Store {
         push(&mut self.states, &mut self.by_name, state)
     }
 
+    /// True while the hot tier holds everything of `state` (no entry exists only in RocksDB):
+    /// every read of it, map scans included, is then answered from memory. False for good once
+    /// an entry leaves the hot tier or for a state found in RocksDB (restored or imported).
+    pub fn is_in_memory(&self, state: u32) -> Result<bool> {
+        Ok(self.state(state)?.hot.is_complete())
+    }
+
     /// The state `id`.
     #[inline]
     pub(super) fn state(&self, id: u32) -> Result<&State> {

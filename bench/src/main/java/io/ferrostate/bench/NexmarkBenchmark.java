@@ -54,7 +54,9 @@ import java.util.stream.Collectors;
  * --size-of q16=2000000    a query that runs at this size instead of --sizes (comma-separated)
  * --large-size 15000000    one more size, for --large-queries only (0: none)
  * --large-queries q18,q19,q20
- * --backends hashmap,rocksdb,ferrostate (ferrostate-heap-timers: ferrostate with heap timers)
+ * --backends hashmap,rocksdb,ferrostate (ferrostate-heap-timers: ferrostate with heap timers;
+ *                          Flink 2.x: forst, and every backend with -async; ferrostate-handoff-async:
+ *                          no state requests executed on the task thread)
  * --tm-memory 6g           taskmanager.memory.process.size
  * --tm-java-opts "..."     env.java.opts.taskmanager, e.g. an -agentpath for async-profiler
  * --repeat 1               rounds of every query and size: each round runs every backend once
@@ -302,6 +304,7 @@ public final class NexmarkBenchmark {
                                     "-Dstate.backend.type=" + type(backend)));
             if (backend.startsWith("ferrostate")) {
                 options.add("-D" + TIMERS_OPTION + "=" + timers(backend));
+                options.add("-D" + INLINE_OPTION + "=" + !backend.startsWith(HANDOFF));
             }
             List<String> args =
                     new ArrayList<>(
@@ -381,6 +384,14 @@ public final class NexmarkBenchmark {
      * variant {@code ferrostate-heap-timers} keeps them in Flink's heap queues, to show what the
      * default costs or gives on whole jobs. Only ferrostate runs are given the option.
      */
+    private static final String INLINE_OPTION = "state.backend.ferrostate.async.inline-execution";
+
+    /**
+     * The variant {@code ferrostate-handoff-async} runs every batch of state requests on the state
+     * executor thread, never on the task thread: what inline execution saves.
+     */
+    private static final String HANDOFF = "ferrostate-handoff";
+
     private static String timers(String backend) {
         return backend.equals("ferrostate-heap-timers") ? "HEAP" : "NATIVE";
     }

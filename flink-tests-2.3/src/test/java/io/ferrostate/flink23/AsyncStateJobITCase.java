@@ -53,15 +53,20 @@ class AsyncStateJobITCase {
     void everyAsyncStateKindGivesHashMapsResults() throws Exception {
         long before = FerroStateExecutor.executedRequests();
         long batchedBefore = FerroStateExecutor.batchedRequests();
+        long inlineBefore = FerroStateExecutor.inlineRequests();
         List<String> ferro = run(FerroStateBackendFactory.class.getName(), tmp.resolve("f"));
         long executed = FerroStateExecutor.executedRequests() - before;
         long batched = FerroStateExecutor.batchedRequests() - batchedBefore;
+        long inline = FerroStateExecutor.inlineRequests() - inlineBefore;
         List<String> heap = run("hashmap", tmp.resolve("h"));
         // ferrostate's own asynchronous backend answered the requests (at least the count, sum,
         // max, list and two map requests of every event), not Flink's adaptor.
         assertThat(executed).isGreaterThanOrEqualTo(6 * EVENTS);
         // Reads of many records' keys went to the native store together.
         assertThat(batched).isPositive();
+        // The state fits in memory: whenever the executor thread was idle, the task thread
+        // executed the batch itself (inline execution is on by default).
+        assertThat(inline).isPositive();
         long summaries = 0;
         for (int k = 0; k < KEYS; k++) {
             long events = EVENTS / KEYS + (k < EVENTS % KEYS ? 1 : 0);

@@ -1,6 +1,7 @@
 package io.ferrostate.flink23;
 
 import io.ferrostate.flink.FerroStateBackend;
+import io.ferrostate.flink.FerroStateOptions;
 import io.ferrostate.flink.async.FerroAsyncKeyedStateBackend;
 import io.ferrostate.flink.async.FerroStateExecutor;
 
@@ -12,6 +13,7 @@ import org.apache.flink.api.common.state.v2.ValueStateDescriptor;
 import org.apache.flink.api.common.typeutils.base.IntSerializer;
 import org.apache.flink.api.common.typeutils.base.StringSerializer;
 import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.asyncprocessing.AsyncFutureImpl;
 import org.apache.flink.core.asyncprocessing.InternalAsyncFuture;
 import org.apache.flink.core.fs.CloseableRegistry;
@@ -36,8 +38,8 @@ import org.apache.flink.runtime.state.v2.adaptor.CompleteStateIterator;
 import org.apache.flink.runtime.state.v2.internal.InternalPartitionedState;
 
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -49,6 +51,7 @@ import java.util.Objects;
 import java.util.Queue;
 import java.util.Random;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -85,16 +88,22 @@ class BatchedStateRequestsTest {
 
     private AsyncRequestContainer<StateRequest<?, ?, ?, ?>> batch;
 
+    /** The batches offered since {@link #startBatch}. */
+    private final List<CompletableFuture<Void>> submitted = new ArrayList<>();
+
     /** Requests the executor failed (reported on its thread). */
     private final Queue<Throwable> failures = new ConcurrentLinkedQueue<>();
 
-    @BeforeEach
-    void open() throws Exception {
+    private void open(boolean inline) throws Exception {
         env = MockEnvironment.builder().build();
         env.setCheckpointStorageAccess(
                 new JobManagerCheckpointStorage().createCheckpointStorage(new JobID()));
         backend =
                 new FerroStateBackend()
+                        .configure(
+                                new Configuration()
+                                        .set(FerroStateOptions.ASYNC_INLINE_EXECUTION, inline),
+                                getClass().getClassLoader())
                         .createAsyncKeyedStateBackend(
                                 new KeyedStateBackendParametersImpl<>(
                                         env,
@@ -132,6 +141,9 @@ class BatchedStateRequestsTest {
 
     @AfterEach
     void close() throws Exception {
+        if (env == null) {
+            return;
+        }
         if (backend != null) {
             backend.dispose();
             backend.close();
@@ -139,10 +151,18 @@ class BatchedStateRequestsTest {
         env.close();
     }
 
-    @Test
-    void batchesAnswerAsSequentialExecutionWouldHotAndCold() throws Exception {
+    /**
+     * With inline execution the task thread runs what the hot tier answers and hands the rest over;
+     * a batch offered while another is still on the executor thread must wait its turn. Each round
+     * offers its requests in three batches without waiting in between.
+     */
+    @ParameterizedTest(name = "inline execution {0}")
+    @ValueSource(booleans = {true, false})
+    void batchesAnswerAsSequentialExecutionWouldHotAndCold(boolean inline) throws Exception {
+        open(inline);
         long batchedBefore = FerroStateExecutor.batchedRequests();
         long callsBefore = FerroStateExecutor.batchCalls();
+        long inlineBefore = FerroStateExecutor.inlineRequests();
         Random random = new Random(20261204);
 
         // Every key gets a value, a list and some map entries, in one batch of writes.
@@ -168,7 +188,12 @@ class BatchedStateRequestsTest {
             for (int k = 0; k < 4; k++) {
                 request(value, StateRequestType.VALUE_GET, null, k);
             }
+            int nextBatch = 1_300;
             while (expected.size() < 4_000) {
+                if (expected.size() >= nextBatch) {
+                    submitBatch();
+                    nextBatch += 1_300;
+                }
                 int kind = random.nextInt(3);
                 int length = 1 + random.nextInt(120);
                 for (int i = 0; i < length; i++) {
@@ -191,6 +216,12 @@ class BatchedStateRequestsTest {
         // native calls (short runs among the other requests bring the mean down to about 10).
         assertThat(batched).isGreaterThan(8 * 4_000 / 2);
         assertThat(calls).isLessThan(batched / 4);
+        long inlined = FerroStateExecutor.inlineRequests() - inlineBefore;
+        if (inline) {
+            assertThat(inlined).isPositive();
+        } else {
+            assertThat(inlined).isZero();
+        }
     }
 
     private void read(Random random, int k) {
@@ -270,10 +301,20 @@ class BatchedStateRequestsTest {
     private void startBatch() {
         batch = executor.createRequestContainer();
         expected.clear();
+        submitted.clear();
+    }
+
+    /** Offers the batch built so far and starts the next, without waiting for it. */
+    private void submitBatch() {
+        submitted.add(executor.executeBatchRequests(batch));
+        batch = executor.createRequestContainer();
     }
 
     private void runBatch() throws Exception {
-        executor.executeBatchRequests(batch).get();
+        submitBatch();
+        for (CompletableFuture<Void> done : submitted) {
+            done.get();
+        }
         assertThat(failures).isEmpty();
         for (int i = 0; i < expected.size(); i++) {
             Tuple2<InternalAsyncFuture<Object>, Object> e = expected.get(i);

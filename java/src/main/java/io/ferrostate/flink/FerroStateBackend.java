@@ -79,6 +79,9 @@ public class FerroStateBackend extends StateBackendBase implements ConfigurableS
     /** {@link FerroStateOptions#TIMER_HEAP_BUFFER}; -1 when unset. */
     private final int timerHeapBuffer;
 
+    /** {@link FerroStateOptions#ASYNC_INLINE_EXECUTION}. */
+    private final TernaryBoolean inlineStateRequests;
+
     /** Which metrics each keyed backend registers ({@code state.backend.ferrostate.metrics.*}). */
     private final FerroMetrics.Groups metrics;
 
@@ -106,6 +109,7 @@ public class FerroStateBackend extends StateBackendBase implements ConfigurableS
         this.failWritesFile = null;
         this.timerService = null;
         this.timerHeapBuffer = -1;
+        this.inlineStateRequests = TernaryBoolean.UNDEFINED;
         this.metrics = FerroMetrics.Groups.all();
     }
 
@@ -162,6 +166,9 @@ public class FerroStateBackend extends StateBackendBase implements ConfigurableS
                 original.timerHeapBuffer > 0
                         ? original.timerHeapBuffer
                         : config.get(FerroStateOptions.TIMER_HEAP_BUFFER);
+        this.inlineStateRequests =
+                original.inlineStateRequests.resolveUndefined(
+                        config.get(FerroStateOptions.ASYNC_INLINE_EXECUTION));
         this.metrics = FerroMetrics.Groups.from(config);
         if (hotRatio < 0 || hotRatio > 0.9) {
             throw new IllegalConfigurationException(
@@ -192,6 +199,15 @@ public class FerroStateBackend extends StateBackendBase implements ConfigurableS
     @Override
     public FerroStateBackend configure(ReadableConfig config, ClassLoader classLoader) {
         return new FerroStateBackend(this, config);
+    }
+
+    /**
+     * Whether the task thread executes asynchronous state requests itself while the state executor
+     * is idle ({@link FerroStateOptions#ASYNC_INLINE_EXECUTION}; Flink 2.x).
+     */
+    public boolean isInlineStateRequests() {
+        return inlineStateRequests.getOrDefault(
+                FerroStateOptions.ASYNC_INLINE_EXECUTION.defaultValue());
     }
 
     /** Where timers live ({@link FerroStateOptions#TIMER_SERVICE_FACTORY}). */

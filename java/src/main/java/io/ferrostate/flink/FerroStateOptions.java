@@ -66,6 +66,22 @@ public final class FerroStateOptions {
                                     + " once (SQL windows over many keys), a smaller one heap. At least"
                                     + " 1.");
 
+    /** Whether the task thread executes asynchronous state requests itself when it can. */
+    public static final ConfigOption<Boolean> ASYNC_INLINE_EXECUTION =
+            ConfigOptions.key("state.backend.ferrostate.async.inline-execution")
+                    .booleanType()
+                    .defaultValue(true)
+                    .withDescription(
+                            "Flink 2.x asynchronous state API only. When the state executor thread"
+                                    + " has no batch in flight, the task thread executes a new batch"
+                                    + " of state requests itself, as far as the hot tier answers it"
+                                    + " (point reads that hit, point writes), and hands the rest (the"
+                                    + " first request that may read RocksDB and every one after it)"
+                                    + " to the executor thread. This saves two thread hand-overs per"
+                                    + " batch, which dominate when batches are small (records that"
+                                    + " share few keys) and state is in memory. When false, every"
+                                    + " batch runs on the executor thread.");
+
     /** Whether the stores take Flink's managed memory. */
     public static final ConfigOption<Boolean> USE_MANAGED_MEMORY =
             ConfigOptions.key("state.backend.ferrostate.memory.managed")

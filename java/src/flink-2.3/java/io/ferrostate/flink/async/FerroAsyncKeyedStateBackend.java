@@ -73,11 +73,16 @@ public final class FerroAsyncKeyedStateBackend<K> implements AsyncKeyedStateBack
     private StateRequestHandler requestHandler;
     private FerroStateExecutor executor;
 
+    /** Whether the executor lets the task thread run what it can of a batch. */
+    private final boolean inlineStateRequests;
+
     public FerroAsyncKeyedStateBackend(
             AbstractKeyedStateBackend<K> sync,
             ExecutionConfig executionConfig,
-            TtlTimeProvider ttlTimeProvider) {
+            TtlTimeProvider ttlTimeProvider,
+            boolean inlineStateRequests) {
         this.sync = sync;
+        this.inlineStateRequests = inlineStateRequests;
         this.executionConfig = executionConfig;
         this.ttlTimeProvider = ttlTimeProvider;
     }
@@ -207,7 +212,7 @@ public final class FerroAsyncKeyedStateBackend<K> implements AsyncKeyedStateBack
         if (executor != null) {
             executor.shutdown();
         }
-        executor = new FerroStateExecutor(this);
+        executor = new FerroStateExecutor(this, inlineStateRequests);
         return executor;
     }
 

@@ -61,15 +61,22 @@ public final class FerroStateExecutor implements StateExecutor {
 
     private static final AtomicLong BATCHED = new AtomicLong();
     private static final AtomicLong BATCH_CALLS = new AtomicLong();
+    private static final AtomicLong INLINE = new AtomicLong();
 
     private final FerroAsyncKeyedStateBackend<?> backend;
     private final ExecutorService thread;
     private final AtomicInteger queuedBatches = new AtomicInteger();
     private final PointBatches points;
+    private final boolean inline;
     private volatile Throwable failure;
 
-    FerroStateExecutor(FerroAsyncKeyedStateBackend<?> backend) {
+    /**
+     * @param inline whether the task thread executes what it can of a batch itself while the
+     *     executor thread is idle (see {@link #executeInline})
+     */
+    FerroStateExecutor(FerroAsyncKeyedStateBackend<?> backend, boolean inline) {
         this.backend = backend;
+        this.inline = inline;
         this.thread =
                 Executors.newSingleThreadExecutor(
                         new ExecutorThreadFactory("ferrostate-state-executor"));
@@ -81,11 +88,27 @@ public final class FerroStateExecutor implements StateExecutor {
             AsyncRequestContainer<StateRequest<?, ?, ?, ?>> container) {
         checkNotFailed();
         List<StateRequest<?, ?, ?, ?>> requests = ((Requests) container).drain();
+        if (inline && queuedBatches.get() == 0) {
+            // Nothing in flight: the store is the task thread's until it hands work over.
+            List<StateRequest<?, ?, ?, ?>> rest = new ArrayList<>();
+            Throwable inlineFailure = executeInline(requests, rest);
+            if (inlineFailure != null) {
+                failure = inlineFailure;
+            }
+            if (rest.isEmpty()) {
+                return inlineFailure == null
+                        ? CompletableFuture.completedFuture(null)
+                        : CompletableFuture.failedFuture(inlineFailure);
+            }
+            // Even after a failure: every request gets its answer or its error.
+            requests = rest;
+        }
         CompletableFuture<Void> done = new CompletableFuture<>();
         queuedBatches.incrementAndGet();
+        List<StateRequest<?, ?, ?, ?>> batch = requests;
         thread.execute(
                 () -> {
-                    Throwable batchFailure = executeBatch(requests);
+                    Throwable batchFailure = executeBatch(batch);
                     queuedBatches.decrementAndGet();
                     if (batchFailure == null) {
                         done.complete(null);
@@ -95,6 +118,80 @@ public final class FerroStateExecutor implements StateExecutor {
                     }
                 });
         return done;
+    }
+
+    /**
+     * Executes on the calling (task) thread the part of a batch that needs no RocksDB read: its
+     * requests in order, point reads answered from the hot tier, point writes and list writes
+     * applied, up to the first request that may have to read RocksDB (a hot-tier miss, a map
+     * iterated or checked for emptiness or a list or map cleared while the hot tier does not hold
+     * the whole state). That request and all after it are added to {@code rest}, in order, for the
+     * executor thread; the hot-tier hits of the same run of reads are answered here (reads only, so
+     * no request sees another's effect out of order). This spares the two thread hand-overs per
+     * batch that dominate when batches are small (a job whose records share few keys sends batches
+     * of one request) and state is in memory. Returns the first failure, or null.
+     */
+    private Throwable executeInline(
+            List<StateRequest<?, ?, ?, ?>> requests, List<StateRequest<?, ?, ?, ?>> rest) {
+        Throwable batchFailure = null;
+        int n = requests.size();
+        int i = 0;
+        while (i < n) {
+            Access access = Access.of(requests.get(i), backend);
+            if (access == Access.OTHER) {
+                if (!isListWrite(requests.get(i)) && !isInMemory(requests.get(i))) {
+                    break;
+                }
+                // Lists are written without reading them (hot-tier appends); a state the hot
+                // tier holds whole is read (maps iterated) from memory.
+                Throwable t = executeOne(requests.get(i));
+                batchFailure = batchFailure == null ? t : batchFailure;
+                i++;
+                continue;
+            }
+            int end = i + 1;
+            while (end < n && Access.of(requests.get(end), backend) == access) {
+                end++;
+            }
+            Throwable t;
+            if (access == Access.READ) {
+                t = points.read(requests.subList(i, end), rest);
+            } else if (end - i < 2) {
+                t = executeOne(requests.get(i));
+            } else {
+                t = points.write(requests.subList(i, end));
+            }
+            if (t != null && batchFailure == null) {
+                batchFailure = t;
+            }
+            i = end;
+            if (!rest.isEmpty()) {
+                break;
+            }
+        }
+        int spilled = rest.size();
+        rest.addAll(requests.subList(i, n));
+        INLINE.addAndGet(i - spilled);
+        return batchFailure;
+    }
+
+    /** Whether a request writes a list of ours: an append or replacement, no read of the store. */
+    private boolean isListWrite(StateRequest<?, ?, ?, ?> request) {
+        switch (request.getRequestType()) {
+            case LIST_ADD:
+            case LIST_ADD_ALL:
+            case LIST_UPDATE:
+                return backend.rawState(request.getState()) instanceof PointAccess;
+            default:
+                return false;
+        }
+    }
+
+    /** Whether the request's state is one of ours held whole by the hot tier. */
+    private boolean isInMemory(StateRequest<?, ?, ?, ?> request) {
+        InternalKvState<?, ?, ?> state = backend.rawState(request.getState());
+        return state instanceof PointAccess
+                && ((PointAccess) state).store().isInMemory(((PointAccess) state).stateId());
     }
 
     /** State requests executed so far by ferrostate's executors in this class loader. */
@@ -110,6 +207,15 @@ public final class FerroStateExecutor implements StateExecutor {
     @VisibleForTesting
     public static long batchedRequests() {
         return BATCHED.get();
+    }
+
+    /**
+     * State requests executed so far on the task thread that issued them (the executor thread idle,
+     * the state in the hot tier) by the executors of this class loader.
+     */
+    @VisibleForTesting
+    public static long inlineRequests() {
+        return INLINE.get();
     }
 
     /** Native multi-get and multi-put calls made so far by the executors of this class loader. */
@@ -166,7 +272,11 @@ public final class FerroStateExecutor implements StateExecutor {
         checkNotFailed();
         Throwable t;
         try {
-            t = thread.submit(() -> executeOne(request)).get();
+            // Nothing in flight: no other thread touches the store, run it here.
+            t =
+                    inline && queuedBatches.get() == 0
+                            ? executeOne(request)
+                            : thread.submit(() -> executeOne(request)).get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new FlinkRuntimeException("Interrupted while waiting for a state request", e);
@@ -365,6 +475,14 @@ public final class FerroStateExecutor implements StateExecutor {
          * RocksDB still reads the rest), then the misses in one more call.
          */
         Throwable read(List<StateRequest<?, ?, ?, ?>> run) {
+            return read(run, null);
+        }
+
+        /**
+         * Like {@link #read(List)}; with {@code spill}, the requests the hot tier cannot answer are
+         * added to it (in their order) instead of being read from RocksDB.
+         */
+        Throwable read(List<StateRequest<?, ?, ?, ?>> run, List<StateRequest<?, ?, ?, ?>> spill) {
             int n = run.size();
             int[] ends = new int[n];
             PointAccess[] states = new PointAccess[n];
@@ -397,6 +515,12 @@ public final class FerroStateExecutor implements StateExecutor {
             }
             IntList notHot = new IntList(n);
             Throwable failure = answer(store, run, states, ends, requests, all, n, true, notHot);
+            if (spill != null) {
+                for (int m = 0; m < notHot.size; m++) {
+                    spill.add(run.get(notHot.items[m]));
+                }
+                notHot.size = 0;
+            }
             // Even after a failure: every request not answered yet gets its answer or its error.
             if (notHot.size > 0) {
                 misses.clear();

@@ -20,6 +20,9 @@ public abstract class StateBackendBase extends AbstractManagedMemoryStateBackend
 
     private static final Logger LOG = LoggerFactory.getLogger(StateBackendBase.class);
 
+    /** Whether the task thread executes asynchronous state requests itself when it can. */
+    public abstract boolean isInlineStateRequests();
+
     @Override
     public boolean supportsAsyncKeyedStateBackend() {
         return true;
@@ -32,7 +35,8 @@ public abstract class StateBackendBase extends AbstractManagedMemoryStateBackend
                 new FerroAsyncKeyedStateBackend<>(
                         createKeyedStateBackend(parameters),
                         parameters.getEnv().getExecutionConfig(),
-                        parameters.getTtlTimeProvider());
+                        parameters.getTtlTimeProvider(),
+                        isInlineStateRequests());
         // Beside the keyed backend's own line: which operators use the asynchronous state API.
         LOG.info(
                 "ferrostate asynchronous keyed backend of job {}, operator {}, key groups {}.",

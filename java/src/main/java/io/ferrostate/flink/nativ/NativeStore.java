@@ -323,6 +323,14 @@ public final class NativeStore extends NativeObject {
         deletePrefix(handle(), state, prefixLength);
     }
 
+    /**
+     * True while the hot tier holds everything of {@code state}: every read of it, map iterations
+     * included, is answered from memory, without reading RocksDB.
+     */
+    public boolean isInMemory(int state) {
+        return isInMemory(handle(), state);
+    }
+
     public long count(int state) {
         return count(handle(), state);
     }
@@ -434,6 +442,8 @@ public final class NativeStore extends NativeObject {
     private static native void deletePrefix(long handle, int state, int prefixLength);
 
     private static native boolean isEmptyPrefix(long handle, int state, int prefixLength);
+
+    private static native boolean isInMemory(long handle, int state);
 
     private static native long count(long handle, int state);
 
