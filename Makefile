@@ -203,7 +203,7 @@ bench-nexmark: native
 # The same Nexmark queries and job jar on a real Flink 2.3.0 cluster (the 2.3 jar in lib/; the job
 # jar gets the check sink's Flink 2.x class, which flink-tests-2.3 compiles), beside Flink 2.3's
 # ForSt; `-async` backends run SQL on asynchronous state. Writes bench/results/nexmark-2.3.md.
-NEXMARK_2_3_BACKENDS ?= hashmap,rocksdb,forst,forst-async,ferrostate,ferrostate-async
+NEXMARK_2_3_BACKENDS ?= hashmap,rocksdb,forst,forst-async,ferrostate,ferrostate-async,ferrostate-handoff-async
 bench-nexmark-2.3: native
 	$(MVN) -q install -DskipTests -pl bench,flink-tests-2.3 -am
 	java -Xmx512m -Dferrostate.cluster.flink-version=2.3.0 \
