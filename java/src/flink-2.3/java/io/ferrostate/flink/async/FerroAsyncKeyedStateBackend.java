@@ -49,8 +49,9 @@ import java.util.concurrent.RunnableFuture;
  * Flink's own request-producing V2 states; their requests carry the record's key and namespace and
  * run on ferrostate's state executor thread ({@link FerroStateExecutor}), which answers them from
  * the same native store as the synchronous API: one store per backend, one thread that touches it
- * while requests are in flight. Snapshots, restores, rescaling and timers are the synchronous
- * backend's: Flink drains the in-flight requests before it snapshots.
+ * while requests are in flight (the task thread executes what memory answers while none are).
+ * Snapshots, restores, rescaling and timers are the synchronous backend's: Flink drains the
+ * in-flight requests before it snapshots.
  *
  * <p>Each V2 state is backed by a raw synchronous state of the same name and serializer (value,
  * reducing and aggregating states as values, lists, maps), so snapshots and savepoints are the same

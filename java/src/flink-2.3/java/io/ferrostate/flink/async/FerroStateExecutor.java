@@ -46,7 +46,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * the only thread that touches the backend's store while requests are in flight. A batch (what
  * Flink's async execution controller collected) runs in one task on that thread; each request is
  * answered from the store under the key and namespace it carries (hot-tier hits without a RocksDB
- * read). Reads of lists and maps are answered with the whole collection.
+ * read). Reads of lists and maps are answered with the whole collection. While no batch is in
+ * flight, the task thread that offers a batch executes as much of it as memory answers itself
+ * ({@link #executeInline}); Flink completes state futures through the task's mailbox whichever
+ * thread completes them, so callbacks run as they would after the executor thread.
  */
 @Internal
 public final class FerroStateExecutor implements StateExecutor {
