@@ -31,6 +31,7 @@ import java.nio.ByteOrder;
 import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -48,8 +49,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * answered from the store under the key and namespace it carries (hot-tier hits without a RocksDB
  * read). Reads of lists and maps are answered with the whole collection. While no batch is in
  * flight, the task thread that offers a batch executes as much of it as memory answers itself
- * ({@link #executeInline}); Flink completes state futures through the task's mailbox whichever
- * thread completes them, so callbacks run as they would after the executor thread.
+ * ({@link #run}); Flink completes state futures through the task's mailbox whichever thread
+ * completes them, so callbacks run as they would after the executor thread.
  */
 @Internal
 public final class FerroStateExecutor implements StateExecutor {
@@ -75,7 +76,7 @@ public final class FerroStateExecutor implements StateExecutor {
 
     /**
      * @param inline whether the task thread executes what it can of a batch itself while the
-     *     executor thread is idle (see {@link #executeInline})
+     *     executor thread is idle (see {@link #run})
      */
     FerroStateExecutor(FerroAsyncKeyedStateBackend<?> backend, boolean inline) {
         this.backend = backend;
@@ -90,28 +91,25 @@ public final class FerroStateExecutor implements StateExecutor {
     public CompletableFuture<Void> executeBatchRequests(
             AsyncRequestContainer<StateRequest<?, ?, ?, ?>> container) {
         checkNotFailed();
-        List<StateRequest<?, ?, ?, ?>> requests = ((Requests) container).drain();
+        Batch batch = new Batch(((Requests) container).drain(), backend);
         if (inline && queuedBatches.get() == 0) {
             // Nothing in flight: the store is the task thread's until it hands work over.
-            List<StateRequest<?, ?, ?, ?>> rest = new ArrayList<>();
-            Throwable inlineFailure = executeInline(requests, rest);
+            Throwable inlineFailure = run(batch, true);
             if (inlineFailure != null) {
                 failure = inlineFailure;
             }
-            if (rest.isEmpty()) {
+            if (batch.isDone()) {
                 return inlineFailure == null
                         ? CompletableFuture.completedFuture(null)
                         : CompletableFuture.failedFuture(inlineFailure);
             }
             // Even after a failure: every request gets its answer or its error.
-            requests = rest;
         }
         CompletableFuture<Void> done = new CompletableFuture<>();
         queuedBatches.incrementAndGet();
-        List<StateRequest<?, ?, ?, ?>> batch = requests;
         thread.execute(
                 () -> {
-                    Throwable batchFailure = executeBatch(batch);
+                    Throwable batchFailure = run(batch, false);
                     queuedBatches.decrementAndGet();
                     if (batchFailure == null) {
                         done.complete(null);
@@ -124,43 +122,53 @@ public final class FerroStateExecutor implements StateExecutor {
     }
 
     /**
-     * Executes on the calling (task) thread the part of a batch that needs no RocksDB read: its
-     * requests in order, point reads answered from the hot tier, point writes and list writes
-     * applied, up to the first request that may have to read RocksDB (a hot-tier miss, a map
-     * iterated or checked for emptiness or a list or map cleared while the hot tier does not hold
-     * the whole state). That request and all after it are added to {@code rest}, in order, for the
-     * executor thread; the hot-tier hits of the same run of reads are answered here (reads only, so
-     * no request sees another's effect out of order). This spares the two thread hand-overs per
-     * batch that dominate when batches are small (a job whose records share few keys sends batches
-     * of one request) and state is in memory. Returns the first failure, or null.
+     * Executes a batch from where it stopped, in its order: each maximal run of point reads (value,
+     * list and map entry gets) goes to the store as one multi-get, each run of two or more point
+     * writes (value updates, value clears, map entry puts and removes) as one multi-put; other
+     * requests run one by one. Runs never reorder requests, so the batch sees exactly what running
+     * it one by one would. Returns the first failure, or null.
+     *
+     * <p>On the task thread ({@code onTaskThread}, the executor thread idle) it executes only what
+     * needs no RocksDB read: point reads the hot tier answers, point writes, list writes (appends
+     * never read) and any request on a state the hot tier holds whole ({@link #fromMemory}). It
+     * stops at the first request that may have to read RocksDB: a map iterated or checked for
+     * emptiness, or a list or map cleared, while the hot tier does not hold the whole state; or a
+     * run of reads some of which the hot tier could not answer. Those reads are kept in {@link
+     * Batch#misses} (the run's hits are answered here: reads only, so no request sees another's
+     * effect out of order) and the executor thread, which runs the rest, reads them from RocksDB
+     * without asking the hot tier again. This spares the two thread hand-overs per batch that
+     * dominate when batches are small (a job whose records share few keys sends batches of one
+     * request) and state is in memory.
      */
-    private Throwable executeInline(
-            List<StateRequest<?, ?, ?, ?>> requests, List<StateRequest<?, ?, ?, ?>> rest) {
-        Throwable batchFailure = null;
+    private Throwable run(Batch batch, boolean onTaskThread) {
+        List<StateRequest<?, ?, ?, ?>> requests = batch.requests;
+        Access[] accesses = batch.accesses;
         int n = requests.size();
-        int i = 0;
+        Throwable batchFailure = null;
+        if (!batch.misses.isEmpty()) {
+            batchFailure = points.readThrough(batch.misses);
+            batch.misses.clear();
+        }
+        int start = batch.next;
+        int i = start;
         while (i < n) {
-            Access access = Access.of(requests.get(i), backend);
-            if (access == Access.OTHER) {
-                if (!isListWrite(requests.get(i)) && !isInMemory(requests.get(i))) {
-                    break;
-                }
-                // Lists are written without reading them (hot-tier appends); a state the hot
-                // tier holds whole is read (maps iterated) from memory.
-                Throwable t = executeOne(requests.get(i));
-                batchFailure = batchFailure == null ? t : batchFailure;
-                i++;
-                continue;
-            }
+            Access access = accesses[i];
             int end = i + 1;
-            while (end < n && Access.of(requests.get(end), backend) == access) {
+            while (access != Access.OTHER && end < n && accesses[end] == access) {
                 end++;
             }
             Throwable t;
-            if (access == Access.READ) {
-                t = points.read(requests.subList(i, end), rest);
+            if (access == Access.OTHER) {
+                if (onTaskThread && !fromMemory(batch, requests.get(i))) {
+                    break;
+                }
+                t = executeOne(requests.get(i));
+            } else if (access == Access.READ && onTaskThread) {
+                t = points.read(requests.subList(i, end), batch.misses);
             } else if (end - i < 2) {
                 t = executeOne(requests.get(i));
+            } else if (access == Access.READ) {
+                t = points.read(requests.subList(i, end), null);
             } else {
                 t = points.write(requests.subList(i, end));
             }
@@ -168,33 +176,42 @@ public final class FerroStateExecutor implements StateExecutor {
                 batchFailure = t;
             }
             i = end;
-            if (!rest.isEmpty()) {
+            if (!batch.misses.isEmpty()) {
                 break;
             }
         }
-        int spilled = rest.size();
-        rest.addAll(requests.subList(i, n));
-        INLINE.addAndGet(i - spilled);
+        batch.next = i;
+        if (onTaskThread) {
+            INLINE.addAndGet(i - start - batch.misses.size());
+        }
         return batchFailure;
     }
 
-    /** Whether a request writes a list of ours: an append or replacement, no read of the store. */
-    private boolean isListWrite(StateRequest<?, ?, ?, ?> request) {
+    /**
+     * Whether the task thread may execute a request that is neither a point read nor a point write
+     * without reading RocksDB: a list write (lists are appended to or replaced without reading
+     * them), or any request on a state of ours the hot tier holds whole (a map is then iterated
+     * from memory). The second is asked of the store once per state and batch; it is a hint about
+     * where the answer comes from, not about what it is (the request runs the same code on either
+     * thread), so a write of the same batch that makes the hot tier evict does not make it wrong.
+     */
+    private boolean fromMemory(Batch batch, StateRequest<?, ?, ?, ?> request) {
+        InternalKvState<?, ?, ?> state = backend.rawState(request.getState());
+        if (!(state instanceof PointAccess)) {
+            return false;
+        }
         switch (request.getRequestType()) {
             case LIST_ADD:
             case LIST_ADD_ALL:
             case LIST_UPDATE:
-                return backend.rawState(request.getState()) instanceof PointAccess;
+                return true;
             default:
-                return false;
         }
-    }
-
-    /** Whether the request's state is one of ours held whole by the hot tier. */
-    private boolean isInMemory(StateRequest<?, ?, ?, ?> request) {
-        InternalKvState<?, ?, ?> state = backend.rawState(request.getState());
-        return state instanceof PointAccess
-                && ((PointAccess) state).store().isInMemory(((PointAccess) state).stateId());
+        if (batch.inMemory == null) {
+            batch.inMemory = new IdentityHashMap<>(4);
+        }
+        return batch.inMemory.computeIfAbsent(
+                state, s -> ((PointAccess) s).store().isInMemory(((PointAccess) s).stateId()));
     }
 
     /** State requests executed so far by ferrostate's executors in this class loader. */
@@ -225,43 +242,6 @@ public final class FerroStateExecutor implements StateExecutor {
     @VisibleForTesting
     public static long batchCalls() {
         return BATCH_CALLS.get();
-    }
-
-    /**
-     * Executes a batch in its order: each maximal run of two or more point reads (value, list and
-     * map entry gets) goes to the store as one multi-get, each run of point writes (value updates,
-     * value clears, map entry puts and removes) as one multi-put; other requests run one by one.
-     * Runs never reorder requests, so the batch sees exactly what running it one by one would.
-     * Returns the first failure, or null.
-     */
-    private Throwable executeBatch(List<StateRequest<?, ?, ?, ?>> requests) {
-        Throwable batchFailure = null;
-        int n = requests.size();
-        Access[] accesses = new Access[n];
-        for (int k = 0; k < n; k++) {
-            accesses[k] = Access.of(requests.get(k), backend);
-        }
-        int i = 0;
-        while (i < n) {
-            Access access = accesses[i];
-            int end = i + 1;
-            while (access != Access.OTHER && end < n && accesses[end] == access) {
-                end++;
-            }
-            Throwable t;
-            if (end - i < 2) {
-                t = executeOne(requests.get(i));
-            } else if (access == Access.READ) {
-                t = points.read(requests.subList(i, end));
-            } else {
-                t = points.write(requests.subList(i, end));
-            }
-            if (t != null && batchFailure == null) {
-                batchFailure = t;
-            }
-            i = end;
-        }
-        return batchFailure;
     }
 
     @Override
@@ -475,17 +455,25 @@ public final class FerroStateExecutor implements StateExecutor {
 
         /**
          * Answers a run of point reads: first what the hot tier holds (those futures complete while
-         * RocksDB still reads the rest), then the misses in one more call.
+         * RocksDB still reads the rest), then the misses in one more call; with {@code spill}, the
+         * requests the hot tier cannot answer are added to it (in their order) instead of being
+         * read from RocksDB.
          */
-        Throwable read(List<StateRequest<?, ?, ?, ?>> run) {
-            return read(run, null);
+        Throwable read(List<StateRequest<?, ?, ?, ?>> run, List<StateRequest<?, ?, ?, ?>> spill) {
+            return read(run, true, spill);
         }
 
         /**
-         * Like {@link #read(List)}; with {@code spill}, the requests the hot tier cannot answer are
-         * added to it (in their order) instead of being read from RocksDB.
+         * Answers point reads the hot tier is known not to hold, in one pass through both tiers.
          */
-        Throwable read(List<StateRequest<?, ?, ?, ?>> run, List<StateRequest<?, ?, ?, ?>> spill) {
+        Throwable readThrough(List<StateRequest<?, ?, ?, ?>> run) {
+            return read(run, false, null);
+        }
+
+        private Throwable read(
+                List<StateRequest<?, ?, ?, ?>> run,
+                boolean hotFirst,
+                List<StateRequest<?, ?, ?, ?>> spill) {
             int n = run.size();
             int[] ends = new int[n];
             PointAccess[] states = new PointAccess[n];
@@ -515,6 +503,9 @@ public final class FerroStateExecutor implements StateExecutor {
             int[] all = new int[n];
             for (int k = 0; k < n; k++) {
                 all[k] = k;
+            }
+            if (!hotFirst) {
+                return answer(store, run, states, ends, requests, all, n, false, null);
             }
             IntList notHot = new IntList(n);
             Throwable failure = answer(store, run, states, ends, requests, all, n, true, notHot);
@@ -778,6 +769,37 @@ public final class FerroStateExecutor implements StateExecutor {
                 items = Arrays.copyOf(items, size * 2);
             }
             items[size++] = v;
+        }
+    }
+
+    /** A batch's requests, how each reaches the store, and how far the batch has run. */
+    private static final class Batch {
+        final List<StateRequest<?, ?, ?, ?>> requests;
+
+        /** How each request reaches the store, found once (on the task thread). */
+        final Access[] accesses;
+
+        /** The first request not executed yet. */
+        int next;
+
+        /** Reads before {@link #next} the hot tier could not answer, in their order. */
+        final List<StateRequest<?, ?, ?, ?>> misses = new ArrayList<>(0);
+
+        /**
+         * Whether the hot tier holds a state whole, as asked during this batch; null until asked.
+         */
+        Map<InternalKvState<?, ?, ?>, Boolean> inMemory;
+
+        Batch(List<StateRequest<?, ?, ?, ?>> requests, FerroAsyncKeyedStateBackend<?> backend) {
+            this.requests = requests;
+            this.accesses = new Access[requests.size()];
+            for (int k = 0; k < accesses.length; k++) {
+                accesses[k] = Access.of(requests.get(k), backend);
+            }
+        }
+
+        boolean isDone() {
+            return next == requests.size() && misses.isEmpty();
         }
     }
 
