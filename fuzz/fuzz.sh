@@ -94,6 +94,11 @@ run_one() {
   local runs rate
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+  if [ -z "$runs" ]; then
+    # -fork=N prints no final stats: its last status line ("#N: cov: ... exec/s: R ...") counts.
+    runs=$(sed -n 's/^#\([0-9]*\): cov:.*/\1/p' "$log" | tail -1)
+    [ -n "$runs" ] && rate=$((runs / ((SECONDS - t0) > 0 ? SECONDS - t0 : 1)))
+  fi
   if [ "$status" != 0 ]; then
     say "$t: FAILED after ${runs:-?} executions (log: $log)"
     grep -E -A12 "panicked|ERROR|SUMMARY|Test unit written" "$log" | head -60 || true
