@@ -300,23 +300,18 @@ cmd_stop() {
   local wd; wd="$(cat "$W/pid/watchdog.pid" 2>/dev/null || true)"
   if [[ -n "$wd" && "$wd" != "$$" ]] && alive "$wd"; then kill "$wd" 2>/dev/null || true; fi
 
-  local pids p
-  pids="$(cat "$(tm_pid_file)" "$(jm_pid_file)" 2>/dev/null || true) $(cluster_jvm_pids)"
-  pids="$(echo $pids | tr ' ' '\n' | sort -u | tr '\n' ' ')"
-  for p in $pids; do alive "$p" && kill "$p" 2>/dev/null || true; done
+  # Only this cluster's JVMs, found by their command line: never the PIDs of the pid files. A
+  # TaskManager killed by kill-tm stays in its file, and with pid_max at 32768 its PID soon
+  # belongs to another process: another test's cluster starting beside this one (the Maven
+  # modules run two at a time) lost its JobManager to such a stale PID's SIGTERM.
+  local p
+  for p in $(cluster_jvm_pids); do kill "$p" 2>/dev/null || true; done
   # Flink itself kills a JVM 5 s after SIGTERM; allow 10 s, then kill -9.
   local deadline=$((SECONDS + 10))
-  while (( SECONDS < deadline )); do
-    local left=""
-    for p in $pids; do
-      if alive "$p"; then left="$left $p"; fi
-    done
-    if [[ -z "$left" ]]; then break; fi
-    sleep 0.3
-  done
+  while [[ -n "$(cluster_jvm_pids)" ]] && (( SECONDS < deadline )); do sleep 0.3; done
   # A JVM still alive after SIGTERM is a bug worth a thread dump: log/jstack-<pid>.txt.
   local jstack_bin="jstack"; [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/jstack" ]] && jstack_bin="$JAVA_HOME/bin/jstack"
-  for p in $pids $(cluster_jvm_pids); do
+  for p in $(cluster_jvm_pids); do
     if alive "$p"; then
       log "pid $p did not stop on SIGTERM within 10 s; thread dump in $W/log/jstack-$p.txt"
       timeout 20 "$jstack_bin" "$p" > "$W/log/jstack-$p.txt" 2>&1 || true
@@ -405,7 +400,8 @@ cmd_kill_tm() {
 
 cmd_kill_jm() {
   local pid; pid="$(tail -n 1 "$(jm_pid_file)" 2>/dev/null || true)"
-  alive "$pid" || die "JobManager is not running"
+  # Alive and one of ours: a PID from the file may since belong to another process.
+  [[ -n "$pid" ]] && grep -qx "$pid" <<<"$(cluster_jvm_pids)" || die "JobManager is not running"
   kill -9 "$pid"
   while alive "$pid"; do sleep 0.1; done
   log "killed JobManager (pid $pid) with SIGKILL"
