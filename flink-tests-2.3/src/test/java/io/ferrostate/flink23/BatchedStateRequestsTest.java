@@ -38,6 +38,7 @@ import org.apache.flink.runtime.state.v2.adaptor.CompleteStateIterator;
 import org.apache.flink.runtime.state.v2.internal.InternalPartitionedState;
 
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -222,6 +223,43 @@ class BatchedStateRequestsTest {
         } else {
             assertThat(inlined).isZero();
         }
+    }
+
+    /**
+     * An operator may create a state while its earlier requests still execute on the executor
+     * thread; the store serves one thread at a time, so creating it waits for them (the new state
+     * is then usable at once, and the earlier answers are what sequential execution gives).
+     */
+    @Test
+    void stateCreatedWhileABatchRunsWaitsForIt() throws Exception {
+        open(false);
+        startBatch();
+        for (int k = 0; k < KEYS; k++) {
+            request(value, StateRequestType.VALUE_UPDATE, "v" + k, k);
+        }
+        runBatch();
+        // Cold reads: the executor thread is busy with them for a while.
+        ((FerroAsyncKeyedStateBackend<Integer>) backend).dropHotTier();
+        startBatch();
+        for (int round = 0; round < 4; round++) {
+            for (int k = 0; k < KEYS; k++) {
+                request(value, StateRequestType.VALUE_GET, null, k);
+            }
+        }
+        submitBatch();
+        State late =
+                backend.getOrCreateKeyedState(
+                        VoidNamespace.INSTANCE,
+                        VoidNamespaceSerializer.INSTANCE,
+                        new ValueStateDescriptor<>("late", StringSerializer.INSTANCE));
+        assertThat(submitted.get(0)).as("the batch offered before the state was created").isDone();
+        runBatch();
+
+        // The model keeps one map of values; the write comes first, so it answers for "late".
+        startBatch();
+        request(late, StateRequestType.VALUE_UPDATE, "late", 7);
+        request(late, StateRequestType.VALUE_GET, null, 7);
+        runBatch();
     }
 
     private void read(Random random, int k) {

@@ -68,7 +68,11 @@ public final class FerroAsyncKeyedStateBackend<K> implements AsyncKeyedStateBack
     /** The V2 states by name, as handed to operators (TTL wrappers included). */
     private final Map<String, State> statesByName = new HashMap<>();
 
-    /** The raw synchronous state behind each request-producing V2 state. */
+    /**
+     * The raw synchronous state behind each request-producing V2 state. Written on the task thread
+     * while no batch is in flight ({@link #createStateInternal} waits for the executor); the
+     * executor thread reads it in batches offered after the write, so it sees it whole.
+     */
     private final Map<State, InternalKvState<K, ?, ?>> rawStates = new IdentityHashMap<>();
 
     private StateRequestHandler requestHandler;
@@ -176,6 +180,11 @@ public final class FerroAsyncKeyedStateBackend<K> implements AsyncKeyedStateBack
             default:
                 throw new UnsupportedOperationException(
                         "ferrostate has no asynchronous state of type " + stateDesc.getType());
+        }
+        if (executor != null) {
+            // Creating a state registers it in the store, which serves one thread at a time: an
+            // operator may create state lazily while its earlier requests are still executing.
+            executor.awaitIdle();
         }
         InternalKvState<K, ?, ?> rawState =
                 (InternalKvState<K, ?, ?>)

@@ -159,7 +159,7 @@ public final class FerroStateExecutor implements StateExecutor {
             }
             Throwable t;
             if (access == Access.OTHER) {
-                if (onTaskThread && !fromMemory(batch, requests.get(i))) {
+                if (onTaskThread && !fromMemory(batch, i)) {
                     break;
                 }
                 t = executeOne(requests.get(i));
@@ -195,12 +195,12 @@ public final class FerroStateExecutor implements StateExecutor {
      * where the answer comes from, not about what it is (the request runs the same code on either
      * thread), so a write of the same batch that makes the hot tier evict does not make it wrong.
      */
-    private boolean fromMemory(Batch batch, StateRequest<?, ?, ?, ?> request) {
-        InternalKvState<?, ?, ?> state = backend.rawState(request.getState());
+    private boolean fromMemory(Batch batch, int i) {
+        InternalKvState<?, ?, ?> state = batch.states[i];
         if (!(state instanceof PointAccess)) {
             return false;
         }
-        switch (request.getRequestType()) {
+        switch (batch.requests.get(i).getRequestType()) {
             case LIST_ADD:
             case LIST_ADD_ALL:
             case LIST_UPDATE:
@@ -268,6 +268,25 @@ public final class FerroStateExecutor implements StateExecutor {
         }
         if (t != null) {
             ExceptionUtils.rethrow(t);
+        }
+    }
+
+    /**
+     * Waits until every batch offered so far has run, so that the calling (task) thread may touch
+     * the store: the executor thread then holds nothing of it until the next batch is offered.
+     */
+    void awaitIdle() {
+        if (queuedBatches.get() == 0) {
+            return;
+        }
+        try {
+            // One thread, in order: the no-op runs after every batch queued before it.
+            thread.submit(() -> {}).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new FlinkRuntimeException("Interrupted while waiting for state requests", e);
+        } catch (ExecutionException e) {
+            throw new FlinkRuntimeException("ferrostate's state executor failed", e.getCause());
         }
     }
 
@@ -414,8 +433,7 @@ public final class FerroStateExecutor implements StateExecutor {
         WRITE,
         OTHER;
 
-        static Access of(StateRequest<?, ?, ?, ?> request, FerroAsyncKeyedStateBackend<?> backend) {
-            InternalKvState<?, ?, ?> state = backend.rawState(request.getState());
+        static Access of(StateRequest<?, ?, ?, ?> request, InternalKvState<?, ?, ?> state) {
             if (!(state instanceof PointAccess)) {
                 return OTHER;
             }
@@ -776,6 +794,9 @@ public final class FerroStateExecutor implements StateExecutor {
     private static final class Batch {
         final List<StateRequest<?, ?, ?, ?>> requests;
 
+        /** The raw state of each request (null if not ours), found once (on the task thread). */
+        final InternalKvState<?, ?, ?>[] states;
+
         /** How each request reaches the store, found once (on the task thread). */
         final Access[] accesses;
 
@@ -792,9 +813,12 @@ public final class FerroStateExecutor implements StateExecutor {
 
         Batch(List<StateRequest<?, ?, ?, ?>> requests, FerroAsyncKeyedStateBackend<?> backend) {
             this.requests = requests;
+            this.states = new InternalKvState<?, ?, ?>[requests.size()];
             this.accesses = new Access[requests.size()];
             for (int k = 0; k < accesses.length; k++) {
-                accesses[k] = Access.of(requests.get(k), backend);
+                StateRequest<?, ?, ?, ?> request = requests.get(k);
+                states[k] = backend.rawState(request.getState());
+                accesses[k] = Access.of(request, states[k]);
             }
         }
 
