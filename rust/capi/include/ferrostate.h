@@ -197,7 +197,8 @@ typedef struct ferrostate_options {
      */
     uint64_t memory_budget;
     /**
-     * Share of a private budget for the hot tier, in `[0, 1]`. Default 0.5.
+     * Share of a private budget for the hot tier (of the 7/8 the tiers plan for, see
+     * `ferrostate_memory_new`), in `[0, 1]`. Default 0.5.
      */
     double hot_ratio;
     /**
@@ -797,8 +798,10 @@ ferrostate_status ferrostate_store_restore(const struct ferrostate_options *opti
                                            struct ferrostate_store **out);
 
 /**
- * Creates a budget of `budget_bytes` (at least 16 MiB is used): `hot_ratio` of it (in
- * `[0, 1]`, at most 0.9 is used) for the stores' hot tiers, the rest for RocksDB, of which
+ * Creates a budget of `budget_bytes` (at least 16 MiB is used). The stores plan for 7/8 of it
+ * (at most 32 MiB is kept back for memory they do not count: allocator overhead, RocksDB's
+ * allocations outside its cache): `hot_ratio` of that (in `[0, 1]`, at most 0.9 is used) for
+ * the stores' hot tiers, the rest for RocksDB, of which
  * `write_buffer_ratio` (in `[0, 1]`) may be memtables. 0.5 and 0.5 are good defaults (`ferrostate_options_default`'s).
  *
  * On success `*out` is a new budget the caller owns: free it with `ferrostate_memory_free`.

@@ -23,8 +23,10 @@ pub(crate) fn ratio(name: &str, value: f64) -> CResult<f64> {
     Ok(value)
 }
 
-/// Creates a budget of `budget_bytes` (at least 16 MiB is used): `hot_ratio` of it (in
-/// `[0, 1]`, at most 0.9 is used) for the stores' hot tiers, the rest for RocksDB, of which
+/// Creates a budget of `budget_bytes` (at least 16 MiB is used). The stores plan for 7/8 of it
+/// (at most 32 MiB is kept back for memory they do not count: allocator overhead, RocksDB's
+/// allocations outside its cache): `hot_ratio` of that (in `[0, 1]`, at most 0.9 is used) for
+/// the stores' hot tiers, the rest for RocksDB, of which
 /// `write_buffer_ratio` (in `[0, 1]`) may be memtables. 0.5 and 0.5 are good defaults (`ferrostate_options_default`'s).
 ///
 /// On success `*out` is a new budget the caller owns: free it with `ferrostate_memory_free`.

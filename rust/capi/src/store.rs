@@ -52,7 +52,8 @@ pub struct ferrostate_options {
     /// Bytes of a private budget (used when `memory` is NULL; at least 16 MiB is used).
     /// Default 64 MiB.
     pub memory_budget: u64,
-    /// Share of a private budget for the hot tier, in `[0, 1]`. Default 0.5.
+    /// Share of a private budget for the hot tier (of the 7/8 the tiers plan for, see
+    /// `ferrostate_memory_new`), in `[0, 1]`. Default 0.5.
     pub hot_ratio: f64,
     /// Share of a private budget's RocksDB part for memtables, in `[0, 1]`. Default 0.5.
     pub write_buffer_ratio: f64,

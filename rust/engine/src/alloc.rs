@@ -10,9 +10,10 @@
 //! budget. With jemalloc the hot tier's values live in slabs of their own size class, apart
 //! from RocksDB's allocations (still glibc's), and freed pages go back to the kernel within a
 //! second (jemalloc's options are built in: `JEMALLOC_SYS_WITH_MALLOC_CONF` in
-//! `.cargo/config.toml`: `dirty_decay_ms:1000,muzzy_decay_ms:0`; without them jemalloc keeps
-//! freed pages for 10 s, as resident as live ones; no background thread, purging happens
-//! during allocations, which the hot tier makes all the time). The hot tier charges each value
+//! `.cargo/config.toml`: `narenas:1,dirty_decay_ms:1000,muzzy_decay_ms:0`; without them jemalloc
+//! keeps freed pages for 10 s, as resident as live ones, and spreads threads over four arenas
+//! per core, each with its own metadata, half-used slabs and freed pages; no background thread:
+//! the stores ask for purges, [`purge_decayed`]). The hot tier charges each value
 //! the size class jemalloc gives it ([`size_class`]), so what it counts is what the allocator
 //! holds for it.
 //!

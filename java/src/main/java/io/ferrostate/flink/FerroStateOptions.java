@@ -118,8 +118,11 @@ public final class FerroStateOptions {
                     .defaultValue(0.5)
                     .withDescription(
                             "Share of the memory budget held by the hot tier, the native hash table of"
-                                    + " recently used entries in front of RocksDB (0 to 0.9). The rest"
-                                    + " goes to RocksDB's block cache and memtables.");
+                                    + " recently used entries in front of RocksDB (0 to 0.9). The tiers"
+                                    + " plan for 7/8 of the budget (at most 32 MiB is kept back for"
+                                    + " memory neither counts: allocator overhead, RocksDB's allocations"
+                                    + " outside its cache); of that, this share is the hot tier's and"
+                                    + " the rest goes to RocksDB's block cache and memtables.");
 
     /** Share of RocksDB's part of the budget for memtables. */
     public static final ConfigOption<Double> WRITE_BUFFER_RATIO =
