@@ -54,6 +54,7 @@ import java.util.Random;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -259,6 +260,42 @@ class BatchedStateRequestsTest {
         startBatch();
         request(late, StateRequestType.VALUE_UPDATE, "late", 7);
         request(late, StateRequestType.VALUE_GET, null, 7);
+        runBatch();
+    }
+
+    /**
+     * Creating a state waits for the executor thread to be idle, so on that thread it would wait
+     * for itself forever: it is refused there with an exception instead (Flink runs state-future
+     * callbacks in the task's mailbox, so only a misbehaving caller gets there; this harness runs
+     * them on the thread that completes the future).
+     */
+    @Test
+    void creatingAStateOnTheExecutorThreadIsRefused() throws Exception {
+        open(false);
+        startBatch();
+        request(value, StateRequestType.VALUE_UPDATE, "v", 1);
+        request(value, StateRequestType.VALUE_GET, null, 1);
+        CompletableFuture<Throwable> created = new CompletableFuture<>();
+        expected.get(1)
+                .f0
+                .thenAccept(
+                        v -> {
+                            try {
+                                backend.getOrCreateKeyedState(
+                                        VoidNamespace.INSTANCE,
+                                        VoidNamespaceSerializer.INSTANCE,
+                                        new ValueStateDescriptor<>(
+                                                "callback", StringSerializer.INSTANCE));
+                                created.complete(null);
+                            } catch (Throwable t) {
+                                created.complete(t);
+                            }
+                        });
+        submitBatch();
+        // Without the check this times out: the executor thread waits for itself.
+        assertThat(created.get(1, TimeUnit.MINUTES))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("its own thread");
         runBatch();
     }
 

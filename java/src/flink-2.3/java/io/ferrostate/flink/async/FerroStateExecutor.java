@@ -38,6 +38,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -69,6 +70,10 @@ public final class FerroStateExecutor implements StateExecutor {
 
     private final FerroAsyncKeyedStateBackend<?> backend;
     private final ExecutorService thread;
+
+    /** The thread {@link #thread} runs on (the latest, should it ever be replaced). */
+    private volatile Thread executorThread;
+
     private final AtomicInteger queuedBatches = new AtomicInteger();
     private final PointBatches points;
     private final boolean inline;
@@ -81,9 +86,14 @@ public final class FerroStateExecutor implements StateExecutor {
     FerroStateExecutor(FerroAsyncKeyedStateBackend<?> backend, boolean inline) {
         this.backend = backend;
         this.inline = inline;
+        ThreadFactory threads = new ExecutorThreadFactory("ferrostate-state-executor");
         this.thread =
                 Executors.newSingleThreadExecutor(
-                        new ExecutorThreadFactory("ferrostate-state-executor"));
+                        r -> {
+                            Thread t = threads.newThread(r);
+                            executorThread = t;
+                            return t;
+                        });
         this.points = new PointBatches();
     }
 
@@ -146,8 +156,9 @@ public final class FerroStateExecutor implements StateExecutor {
         int n = requests.size();
         Throwable batchFailure = null;
         if (!batch.misses.isEmpty()) {
-            batchFailure = points.readThrough(batch.misses);
+            batchFailure = points.readThrough(batch.misses, batch.missStates);
             batch.misses.clear();
+            batch.missStates.clear();
         }
         int start = batch.next;
         int i = start;
@@ -162,15 +173,15 @@ public final class FerroStateExecutor implements StateExecutor {
                 if (onTaskThread && !fromMemory(batch, i)) {
                     break;
                 }
-                t = executeOne(requests.get(i));
+                t = executeOne(requests.get(i), batch.states[i]);
             } else if (access == Access.READ && onTaskThread) {
-                t = points.read(requests.subList(i, end), batch.misses);
+                t = points.read(requests.subList(i, end), batch.states(i, end), batch);
             } else if (end - i < 2) {
-                t = executeOne(requests.get(i));
+                t = executeOne(requests.get(i), batch.states[i]);
             } else if (access == Access.READ) {
-                t = points.read(requests.subList(i, end), null);
+                t = points.read(requests.subList(i, end), batch.states(i, end), null);
             } else {
-                t = points.write(requests.subList(i, end));
+                t = points.write(requests.subList(i, end), batch.states(i, end));
             }
             if (t != null && batchFailure == null) {
                 batchFailure = t;
@@ -253,13 +264,14 @@ public final class FerroStateExecutor implements StateExecutor {
     @Override
     public void executeRequestSync(StateRequest<?, ?, ?, ?> request) {
         checkNotFailed();
+        InternalKvState<?, ?, ?> state = backend.rawState(request.getState());
         Throwable t;
         try {
             // Nothing in flight: no other thread touches the store, run it here.
             t =
                     inline && queuedBatches.get() == 0
-                            ? executeOne(request)
-                            : thread.submit(() -> executeOne(request)).get();
+                            ? executeOne(request, state)
+                            : thread.submit(() -> executeOne(request, state)).get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new FlinkRuntimeException("Interrupted while waiting for a state request", e);
@@ -274,8 +286,13 @@ public final class FerroStateExecutor implements StateExecutor {
     /**
      * Waits until every batch offered so far has run, so that the calling (task) thread may touch
      * the store: the executor thread then holds nothing of it until the next batch is offered.
+     * Called on the executor thread itself it would wait for itself forever: it refuses instead.
      */
     void awaitIdle() {
+        if (Thread.currentThread() == executorThread) {
+            throw new IllegalStateException(
+                    "ferrostate's state executor cannot wait for its own thread to be idle");
+        }
         if (queuedBatches.get() == 0) {
             return;
         }
@@ -316,9 +333,9 @@ public final class FerroStateExecutor implements StateExecutor {
     }
 
     /** Executes a request and completes its future; returns what failed it, or null. */
-    private Throwable executeOne(StateRequest<?, ?, ?, ?> request) {
+    private Throwable executeOne(StateRequest<?, ?, ?, ?> request, InternalKvState<?, ?, ?> state) {
         try {
-            Object result = execute(request);
+            Object result = execute(request, state);
             EXECUTED.incrementAndGet();
             complete(request, result);
             return null;
@@ -341,8 +358,9 @@ public final class FerroStateExecutor implements StateExecutor {
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
-    private Object execute(StateRequest<?, ?, ?, ?> request) throws Exception {
-        InternalKvState state = prepare(request);
+    private Object execute(StateRequest<?, ?, ?, ?> request, InternalKvState<?, ?, ?> raw)
+            throws Exception {
+        InternalKvState state = prepare(request, raw);
         Object payload = request.getPayload();
         switch (request.getRequestType()) {
             case CLEAR:
@@ -410,12 +428,12 @@ public final class FerroStateExecutor implements StateExecutor {
     }
 
     /**
-     * The raw state a request works on, with the backend's current key and the state's namespace
-     * set to the request's.
+     * Sets the backend's current key and {@code state}'s namespace to the request's and returns
+     * {@code state}: the raw state the request works on, looked up when the request was offered
+     * (null if this backend did not create the request's state).
      */
     @SuppressWarnings({"unchecked", "rawtypes"})
-    private InternalKvState prepare(StateRequest<?, ?, ?, ?> request) {
-        InternalKvState state = backend.rawState(request.getState());
+    private InternalKvState prepare(StateRequest<?, ?, ?, ?> request, InternalKvState state) {
         if (state == null) {
             throw new IllegalStateException(
                     "State " + request.getState() + " was not created by this backend");
@@ -477,21 +495,27 @@ public final class FerroStateExecutor implements StateExecutor {
          * requests the hot tier cannot answer are added to it (in their order) instead of being
          * read from RocksDB.
          */
-        Throwable read(List<StateRequest<?, ?, ?, ?>> run, List<StateRequest<?, ?, ?, ?>> spill) {
-            return read(run, true, spill);
+        Throwable read(
+                List<StateRequest<?, ?, ?, ?>> run,
+                List<InternalKvState<?, ?, ?>> runStates,
+                Batch spill) {
+            return read(run, runStates, true, spill);
         }
 
         /**
          * Answers point reads the hot tier is known not to hold, in one pass through both tiers.
          */
-        Throwable readThrough(List<StateRequest<?, ?, ?, ?>> run) {
-            return read(run, false, null);
+        Throwable readThrough(
+                List<StateRequest<?, ?, ?, ?>> run, List<InternalKvState<?, ?, ?>> runStates) {
+            return read(run, runStates, false, null);
         }
 
+        /** With {@code spill}, the misses go to its {@link Batch#misses}. */
         private Throwable read(
                 List<StateRequest<?, ?, ?, ?>> run,
+                List<InternalKvState<?, ?, ?>> runStates,
                 boolean hotFirst,
-                List<StateRequest<?, ?, ?, ?>> spill) {
+                Batch spill) {
             int n = run.size();
             int[] ends = new int[n];
             PointAccess[] states = new PointAccess[n];
@@ -500,7 +524,7 @@ public final class FerroStateExecutor implements StateExecutor {
                 requests.clear();
                 for (int k = 0; k < n; k++) {
                     StateRequest<?, ?, ?, ?> request = run.get(k);
-                    PointAccess state = (PointAccess) prepare(request);
+                    PointAccess state = (PointAccess) prepare(request, runStates.get(k));
                     Object userKey =
                             request.getRequestType() == StateRequestType.MAP_GET
                                             || request.getRequestType()
@@ -529,7 +553,8 @@ public final class FerroStateExecutor implements StateExecutor {
             Throwable failure = answer(store, run, states, ends, requests, all, n, true, notHot);
             if (spill != null) {
                 for (int m = 0; m < notHot.size; m++) {
-                    spill.add(run.get(notHot.items[m]));
+                    spill.misses.add(run.get(notHot.items[m]));
+                    spill.missStates.add(runStates.get(notHot.items[m]));
                 }
                 notHot.size = 0;
             }
@@ -602,7 +627,7 @@ public final class FerroStateExecutor implements StateExecutor {
                         continue;
                     }
                     // Larger than any direct buffer we keep: the one-by-one path reads it.
-                    Throwable t = executeOne(run.get(k));
+                    Throwable t = executeOne(run.get(k), (InternalKvState<?, ?, ?>) states[k]);
                     failure = failure == null ? t : failure;
                     offset += requestLength(ends, k);
                     p++;
@@ -666,12 +691,14 @@ public final class FerroStateExecutor implements StateExecutor {
 
         /** Applies a run of point writes in one call and completes their futures. */
         @SuppressWarnings({"rawtypes"})
-        Throwable write(List<StateRequest<?, ?, ?, ?>> run) {
+        Throwable write(
+                List<StateRequest<?, ?, ?, ?>> run, List<InternalKvState<?, ?, ?>> runStates) {
             NativeStore store = null;
             try {
                 writes.clear();
-                for (StateRequest<?, ?, ?, ?> request : run) {
-                    PointAccess state = (PointAccess) prepare(request);
+                for (int k = 0; k < run.size(); k++) {
+                    StateRequest<?, ?, ?, ?> request = run.get(k);
+                    PointAccess state = (PointAccess) prepare(request, runStates.get(k));
                     store = state.store();
                     Object payload = request.getPayload();
                     Object userKey = null;
@@ -806,6 +833,9 @@ public final class FerroStateExecutor implements StateExecutor {
         /** Reads before {@link #next} the hot tier could not answer, in their order. */
         final List<StateRequest<?, ?, ?, ?>> misses = new ArrayList<>(0);
 
+        /** The raw state of each of {@link #misses}. */
+        final List<InternalKvState<?, ?, ?>> missStates = new ArrayList<>(0);
+
         /**
          * Whether the hot tier holds a state whole, as asked during this batch; null until asked.
          */
@@ -820,6 +850,11 @@ public final class FerroStateExecutor implements StateExecutor {
                 states[k] = backend.rawState(request.getState());
                 accesses[k] = Access.of(request, states[k]);
             }
+        }
+
+        /** The raw states of requests {@code from} (inclusive) to {@code to} (exclusive). */
+        List<InternalKvState<?, ?, ?>> states(int from, int to) {
+            return Arrays.asList(states).subList(from, to);
         }
 
         boolean isDone() {
