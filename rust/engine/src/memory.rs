@@ -21,8 +21,7 @@
 
 use rocksdb::{Cache, LruCacheOptions, WriteBufferManager};
 use std::sync::atomic::{AtomicIsize, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::sync::Arc;
 
 /// Smallest budget a store accepts; below it RocksDB cannot work sensibly.
 pub const MIN_BUDGET: usize = 16 << 20;
@@ -41,8 +40,9 @@ pub const DEFAULT_WRITE_BUFFER_RATIO: f64 = 0.5;
 /// The share of a budget neither tier plans for, left to memory they do not count (see the
 /// module documentation). Measured out of core with a 64 MiB budget (bench/README.md,
 /// "2026-12-06 (later)"): with 1/8 kept back, the benchmarks that had been 3-6 MiB above the
-/// budget + 10% came within it in short trials; in full-length trials two map scans are still
-/// above (bench/results/out-of-core-full.md).
+/// budget + 10% came within it in short trials; in full-length trials too once the stores
+/// trimmed glibc's heaps during scans ([`crate::alloc::trim_system_heaps`];
+/// bench/results/out-of-core-full.md).
 pub const UNCOUNTED_SHARE: f64 = 0.125;
 
 /// The most a budget keeps back for memory the tiers do not count: what they leave uncounted
@@ -62,19 +62,7 @@ const OVERHEAD_READ_INTERVAL_MS: u64 = 100;
 /// What the library's allocator holds beyond what it handed out (metadata, freed pages not yet
 /// returned), read at most every 100 ms; 0 without jemalloc statistics.
 pub fn allocator_overhead() -> usize {
-    static START: OnceLock<Instant> = OnceLock::new();
-    let now = START.get_or_init(Instant::now).elapsed().as_millis() as u64;
-    let next = NEXT_OVERHEAD_READ_MS.load(Ordering::Relaxed);
-    if now >= next
-        && NEXT_OVERHEAD_READ_MS
-            .compare_exchange(
-                next,
-                now + OVERHEAD_READ_INTERVAL_MS,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            )
-            .is_ok()
-    {
+    if crate::alloc::due(&NEXT_OVERHEAD_READ_MS, OVERHEAD_READ_INTERVAL_MS) {
         crate::alloc::purge_decayed();
         if let Some(s) = crate::alloc::allocator_stats() {
             let overhead = s.resident.saturating_sub(s.allocated);

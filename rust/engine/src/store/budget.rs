@@ -7,40 +7,6 @@ use crate::error::Result;
 /// Publish the hot tier's usage to the shared budget once it moved by this much.
 const PUBLISH_STEP: isize = 64 * 1024;
 
-/// Hands memory that eviction freed back to the OS. glibc keeps freed chunks in its arenas,
-/// so without this the process would keep the pages of every evicted value resident and its
-/// RSS would exceed the budget the store accounts for. `malloc_trim` walks every heap of the
-/// process, so it runs at most once a second however often stores evict.
-#[allow(unsafe_code)]
-fn release_free_memory() {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::OnceLock;
-    use std::time::Instant;
-    const INTERVAL_MS: u64 = 1000;
-    static START: OnceLock<Instant> = OnceLock::new();
-    static NEXT_MS: AtomicU64 = AtomicU64::new(0);
-    let now = START.get_or_init(Instant::now).elapsed().as_millis() as u64;
-    let next = NEXT_MS.load(Ordering::Relaxed);
-    if now < next
-        || NEXT_MS
-            .compare_exchange(
-                next,
-                now + INTERVAL_MS,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            )
-            .is_err()
-    {
-        return;
-    }
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free memory of glibc's heaps to the kernel; it is
-    // thread-safe and touches no memory in use.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
 impl Store {
     /// Updates the accounting after `state`'s hot table changed, evicting when the shared
     /// budget is exceeded.
@@ -98,7 +64,7 @@ impl Store {
             st.accounted = now;
         }
         self.publish();
-        release_free_memory();
+        crate::alloc::trim_system_heaps();
         Ok(())
     }
 

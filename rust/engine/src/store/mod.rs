@@ -64,6 +64,8 @@ pub struct Store {
     stats: StoreStats,
     /// Reused by [`Store::scan_map`] for a map's changed entries.
     map_changes: Vec<(IBytes, Option<IBytes>)>,
+    /// Scans that read RocksDB since the last ask for a trim of glibc's heaps.
+    scans_untrimmed: u32,
     /// Reused by [`Store::put_entries`] for each entry's whole key.
     entry_key: Vec<u8>,
     /// Adds and removes of sorted sets (timers) not yet written to RocksDB ([`sets`]).
@@ -125,6 +127,7 @@ impl Store {
             published: 0,
             stats: StoreStats::default(),
             map_changes: Vec::new(),
+            scans_untrimmed: 0,
             entry_key: Vec::new(),
             set_batch: rocksdb::WriteBatch::default(),
         })

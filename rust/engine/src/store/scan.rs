@@ -2,6 +2,7 @@
 
 use super::registry::state_in;
 use super::Store;
+use crate::alloc::{trim_system_heaps, TRIM_EVERY_SCANS};
 use crate::bytes::IBytes;
 use crate::error::Result;
 use crate::fault;
@@ -181,6 +182,7 @@ impl Store {
         let listed = whole || hot.map_changes(prefix, MAX_MERGED_CHANGES, &mut changes);
         if !whole {
             self.stats.rocksdb_scans += 1;
+            self.after_rocksdb_scan();
         }
         let result = if listed {
             let st = self.state(state)?;
@@ -234,7 +236,19 @@ impl Store {
         sink: impl FnMut(&[u8], &[u8]) -> Result<bool>,
     ) -> Result<usize> {
         self.flush(state)?;
+        self.after_rocksdb_scan();
         self.scan_written_back(state, prefix, start, sink)
+    }
+
+    /// Counts a scan that reads RocksDB and, every [`TRIM_EVERY_SCANS`] of them, asks for the
+    /// glibc heaps' free memory to go back to the kernel ([`trim_system_heaps`]): scans churn
+    /// RocksDB's block cache without the hot tier evicting, which asks too.
+    fn after_rocksdb_scan(&mut self) {
+        self.scans_untrimmed += 1;
+        if self.scans_untrimmed >= TRIM_EVERY_SCANS {
+            self.scans_untrimmed = 0;
+            trim_system_heaps();
+        }
     }
 
     /// Removes every entry of `state` whose key starts with `prefix` (clearing a map). A
