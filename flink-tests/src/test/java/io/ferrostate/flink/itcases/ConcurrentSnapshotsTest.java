@@ -269,8 +269,10 @@ class ConcurrentSnapshotsTest {
     /**
      * Flink's first checkpoint after a no-claim restore is a full one (sharing FORWARD); a
      * checkpoint that runs before its completion reaches the task must still not reference the
-     * restored snapshot's files, which Flink does not register in no-claim mode. Afterwards,
-     * checkpoints reference files of the full checkpoint only.
+     * restored snapshot's files, which Flink does not register in no-claim mode. Nor may the
+     * checkpoint after that reference the full checkpoint's files, which the one before uploaded
+     * again; once a confirmation arrives with nothing later in flight, checkpoints are incremental
+     * again.
      */
     @Test
     void afterAFullCheckpointNothingOfTheRestoredSnapshotIsReferencedAgain() throws Exception {
@@ -314,18 +316,98 @@ class ConcurrentSnapshotsTest {
         fourth.run();
         IncrementalRemoteKeyedStateHandle h4 =
                 (IncrementalRemoteKeyedStateHandle) fourth.get().getJobManagerOwnedSnapshot();
-        assertThat(referencedIds(h4))
-                .as("incremental again, on the full checkpoint's files")
-                .isNotEmpty();
-        assertThat(sharedIds(h2)).containsAll(referencedIds(h4));
-        // Flink's registry knows checkpoint 2's files and replaces the references; no restored
-        // file.
+        // Checkpoint 3 uploaded all of checkpoint 2's files again: once 3 completes, Flink drops
+        // 2's handles, so 4 references none of them (and nothing of the restored snapshot).
+        assertThat(referencedIds(h4)).doesNotContainAnyElementsOf(sharedIds(h2));
+        assertThat(referencedIds(h4)).doesNotContainAnyElementsOf(restoredIds);
         SharedStateRegistry registry = new SharedStateRegistryImpl();
         h2.registerSharedStates(registry, 2);
         h3.registerSharedStates(registry, 3);
+        registry.unregisterUnusedState(3);
+        h4.registerSharedStates(registry, 4);
+        model.check(new States(restore(h4)));
+
+        // Once 4 is confirmed with nothing later in flight, checkpoints are incremental again.
+        b.notifyCheckpointComplete(4);
+        model.write(bs, rnd, 1_000);
+        RunnableFuture<SnapshotResult<KeyedStateHandle>> fifth =
+                b.snapshot(5, 5, files, CheckpointOptions.forCheckpointWithDefaultLocation());
+        fifth.run();
+        IncrementalRemoteKeyedStateHandle h5 =
+                (IncrementalRemoteKeyedStateHandle) fifth.get().getJobManagerOwnedSnapshot();
+        assertThat(referencedIds(h5)).as("incremental again, on 4's files").isNotEmpty();
+        assertThat(sharedIds(h4)).containsAll(referencedIds(h5));
+        registry.unregisterUnusedState(4);
+        h5.registerSharedStates(registry, 5);
+        model.check(new States(restore(h5)));
+        registry.close();
+    }
+
+    /**
+     * A checkpoint that runs before the previous one's completion reaches the task compares with an
+     * older checkpoint and uploads the previous one's new files again. When the completion then
+     * arrives, the next checkpoint must not reference the previous checkpoint's handles of those
+     * files: the JobManager drops them as soon as the later checkpoint completes and subsumes the
+     * previous one (seen on a real cluster with checkpoints every 500 ms: "Attempt to reference
+     * unknown state", the checkpoint held up until its timeout).
+     */
+    @Test
+    void aCheckpointConfirmedLateIsNotReferencedWhereALaterOneUploadedAgain() throws Exception {
+        Model model = new Model();
+        Random rnd = new Random(17);
+        model.write(states, rnd, 5_000);
+        IncrementalRemoteKeyedStateHandle h1 = run(snapshot(1, files));
+        backend.notifyCheckpointComplete(1);
+
+        model.write(states, rnd, 2_000);
+        IncrementalRemoteKeyedStateHandle h2 = run(snapshot(2, files));
+        // Checkpoint 3 runs before checkpoint 2's completion reaches the backend.
+        model.write(states, rnd, 2_000);
+        IncrementalRemoteKeyedStateHandle h3 = run(snapshot(3, files));
+        backend.notifyCheckpointComplete(2);
+        model.write(states, rnd, 2_000);
+        IncrementalRemoteKeyedStateHandle h4 = run(snapshot(4, files));
+
+        Set<PhysicalStateHandleID> uploadedTwice = new HashSet<>(sharedIds(h2));
+        uploadedTwice.removeAll(sharedIds(h1));
+        uploadedTwice.removeAll(referencedIds(h3));
+        assertThat(uploadedTwice)
+                .as("checkpoint 2's new files, which checkpoint 3 uploaded again")
+                .isNotEmpty();
+        assertThat(localPaths(h4, null))
+                .as("checkpoint 4 holds some of those files (the test's premise)")
+                .containsAnyElementsOf(localPaths(h2, uploadedTwice));
+        assertThat(referencedIds(h4)).doesNotContainAnyElementsOf(uploadedTwice);
+
+        // The JobManager's view, one checkpoint retained: each completes and subsumes the one
+        // before, dropping the handles only that one referenced; then 4 is acknowledged.
+        SharedStateRegistry registry = new SharedStateRegistryImpl();
+        h1.registerSharedStates(registry, 1);
+        h2.registerSharedStates(registry, 2);
+        registry.unregisterUnusedState(2);
+        h3.registerSharedStates(registry, 3);
+        registry.unregisterUnusedState(3);
         h4.registerSharedStates(registry, 4);
         model.check(new States(restore(h4)));
         registry.close();
+    }
+
+    private static IncrementalRemoteKeyedStateHandle run(
+            RunnableFuture<SnapshotResult<KeyedStateHandle>> snapshot) throws Exception {
+        snapshot.run();
+        return (IncrementalRemoteKeyedStateHandle) snapshot.get().getJobManagerOwnedSnapshot();
+    }
+
+    /** The local names of the shared files of {@code h} with a handle in {@code of} (null: all). */
+    private static Set<String> localPaths(
+            IncrementalRemoteKeyedStateHandle h, Set<PhysicalStateHandleID> of) {
+        Set<String> names = new HashSet<>();
+        for (HandleAndLocalPath f : h.getSharedState()) {
+            if (of == null || of.contains(f.getHandle().getStreamStateHandleID())) {
+                names.add(f.getLocalPath());
+            }
+        }
+        return names;
     }
 
     private static Set<PhysicalStateHandleID> sharedIds(IncrementalRemoteKeyedStateHandle h) {

@@ -248,7 +248,7 @@ public final class FerroNativeSnapshotStrategy<K>
         long confirmedBy;
         synchronized (uploadedSstFiles) {
             Map<String, Uploaded> c = uploadedSstFiles.get(lastCompletedCheckpointId);
-            confirmed = c == null ? Collections.emptyMap() : new HashMap<>(c);
+            confirmed = c == null ? Collections.emptyMap() : reusable(c, lastCompletedCheckpointId);
             confirmedBy = lastCompletedCheckpointId;
         }
         return new Resources(
@@ -262,6 +262,33 @@ public final class FerroNativeSnapshotStrategy<K>
                 queues,
                 confirmed,
                 confirmedBy);
+    }
+
+    /**
+     * The files of the last confirmed checkpoint that a new checkpoint may reference: all but those
+     * that a later checkpoint, not confirmed to this task yet, uploaded again. That happens when
+     * the later checkpoint ran before the confirmation reached this task (it then compared with an
+     * older checkpoint, and uploads the confirmed one's new files a second time). Once it
+     * completes, Flink subsumes the confirmed checkpoint and drops its handles that no retained
+     * checkpoint references, so a new checkpoint that referenced them would fail in the JobManager
+     * ("Attempt to reference unknown state") and hold the job's checkpoints up until it timed out.
+     * Only files whose handle every later upload shares are referenced; the others are uploaded
+     * again. Guarded by {@link #uploadedSstFiles}.
+     */
+    private Map<String, Uploaded> reusable(Map<String, Uploaded> confirmed, long confirmedBy) {
+        Map<String, Uploaded> out = new HashMap<>(confirmed);
+        for (Map<String, Uploaded> later : uploadedSstFiles.tailMap(confirmedBy + 1).values()) {
+            for (Map.Entry<String, Uploaded> e : later.entrySet()) {
+                Uploaded mine = out.get(e.getKey());
+                if (mine != null
+                        && !mine.handle
+                                .getStreamStateHandleID()
+                                .equals(e.getValue().handle.getStreamStateHandleID())) {
+                    out.remove(e.getKey());
+                }
+            }
+        }
+        return out;
     }
 
     @Override
