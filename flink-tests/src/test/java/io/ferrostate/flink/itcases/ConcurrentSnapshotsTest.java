@@ -140,8 +140,14 @@ class ConcurrentSnapshotsTest {
 
     private RunnableFuture<SnapshotResult<KeyedStateHandle>> snapshot(
             long id, CheckpointStreamFactory factory) throws Exception {
-        return backend.snapshot(
-                id, id, factory, CheckpointOptions.forCheckpointWithDefaultLocation());
+        return snapshot(backend, id, factory);
+    }
+
+    /** An incremental checkpoint {@code id} of {@code b}, its upload not yet run. */
+    private static RunnableFuture<SnapshotResult<KeyedStateHandle>> snapshot(
+            FerroKeyedStateBackend<Integer> b, long id, CheckpointStreamFactory factory)
+            throws Exception {
+        return b.snapshot(id, id, factory, CheckpointOptions.forCheckpointWithDefaultLocation());
     }
 
     private Set<Path> uploadedFiles() throws IOException {
@@ -174,10 +180,8 @@ class ConcurrentSnapshotsTest {
         }
         t1.join();
         t2.join();
-        KeyedStateHandle h1 = first.get().getJobManagerOwnedSnapshot();
-        KeyedStateHandle h2 = second.get().getJobManagerOwnedSnapshot();
-        assertThat(h1).isInstanceOf(IncrementalRemoteKeyedStateHandle.class);
-        assertThat(h2).isInstanceOf(IncrementalRemoteKeyedStateHandle.class);
+        IncrementalRemoteKeyedStateHandle h1 = handle(first);
+        IncrementalRemoteKeyedStateHandle h2 = handle(second);
 
         model.check(states);
         atFirst.check(new States(restore(h1)));
@@ -190,14 +194,11 @@ class ConcurrentSnapshotsTest {
         Model atThird = model.copy();
         RunnableFuture<SnapshotResult<KeyedStateHandle>> third = snapshot(3, files);
         model.write(states, rnd, 5_000);
-        third.run();
-        IncrementalRemoteKeyedStateHandle h3 =
-                (IncrementalRemoteKeyedStateHandle) third.get().getJobManagerOwnedSnapshot();
+        IncrementalRemoteKeyedStateHandle h3 = run(third);
         assertThat(h3.getSharedState())
                 .as("unchanged files are referenced, not uploaded again")
                 .anyMatch(f -> f.getHandle() instanceof PlaceholderStreamStateHandle);
-        assertThat(h3.getCheckpointedSize())
-                .isLessThan(((IncrementalRemoteKeyedStateHandle) h2).getCheckpointedSize());
+        assertThat(h3.getCheckpointedSize()).isLessThan(h2.getCheckpointedSize());
         SharedStateRegistry registry = new SharedStateRegistryImpl();
         h2.registerSharedStates(registry, 2);
         h3.registerSharedStates(registry, 3);
@@ -211,9 +212,7 @@ class ConcurrentSnapshotsTest {
         Model model = new Model();
         Random rnd = new Random(11);
         model.write(states, rnd, 20_000);
-        RunnableFuture<SnapshotResult<KeyedStateHandle>> first = snapshot(1, files);
-        first.run();
-        KeyedStateHandle h1 = first.get().getJobManagerOwnedSnapshot();
+        IncrementalRemoteKeyedStateHandle h1 = run(snapshot(1, files));
         backend.notifyCheckpointComplete(1);
         model.write(states, rnd, 3_000);
         Set<Path> before = uploadedFiles();
@@ -249,10 +248,7 @@ class ConcurrentSnapshotsTest {
         // The next checkpoint restores exactly; it depends only on files that are still there.
         model.write(states, rnd, 1_000);
         Model atFourth = model.copy();
-        RunnableFuture<SnapshotResult<KeyedStateHandle>> fourth = snapshot(4, files);
-        fourth.run();
-        IncrementalRemoteKeyedStateHandle h4 =
-                (IncrementalRemoteKeyedStateHandle) fourth.get().getJobManagerOwnedSnapshot();
+        IncrementalRemoteKeyedStateHandle h4 = run(snapshot(4, files));
         SharedStateRegistry registry = new SharedStateRegistryImpl();
         h1.registerSharedStates(registry, 1);
         h4.registerSharedStates(registry, 4);
@@ -279,11 +275,9 @@ class ConcurrentSnapshotsTest {
         Model model = new Model();
         Random rnd = new Random(13);
         model.write(states, rnd, 5_000);
-        RunnableFuture<SnapshotResult<KeyedStateHandle>> first = snapshot(1, files);
-        first.run();
-        KeyedStateHandle h1 = first.get().getJobManagerOwnedSnapshot();
+        IncrementalRemoteKeyedStateHandle h1 = run(snapshot(1, files));
         backend.notifyCheckpointComplete(1);
-        Set<PhysicalStateHandleID> restoredIds = sharedIds((IncrementalRemoteKeyedStateHandle) h1);
+        Set<PhysicalStateHandleID> restoredIds = sharedIds(h1);
         assertThat(restoredIds).isNotEmpty();
 
         FerroKeyedStateBackend<Integer> b = restore(h1);
@@ -293,29 +287,18 @@ class ConcurrentSnapshotsTest {
                 new CheckpointOptions(
                         CheckpointType.FULL_CHECKPOINT,
                         CheckpointStorageLocationReference.getDefault());
-        RunnableFuture<SnapshotResult<KeyedStateHandle>> second = b.snapshot(2, 2, files, full);
-        second.run();
-        IncrementalRemoteKeyedStateHandle h2 =
-                (IncrementalRemoteKeyedStateHandle) second.get().getJobManagerOwnedSnapshot();
+        IncrementalRemoteKeyedStateHandle h2 = run(b.snapshot(2, 2, files, full));
         assertThat(h2.getSharedState())
                 .noneMatch(f -> f.getHandle() instanceof PlaceholderStreamStateHandle);
 
         // Checkpoint 3 runs before checkpoint 2's completion reaches the backend.
         model.write(bs, rnd, 1_000);
-        RunnableFuture<SnapshotResult<KeyedStateHandle>> third =
-                b.snapshot(3, 3, files, CheckpointOptions.forCheckpointWithDefaultLocation());
-        third.run();
-        IncrementalRemoteKeyedStateHandle h3 =
-                (IncrementalRemoteKeyedStateHandle) third.get().getJobManagerOwnedSnapshot();
+        IncrementalRemoteKeyedStateHandle h3 = run(snapshot(b, 3, files));
         assertThat(referencedIds(h3)).as("files of the restored snapshot referenced").isEmpty();
 
         b.notifyCheckpointComplete(2);
         model.write(bs, rnd, 1_000);
-        RunnableFuture<SnapshotResult<KeyedStateHandle>> fourth =
-                b.snapshot(4, 4, files, CheckpointOptions.forCheckpointWithDefaultLocation());
-        fourth.run();
-        IncrementalRemoteKeyedStateHandle h4 =
-                (IncrementalRemoteKeyedStateHandle) fourth.get().getJobManagerOwnedSnapshot();
+        IncrementalRemoteKeyedStateHandle h4 = run(snapshot(b, 4, files));
         // Checkpoint 3 uploaded all of checkpoint 2's files again: once 3 completes, Flink drops
         // 2's handles, so 4 references none of them (and nothing of the restored snapshot).
         assertThat(referencedIds(h4)).doesNotContainAnyElementsOf(sharedIds(h2));
@@ -330,11 +313,7 @@ class ConcurrentSnapshotsTest {
         // Once 4 is confirmed with nothing later in flight, checkpoints are incremental again.
         b.notifyCheckpointComplete(4);
         model.write(bs, rnd, 1_000);
-        RunnableFuture<SnapshotResult<KeyedStateHandle>> fifth =
-                b.snapshot(5, 5, files, CheckpointOptions.forCheckpointWithDefaultLocation());
-        fifth.run();
-        IncrementalRemoteKeyedStateHandle h5 =
-                (IncrementalRemoteKeyedStateHandle) fifth.get().getJobManagerOwnedSnapshot();
+        IncrementalRemoteKeyedStateHandle h5 = run(snapshot(b, 5, files));
         assertThat(referencedIds(h5)).as("incremental again, on 4's files").isNotEmpty();
         assertThat(sharedIds(h4)).containsAll(referencedIds(h5));
         registry.unregisterUnusedState(4);
@@ -392,10 +371,19 @@ class ConcurrentSnapshotsTest {
         registry.close();
     }
 
+    /** Runs a snapshot's upload on this thread; its handle for the JobManager. */
     private static IncrementalRemoteKeyedStateHandle run(
             RunnableFuture<SnapshotResult<KeyedStateHandle>> snapshot) throws Exception {
         snapshot.run();
-        return (IncrementalRemoteKeyedStateHandle) snapshot.get().getJobManagerOwnedSnapshot();
+        return handle(snapshot);
+    }
+
+    /** The handle for the JobManager of a snapshot whose upload has run. */
+    private static IncrementalRemoteKeyedStateHandle handle(
+            RunnableFuture<SnapshotResult<KeyedStateHandle>> snapshot) throws Exception {
+        KeyedStateHandle h = snapshot.get().getJobManagerOwnedSnapshot();
+        assertThat(h).isInstanceOf(IncrementalRemoteKeyedStateHandle.class);
+        return (IncrementalRemoteKeyedStateHandle) h;
     }
 
     /** The local names of the shared files of {@code h} with a handle in {@code of} (null: all). */
