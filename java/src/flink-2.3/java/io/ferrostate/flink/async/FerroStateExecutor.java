@@ -156,9 +156,8 @@ public final class FerroStateExecutor implements StateExecutor {
         int n = requests.size();
         Throwable batchFailure = null;
         if (!batch.misses.isEmpty()) {
-            batchFailure = points.readThrough(batch.misses, batch.missStates);
+            batchFailure = points.readThrough(batch.misses);
             batch.misses.clear();
-            batch.missStates.clear();
         }
         int start = batch.next;
         int i = start;
@@ -505,8 +504,13 @@ public final class FerroStateExecutor implements StateExecutor {
         /**
          * Answers point reads the hot tier is known not to hold, in one pass through both tiers.
          */
-        Throwable readThrough(
-                List<StateRequest<?, ?, ?, ?>> run, List<InternalKvState<?, ?, ?>> runStates) {
+        Throwable readThrough(List<Miss> misses) {
+            List<StateRequest<?, ?, ?, ?>> run = new ArrayList<>(misses.size());
+            List<InternalKvState<?, ?, ?>> runStates = new ArrayList<>(misses.size());
+            for (Miss miss : misses) {
+                run.add(miss.request());
+                runStates.add(miss.state());
+            }
             return read(run, runStates, false, null);
         }
 
@@ -553,8 +557,8 @@ public final class FerroStateExecutor implements StateExecutor {
             Throwable failure = answer(store, run, states, ends, requests, all, n, true, notHot);
             if (spill != null) {
                 for (int m = 0; m < notHot.size; m++) {
-                    spill.misses.add(run.get(notHot.items[m]));
-                    spill.missStates.add(runStates.get(notHot.items[m]));
+                    int k = notHot.items[m];
+                    spill.misses.add(new Miss(run.get(k), runStates.get(k)));
                 }
                 notHot.size = 0;
             }
@@ -817,6 +821,9 @@ public final class FerroStateExecutor implements StateExecutor {
         }
     }
 
+    /** A point read the hot tier could not answer, with its raw state (see {@link Batch}). */
+    private record Miss(StateRequest<?, ?, ?, ?> request, InternalKvState<?, ?, ?> state) {}
+
     /** A batch's requests, how each reaches the store, and how far the batch has run. */
     private static final class Batch {
         final List<StateRequest<?, ?, ?, ?>> requests;
@@ -831,10 +838,7 @@ public final class FerroStateExecutor implements StateExecutor {
         int next;
 
         /** Reads before {@link #next} the hot tier could not answer, in their order. */
-        final List<StateRequest<?, ?, ?, ?>> misses = new ArrayList<>(0);
-
-        /** The raw state of each of {@link #misses}. */
-        final List<InternalKvState<?, ?, ?>> missStates = new ArrayList<>(0);
+        final List<Miss> misses = new ArrayList<>(0);
 
         /**
          * Whether the hot tier holds a state whole, as asked during this batch; null until asked.
