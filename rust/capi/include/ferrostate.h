@@ -232,7 +232,7 @@ typedef struct ferrostate_stats {
      */
     uint64_t rocksdb_reads;
     /**
-     * Map scans that read RocksDB.
+     * Scans that read RocksDB: map scans the hot tier could not list whole, and prefix scans.
      */
     uint64_t rocksdb_scans;
     /**

@@ -607,7 +607,7 @@ pub unsafe extern "C" fn ferrostate_compact(
 pub struct ferrostate_stats {
     /// Point reads that went to RocksDB (the hot tier did not hold the key).
     pub rocksdb_reads: u64,
-    /// Map scans that read RocksDB.
+    /// Scans that read RocksDB: map scans the hot tier could not list whole, and prefix scans.
     pub rocksdb_scans: u64,
     /// Write batches and direct writes sent to RocksDB.
     pub rocksdb_writes: u64,

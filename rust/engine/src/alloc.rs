@@ -169,7 +169,7 @@ pub fn trim_system_heaps() {
 
 /// How many scans that read RocksDB a store runs between two asks for [`trim_system_heaps`]
 /// (asking reads the clock).
-pub const TRIM_EVERY_SCANS: u32 = 256;
+pub const TRIM_EVERY_SCANS: u64 = 256;
 
 /// The allocator's own statistics (refreshed by this call), or `None` without jemalloc as the
 /// registered global allocator ([`library_allocator_registered`]).

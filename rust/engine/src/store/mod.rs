@@ -64,8 +64,6 @@ pub struct Store {
     stats: StoreStats,
     /// Reused by [`Store::scan_map`] for a map's changed entries.
     map_changes: Vec<(IBytes, Option<IBytes>)>,
-    /// Scans that read RocksDB since the last ask for a trim of glibc's heaps.
-    scans_untrimmed: u32,
     /// Reused by [`Store::put_entries`] for each entry's whole key.
     entry_key: Vec<u8>,
     /// Adds and removes of sorted sets (timers) not yet written to RocksDB ([`sets`]).
@@ -77,7 +75,7 @@ pub struct Store {
 pub struct StoreStats {
     /// Point reads that went to RocksDB (hot tier misses).
     pub rocksdb_reads: u64,
-    /// Map scans that read RocksDB (the hot tier could not list the whole map).
+    /// Scans that read RocksDB: map scans the hot tier could not list whole, and prefix scans.
     pub rocksdb_scans: u64,
     /// Write batches (write-backs) and direct writes sent to RocksDB.
     pub rocksdb_writes: u64,
@@ -127,7 +125,6 @@ impl Store {
             published: 0,
             stats: StoreStats::default(),
             map_changes: Vec::new(),
-            scans_untrimmed: 0,
             entry_key: Vec::new(),
             set_batch: rocksdb::WriteBatch::default(),
         })

@@ -181,7 +181,6 @@ impl Store {
         let whole = hot.map_entries(prefix, MAX_LISTED_ENTRIES, &mut changes);
         let listed = whole || hot.map_changes(prefix, MAX_MERGED_CHANGES, &mut changes);
         if !whole {
-            self.stats.rocksdb_scans += 1;
             self.after_rocksdb_scan();
         }
         let result = if listed {
@@ -244,9 +243,8 @@ impl Store {
     /// glibc heaps' free memory to go back to the kernel ([`trim_system_heaps`]): scans churn
     /// RocksDB's block cache without the hot tier evicting, which asks too.
     fn after_rocksdb_scan(&mut self) {
-        self.scans_untrimmed += 1;
-        if self.scans_untrimmed >= TRIM_EVERY_SCANS {
-            self.scans_untrimmed = 0;
+        self.stats.rocksdb_scans += 1;
+        if self.stats.rocksdb_scans.is_multiple_of(TRIM_EVERY_SCANS) {
             trim_system_heaps();
         }
     }

@@ -70,7 +70,9 @@ public final class NativeResults {
         /** Point reads that went to RocksDB (hot-tier misses). */
         public final long rocksdbReads;
 
-        /** Map scans that read RocksDB (the hot tier could not list the whole map). */
+        /**
+         * Scans that read RocksDB: map scans the hot tier could not list whole, and prefix scans.
+         */
         public final long rocksdbScans;
 
         /** Write batches (write-backs) and direct writes sent to RocksDB. */
