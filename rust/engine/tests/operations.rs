@@ -127,6 +127,8 @@ fn prefix_scans_resume_and_delete_prefix_clears_one_map() {
         last = batch.last().cloned();
     }
     assert_eq!(seen, 500);
+    // Every prefix scan reads RocksDB and counts: 8 batches and the empty one that ends them.
+    assert_eq!(s.stats().rocksdb_scans, 9);
     s.delete_prefix(st, &prefix).unwrap();
     assert_eq!(
         s.scan(st, &prefix, ScanStart::First, |_, _| Ok(true))
