@@ -17,6 +17,7 @@
 //! ([`HotTable::map_entries`]): in memory, RocksDB is then only written, never read.
 
 use crate::bytes::IBytes;
+use crate::keysort;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
 
@@ -640,13 +641,14 @@ impl HotTable {
     ) -> Result<(), E> {
         // In key order: RocksDB inserts a sorted batch into its memtable by extending the
         // previous insert's position (its "sequential splice") instead of searching the skip
-        // list from the top for every key.
+        // list from the top for every key. The keys are sorted a word at a time (see
+        // `keysort`): a comparison sort of map entries compares long shared prefixes.
         if self.dirty.len() >= self.table.len() / SCAN_FLUSH_RATIO {
             // Many dirty entries (a checkpoint after a busy interval): one sequential pass over
             // the table finds them for less than a hash lookup of each listed key.
             let mut sorted: Vec<&Slot> =
                 self.table.iter().filter(|s| s.flags & DIRTY != 0).collect();
-            sorted.sort_unstable_by(|a, b| a.key.as_slice().cmp(b.key.as_slice()));
+            keysort::sort_by_bytes(&mut sorted, |s| s.key.as_slice());
             if let Err((done, e)) = Self::write_back_slots(&sorted, sink, commit) {
                 let committed = Self::keys_of(&sorted[..done]);
                 self.mark_clean(&committed);
@@ -655,7 +657,7 @@ impl HotTable {
             self.mark_all_clean();
         } else {
             let mut sorted: Vec<&IBytes> = self.dirty.iter().collect();
-            sorted.sort_unstable_by(|a, b| a.as_slice().cmp(b.as_slice()));
+            keysort::sort_by_bytes(&mut sorted, |k| k.as_slice());
             sorted.dedup_by(|a, b| a == b);
             let slots = Self::dirty_slots(&self.table, &self.hasher, sorted);
             if let Err((done, e)) = Self::write_back_slots(&slots, sink, commit) {

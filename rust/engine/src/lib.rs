@@ -10,6 +10,7 @@ pub mod error;
 pub mod fault;
 pub mod hot;
 pub mod keygroup;
+pub mod keysort;
 pub mod list;
 pub mod memory;
 pub mod rocks_files;
