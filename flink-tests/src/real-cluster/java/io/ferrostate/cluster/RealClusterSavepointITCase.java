@@ -46,7 +46,7 @@ class RealClusterSavepointITCase {
 
     @Test
     void sessionTrackerResumesFromAFerrostateSavepointOnEveryBackend() throws Exception {
-        // ~15 s of input at 10k events/s; the stop is asked for after ~3 s.
+        // ~30 s of input at 5k events/s; the stop is asked for after ~6 s.
         roundTrip(null, BACKENDS, sessionJob("sp-session-out"));
     }
 
@@ -58,6 +58,13 @@ class RealClusterSavepointITCase {
         }
     }
 
+    /**
+     * Events per second of the jobs stopped mid-run: 150,000 events then take ~30 s, and the stop
+     * (asked for after a fifth of them) has ~24 s to arrive. At 10,000 a `flink stop` that took
+     * over 12 s to start beside `flink-tests-sql` on 2 cores came after the job had finished.
+     */
+    private static final String RATE = "5000";
+
     private static ExampleJob sessionJob(String out) {
         return ExampleJob.session(
                 env.scratch(out),
@@ -68,7 +75,7 @@ class RealClusterSavepointITCase {
                 "--summary-every",
                 "10",
                 "--rate",
-                "10000",
+                RATE,
                 "--checkpoint-interval",
                 "1000",
                 "--parallelism",
@@ -85,7 +92,7 @@ class RealClusterSavepointITCase {
                         "--events",
                         "150000",
                         "--rate",
-                        "10000",
+                        RATE,
                         "--checkpoint-interval",
                         "1000",
                         "--parallelism",
