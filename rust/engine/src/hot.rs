@@ -306,6 +306,13 @@ impl HotTable {
         self.hasher.hash_one(key)
     }
 
+    /// Transient bytes a write-back's key sort may take (see [`keysort::sort_within`]): an
+    /// eighth of what the table holds, about what the list of dirty slots alone takes when
+    /// every slot of a table of short keys is dirty.
+    fn sort_room(&self) -> usize {
+        self.memory_bytes() / 8
+    }
+
     /// Bytes this table holds, by its own accounting.
     pub fn memory_bytes(&self) -> usize {
         self.table.capacity() * SLOT_COST
@@ -646,9 +653,10 @@ impl HotTable {
         if self.dirty.len() >= self.table.len() / SCAN_FLUSH_RATIO {
             // Many dirty entries (a checkpoint after a busy interval): one sequential pass over
             // the table finds them for less than a hash lookup of each listed key.
+            let room = self.sort_room();
             let mut sorted: Vec<&Slot> =
                 self.table.iter().filter(|s| s.flags & DIRTY != 0).collect();
-            keysort::sort_by_bytes(&mut sorted, |s| s.key.as_slice());
+            keysort::sort_within(&mut sorted, |s| s.key.as_slice(), room);
             if let Err((done, e)) = Self::write_back_slots(&sorted, sink, commit) {
                 let committed = Self::keys_of(&sorted[..done]);
                 self.mark_clean(&committed);
@@ -656,8 +664,9 @@ impl HotTable {
             }
             self.mark_all_clean();
         } else {
+            let room = self.sort_room();
             let mut sorted: Vec<&IBytes> = self.dirty.iter().collect();
-            keysort::sort_by_bytes(&mut sorted, |k| k.as_slice());
+            keysort::sort_within(&mut sorted, |k| k.as_slice(), room);
             sorted.dedup_by(|a, b| a == b);
             let slots = Self::dirty_slots(&self.table, &self.hasher, sorted);
             if let Err((done, e)) = Self::write_back_slots(&slots, sink, commit) {
