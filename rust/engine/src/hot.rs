@@ -648,8 +648,9 @@ impl HotTable {
     ) -> Result<(), E> {
         // In key order: RocksDB inserts a sorted batch into its memtable by extending the
         // previous insert's position (its "sequential splice") instead of searching the skip
-        // list from the top for every key. The keys are sorted a word at a time (see
-        // `keysort`): a comparison sort of map entries compares long shared prefixes.
+        // list from the top for every key. The keys are sorted a word at a time while the
+        // sort's arrays fit `sort_room` (see `keysort`): a comparison sort of map entries
+        // compares long shared prefixes.
         if self.dirty.len() >= self.table.len() / SCAN_FLUSH_RATIO {
             // Many dirty entries (a checkpoint after a busy interval): one sequential pass over
             // the table finds them for less than a hash lookup of each listed key.
