@@ -1208,6 +1208,33 @@ mod tests {
         }
     }
 
+    /// The write-back sorts by words only while the sort's arrays fit an eighth of the table:
+    /// a table of join rows (long keys and values on the heap) does with every slot dirty, a
+    /// table of short keys and values (all inside their slots) does not.
+    #[test]
+    fn a_write_back_sorts_long_keys_by_words_and_short_ones_by_comparisons() {
+        let words = |t: &HotTable| {
+            let dirty = t.table.iter().filter(|s| s.flags & DIRTY != 0).count();
+            assert_eq!(dirty, t.len());
+            keysort::sorts_by_words::<&Slot>(dirty, t.sort_room())
+        };
+        let mut short = HotTable::new();
+        let mut join = HotTable::new();
+        for i in 0..20_000u32 {
+            let mut k = vec![(i % 128) as u8];
+            k.extend_from_slice(&i.to_be_bytes());
+            short.set(&k, &i.to_le_bytes(), true);
+            let mut row = vec![(i % 128) as u8, 0, 0, 0, 0, 16];
+            row.extend_from_slice(&[0u8; 16]);
+            let prefix = row.len();
+            row.extend_from_slice(&[b'r'; 36]);
+            row.extend_from_slice(&i.to_be_bytes());
+            join.set_entry(&row, prefix, &[7u8; 100]);
+        }
+        assert!(!words(&short));
+        assert!(words(&join));
+    }
+
     #[test]
     fn set_get_absent() {
         let mut t = HotTable::new();

@@ -49,12 +49,17 @@ fn tail(key: &[u8], depth: usize) -> &[u8] {
 /// bounds them by its table's size, so they cost no more than a bounded share of it (a table of
 /// short keys with every slot dirty sorts by comparisons).
 pub fn sort_within<T: Copy>(items: &mut [T], key: impl Fn(&T) -> &[u8], max_extra_bytes: usize) {
-    let per_key = std::mem::size_of::<(Head, u32)>() + std::mem::size_of::<T>();
-    if items.len().saturating_mul(per_key) <= max_extra_bytes {
+    if sorts_by_words::<T>(items.len(), max_extra_bytes) {
         sort_by_bytes(items, key);
     } else {
         items.sort_unstable_by(|a, b| key(a).cmp(key(b)));
     }
+}
+
+/// True when [`sort_within`] sorts `n` items of type `T` by words within `max_extra_bytes`.
+pub fn sorts_by_words<T>(n: usize, max_extra_bytes: usize) -> bool {
+    let per_key = std::mem::size_of::<(Head, u32)>() + std::mem::size_of::<T>();
+    n.saturating_mul(per_key) <= max_extra_bytes
 }
 
 /// Sorts `items` by `key(item)` in byte order (the order of `[u8]::cmp`, RocksDB's bytewise
@@ -66,7 +71,8 @@ pub fn sort_by_bytes<T: Copy>(items: &mut [T], key: impl Fn(&T) -> &[u8]) {
     }
     let mut heads = Vec::new();
     let mut scratch = Vec::new();
-    sort_at(items, 0, &key, &mut heads, &mut scratch);
+    let mut runs = Vec::new();
+    sort_at(items, 0, &key, &mut heads, &mut scratch, &mut runs);
 }
 
 /// Sorts `items`, whose keys all share their first `depth` bytes and are longer than that (or
@@ -77,6 +83,7 @@ fn sort_at<T: Copy, F: Fn(&T) -> &[u8]>(
     key: &F,
     heads: &mut Vec<(Head, u32)>,
     scratch: &mut Vec<T>,
+    runs: &mut Vec<(usize, usize)>,
 ) {
     if items.len() <= SMALL || depth >= MAX_DEPTH {
         items.sort_unstable_by(|a, b| tail(key(a), depth).cmp(tail(key(b), depth)));
@@ -93,8 +100,9 @@ fn sort_at<T: Copy, F: Fn(&T) -> &[u8]>(
     scratch.clear();
     scratch.extend(heads.iter().map(|&(_, i)| items[i as usize]));
     items.copy_from_slice(scratch);
-    // Runs of keys equal in the head that all go on past it are sorted by what follows.
-    let mut runs = Vec::new();
+    // Runs of keys equal in the head that all go on past it are sorted by what follows. They
+    // are listed after the runs of the levels above, which stay until those levels are done.
+    let base = runs.len();
     let mut start = 0;
     for i in 1..=heads.len() {
         if i == heads.len() || heads[i].0 != heads[start].0 {
@@ -104,9 +112,11 @@ fn sort_at<T: Copy, F: Fn(&T) -> &[u8]>(
             start = i;
         }
     }
-    for (from, to) in runs {
-        sort_at(&mut items[from..to], depth + 8, key, heads, scratch);
+    for r in base..runs.len() {
+        let (from, to) = runs[r];
+        sort_at(&mut items[from..to], depth + 8, key, heads, scratch, runs);
     }
+    runs.truncate(base);
 }
 
 #[cfg(test)]
