@@ -646,6 +646,18 @@ impl HotTable {
         sink: impl FnMut(WriteBack<'_>) -> Result<(), E>,
         commit: impl FnMut() -> Result<(), E>,
     ) -> Result<(), E> {
+        self.flush_in_chunks(FLUSH_CHUNK, sink, commit)
+    }
+
+    /// As [`HotTable::flush`], committing after every `chunk` bytes staged (`usize::MAX`: once,
+    /// after the last entry, for a sink that makes nothing durable before the end, such as an
+    /// SST file ingested whole).
+    pub fn flush_in_chunks<E>(
+        &mut self,
+        chunk: usize,
+        sink: impl FnMut(WriteBack<'_>) -> Result<(), E>,
+        commit: impl FnMut() -> Result<(), E>,
+    ) -> Result<(), E> {
         // In key order: RocksDB inserts a sorted batch into its memtable by extending the
         // previous insert's position (its "sequential splice") instead of searching the skip
         // list from the top for every key. The keys are sorted a word at a time while the
@@ -658,7 +670,7 @@ impl HotTable {
             let mut sorted: Vec<&Slot> =
                 self.table.iter().filter(|s| s.flags & DIRTY != 0).collect();
             keysort::sort_within(&mut sorted, |s| s.key.as_slice(), room);
-            if let Err((done, e)) = Self::write_back_slots(&sorted, sink, commit) {
+            if let Err((done, e)) = Self::write_back_slots(&sorted, chunk, sink, commit) {
                 let committed = Self::keys_of(&sorted[..done]);
                 self.mark_clean(&committed);
                 return Err(e);
@@ -670,7 +682,7 @@ impl HotTable {
             keysort::sort_within(&mut sorted, |k| k.as_slice(), room);
             sorted.dedup_by(|a, b| a == b);
             let slots = Self::dirty_slots(&self.table, &self.hasher, sorted);
-            if let Err((done, e)) = Self::write_back_slots(&slots, sink, commit) {
+            if let Err((done, e)) = Self::write_back_slots(&slots, chunk, sink, commit) {
                 let committed = Self::keys_of(&slots[..done]);
                 self.mark_clean(&committed);
                 return Err(e);
@@ -720,7 +732,7 @@ impl HotTable {
         };
         let keys: Vec<IBytes> = self.chain(Some(head)).cloned().collect();
         let slots = Self::dirty_slots(&self.table, &self.hasher, &keys);
-        if let Err((done, e)) = Self::write_back_slots(&slots, sink, commit) {
+        if let Err((done, e)) = Self::write_back_slots(&slots, FLUSH_CHUNK, sink, commit) {
             // What was committed is clean; the rest stays dirty and listed (a listed key that
             // is clean is skipped by the next write-back).
             let committed = Self::keys_of(&slots[..done]);
@@ -752,10 +764,11 @@ impl HotTable {
     }
 
     /// Hands the dirty `slots` to `sink` in the order given, and calls `commit` after every
-    /// [`FLUSH_CHUNK`] bytes staged and after the last slot. On an error, says how many
-    /// slots (a prefix of `slots`) a successful `commit` made durable before it.
+    /// `chunk` bytes staged and after the last slot. On an error, says how many slots (a
+    /// prefix of `slots`) a successful `commit` made durable before it.
     fn write_back_slots<E>(
         slots: &[&Slot],
+        chunk: usize,
         mut sink: impl FnMut(WriteBack<'_>) -> Result<(), E>,
         mut commit: impl FnMut() -> Result<(), E>,
     ) -> Result<(), (usize, E)> {
@@ -770,7 +783,7 @@ impl HotTable {
             };
             staged += key.len() + slot.val.len();
             sink(w).map_err(|e| (committed, e))?;
-            if staged >= FLUSH_CHUNK {
+            if staged >= chunk {
                 commit().map_err(|e| (committed, e))?;
                 committed = i + 1;
                 staged = 0;

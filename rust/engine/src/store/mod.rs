@@ -20,6 +20,7 @@ pub mod scan;
 mod sets;
 pub use sets::SET_BATCH_BYTES;
 mod writeback;
+pub use writeback::INGEST_MIN_DIRTY;
 
 pub use access::Read;
 pub(crate) use options::open_read_only;

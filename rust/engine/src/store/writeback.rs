@@ -1,13 +1,22 @@
 //! Hot entries written back to RocksDB (per state, per map, all), and what needs them
 //! written first: checkpoints and manual compaction.
 
+use super::options::cf_options;
 use super::registry::state_in;
-use super::{State, Store, StoreStats};
-use crate::error::Result;
+use super::{State, Store, StoreOptions, StoreStats};
+use crate::error::{Error, Result};
 use crate::fault;
 use crate::hot::WriteBack;
-use rocksdb::{WriteBatch, WriteOptions, DB};
+use rocksdb::{IngestExternalFileOptions, SstFileWriter, WriteBatch, WriteOptions, DB};
 use std::path::Path;
+
+/// A checkpoint writes a state's dirty hot entries into an SST file it ingests, rather than
+/// through the memtable, once this many keys turned dirty since the last write-back.
+pub const INGEST_MIN_DIRTY: usize = 4096;
+
+/// The SST file a checkpoint's write-back builds in the store's directory before RocksDB
+/// takes it in.
+const INGEST_FILE: &str = "write-back.sst.tmp";
 
 impl Store {
     /// Writes the dirty hot entries of `st` back in write batches of about
@@ -87,10 +96,75 @@ impl Store {
         Ok(())
     }
 
+    /// Writes the dirty hot entries of `st` into one SST file and ingests it into the
+    /// state's column family: what a checkpoint does with many dirty entries. A write batch
+    /// would insert each entry into a memtable, which the checkpoint then flushes into an SST
+    /// file anyway; the write-back hands the entries in key order, as an SST file needs them.
+    /// Nothing is marked clean unless the ingestion succeeds.
+    fn ingest_state(
+        db: &DB,
+        opts: &StoreOptions,
+        st: &mut State,
+        stats: &mut StoreStats,
+    ) -> Result<()> {
+        let cf = st.cf(db)?;
+        let path = opts.path.join(INGEST_FILE);
+        let table_opts = cf_options(&opts.memory, None);
+        let writer = std::cell::RefCell::new(SstFileWriter::create(&table_opts));
+        let staged = std::cell::Cell::new(false);
+        let stage = |w: WriteBack<'_>| -> Result<()> {
+            let mut file = writer.borrow_mut();
+            if !staged.replace(true) {
+                file.open(&path)?;
+            }
+            match w {
+                WriteBack::Put(k, v) => file.put(k, v)?,
+                WriteBack::Delete(k) => file.delete(k)?,
+                WriteBack::Merge(k, v) => file.merge(k, v)?,
+            }
+            Ok(())
+        };
+        let commit = || -> Result<()> {
+            if !staged.get() {
+                return Ok(());
+            }
+            fault::check_write()?;
+            writer.borrow_mut().finish()?;
+            let mut ingest = IngestExternalFileOptions::default();
+            ingest.set_move_files(true);
+            db.ingest_external_file_cf_opts(cf, &ingest, vec![&path])?;
+            Ok(())
+        };
+        let result = st.hot.flush_in_chunks(usize::MAX, stage, commit);
+        // RocksDB links a moved file into the instance; the name given stays (or is left by a
+        // failure) and is removed, so the next ingestion starts from nothing.
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound && result.is_ok() => {
+                return Err(Error::io(&path, e))
+            }
+            _ => {}
+        }
+        result?;
+        if staged.get() {
+            stats.rocksdb_writes += 1;
+        }
+        Ok(())
+    }
+
     /// Writes a consistent copy of the store into `dir` (which must not exist): dirty hot
-    /// entries are written back, memtables flushed, and SST files hard-linked.
+    /// entries are written back (ingested as an SST file per state with at least
+    /// [`INGEST_MIN_DIRTY`] of them), memtables flushed, and SST files hard-linked.
     pub fn checkpoint(&mut self, dir: &Path) -> Result<()> {
-        self.flush_all()?;
+        self.write_set_batch()?;
+        for i in 0..self.states.len() {
+            let st = &mut self.states[i];
+            if st.hot.dirty_len() >= INGEST_MIN_DIRTY {
+                Self::ingest_state(&self.db, &self.opts, st, &mut self.stats)?;
+            } else {
+                Self::flush_state(&self.db, &self.write_opts, st, &mut self.stats, None)?;
+            }
+            self.account(i as u32);
+        }
         fault::check_write()?;
         let cp = rocksdb::checkpoint::Checkpoint::new(&self.db)?;
         cp.create_checkpoint(dir)?;

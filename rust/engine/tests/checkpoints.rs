@@ -1,0 +1,145 @@
+//! Checkpoints of states with many dirty entries, whose write-back goes into an SST file that
+//! RocksDB ingests (`INGEST_MIN_DIRTY`), against a model: every kind of write (puts, deletes of
+//! keys RocksDB holds, list appends RocksDB must merge, map entries), restored exactly; and a
+//! checkpoint whose write-back fails loses nothing.
+
+mod common;
+
+use common::{get, key};
+use ferrostate_engine::store::INGEST_MIN_DIRTY;
+use ferrostate_engine::{fault, list, StateKind, Store, StoreOptions};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+/// The fault switch is global to the process: the tests of this file take turns.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const N: u32 = 3 * INGEST_MIN_DIRTY as u32;
+
+struct Model {
+    values: BTreeMap<Vec<u8>, Vec<u8>>,
+    lists: BTreeMap<Vec<u8>, Vec<Vec<u8>>>,
+    maps: BTreeMap<Vec<u8>, Vec<u8>>,
+}
+
+fn open(path: &Path) -> (Store, [u32; 3]) {
+    let mut s = Store::open(StoreOptions::new(path, 256 << 20)).unwrap();
+    let v = s.register_state("v", StateKind::Value).unwrap();
+    let l = s.register_state("l", StateKind::List).unwrap();
+    let m = s.register_state("m", StateKind::Map).unwrap();
+    (s, [v, l, m])
+}
+
+fn entry_key(i: u32) -> Vec<u8> {
+    let mut k = key((i % 128) as u8, i / 16);
+    k.extend_from_slice(&i.to_be_bytes());
+    k
+}
+
+fn elements(of: &[Vec<u8>]) -> Vec<u8> {
+    let mut e = Vec::new();
+    for x in of {
+        list::push_element(&mut e, x);
+    }
+    e
+}
+
+/// One round of writes to every state, recorded in `model`.
+fn write_round(s: &mut Store, ids: [u32; 3], round: u32, model: &mut Model) {
+    let [v, l, m] = ids;
+    for i in 0..N {
+        let k = key((i % 128) as u8, i);
+        if round > 0 && i % 5 == 0 {
+            s.delete(v, &k).unwrap();
+            model.values.remove(&k);
+        } else if round == 0 || i % 3 == 0 {
+            let val = format!("value {i} of round {round} {:>120}", "").into_bytes();
+            s.put(v, &k, &val).unwrap();
+            model.values.insert(k.clone(), val);
+        }
+        let el = vec![format!("{i}/{round} {:>120}", "").into_bytes(); 1 + (i % 2) as usize];
+        s.append(l, &k, &elements(&el)).unwrap();
+        model.lists.entry(k).or_default().extend(el);
+        let ek = entry_key(i);
+        if round > 0 && i % 4 == 0 {
+            s.delete_entry(m, &ek, 6).unwrap();
+            model.maps.remove(&ek);
+        } else {
+            let val = format!("entry {i} of round {round} {:>120}", "").into_bytes();
+            s.put_entry(m, &ek, 6, &val).unwrap();
+            model.maps.insert(ek, val);
+        }
+    }
+}
+
+fn assert_matches(s: &mut Store, ids: [u32; 3], model: &Model) {
+    let [v, l, m] = ids;
+    for i in 0..N {
+        let k = key((i % 128) as u8, i);
+        assert_eq!(get(s, v, &k), model.values.get(&k).cloned(), "value {i}");
+        let want = model.lists.get(&k).map(|e| elements(e));
+        assert_eq!(get(s, l, &k), want, "list {i}");
+        let ek = entry_key(i);
+        assert_eq!(get(s, m, &ek), model.maps.get(&ek).cloned(), "entry {i}");
+    }
+    assert_eq!(s.count(v).unwrap(), model.values.len());
+    assert_eq!(s.count(m).unwrap(), model.maps.len());
+}
+
+#[test]
+fn many_dirty_entries_are_ingested_and_restore_exactly() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model {
+        values: BTreeMap::new(),
+        lists: BTreeMap::new(),
+        maps: BTreeMap::new(),
+    };
+    let (mut s, ids) = open(&dir.path().join("db"));
+    write_round(&mut s, ids, 0, &mut model);
+    let first = dir.path().join("cp-1");
+    let writes = s.stats().rocksdb_writes;
+    s.checkpoint(&first).unwrap();
+    // One ingested file per state; write batches of 1 MiB would have taken more writes
+    // (every state holds more than 1 MiB).
+    assert_eq!(s.stats().rocksdb_writes - writes, 3);
+    assert!(!dir.path().join("db").join("write-back.sst.tmp").exists());
+    drop(s);
+
+    // Restored, the store no longer holds the whole state in its hot tier: deletes must reach
+    // RocksDB as tombstones and appends as merges of what RocksDB holds.
+    let (mut s, ids) = open(&first);
+    assert_matches(&mut s, ids, &model);
+    s.drop_hot().unwrap();
+    write_round(&mut s, ids, 1, &mut model);
+    let second = dir.path().join("cp-2");
+    s.checkpoint(&second).unwrap();
+    assert_matches(&mut s, ids, &model);
+    drop(s);
+    let (mut s, ids) = open(&second);
+    assert_matches(&mut s, ids, &model);
+}
+
+#[test]
+fn a_failed_ingesting_checkpoint_keeps_every_entry_dirty() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model {
+        values: BTreeMap::new(),
+        lists: BTreeMap::new(),
+        maps: BTreeMap::new(),
+    };
+    let (mut s, ids) = open(&dir.path().join("db"));
+    write_round(&mut s, ids, 0, &mut model);
+    fault::set_fail_writes(true);
+    let failed = s.checkpoint(&dir.path().join("cp-failed"));
+    fault::set_fail_writes(false);
+    assert!(failed.is_err());
+    assert!(!dir.path().join("db").join("write-back.sst.tmp").exists());
+    let cp = dir.path().join("cp");
+    s.checkpoint(&cp).unwrap();
+    drop(s);
+    let (mut s, ids) = open(&cp);
+    assert_matches(&mut s, ids, &model);
+}
