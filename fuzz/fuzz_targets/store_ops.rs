@@ -123,7 +123,9 @@ enum Op {
 
 #[derive(Arbitrary, Debug)]
 struct Input {
-    /// Values longer than `8 + max_hot_value` bytes bypass the hot tier.
+    /// Values longer than `8 + max_hot_value` bytes bypass the hot tier; and a checkpoint
+    /// ingests a state's write-back as an SST file from `1 + max_hot_value % 8` dirty keys on
+    /// (a byte of its own would shift the meaning of every input of the corpus).
     max_hot_value: u8,
     /// A hot tier with no memory of its own: eviction after every 64 KiB of changes.
     starved: bool,
@@ -538,6 +540,7 @@ fn open_store(path: PathBuf, max_hot_value: usize, starved: bool) -> (Store, [u3
     o.memory = SharedMemory::new(MIN_BUDGET, if starved { 0.0 } else { 0.5 }, 0.25);
     o.clock = Arc::new(|| CLOCK.load(Ordering::Relaxed));
     o.max_hot_value = max_hot_value;
+    o.ingest_min_dirty = 1 + (max_hot_value - 8) % 8;
     let mut store = Store::open(o).expect("open store");
     let mut ids = [0; 3];
     for (i, (name, kind)) in [

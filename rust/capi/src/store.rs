@@ -152,6 +152,7 @@ impl Settings {
                 memory,
                 clock: ttl::system_clock(),
                 max_hot_value: usize::try_from(o.max_hot_value).unwrap_or(usize::MAX),
+                ingest_min_dirty: ferrostate_engine::store::INGEST_MIN_DIRTY,
             },
             key_groups: KeyGroups {
                 max_parallelism: o.max_parallelism,

@@ -192,6 +192,7 @@ pub extern "system" fn Java_io_ferrostate_flink_nativ_NativeStore_open<'l>(
             memory,
             clock,
             max_hot_value: max_hot_value.max(0) as usize,
+            ingest_min_dirty: ferrostate_engine::store::INGEST_MIN_DIRTY,
         })?;
         let h = Box::new(StoreHandle {
             busy: AtomicBool::new(false),

@@ -19,6 +19,10 @@ pub struct StoreOptions {
     pub clock: Clock,
     /// Values longer than this bypass the hot tier.
     pub max_hot_value: usize,
+    /// A checkpoint writes a state's dirty hot entries into an SST file it ingests once at
+    /// least this many keys turned dirty since the last write-back; fewer go through write
+    /// batches ([`INGEST_MIN_DIRTY`](super::INGEST_MIN_DIRTY) unless a test wants both paths).
+    pub ingest_min_dirty: usize,
 }
 
 impl StoreOptions {
@@ -33,6 +37,7 @@ impl StoreOptions {
             ),
             clock: ttl::system_clock(),
             max_hot_value: 64 * 1024,
+            ingest_min_dirty: super::INGEST_MIN_DIRTY,
         }
     }
 }

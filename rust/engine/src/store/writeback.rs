@@ -10,8 +10,9 @@ use crate::hot::WriteBack;
 use rocksdb::{IngestExternalFileOptions, SstFileWriter, WriteBatch, WriteOptions, DB};
 use std::path::Path;
 
-/// A checkpoint writes a state's dirty hot entries into an SST file it ingests, rather than
-/// through the memtable, once this many keys turned dirty since the last write-back.
+/// By default a checkpoint writes a state's dirty hot entries into an SST file it ingests,
+/// rather than through the memtable, once this many keys turned dirty since the last
+/// write-back ([`StoreOptions::ingest_min_dirty`]).
 pub const INGEST_MIN_DIRTY: usize = 4096;
 
 /// The SST file a checkpoint's write-back builds in the store's directory before RocksDB
@@ -153,12 +154,13 @@ impl Store {
 
     /// Writes a consistent copy of the store into `dir` (which must not exist): dirty hot
     /// entries are written back (ingested as an SST file per state with at least
-    /// [`INGEST_MIN_DIRTY`] of them), memtables flushed, and SST files hard-linked.
+    /// [`StoreOptions::ingest_min_dirty`] of them), memtables flushed, and SST files
+    /// hard-linked.
     pub fn checkpoint(&mut self, dir: &Path) -> Result<()> {
         self.write_set_batch()?;
         for i in 0..self.states.len() {
             let st = &mut self.states[i];
-            if st.hot.dirty_len() >= INGEST_MIN_DIRTY {
+            if st.hot.dirty_len() >= self.opts.ingest_min_dirty {
                 Self::ingest_state(&self.db, &self.opts, st, &mut self.stats)?;
             } else {
                 Self::flush_state(&self.db, &self.write_opts, st, &mut self.stats, None)?;
