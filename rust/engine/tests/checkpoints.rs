@@ -87,9 +87,8 @@ fn assert_matches(s: &mut Store, ids: [u32; 3], model: &Model) {
     assert_eq!(s.count(m).unwrap(), model.maps.len());
 }
 
-#[test]
-fn many_dirty_entries_are_ingested_and_restore_exactly() {
-    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+/// A fresh store with one round of writes in every state, all of them dirty, and its model.
+fn written_store() -> (tempfile::TempDir, Store, Model) {
     let dir = tempfile::tempdir().unwrap();
     let mut model = Model {
         values: BTreeMap::new(),
@@ -98,6 +97,13 @@ fn many_dirty_entries_are_ingested_and_restore_exactly() {
     };
     let (mut s, ids) = open(&dir.path().join("db"));
     write_round(&mut s, ids, 0, &mut model);
+    (dir, s, model)
+}
+
+#[test]
+fn many_dirty_entries_are_ingested_and_restore_exactly() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (dir, mut s, mut model) = written_store();
     let first = dir.path().join("cp-1");
     let writes = s.stats().rocksdb_writes;
     s.checkpoint(&first).unwrap();
@@ -124,14 +130,7 @@ fn many_dirty_entries_are_ingested_and_restore_exactly() {
 #[test]
 fn a_failed_ingesting_checkpoint_keeps_every_entry_dirty() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let mut model = Model {
-        values: BTreeMap::new(),
-        lists: BTreeMap::new(),
-        maps: BTreeMap::new(),
-    };
-    let (mut s, ids) = open(&dir.path().join("db"));
-    write_round(&mut s, ids, 0, &mut model);
+    let (dir, mut s, model) = written_store();
     fault::set_fail_writes(true);
     let failed = s.checkpoint(&dir.path().join("cp-failed"));
     fault::set_fail_writes(false);
