@@ -60,8 +60,9 @@ class RealClusterSavepointITCase {
 
     /**
      * Events per second of the jobs stopped mid-run: 150,000 events then take ~30 s, and the stop
-     * (asked for after a fifth of them) has ~24 s to arrive. At 10,000 a `flink stop` that took
-     * over 12 s to start beside `flink-tests-sql` on 2 cores came after the job had finished.
+     * (asked for after a fifth of them) has ~24 s to arrive. At 10,000 a `flink stop` asked for
+     * about 3 s into the input, beside `flink-tests-sql` on 2 cores, reached the JobManager only
+     * after the job had finished at about 17 s.
      */
     private static final String RATE = "5000";
 
