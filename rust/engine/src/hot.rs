@@ -56,6 +56,25 @@ const KIND_MASK: u8 = 12;
 const PRESENT: u8 = 0;
 const ABSENT: u8 = 4;
 const APPENDED: u8 = 8;
+/// RocksDB holds nothing for the key and no write of it is under way, so removing it needs no
+/// tombstone: set on a slot made dirty in a complete table (a miss there means RocksDB lacks
+/// the key too), on a miss read from RocksDB, and on a removal once its tombstone is written;
+/// cleared once a value of the key is written back, and on every slot of a failed write-back
+/// (RocksDB may or may not have taken its writes). A key written and removed between two
+/// write-backs (a session window's entry replaced at every event, a window's accumulator
+/// cleared when it fires) then never reaches RocksDB, and its slot leaves the table at once.
+const UNSTORED: u8 = 16;
+
+/// The flags of a dirty slot of `kind` once its write-back committed: a value is stored now; a
+/// removal's tombstone leaves RocksDB without the key.
+fn written(flags: u8, kind: u8) -> u8 {
+    let clean = flags & !DIRTY;
+    if kind == ABSENT {
+        clean | UNSTORED
+    } else {
+        clean & !UNSTORED
+    }
+}
 
 /// Byte cost of one slot of the table's storage (the slot plus hashbrown's control byte).
 pub const SLOT_COST: usize = std::mem::size_of::<Slot>() + 1;
@@ -381,14 +400,16 @@ impl HotTable {
     /// Records that `key` holds no value.
     #[inline]
     pub fn set_absent(&mut self, key: &[u8], dirty: bool) {
-        if self.complete && self.get_slot(key).is_none() {
-            // Neither here nor in RocksDB: nothing to delete, nothing to remember.
-            return;
+        if dirty {
+            self.remove(key, None);
+        } else {
+            // A read found nothing in RocksDB.
+            self.upsert(key, false, None, |slot| {
+                slot.val = IBytes::EMPTY;
+                slot.set_kind(ABSENT);
+                slot.flags |= UNSTORED;
+            });
         }
-        self.upsert(key, dirty, None, |slot| {
-            slot.val = IBytes::EMPTY;
-            slot.set_kind(ABSENT);
-        });
     }
 
     /// Sets the value of the map entry `key`, whose first `prefix_len` bytes name its map.
@@ -403,17 +424,42 @@ impl HotTable {
     /// Removes the map entry `key`, whose first `prefix_len` bytes name its map.
     #[inline]
     pub fn remove_entry(&mut self, key: &[u8], prefix_len: usize) {
-        if self.complete && self.get_slot(key).is_none() {
-            return;
-        }
-        self.upsert(key, true, Some(prefix_len), |slot| {
-            slot.val = IBytes::EMPTY;
-            slot.set_kind(ABSENT);
-        });
+        self.remove(key, Some(prefix_len));
     }
 
     fn get_slot(&self, key: &[u8]) -> Option<&Slot> {
         self.table.find(self.hash(key), |s| s.key.as_slice() == key)
+    }
+
+    /// Records that `key` holds no value, which RocksDB must learn of unless it never held the
+    /// key ([`UNSTORED`]): then a complete table forgets the slot (a miss says "absent"), and
+    /// any other keeps it clean and absent.
+    fn remove(&mut self, key: &[u8], prefix_len: Option<usize>) {
+        let hash = self.hash(key);
+        match self.table.find_entry(hash, |s| s.key.as_slice() == key) {
+            Ok(entry) if entry.get().flags & UNSTORED != 0 => {
+                if self.complete {
+                    let (slot, _) = entry.remove();
+                    self.heap_bytes -= slot.heap_bytes();
+                } else {
+                    let slot = entry.into_mut();
+                    self.heap_bytes -= slot.val.heap_bytes();
+                    slot.val = IBytes::EMPTY;
+                    slot.set_kind(ABSENT);
+                    slot.flags = (slot.flags & !DIRTY) | REFERENCED;
+                }
+                // Its key may stay listed dirty: write-backs skip clean and missing slots.
+                return;
+            }
+            Ok(_) => {}
+            // Neither here nor in RocksDB: nothing to delete, nothing to remember.
+            Err(_) if self.complete => return,
+            Err(_) => {}
+        }
+        self.upsert(key, true, prefix_len, |slot| {
+            slot.val = IBytes::EMPTY;
+            slot.set_kind(ABSENT);
+        });
     }
 
     /// True when the hot tier alone proves that the map `prefix` names holds an entry: one of
@@ -596,7 +642,10 @@ impl HotTable {
         }
     }
 
-    fn insert_new(&mut self, hash: u64, slot: Slot, dirty: bool, prefix_len: Option<usize>) {
+    fn insert_new(&mut self, hash: u64, mut slot: Slot, dirty: bool, prefix_len: Option<usize>) {
+        if dirty && self.complete {
+            slot.flags |= UNSTORED;
+        }
         let full = self.full_cap;
         if full > 0
             && self.table.len() >= self.table.capacity()
@@ -671,8 +720,8 @@ impl HotTable {
                 self.table.iter().filter(|s| s.flags & DIRTY != 0).collect();
             keysort::sort_within(&mut sorted, |s| s.key.as_slice(), room);
             if let Err((done, e)) = Self::write_back_slots(&sorted, chunk, sink, commit) {
-                let committed = Self::keys_of(&sorted[..done]);
-                self.mark_clean(&committed);
+                let keys = Self::keys_of(&sorted, done);
+                self.after_failed_write_back(keys);
                 return Err(e);
             }
             self.mark_all_clean();
@@ -683,8 +732,8 @@ impl HotTable {
             sorted.dedup_by(|a, b| a == b);
             let slots = Self::dirty_slots(&self.table, &self.hasher, sorted);
             if let Err((done, e)) = Self::write_back_slots(&slots, chunk, sink, commit) {
-                let committed = Self::keys_of(&slots[..done]);
-                self.mark_clean(&committed);
+                let keys = Self::keys_of(&slots, done);
+                self.after_failed_write_back(keys);
                 return Err(e);
             }
             let listed = std::mem::take(&mut self.dirty);
@@ -735,8 +784,8 @@ impl HotTable {
         if let Err((done, e)) = Self::write_back_slots(&slots, FLUSH_CHUNK, sink, commit) {
             // What was committed is clean; the rest stays dirty and listed (a listed key that
             // is clean is skipped by the next write-back).
-            let committed = Self::keys_of(&slots[..done]);
-            self.mark_clean(&committed);
+            let keys = Self::keys_of(&slots, done);
+            self.after_failed_write_back(keys);
             self.by_prefix.insert(h, head);
             return Err(e);
         }
@@ -759,8 +808,17 @@ impl HotTable {
             .collect()
     }
 
-    fn keys_of(slots: &[&Slot]) -> Vec<IBytes> {
-        slots.iter().map(|s| s.key.clone()).collect()
+    /// The keys of the first `done` slots (committed), and of the rest.
+    fn keys_of(slots: &[&Slot], done: usize) -> (Vec<IBytes>, Vec<IBytes>) {
+        let keys = |part: &[&Slot]| part.iter().map(|s| s.key.clone()).collect();
+        (keys(&slots[..done]), keys(&slots[done..]))
+    }
+
+    /// After a write-back that committed the slots of `committed` and failed on `rest`: the
+    /// first are clean; the others stay dirty, and RocksDB may hold their writes or not.
+    fn after_failed_write_back(&mut self, (committed, rest): (Vec<IBytes>, Vec<IBytes>)) {
+        self.mark_clean(&committed);
+        self.maybe_stored(&rest);
     }
 
     /// Hands the dirty `slots` to `sink` in the order given, and calls `commit` after every
@@ -809,7 +867,7 @@ impl HotTable {
                 freed += slot.heap_bytes();
                 false
             } else {
-                slot.flags &= !DIRTY;
+                slot.flags = written(slot.flags, kind);
                 true
             }
         });
@@ -828,8 +886,19 @@ impl HotTable {
                     let (slot, _) = entry.remove();
                     self.heap_bytes -= slot.heap_bytes();
                 } else {
-                    entry.into_mut().flags &= !DIRTY;
+                    let slot = entry.into_mut();
+                    slot.flags = written(slot.flags, kind);
                 }
+            }
+        }
+    }
+
+    /// After a failed write-back: RocksDB may hold the writes of `keys` or not.
+    fn maybe_stored(&mut self, keys: &[IBytes]) {
+        for key in keys {
+            let hash = self.hasher.hash_one(key.as_slice());
+            if let Some(slot) = self.table.find_mut(hash, |s| s.key == *key) {
+                slot.flags &= !UNSTORED;
             }
         }
     }
@@ -1189,15 +1258,12 @@ mod tests {
         let uses_list = t.dirty.len() < t.table.len() / SCAN_FLUSH_RATIO;
         assert_eq!(uses_list, clean >= 1000, "the path this case means to take");
         assert_eq!(t.flush(|_| Ok(()), || Err("disk full")), Err("disk full"));
-        let mut want = vec![
-            "del gone".to_string(),
-            "put k1=one".to_string(),
-            "put k2=TWO".to_string(),
-        ];
-        want.insert(
-            3,
-            if complete { "put l=x" } else { "merge l+x" }.to_string(),
-        );
+        let mut want = vec!["put k1=one".to_string(), "put k2=TWO".to_string()];
+        if !complete {
+            // RocksDB may hold the key: only a complete table knows it does not.
+            want.insert(0, "del gone".to_string());
+        }
+        want.push(if complete { "put l=x" } else { "merge l+x" }.to_string());
         want.push("put m1a=A".to_string());
         assert_eq!(flushed_in_order(&mut t), want);
         assert!(!t.has_dirty());
@@ -1254,11 +1320,66 @@ mod tests {
         assert_eq!(t.get(b"a"), None);
         t.set(b"a", b"1", true);
         assert_eq!(t.get(b"a"), Some(SlotRef::Present(b"1")));
+        assert_eq!(flushed(&mut t), vec!["put [97]=[49]".to_string()]);
         t.set_absent(b"a", true);
         assert_eq!(t.get(b"a"), Some(SlotRef::Absent));
         assert_eq!(flushed(&mut t), vec!["del [97]".to_string()]);
         assert!(!t.has_dirty());
         assert_eq!(flushed(&mut t), Vec::<String>::new());
+    }
+
+    /// A key written and removed between two write-backs costs RocksDB nothing when RocksDB is
+    /// known not to hold it: a complete table forgets the slot, another keeps it clean and
+    /// absent. Known: a slot made in a complete table, a read miss, a written tombstone.
+    #[test]
+    fn a_key_rocksdb_never_held_is_removed_without_a_tombstone() {
+        let none = Vec::<String>::new();
+        let mut t = HotTable::new();
+        t.set(b"v", b"1", true);
+        t.set_absent(b"v", true);
+        t.set_entry(b"m1a", 2, b"A");
+        t.remove_entry(b"m1a", 2);
+        t.append(b"l", b"x", true);
+        t.set_absent(b"l", true);
+        assert_eq!((t.len(), t.heap_bytes), (0, 0));
+        assert_eq!(t.get(b"v"), None);
+        assert!(t.is_complete());
+        assert_eq!(flushed(&mut t), none);
+
+        // Written back, a key is stored: its removal is written, and leaves a tombstone.
+        t.set(b"v", b"1", true);
+        assert_eq!(flushed(&mut t), vec!["put [118]=[49]".to_string()]);
+        t.set(b"v", b"2", true);
+        t.set_absent(b"v", true);
+        assert_eq!(flushed(&mut t), vec!["del [118]".to_string()]);
+        t.set(b"v", b"3", true);
+        t.set_absent(b"v", true);
+        assert_eq!(flushed(&mut t), none);
+
+        // A failed write-back may have reached RocksDB.
+        t.set(b"f", b"1", true);
+        assert_eq!(t.flush(|_| Ok(()), || Err("disk full")), Err("disk full"));
+        t.set_absent(b"f", true);
+        assert_eq!(flushed(&mut t), vec!["del [102]".to_string()]);
+
+        // Not complete: RocksDB may hold what the table has not seen.
+        let mut t = HotTable::new();
+        t.set_incomplete();
+        t.set(b"k", b"1", true);
+        t.set_absent(b"k", true);
+        assert_eq!(flushed(&mut t), vec!["del [107]".to_string()]);
+        // The tombstone is written: the key is known absent now.
+        t.set(b"k", b"2", true);
+        t.set_absent(b"k", true);
+        t.set_absent(b"r", false); // a read found nothing in RocksDB
+        t.set_entry(b"r", 0, b"1");
+        t.remove_entry(b"r", 0);
+        assert_eq!(t.get(b"k"), Some(SlotRef::Absent));
+        assert_eq!(t.get(b"r"), Some(SlotRef::Absent));
+        assert_eq!(flushed(&mut t), none);
+        let mut entries = Vec::new();
+        assert!(t.map_changes(b"r", usize::MAX, &mut entries));
+        assert!(entries.is_empty());
     }
 
     #[test]
