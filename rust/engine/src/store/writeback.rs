@@ -90,9 +90,22 @@ impl Store {
 
     /// Writes every dirty hot entry of every state to RocksDB.
     pub fn flush_all(&mut self) -> Result<()> {
+        self.write_back_all(usize::MAX)
+    }
+
+    /// Writes every dirty hot entry of every state to RocksDB after the pending writes of
+    /// sorted sets: a state with at least `ingest_min_dirty` dirty keys as one ingested SST
+    /// file ([`Store::ingest_state`]), any other through write batches.
+    fn write_back_all(&mut self, ingest_min_dirty: usize) -> Result<()> {
         self.write_set_batch()?;
         for i in 0..self.states.len() {
-            self.flush(i as u32)?;
+            let st = &mut self.states[i];
+            if st.hot.dirty_len() >= ingest_min_dirty {
+                Self::ingest_state(&self.db, &self.opts, st, &mut self.stats)?;
+            } else {
+                Self::flush_state(&self.db, &self.write_opts, st, &mut self.stats, None)?;
+            }
+            self.account(i as u32);
         }
         Ok(())
     }
@@ -157,16 +170,7 @@ impl Store {
     /// [`StoreOptions::ingest_min_dirty`] of them), memtables flushed, and SST files
     /// hard-linked.
     pub fn checkpoint(&mut self, dir: &Path) -> Result<()> {
-        self.write_set_batch()?;
-        for i in 0..self.states.len() {
-            let st = &mut self.states[i];
-            if st.hot.dirty_len() >= self.opts.ingest_min_dirty {
-                Self::ingest_state(&self.db, &self.opts, st, &mut self.stats)?;
-            } else {
-                Self::flush_state(&self.db, &self.write_opts, st, &mut self.stats, None)?;
-            }
-            self.account(i as u32);
-        }
+        self.write_back_all(self.opts.ingest_min_dirty)?;
         fault::check_write()?;
         let cp = rocksdb::checkpoint::Checkpoint::new(&self.db)?;
         cp.create_checkpoint(dir)?;
