@@ -2,6 +2,8 @@ package io.ferrostate.flink.nativ;
 
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.core.memory.DataInputView;
+import org.apache.flink.core.memory.MemorySegment;
+import org.apache.flink.core.memory.MemorySegmentFactory;
 
 import java.io.EOFException;
 import java.io.IOException;
@@ -15,6 +17,10 @@ import java.nio.ByteBuffer;
 @Internal
 public final class DirectInputView implements DataInputView {
     private ByteBuffer buffer;
+
+    /** {@link #buffer} as a memory segment when it is direct (bulk reads without a duplicate). */
+    private MemorySegment segment;
+
     private int position;
     private int limit;
 
@@ -22,7 +28,13 @@ public final class DirectInputView implements DataInputView {
 
     /** Reads {@code [offset, offset + length)} of {@code buffer}. */
     public DirectInputView reset(ByteBuffer buffer, int offset, int length) {
-        this.buffer = buffer;
+        if (buffer != this.buffer) {
+            this.buffer = buffer;
+            this.segment =
+                    buffer != null && buffer.isDirect() && buffer.capacity() > 0
+                            ? MemorySegmentFactory.wrapOffHeapMemory(buffer)
+                            : null;
+        }
         this.position = offset;
         this.limit = offset + length;
         return this;
@@ -62,9 +74,17 @@ public final class DirectInputView implements DataInputView {
     @Override
     public void readFully(byte[] b, int off, int len) throws IOException {
         int p = take(len);
-        ByteBuffer dup = buffer.duplicate();
-        dup.position(p);
-        dup.get(b, off, len);
+        copy(p, b, off, len);
+    }
+
+    private void copy(int at, byte[] b, int off, int len) {
+        if (segment != null) {
+            segment.get(at, b, off, len);
+        } else {
+            ByteBuffer dup = buffer.duplicate();
+            dup.position(at);
+            dup.get(b, off, len);
+        }
     }
 
     @Override
@@ -221,9 +241,7 @@ public final class DirectInputView implements DataInputView {
         if (n <= 0) {
             return -1;
         }
-        ByteBuffer dup = buffer.duplicate();
-        dup.position(position);
-        dup.get(b, off, n);
+        copy(position, b, off, n);
         position += n;
         return n;
     }

@@ -3,6 +3,9 @@ package io.ferrostate.flink.nativ;
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
+import org.apache.flink.core.memory.MemorySegment;
+import org.apache.flink.core.memory.MemorySegmentFactory;
+import org.apache.flink.core.memory.MemorySegmentWritable;
 
 import java.io.IOException;
 import java.io.UTFDataFormatException;
@@ -15,9 +18,13 @@ import java.nio.ByteOrder;
  * register the new address with the native side. A buffer grown past its retention limit (one huge
  * value) goes back to its initial size at the next {@link #clear()}, so the direct memory held
  * between writes stays bounded whatever the largest value was.
+ *
+ * <p>It is a {@link MemorySegmentWritable}, so serializers of binary data (SQL's {@code
+ * BinaryRowData} keys, values and accumulators) copy their memory segments straight into the buffer
+ * instead of through a thread-local byte array.
  */
 @Internal
-public final class DirectOutputView implements DataOutputView {
+public final class DirectOutputView implements DataOutputView, MemorySegmentWritable {
 
     /** Told when the buffer was replaced. */
     public interface GrowthListener {
@@ -25,6 +32,10 @@ public final class DirectOutputView implements DataOutputView {
     }
 
     private ByteBuffer buffer;
+
+    /** {@link #buffer} as a memory segment: bulk copies without a duplicate of the buffer. */
+    private MemorySegment segment;
+
     private int position;
     private final GrowthListener listener;
     private final int initialCapacity;
@@ -40,7 +51,7 @@ public final class DirectOutputView implements DataOutputView {
      * {@code initialCapacity} at the next {@link #clear()}.
      */
     public DirectOutputView(int initialCapacity, int retainedCapacity, GrowthListener listener) {
-        this.buffer = allocate(initialCapacity);
+        setBuffer(allocate(initialCapacity));
         this.listener = listener;
         this.initialCapacity = initialCapacity;
         this.retainedCapacity = retainedCapacity;
@@ -48,6 +59,11 @@ public final class DirectOutputView implements DataOutputView {
 
     static ByteBuffer allocate(int capacity) {
         return ByteBuffer.allocateDirect(Math.max(capacity, 16)).order(ByteOrder.BIG_ENDIAN);
+    }
+
+    private void setBuffer(ByteBuffer buffer) {
+        this.buffer = buffer;
+        this.segment = MemorySegmentFactory.wrapOffHeapMemory(buffer);
     }
 
     public ByteBuffer buffer() {
@@ -68,7 +84,7 @@ public final class DirectOutputView implements DataOutputView {
     public void clear() {
         position = 0;
         if (buffer.capacity() > retainedCapacity) {
-            buffer = allocate(initialCapacity);
+            setBuffer(allocate(initialCapacity));
             if (listener != null) {
                 listener.bufferReplaced(this);
             }
@@ -84,7 +100,7 @@ public final class DirectOutputView implements DataOutputView {
             old.position(0).limit(position);
             bigger.put(old);
             bigger.clear();
-            buffer = bigger;
+            setBuffer(bigger);
             if (listener != null) {
                 listener.bufferReplaced(this);
             }
@@ -113,10 +129,14 @@ public final class DirectOutputView implements DataOutputView {
 
     @Override
     public void write(byte[] b, int off, int len) {
-        int p = reserve(len);
-        ByteBuffer dup = buffer.duplicate();
-        dup.position(p);
-        dup.put(b, off, len);
+        int p = reserve(len); // may replace the buffer: read the field after it
+        segment.put(p, b, off, len);
+    }
+
+    @Override
+    public void write(MemorySegment src, int off, int len) {
+        int p = reserve(len); // may replace the buffer: read the field after it
+        src.copyTo(off, segment, p, len);
     }
 
     /** Copies {@code len} bytes of another direct or heap buffer, from its position. */

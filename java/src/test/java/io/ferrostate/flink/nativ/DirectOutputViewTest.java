@@ -2,10 +2,13 @@ package io.ferrostate.flink.nativ;
 
 import org.apache.flink.api.common.typeutils.base.StringSerializer;
 import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.MemorySegment;
+import org.apache.flink.core.memory.MemorySegmentFactory;
 
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -54,6 +57,45 @@ class DirectOutputViewTest {
         StringSerializer.INSTANCE.serialize(value, out);
         assertThat(StringSerializer.INSTANCE.deserialize(new DataInputDeserializer(copy(out))))
                 .isEqualTo(value);
+    }
+
+    /**
+     * Memory segments on and off the heap (what SQL's binary rows are written as, through {@link
+     * org.apache.flink.core.memory.MemorySegmentWritable}) and byte arrays land whole, from any
+     * offset, while the buffer grows; a {@link DirectInputView} over the buffer reads them back.
+     */
+    @Test
+    void segmentsAndArraysLandWholeWhileTheBufferGrows() throws Exception {
+        byte[] pattern = new byte[300];
+        for (int i = 0; i < pattern.length; i++) {
+            pattern[i] = (byte) (i * 7 + 1);
+        }
+        MemorySegment onHeap = MemorySegmentFactory.wrap(pattern);
+        MemorySegment offHeap = MemorySegmentFactory.allocateUnpooledOffHeapMemory(300);
+        offHeap.put(0, pattern, 0, pattern.length);
+        AtomicInteger replaced = new AtomicInteger();
+        DirectOutputView out = new DirectOutputView(16, v -> replaced.incrementAndGet());
+        for (int i = 0; i < 50; i++) {
+            int off = i % 7;
+            int len = i * 5;
+            out.write(onHeap, off, len);
+            out.write(offHeap, off, len);
+            out.write(pattern, off, len);
+        }
+        assertThat(replaced.get()).isPositive();
+        DirectInputView in = new DirectInputView().reset(out.buffer(), 0, out.position());
+        for (int i = 0; i < 50; i++) {
+            int off = i % 7;
+            int len = i * 5;
+            byte[] want = Arrays.copyOfRange(pattern, off, off + len);
+            for (int part = 0; part < 3; part++) {
+                byte[] got = new byte[len];
+                in.readFully(got);
+                assertThat(got).isEqualTo(want);
+            }
+        }
+        assertThat(in.available()).isZero();
+        assertThat(in.read(new byte[1], 0, 1)).isEqualTo(-1);
     }
 
     private static byte[] copy(DirectOutputView out) {
