@@ -402,8 +402,9 @@ impl HotTable {
     pub fn set_absent(&mut self, key: &[u8], dirty: bool) {
         if dirty {
             self.remove(key, None);
-        } else {
-            // A read found nothing in RocksDB.
+        } else if !self.complete {
+            // A read found nothing in RocksDB. (A complete table is never read past: a miss in
+            // it says "absent" already, and a slot of it is newer than RocksDB.)
             self.upsert(key, false, None, |slot| {
                 slot.val = IBytes::EMPTY;
                 slot.set_kind(ABSENT);
@@ -456,7 +457,7 @@ impl HotTable {
             Err(_) if self.complete => return,
             Err(_) => {}
         }
-        self.upsert(key, true, prefix_len, |slot| {
+        self.upsert_hashed(hash, key, true, prefix_len, |slot| {
             slot.val = IBytes::EMPTY;
             slot.set_kind(ABSENT);
         });
@@ -605,7 +606,18 @@ impl HotTable {
         prefix_len: Option<usize>,
         f: impl FnOnce(&mut Slot),
     ) {
-        let hash = self.hash(key);
+        self.upsert_hashed(self.hash(key), key, dirty, prefix_len, f);
+    }
+
+    /// [`HotTable::upsert`] of a key whose hash the caller has.
+    fn upsert_hashed(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        dirty: bool,
+        prefix_len: Option<usize>,
+        f: impl FnOnce(&mut Slot),
+    ) {
         let map = match prefix_len {
             Some(p) if p <= key.len() && p < NO_MAP as usize => p as u16,
             _ => NO_MAP,
