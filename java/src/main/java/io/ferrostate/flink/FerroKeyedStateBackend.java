@@ -154,6 +154,11 @@ public class FerroKeyedStateBackend<K> extends KeyedBackendBase<K>
     /** Timer queues in the native store ({@link FerroStateOptions#TIMER_SERVICE_FACTORY}). */
     private final FerroTimerQueues timerQueues;
 
+    /** The key last given to {@link #setCurrentKey}, and the key group Flink computed for it. */
+    @Nullable private Object hashedKey;
+
+    private int hashedKeyGroup;
+
     /** New timer queues go to the native store (NATIVE) rather than the heap (HEAP). */
     private final boolean nativeTimers;
 
@@ -224,7 +229,7 @@ public class FerroKeyedStateBackend<K> extends KeyedBackendBase<K>
                         keyBuilder::writeRaw,
                         keyGroupPrefixBytes,
                         keyContext.getKeyGroupRange(),
-                        keyContext.getNumberOfKeyGroups(),
+                        this::keyGroupOf,
                         queues.inStore(),
                         queues.timerHeapBuffer());
         this.nativeTimers = queues.nativeTimers();
@@ -316,7 +321,21 @@ public class FerroKeyedStateBackend<K> extends KeyedBackendBase<K>
     public void setCurrentKey(K newKey) {
         // Flink's key context rejects keys outside this backend's key groups.
         super.setCurrentKey(newKey);
-        onKeySelected(newKey, getCurrentKeyGroupIndex());
+        hashedKey = newKey;
+        hashedKeyGroup = getCurrentKeyGroupIndex();
+        onKeySelected(newKey, hashedKeyGroup);
+    }
+
+    /**
+     * The key group of {@code key}, for the native timer queues: the one Flink computed from it in
+     * {@link #setCurrentKey} when it is that key object (the timer service registers and deletes
+     * timers under the current key), else computed here. Only {@code setCurrentKey} records it: a
+     * key group set with the key by other means is not checked against the key.
+     */
+    private int keyGroupOf(Object key) {
+        return key == hashedKey
+                ? hashedKeyGroup
+                : KeyGroupRangeAssignment.assignToKeyGroup(key, getNumberOfKeyGroups());
     }
 
     @Override

@@ -16,7 +16,6 @@ import org.apache.flink.runtime.state.KeyedStateHandle;
 import org.apache.flink.runtime.state.StateBackend;
 import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueSet;
-import org.apache.flink.runtime.state.heap.KeyGroupPartitionedPriorityQueue;
 import org.apache.flink.streaming.api.operators.TimerHeapInternalTimer;
 import org.apache.flink.streaming.api.operators.TimerSerializer;
 import org.apache.flink.types.StringValue;
@@ -151,7 +150,7 @@ class NativeTimersTest {
     @Test
     void nativeTimersAreTheDefaultAndHeapTimersAnOption() throws Exception {
         assertThat(queue(backend(new FerroStateBackend(false), all(), List.of())))
-                .isInstanceOf(KeyGroupPartitionedPriorityQueue.class);
+                .isInstanceOf(io.ferrostate.flink.timers.FerroTimerQueue.class);
         assertThat(queue(backend(ferro(false, TimerServiceFactory.HEAP), all(), List.of())))
                 .isInstanceOf(HeapPriorityQueueSet.class);
     }
@@ -606,6 +605,65 @@ class NativeTimersTest {
             }
             assertThat(union).as("incremental=" + incremental).isEqualTo(all);
         }
+    }
+
+    /**
+     * The queue takes a timer's key group from the backend when the timer's key is the object last
+     * given to {@code setCurrentKey}, and hashes the key otherwise: timers under the current key,
+     * under an equal key object, and under the current key after its key group was set by other
+     * means all land in the key group their key hashes to, and leave in order.
+     */
+    @Test
+    void timersUnderTheCurrentKeyLandInTheKeyGroupOfTheirKey() throws Exception {
+        AbstractKeyedStateBackend<Integer> b =
+                backend(new FerroStateBackend(false), all(), List.of());
+        KeyGroupedInternalPriorityQueue<TimerHeapInternalTimer<Integer, Long>> q = queue(b);
+        TreeSet<TimerHeapInternalTimer<Integer, Long>> model = new TreeSet<>(ORDER);
+        Random r = new Random(11);
+        for (int i = 0; i < 3000; i++) {
+            // Above Integer's cache: an equal key is another object.
+            Integer key = 1000 + r.nextInt(400);
+            b.setCurrentKey(key);
+            Integer keyOfTimer = key;
+            switch (i % 3) {
+                case 0:
+                    break;
+                case 1:
+                    keyOfTimer = Integer.valueOf(key.intValue());
+                    assertThat(keyOfTimer).isNotSameAs(key);
+                    break;
+                default:
+                    b.setCurrentKeyGroupIndex(
+                            (org.apache.flink.runtime.state.KeyGroupRangeAssignment
+                                                    .assignToKeyGroup(key, 128)
+                                            + 1)
+                                    % 128);
+            }
+            TimerHeapInternalTimer<Integer, Long> t =
+                    new TimerHeapInternalTimer<>(r.nextInt(5000), keyOfTimer, (long) r.nextInt(3));
+            long firstBefore = firstTimestamp(model);
+            boolean added = model.add(t);
+            assertHeadChange(q.add(t), added, t, firstBefore, firstBefore);
+            if (r.nextInt(4) == 0) {
+                // A timer deleted under its key, the current one.
+                long first = firstTimestamp(model);
+                TimerHeapInternalTimer<Integer, Long> gone = model.pollFirst();
+                b.setCurrentKey(gone.getKey());
+                assertHeadChange(q.remove(gone), true, gone, firstTimestamp(model), first);
+            }
+        }
+        for (int kg = 0; kg < 128; kg++) {
+            Set<TimerHeapInternalTimer<Integer, Long>> expected = new HashSet<>();
+            for (TimerHeapInternalTimer<Integer, Long> t : model) {
+                if (org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignToKeyGroup(
+                                t.getKey(), 128)
+                        == kg) {
+                    expected.add(t);
+                }
+            }
+            assertThat(q.getSubsetForKeyGroup(kg)).as("key group %s", kg).isEqualTo(expected);
+        }
+        assertThat(timestamps(drain(q))).isEqualTo(timestamps(new ArrayList<>(model)));
     }
 
     private static org.apache.flink.api.common.state.ValueState<Long> value(

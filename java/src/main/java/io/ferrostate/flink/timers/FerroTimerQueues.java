@@ -10,7 +10,6 @@ import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.runtime.state.CompositeKeySerializationUtils;
-import org.apache.flink.runtime.state.KeyExtractorFunction;
 import org.apache.flink.runtime.state.KeyGroupRange;
 import org.apache.flink.runtime.state.KeyGroupedInternalPriorityQueue;
 import org.apache.flink.runtime.state.Keyed;
@@ -18,7 +17,6 @@ import org.apache.flink.runtime.state.PriorityComparable;
 import org.apache.flink.runtime.state.PriorityComparator;
 import org.apache.flink.runtime.state.RegisteredPriorityQueueStateBackendMetaInfo;
 import org.apache.flink.runtime.state.heap.HeapPriorityQueueElement;
-import org.apache.flink.runtime.state.heap.KeyGroupPartitionedPriorityQueue;
 import org.apache.flink.util.CloseableIterator;
 import org.apache.flink.util.FlinkRuntimeException;
 import org.apache.flink.util.StateMigrationException;
@@ -34,11 +32,11 @@ import java.util.function.Consumer;
 
 /**
  * The timer queues a keyed backend keeps in its native store ({@code
- * state.backend.ferrostate.timer-service.factory: NATIVE}). Each queue is Flink's {@link
- * KeyGroupPartitionedPriorityQueue} over one {@link FerroQueueSet} per key group; the elements live
- * in the store ({@link NativeQueue}), and each key-group set keeps on the heap only its earliest
- * stored elements and a bounded number of new ones not written yet (written back before every
- * snapshot). All of it runs on the task thread, as the keyed state does.
+ * state.backend.ferrostate.timer-service.factory: NATIVE}). Each queue is a {@link FerroTimerQueue}
+ * over one {@link FerroQueueSet} per key group; the elements live in the store ({@link
+ * NativeQueue}), and each key-group set keeps on the heap only its earliest stored elements and a
+ * bounded number of new ones not written yet (written back before every snapshot). All of it runs
+ * on the task thread, as the keyed state does.
  */
 @Internal
 public final class FerroTimerQueues {
@@ -61,7 +59,7 @@ public final class FerroTimerQueues {
     private final Consumer<byte[]> rawKeys;
     private final int prefixBytes;
     private final KeyGroupRange keyGroupRange;
-    private final int numberOfKeyGroups;
+    private final FerroTimerQueue.KeyGroups keyGroups;
     private final LinkedHashMap<String, NativeQueue<?>> queues;
     private final DataOutputSerializer out = new DataOutputSerializer(64);
     private final DataInputDeserializer in = new DataInputDeserializer();
@@ -70,6 +68,7 @@ public final class FerroTimerQueues {
     /**
      * @param rawKeys writes a whole key into the store's key buffer (the keyed backend's key
      *     builder, which then rebuilds the current key at the next state access)
+     * @param keyGroups the key group of a timer's key (the backend knows its current key's)
      * @param queues the queues restored from snapshots, by name; registrations are added to it
      * @param heapBuffer fresh elements (added, not yet written to the store) one queue holds on the
      *     heap, over all its key groups ({@code timer-service.heap-buffer})
@@ -79,14 +78,14 @@ public final class FerroTimerQueues {
             Consumer<byte[]> rawKeys,
             int prefixBytes,
             KeyGroupRange keyGroupRange,
-            int numberOfKeyGroups,
+            FerroTimerQueue.KeyGroups keyGroups,
             LinkedHashMap<String, NativeQueue<?>> queues,
             int heapBuffer) {
         this.store = store;
         this.rawKeys = rawKeys;
         this.prefixBytes = prefixBytes;
         this.keyGroupRange = keyGroupRange;
-        this.numberOfKeyGroups = numberOfKeyGroups;
+        this.keyGroups = keyGroups;
         this.queues = queues;
         this.freshLimit =
                 Math.max(MIN_FRESH, heapBuffer / Math.max(1, keyGroupRange.getNumberOfKeyGroups()));
@@ -166,16 +165,15 @@ public final class FerroTimerQueues {
         }
         if (q.queue == null) {
             NativeQueue<T> queue = q;
-            KeyGroupPartitionedPriorityQueue.PartitionQueueSetFactory<T, FerroQueueSet<T>> sets =
-                    (keyGroup, numKeyGroups, keyExtractor, comparator) ->
-                            new FerroQueueSet<>(this, queue, keyGroup, comparator);
-            KeyExtractorFunction<T> keys = KeyExtractorFunction.forKeyedObjects();
             PriorityComparator<T> order = PriorityComparator.forPriorityComparableObjects();
             q.queue =
-                    new KeyGroupPartitionedPriorityQueue<>(
-                            keys, order, sets, keyGroupRange, numberOfKeyGroups);
+                    new FerroTimerQueue<>(
+                            keyGroups,
+                            keyGroupRange,
+                            order,
+                            keyGroup -> new FerroQueueSet<>(this, queue, keyGroup, order));
         }
-        return q.queue;
+        return (FerroTimerQueue<T>) q.queue;
     }
 
     private static <T> RegisteredPriorityQueueStateBackendMetaInfo<T> metaInfo(

@@ -4,7 +4,6 @@ import io.ferrostate.flink.nativ.NativeStore;
 
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.runtime.state.RegisteredPriorityQueueStateBackendMetaInfo;
-import org.apache.flink.runtime.state.heap.KeyGroupPartitionedPriorityQueue;
 import org.apache.flink.runtime.state.metainfo.StateMetaInfoSnapshot;
 
 import javax.annotation.Nullable;
@@ -28,7 +27,7 @@ public final class NativeQueue<T> {
     final List<FerroQueueSet<?>> sets = new ArrayList<>();
 
     /** The queue handed to the operator; created at the first registration after a restore. */
-    @Nullable KeyGroupPartitionedPriorityQueue<T, ?> queue;
+    @Nullable FerroTimerQueue<?> queue;
 
     NativeQueue(
             int stateId,
