@@ -154,6 +154,9 @@ pub struct HotTable {
     members_head: hashbrown::HashMap<u64, u32, Hasher>,
     member_hash: Vec<u64>,
     member_next: Vec<u32>,
+    /// Indexes of `member_hash` that no chain holds (unlinked by [`HotTable::unlink_member`]),
+    /// for the next members.
+    free_members: Vec<u32>,
     /// Some value was written without a map prefix: maps cannot be listed from `members`.
     unmapped: bool,
 }
@@ -166,6 +169,9 @@ const SCAN_FLUSH_RATIO: usize = 16;
 const NO_PREFIX: u32 = u32::MAX;
 /// In `next_in_map`: the end of a chain.
 const NIL: u32 = u32::MAX;
+/// How far down its map's chain a map entry that left the table is looked for, to be
+/// unlinked (see [`HotTable::unlink_member`]).
+const UNLINK_REACH: usize = 4;
 
 impl Default for HotTable {
     fn default() -> Self {
@@ -192,6 +198,7 @@ impl HotTable {
             members_head: hashbrown::HashMap::with_hasher(Hasher::with_seed(0x5eed_f0e5)),
             member_hash: Vec::new(),
             member_next: Vec::new(),
+            free_members: Vec::new(),
             unmapped: false,
         }
     }
@@ -210,6 +217,7 @@ impl HotTable {
             self.members_head = hashbrown::HashMap::with_hasher(Hasher::with_seed(0x5eed_f0e5));
             self.member_hash = Vec::new();
             self.member_next = Vec::new();
+            self.free_members = Vec::new();
         }
     }
 
@@ -222,15 +230,57 @@ impl HotTable {
             self.set_incomplete();
             return;
         }
-        if self.member_hash.len() > 2 * self.table.len() + 1024 {
+        if self.member_hash.len() - self.free_members.len() > 2 * self.table.len() + 1024 {
             // Entries that left the table (cleared maps, written-back removals) pile up.
             self.rebuild_members();
         }
         let h = self.hash(&key[..map as usize]);
-        let i = self.member_hash.len() as u32;
+        let i = match self.free_members.pop() {
+            Some(i) => i,
+            None => {
+                self.member_hash.push(0);
+                self.member_next.push(NIL);
+                self.member_hash.len() as u32 - 1
+            }
+        };
         let prev = self.members_head.insert(h, i).unwrap_or(NIL);
-        self.member_hash.push(key_hash);
-        self.member_next.push(prev);
+        self.member_hash[i as usize] = key_hash;
+        self.member_next[i as usize] = prev;
+    }
+
+    /// Takes a map entry slot that left a complete table off its map's chain, when it is among
+    /// the chain's first [`UNLINK_REACH`] (a map whose entry is replaced by another at every
+    /// event, as a session window's is, removes the one it added last). Otherwise it stays
+    /// listed until the next rebuild: `map_entries` skips entries that left, at the cost of a
+    /// probe each.
+    fn unlink_member(&mut self, key: &[u8], map: u16, key_hash: u64) {
+        if !self.complete || map == NO_MAP {
+            return;
+        }
+        let h = self.hash(&key[..map as usize]);
+        let Some(&head) = self.members_head.get(&h) else {
+            return;
+        };
+        let (mut prev, mut at) = (NIL, head);
+        for _ in 0..UNLINK_REACH {
+            if at == NIL {
+                return;
+            }
+            let i = at as usize;
+            let next = self.member_next[i];
+            if self.member_hash[i] == key_hash {
+                if prev != NIL {
+                    self.member_next[prev as usize] = next;
+                } else if next != NIL {
+                    self.members_head.insert(h, next);
+                } else {
+                    self.members_head.remove(&h);
+                }
+                self.free_members.push(at);
+                return;
+            }
+            (prev, at) = (at, next);
+        }
     }
 
     /// Lists every map entry slot of the table again, and nothing else.
@@ -238,6 +288,7 @@ impl HotTable {
         self.members_head.clear();
         self.member_hash.clear();
         self.member_next.clear();
+        self.free_members.clear();
         for slot in self.table.iter() {
             if slot.map != NO_MAP {
                 let key = slot.key.as_slice();
@@ -341,6 +392,7 @@ impl HotTable {
             + self.by_prefix.capacity() * (std::mem::size_of::<(u64, u32)>() + 1)
             + self.member_hash.capacity() * 8
             + self.member_next.capacity() * 4
+            + self.free_members.capacity() * 4
             + self.members_head.capacity() * (std::mem::size_of::<(u64, u32)>() + 1)
     }
 
@@ -442,6 +494,7 @@ impl HotTable {
                 if self.complete {
                     let (slot, _) = entry.remove();
                     self.heap_bytes -= slot.heap_bytes();
+                    self.unlink_member(slot.key.as_slice(), slot.map, hash);
                 } else {
                     let slot = entry.into_mut();
                     self.heap_bytes -= slot.val.heap_bytes();
@@ -1152,6 +1205,49 @@ mod tests {
         t.evict(usize::MAX);
         assert!(!t.is_complete());
         assert!(!t.map_entries(b"A1", 10, &mut out));
+    }
+
+    /// A map whose entry is replaced at every event (a session window's: remove the old window,
+    /// put the merged one) keeps a chain as long as the map, and its indexes are used again: a
+    /// whole listing never falls back for a chain of entries that left, and nothing piles up
+    /// until a rebuild. An entry that left from deeper than the unlink reach stays listed, and
+    /// is skipped.
+    #[test]
+    fn a_map_whose_entry_is_replaced_at_every_event_keeps_a_short_chain() {
+        let mut t = HotTable::new();
+        let mut out = Vec::new();
+        t.set_entry(b"B1w", 2, b"other map");
+        t.set_entry(b"A1\x00\x00", 2, b"0");
+        for i in 1u16..5000 {
+            let (old, new) = ((i - 1).to_be_bytes(), i.to_be_bytes());
+            t.remove_entry(&[b"A1".as_slice(), &old].concat(), 2);
+            t.set_entry(&[b"A1".as_slice(), &new].concat(), 2, &new);
+            assert!(t.map_entries(b"A1", 1, &mut out), "event {i}");
+            assert_eq!(out.len(), 1);
+            assert_eq!(out[0].1.as_ref().map(|v| v.as_slice()), Some(&new[..]));
+        }
+        assert_eq!(t.member_hash.len() - t.free_members.len(), 2);
+        assert!(t.member_hash.len() <= 3);
+        assert!(t.map_entries(b"B1", 1, &mut out));
+        assert_eq!(show(out[0].0.as_slice()), "B1w");
+
+        // Ten entries, the oldest removed: beyond the reach, it stays listed and is skipped.
+        for i in 0u8..10 {
+            t.set_entry(&[b"C1".as_slice(), &[i]].concat(), 2, &[i]);
+        }
+        t.remove_entry(b"C1\x00", 2);
+        t.remove_entry(b"C1\x09", 2);
+        assert!(t.map_entries(b"C1", 100, &mut out));
+        let values: Vec<u8> = out
+            .iter()
+            .map(|(_, v)| v.as_ref().unwrap().as_slice()[0])
+            .collect();
+        assert_eq!(values, (1u8..9).collect::<Vec<_>>());
+        assert!(
+            !t.map_entries(b"C1", 8, &mut out),
+            "the oldest is still listed"
+        );
+        assert!(t.map_entries(b"C1", 9, &mut out));
     }
 
     #[test]
