@@ -101,7 +101,12 @@ public final class FerroTimerQueue<T extends HeapPriorityQueueElement & Keyed<?>
         return first == null ? null : first.peek();
     }
 
-    /** Adds {@code toAdd}; true when it is now the queue's first element. */
+    /**
+     * Adds {@code toAdd}; true when it is now the queue's first element. Its set says whether it
+     * became that set's first, and the set then leads the queue exactly when the element does:
+     * equal elements have equal keys, so the queue's first element can equal it only in its own
+     * set. (Asking the queue for its first element and comparing would read two heads again.)
+     */
     @Override
     public boolean add(@Nonnull T toAdd) {
         FerroQueueSet<T> set = setOf(toAdd);
@@ -109,19 +114,22 @@ public final class FerroTimerQueue<T extends HeapPriorityQueueElement & Keyed<?>
             return false;
         }
         byHead.adjustModifiedElement(set);
-        return toAdd.equals(peek());
+        return byHead.peek() == set;
     }
 
-    /** Removes {@code toRemove}; true when it was the queue's first element. */
+    /**
+     * Removes {@code toRemove}; true when it was the queue's first element: when it was its set's
+     * first (the set's answer) and that set led the queue (as in {@link #add}).
+     */
     @Override
     public boolean remove(@Nonnull T toRemove) {
         FerroQueueSet<T> set = setOf(toRemove);
-        T oldHead = peek();
+        boolean setLed = byHead.peek() == set;
         if (!set.remove(toRemove)) {
             return false;
         }
         byHead.adjustModifiedElement(set);
-        return toRemove.equals(oldHead);
+        return setLed;
     }
 
     @Override
