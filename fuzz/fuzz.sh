@@ -9,6 +9,8 @@
 #   fuzz/fuzz.sh smoke [SECONDS]               every target briefly (what `make test` runs);
 #                                              skips, saying so, without a nightly toolchain
 #   fuzz/fuzz.sh replay TARGET FILE...         run a target on inputs (a crash, a corpus file)
+#   fuzz/fuzz.sh keep TARGET                   merge into the committed corpus the inputs of the
+#                                              grown one that add coverage (to commit them)
 #   fuzz/fuzz.sh seeds                         write the seed corpora into fuzz/corpus/
 #   fuzz/fuzz.sh list                          the targets
 #
@@ -153,6 +155,18 @@ case "$cmd" in
     for f in "$@"; do files+=("$(cd "$(dirname "$f")" && pwd)/$(basename "$f")"); done
     cargo_fuzz run -s "$sanitizer" --target-dir "$fuzz_target" "$t" "${files[@]}"
     ;;
+  keep)
+    [ $# -eq 2 ] || { echo "usage: fuzz/fuzz.sh keep TARGET"; exit 2; }
+    have_toolchain
+    setup_env
+    t=$2
+    before=$(ls "$here/corpus/$t" | wc -l)
+    # libFuzzer's merge: an input of the grown corpus joins the first directory when it
+    # reaches a feature (edge, counter bucket, comparison) none of that directory's reach.
+    cargo_fuzz run -s "$sanitizer" --target-dir "$fuzz_target" "$t" "$here/corpus/$t" "$work/corpus/$t" -- \
+      -merge=1 -timeout=60 -rss_limit_mb=4096 >"$work/logs/$t-keep.log" 2>&1
+    say "$t: $(($(ls "$here/corpus/$t" | wc -l) - before)) inputs of $work/corpus/$t joined corpus/$t"
+    ;;
   all)
     have_toolchain
     setup_env
@@ -175,7 +189,7 @@ case "$cmd" in
     run_all "${2:-10}" "fuzz smoke"
     ;;
   *)
-    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
