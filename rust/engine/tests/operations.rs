@@ -357,6 +357,68 @@ fn a_batch_of_map_entries_is_written_as_one_call_and_a_damaged_one_is_an_error()
     assert!(s.put_entries(st, &prefix, &huge).is_err());
 }
 
+/// A `putAll` batch of `entries` (user key, value), as `FerroMapState#putAll` writes it.
+fn entry_batch(entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+    let mut batch = Vec::new();
+    for (k, v) in entries {
+        batch.extend_from_slice(&(k.len() as u32).to_be_bytes());
+        batch.extend_from_slice(k);
+        batch.extend_from_slice(&(v.len() as u32).to_be_bytes());
+        batch.extend_from_slice(v);
+    }
+    batch
+}
+
+#[test]
+fn a_long_batch_of_map_entries_is_written_whole_and_up_to_its_damage() {
+    // Longer than the 16 entries put_entries brings into the caches at once, with a user key
+    // given twice (the later value wins, as with two puts) and values the hot tier keeps and
+    // one it does not (over its largest hot value).
+    let (_dir, mut s) = store(16 << 20);
+    let st = s.register_state("m", StateKind::Map).unwrap();
+    let prefix = key(2, 9);
+    let mut entries: Vec<(Vec<u8>, Vec<u8>)> = (0..40u32)
+        .map(|i| (i.to_be_bytes().to_vec(), vec![i as u8; 1 + i as usize % 5]))
+        .collect();
+    entries[21] = (7u32.to_be_bytes().to_vec(), b"again".to_vec());
+    entries[30].1 = vec![3; 70 * 1024];
+    assert_eq!(
+        s.put_entries(st, &prefix, &entry_batch(&entries)).unwrap(),
+        40
+    );
+    let mut model = BTreeMap::new();
+    for (k, v) in &entries {
+        model.insert(key_with(&prefix, k), v.clone());
+    }
+    assert_eq!(
+        model[&key_with(&prefix, &7u32.to_be_bytes())],
+        b"again".to_vec()
+    );
+    let all: BTreeMap<_, _> = scan_map_all(&mut s, st, &prefix, 7).into_iter().collect();
+    assert_eq!(all, model);
+    for (k, v) in &model {
+        assert_eq!(get(&mut s, st, k).as_ref(), Some(v));
+    }
+
+    // Damage in the second group of 16: the 20 entries before it stay written, none after.
+    let other = key(3, 9);
+    let fresh: Vec<(Vec<u8>, Vec<u8>)> = (0..40u32)
+        .map(|i| (i.to_be_bytes().to_vec(), vec![9, i as u8]))
+        .collect();
+    let mut batch = entry_batch(&fresh[..20]);
+    let whole = batch.len();
+    batch.extend_from_slice(&entry_batch(&fresh[20..]));
+    batch[whole..whole + 4].copy_from_slice(&u32::MAX.to_be_bytes());
+    let err = s.put_entries(st, &other, &batch).unwrap_err();
+    assert!(err.to_string().contains("map entry batch"), "{err}");
+    let written = scan_map_all(&mut s, st, &other, 5);
+    let expected: Vec<_> = fresh[..20]
+        .iter()
+        .map(|(k, v)| (key_with(&other, k), v.clone()))
+        .collect();
+    assert_eq!(written, expected);
+}
+
 /// Every entry of one map, read in batches of `batch` entries as the JNI iterator does.
 fn scan_map_all(
     s: &mut ferrostate_engine::Store,

@@ -8,6 +8,10 @@ use crate::error::{Error, Result};
 use crate::fault;
 use crate::hot::SlotRef;
 
+/// Entries of a map batch ([`Store::put_entries`]) whose slots are brought into the caches
+/// together ([`crate::hot::HotTable::warm`]) before they are written.
+const WARM_BATCH: usize = 16;
+
 /// The first length-prefixed field of `bytes` (4-byte big-endian length) and what follows it.
 fn split_field(bytes: &[u8]) -> Result<(&[u8], &[u8])> {
     let damaged = |detail: String| Error::Corrupt {
@@ -262,31 +266,47 @@ impl Store {
     /// the value (what a `MapState.putAll` sends in one call). Returns the entries written; a
     /// malformed batch is an error, and the entries before the damage stay written.
     pub fn put_entries(&mut self, state: u32, prefix: &[u8], batch: &[u8]) -> Result<usize> {
-        let mut key = std::mem::take(&mut self.entry_key);
+        let mut keys = std::mem::take(&mut self.entry_keys);
         let mut rest = batch;
         let mut n = 0;
-        let result = loop {
+        let result = 'batch: loop {
             if rest.is_empty() {
                 break Ok(n);
             }
-            let (user_key, after) = match split_field(rest) {
-                Ok(x) => x,
-                Err(e) => break Err(e),
-            };
-            let (value, after) = match split_field(after) {
-                Ok(x) => x,
-                Err(e) => break Err(e),
-            };
-            rest = after;
-            key.clear();
-            key.extend_from_slice(prefix);
-            key.extend_from_slice(user_key);
-            if let Err(e) = self.put_entry(state, &key, prefix.len(), value) {
+            // Up to WARM_BATCH entries at a time: their slots are brought into the caches
+            // together, then the entries are written one by one.
+            keys.clear();
+            let mut values: [&[u8]; WARM_BATCH] = [&[]; WARM_BATCH];
+            let mut damage = None;
+            while keys.len() < WARM_BATCH && !rest.is_empty() {
+                match split_field(rest).and_then(|(k, after)| Ok((k, split_field(after)?))) {
+                    Ok((user_key, (value, after))) => {
+                        values[keys.len()] = value;
+                        keys.push(prefix, user_key);
+                        rest = after;
+                    }
+                    Err(e) => {
+                        damage = Some(e);
+                        break;
+                    }
+                }
+            }
+            if keys.len() > 1 {
+                if let Ok(st) = self.state(state) {
+                    st.hot.warm(&mut keys);
+                }
+            }
+            for (i, value) in values[..keys.len()].iter().enumerate() {
+                if let Err(e) = self.put_entry(state, keys.key(i), prefix.len(), value) {
+                    break 'batch Err(e);
+                }
+                n += 1;
+            }
+            if let Some(e) = damage {
                 break Err(e);
             }
-            n += 1;
         };
-        self.entry_key = key;
+        self.entry_keys = keys;
         result
     }
 

@@ -31,7 +31,7 @@ pub use scan::{prefix_successor, ScanStart};
 
 use crate::bytes::IBytes;
 use crate::error::{Error, Result};
-use crate::hot::HotTable;
+use crate::hot::{HotTable, KeyBatch};
 use crate::ttl::TtlCell;
 use options::{cf_options, db_options};
 use registry::Origin;
@@ -65,8 +65,8 @@ pub struct Store {
     stats: StoreStats,
     /// Reused by [`Store::scan_map`] for a map's changed entries.
     map_changes: Vec<(IBytes, Option<IBytes>)>,
-    /// Reused by [`Store::put_entries`] for each entry's whole key.
-    entry_key: Vec<u8>,
+    /// Reused by [`Store::put_entries`] for its entries' whole keys.
+    entry_keys: KeyBatch,
     /// Adds and removes of sorted sets (timers) not yet written to RocksDB ([`sets`]).
     set_batch: rocksdb::WriteBatch,
 }
@@ -126,7 +126,7 @@ impl Store {
             published: 0,
             stats: StoreStats::default(),
             map_changes: Vec::new(),
-            entry_key: Vec::new(),
+            entry_keys: KeyBatch::default(),
             set_batch: rocksdb::WriteBatch::default(),
         })
     }
