@@ -1,9 +1,9 @@
 //! The floor of a state access in Rust alone: hot-tier lookups of 500,000 short keys (the
 //! shape of Flink's state benchmarks), a hash map of the same keys for comparison, a
 //! RocksDB point read (the cold path), and the listing of one 10-entry map among 500,000
-//! (what a MapState iteration asks of a complete hot tier); and 64 cold reads one by one
-//! against one batched `get_many` of the same keys (what Flink 2's asynchronous state
-//! executor sends per run of reads).
+//! (what a MapState iteration asks of a complete hot tier) or its emptiness (`isEmpty`); and
+//! 64 cold reads one by one against one batched `get_many` of the same keys (what Flink 2's
+//! asynchronous state executor sends per run of reads).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use ferrostate_engine::hot::HotTable;
@@ -100,6 +100,12 @@ fn map_listing(c: &mut Criterion) {
             n = (n + 1) & 0xffff;
             assert!(hot.map_entries(&composite(probes[n]), 1024, &mut out));
             black_box(out.len())
+        })
+    });
+    c.bench_function("hot_tier_map_is_empty_10_of_5m", |b| {
+        b.iter(|| {
+            n = (n + 1) & 0xffff;
+            black_box(hot.map_is_empty(&composite(probes[n]), 1024))
         })
     });
 }

@@ -104,6 +104,14 @@ impl Slot {
     pub fn key(&self) -> &[u8] {
         self.key.as_slice()
     }
+
+    /// True when the slot is an entry of the map `prefix` that holds a value: its key extends
+    /// the prefix by a user key (its map length says so).
+    fn holds_entry_of(&self, prefix: &[u8]) -> bool {
+        self.map as usize == prefix.len()
+            && self.kind() == PRESENT
+            && self.key.as_slice().starts_with(prefix)
+    }
 }
 
 /// A write that must reach RocksDB when the table is flushed.
@@ -189,9 +197,10 @@ pub struct HotTable {
     /// No entry of the state exists only in RocksDB (see the module documentation).
     complete: bool,
     /// While complete, every map entry slot by map: per hash of a map's prefix, the head of a
-    /// chain through `member_next`; `member_hash` holds each entry's key hash (an entry may be
-    /// listed twice or be gone; a hash may cover several maps).
-    members_head: hashbrown::HashMap<u64, u32, Hasher>,
+    /// chain through `member_next` and the head's key hash (a lookup of the map's first entry
+    /// then need not wait for the chain); `member_hash` holds each entry's key hash (an entry
+    /// may be listed twice or be gone; a hash may cover several maps).
+    members_head: hashbrown::HashMap<u64, Member, Hasher>,
     member_hash: Vec<u64>,
     member_next: Vec<u32>,
     /// Indexes of `member_hash` that no chain holds (unlinked by [`HotTable::unlink_member`]),
@@ -204,6 +213,9 @@ pub struct HotTable {
 /// A whole flush finds the dirty slots by a pass over the table, not by looking each listed
 /// key up, once at least one slot in this many is listed dirty.
 const SCAN_FLUSH_RATIO: usize = 16;
+
+/// A chain's head in [`HotTable`]'s `members_head`: its index and key hash.
+type Member = (u32, u64);
 
 /// In `dirty_prefix`: written without a map prefix.
 const NO_PREFIX: u32 = u32::MAX;
@@ -283,7 +295,10 @@ impl HotTable {
                 self.member_hash.len() as u32 - 1
             }
         };
-        let prev = self.members_head.insert(h, i).unwrap_or(NIL);
+        let prev = self
+            .members_head
+            .insert(h, (i, key_hash))
+            .map_or(NIL, |m| m.0);
         self.member_hash[i as usize] = key_hash;
         self.member_next[i as usize] = prev;
     }
@@ -298,7 +313,7 @@ impl HotTable {
             return;
         }
         let h = self.hash(&key[..map as usize]);
-        let Some(&head) = self.members_head.get(&h) else {
+        let Some(&(head, _)) = self.members_head.get(&h) else {
             return;
         };
         let (mut prev, mut at) = (NIL, head);
@@ -312,7 +327,8 @@ impl HotTable {
                 if prev != NIL {
                     self.member_next[prev as usize] = next;
                 } else if next != NIL {
-                    self.members_head.insert(h, next);
+                    self.members_head
+                        .insert(h, (next, self.member_hash[next as usize]));
                 } else {
                     self.members_head.remove(&h);
                 }
@@ -334,8 +350,12 @@ impl HotTable {
                 let key = slot.key.as_slice();
                 let h = self.hasher.hash_one(&key[..slot.map as usize]);
                 let i = self.member_hash.len() as u32;
-                let prev = self.members_head.insert(h, i).unwrap_or(NIL);
-                self.member_hash.push(self.hasher.hash_one(key));
+                let key_hash = self.hasher.hash_one(key);
+                let prev = self
+                    .members_head
+                    .insert(h, (i, key_hash))
+                    .map_or(NIL, |m| m.0);
+                self.member_hash.push(key_hash);
                 self.member_next.push(prev);
             }
         }
@@ -355,44 +375,91 @@ impl HotTable {
         if !self.complete || self.unmapped {
             return false;
         }
-        let mut at = self
-            .members_head
-            .get(&self.hash(prefix))
-            .copied()
-            .unwrap_or(NIL);
-        // The buckets that may hold the map's entries, then their slots, each in a pass of its
-        // own: the loads of one pass do not depend on each other, so the CPU overlaps their
-        // cache misses instead of waiting for one after another (a map's entries lie anywhere
-        // in a table of millions of slots).
+        let (head, head_hash) = self.members_of(prefix);
+        if head == NIL {
+            return true;
+        }
+        // The map's key hashes (its chain lies in a few cache lines; the head's hash comes with
+        // the head, so its lookup need not wait for the chain), the buckets that may hold its
+        // entries, then their slots, each in a pass of its own: the loads of one pass do not
+        // depend on each other, so the CPU overlaps their cache misses instead of waiting for one
+        // after another (a map's entries lie anywhere in a table of millions of slots). A slot
+        // (56 bytes) mostly spans two cache lines: the slot pass reads its key's length (at its
+        // start) and its flags (at its end), so the filter below finds both lines cached.
         let mut buckets: Vec<usize> = Vec::with_capacity(16);
-        let mut listed = 0usize;
-        while at != NIL {
-            let i = at as usize;
-            at = self.member_next[i];
-            listed += 1;
+        buckets.extend(self.table.iter_hash_buckets(head_hash));
+        let mut hashes: Vec<u64> = Vec::with_capacity(16);
+        let mut at = self.member_next[head as usize];
+        let mut listed = 1;
+        loop {
             if listed > limit {
                 return false;
             }
-            buckets.extend(self.table.iter_hash_buckets(self.member_hash[i]));
+            if at == NIL {
+                break;
+            }
+            let i = at as usize;
+            at = self.member_next[i];
+            hashes.push(self.member_hash[i]);
+            listed += 1;
+        }
+        for &hash in &hashes {
+            buckets.extend(self.table.iter_hash_buckets(hash));
         }
         let touched = buckets
             .iter()
             .filter_map(|&b| self.table.get_bucket(b))
-            .fold(0u8, |acc, slot| acc ^ slot.flags);
+            .fold(0u8, |acc, slot| acc ^ slot.flags ^ slot.key.len() as u8);
         std::hint::black_box(touched);
-        // A candidate is one of this map's entries when its key extends the prefix by a user key
-        // (its map length says so); one found under two hashes is listed once, after the sort.
+        // An entry found under two hashes is listed once, after the sort.
         for slot in buckets.iter().filter_map(|&b| self.table.get_bucket(b)) {
-            if slot.map as usize == prefix.len()
-                && slot.kind() == PRESENT
-                && slot.key.as_slice().starts_with(prefix)
-            {
+            if slot.holds_entry_of(prefix) {
                 out.push((slot.key.clone(), Some(slot.val.clone())));
             }
         }
         out.sort_unstable_by(|a, b| a.0.as_slice().cmp(b.0.as_slice()));
         out.dedup_by(|a, b| a.0 == b.0);
         true
+    }
+
+    /// Whether the map `prefix` names (as given to [`HotTable::set_entry`]) holds no value,
+    /// when the table alone can tell (as for [`HotTable::map_entries`]; None otherwise, or when
+    /// more than `limit` entries are listed under the map). Stops at the map's first entry that
+    /// holds a value, where a listing would look up every entry.
+    pub fn map_is_empty(&self, prefix: &[u8], limit: usize) -> Option<bool> {
+        if !self.complete || self.unmapped {
+            return None;
+        }
+        let (mut at, mut hash) = self.members_of(prefix);
+        for _ in 0..limit {
+            if at == NIL {
+                return Some(true);
+            }
+            // Asked for before the lookup, which does not wait for it.
+            let next = self.member_next[at as usize];
+            let mut slots = self.table.iter_hash_buckets(hash);
+            if slots.any(|b| {
+                self.table
+                    .get_bucket(b)
+                    .is_some_and(|s| s.holds_entry_of(prefix))
+            }) {
+                return Some(false);
+            }
+            at = next;
+            if at != NIL {
+                hash = self.member_hash[at as usize];
+            }
+        }
+        (at == NIL).then_some(true)
+    }
+
+    /// The head of the chain of map entry slots listed under the map `prefix` (complete tables)
+    /// and its key hash; [`NIL`] when none is listed.
+    fn members_of(&self, prefix: &[u8]) -> Member {
+        self.members_head
+            .get(&self.hash(prefix))
+            .copied()
+            .unwrap_or((NIL, 0))
     }
 
     /// Drops `key` from the table without making it incomplete: the caller removes the key
@@ -433,7 +500,7 @@ impl HotTable {
             + self.member_hash.capacity() * 8
             + self.member_next.capacity() * 4
             + self.free_members.capacity() * 4
-            + self.members_head.capacity() * (std::mem::size_of::<(u64, u32)>() + 1)
+            + self.members_head.capacity() * (std::mem::size_of::<(u64, Member)>() + 1)
     }
 
     /// Number of slots in use.
@@ -1288,7 +1355,25 @@ mod tests {
         assert!(t.map_entries(b"A1", 10, &mut out));
         let keys: Vec<_> = out.iter().map(|(k, _)| show(k.as_slice())).collect();
         assert_eq!(keys, vec!["A1x"]);
-        assert_eq!(flushed(&mut t), vec!["del [65, 49, 121]".to_string()]);
+        assert_eq!(t.map_is_empty(b"A1", 10), Some(false));
+        assert_eq!(
+            t.map_is_empty(b"A", 10),
+            Some(true),
+            "a prefix of a map's prefix"
+        );
+        assert_eq!(t.map_is_empty(b"A3", 10), Some(true), "a map never written");
+        t.remove_entry(b"A2x", 2);
+        assert_eq!(
+            t.map_is_empty(b"A2", 10),
+            Some(true),
+            "its only entry removed"
+        );
+        t.set_entry(b"A2x", 2, b"3");
+        assert_eq!(t.map_is_empty(b"A2", 10), Some(false));
+        assert_eq!(
+            flushed(&mut t),
+            vec!["del [65, 49, 121]", "put [65, 50, 120]=[51]"]
+        );
         assert!(
             t.get(b"A1y").is_none(),
             "a written-back removal leaves a complete table"
@@ -1297,11 +1382,61 @@ mod tests {
         assert!(t.map_entries(b"A1", 10, &mut out));
         assert_eq!(out.len(), 2);
         assert!(!t.map_entries(b"A1", 1, &mut out), "over the limit");
+        assert_eq!(t.map_is_empty(b"A1", 2), Some(false));
+        t.remove_entry(b"A1x", 2);
+        t.remove_entry(b"A1y", 2);
+        assert_eq!(t.map_is_empty(b"A1", 1), None, "over the limit");
+        t.set_entry(b"A1y", 2, b"5");
         // An eviction makes the table incomplete for good.
         flushed(&mut t);
         t.evict(usize::MAX);
         assert!(!t.is_complete());
         assert!(!t.map_entries(b"A1", 10, &mut out));
+        assert_eq!(t.map_is_empty(b"A1", 10), None);
+    }
+
+    /// Every chain's head carries its entry's key hash.
+    fn heads_agree(t: &HotTable) -> bool {
+        t.members_head
+            .values()
+            .all(|&(i, h)| t.member_hash[i as usize] == h)
+    }
+
+    /// A map's chain may list an entry that left the table; a lookup under its hash may then
+    /// find another map's slot with a matching tag, which is not the map's entry: a listing
+    /// skips it, and an emptiness check (which stops at a map's first entry) says what the
+    /// listing would.
+    #[test]
+    fn a_slot_found_under_a_listed_hash_belongs_to_the_map_only_when_its_key_says_so() {
+        let mut t = HotTable::new();
+        for i in 0u8..10 {
+            t.set_entry(&[b"C1".as_slice(), &[i]].concat(), 2, &[i]);
+        }
+        // The oldest entry leaves from beyond the unlink reach (it stays listed, stale); the
+        // others leave from the head of the chain.
+        for i in [0u8, 9, 8, 7, 6, 5, 4, 3, 2, 1] {
+            t.remove_entry(&[b"C1".as_slice(), &[i]].concat(), 2);
+        }
+        assert_eq!(t.member_hash.len() - t.free_members.len(), 1);
+        // A key of another map whose hash matches the stale entry's in its low bits (its first
+        // probe position) and its top seven bits (its tag).
+        let stale = t.hash(b"C1\x00");
+        let matches = |h: u64| h & 0xff == stale & 0xff && h >> 57 == stale >> 57;
+        let other = (0u32..)
+            .map(|n| [b"D1".as_slice(), &n.to_be_bytes()].concat())
+            .find(|k| matches(t.hash(k)))
+            .unwrap();
+        t.set_entry(&other, 2, b"d");
+        let found = t.table.iter_hash_buckets(stale).count();
+        assert_eq!(
+            found, 1,
+            "the other map's slot is found under the stale hash"
+        );
+        let mut out = Vec::new();
+        assert!(t.map_entries(b"C1", 10, &mut out));
+        assert!(out.is_empty());
+        assert_eq!(t.map_is_empty(b"C1", 10), Some(true));
+        assert_eq!(t.map_is_empty(b"D1", 10), Some(false));
     }
 
     /// A map whose entry is replaced at every event (a session window's: remove the old window,
@@ -1321,6 +1456,7 @@ mod tests {
             t.set_entry(&[b"A1".as_slice(), &new].concat(), 2, &new);
             assert!(t.map_entries(b"A1", 1, &mut out), "event {i}");
             assert_eq!(out.len(), 1);
+            assert!(heads_agree(&t), "event {i}");
             assert_eq!(out[0].1.as_ref().map(|v| v.as_slice()), Some(&new[..]));
         }
         assert_eq!(t.member_hash.len() - t.free_members.len(), 2);
@@ -1335,6 +1471,7 @@ mod tests {
         t.remove_entry(b"C1\x00", 2);
         t.remove_entry(b"C1\x09", 2);
         assert!(t.map_entries(b"C1", 100, &mut out));
+        assert!(heads_agree(&t));
         let values: Vec<u8> = out
             .iter()
             .map(|(_, v)| v.as_ref().unwrap().as_slice()[0])

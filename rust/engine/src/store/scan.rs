@@ -210,10 +210,15 @@ impl Store {
     }
 
     /// True when the map `prefix` (key group, key, namespace) of `state` holds no entry. The
-    /// hot tier answers when it holds a written entry of the map; otherwise the map is scanned
-    /// up to its first entry (see [`Store::scan_map`]).
+    /// hot tier answers when it is complete ([`HotTable::map_is_empty`]) or holds a written
+    /// entry of the map; otherwise the map is scanned up to its first entry (see
+    /// [`Store::scan_map`]).
     pub fn is_map_empty(&mut self, state: u32, prefix: &[u8]) -> Result<bool> {
-        if self.state_mut(state)?.hot.map_has_written_entry(prefix) {
+        let hot = &mut self.state_mut(state)?.hot;
+        if let Some(empty) = hot.map_is_empty(prefix, MAX_LISTED_ENTRIES) {
+            return Ok(empty);
+        }
+        if hot.map_has_written_entry(prefix) {
             return Ok(false);
         }
         let mut any = false;
