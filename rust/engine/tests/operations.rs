@@ -666,6 +666,45 @@ fn batched_reads_answer_as_single_reads_do_hot_ones_first() {
     .unwrap();
     assert_eq!(taken, 3);
     assert!(s.get_many(&[(99, &b"k"[..])], false, |_| true).is_err());
+    // The same with hot-only answers.
+    let mut taken = 0;
+    s.get_many(&borrowed, true, |_| {
+        taken += 1;
+        taken < 20
+    })
+    .unwrap();
+    assert_eq!(taken, 20);
+    assert!(s.get_many(&[(99, &b"k"[..])], true, |_| true).is_err());
+}
+
+/// Warming a run of keys (what a multi-put does before its writes) reads nothing from RocksDB,
+/// counts no hit, changes no answer, and skips a state it does not know.
+#[test]
+fn warming_keys_changes_nothing() {
+    let (_dir, mut s) = store(1 << 20);
+    let values = s.register_state("v", StateKind::Value).unwrap();
+    for i in 0..5_000u32 {
+        s.put(values, &key((i % 16) as u8, i), &i.to_be_bytes())
+            .unwrap();
+    }
+    s.drop_hot().unwrap();
+    assert_eq!(
+        get(&mut s, values, &key(1, 1)),
+        Some(1u32.to_be_bytes().to_vec())
+    );
+    let before = s.stats();
+    let keys: Vec<Vec<u8>> = (0..40u32).map(|i| key((i % 16) as u8, i)).collect();
+    s.warm(keys.iter().map(|k| (values, k.as_slice())));
+    s.warm([(99, &b"unknown state"[..])]);
+    let after = s.stats();
+    assert_eq!(after.rocksdb_reads, before.rocksdb_reads);
+    assert_eq!(after.hot_hits, before.hot_hits);
+    for (i, k) in keys.iter().enumerate() {
+        assert_eq!(
+            get(&mut s, values, k),
+            Some((i as u32).to_be_bytes().to_vec())
+        );
+    }
 }
 
 #[test]

@@ -100,6 +100,18 @@ pub(crate) enum Write<'a> {
     },
 }
 
+impl<'a> Write<'a> {
+    /// The state and key the write goes to.
+    pub(crate) fn target(&self) -> (u32, &'a [u8]) {
+        match *self {
+            Write::Put { state, key, .. }
+            | Write::Delete { state, key }
+            | Write::PutEntry { state, key, .. }
+            | Write::DeleteEntry { state, key, .. } => (state, key),
+        }
+    }
+}
+
 /// The writes of a multi-put batch, in order.
 pub(crate) fn read_writes(bytes: &[u8]) -> JniResult<Vec<Write<'_>>> {
     let mut fields = Fields {

@@ -8,7 +8,7 @@
 use crate::batch::{self, AnswerWriter, BatchWriter, Write};
 use crate::results;
 use crate::{guard, JniError, JniResult};
-use ferrostate_engine::store::{ScanStart, StateKind, Store, StoreOptions};
+use ferrostate_engine::store::{ScanStart, StateKind, Store, StoreOptions, WARM_BATCH};
 use ferrostate_engine::ttl::{self, Clock, TtlConfig, TtlLayout};
 use jni::objects::{GlobalRef, JByteArray, JByteBuffer, JClass, JObject, JString};
 use jni::sys::{jboolean, jbyteArray, jint, jlong, jlongArray, jobjectArray, JNI_TRUE};
@@ -489,15 +489,18 @@ store_native! {
         let input = direct(env, &writes)?;
         let len = checked_len(length, input.len())?;
         let writes = batch::read_writes(&input[..len])?;
-        for write in &writes {
-            match *write {
-                Write::Put { state, key, value } => s.store.put(state, key, value)?,
-                Write::Delete { state, key } => s.store.delete(state, key)?,
-                Write::PutEntry { state, key, prefix, value } => {
-                    s.store.put_entry(state, key, prefix, value)?
-                }
-                Write::DeleteEntry { state, key, prefix } => {
-                    s.store.delete_entry(state, key, prefix)?
+        for chunk in writes.chunks(WARM_BATCH) {
+            s.store.warm(chunk.iter().map(Write::target));
+            for write in chunk {
+                match *write {
+                    Write::Put { state, key, value } => s.store.put(state, key, value)?,
+                    Write::Delete { state, key } => s.store.delete(state, key)?,
+                    Write::PutEntry { state, key, prefix, value } => {
+                        s.store.put_entry(state, key, prefix, value)?
+                    }
+                    Write::DeleteEntry { state, key, prefix } => {
+                        s.store.delete_entry(state, key, prefix)?
+                    }
                 }
             }
         }

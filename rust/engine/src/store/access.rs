@@ -8,9 +8,10 @@ use crate::error::{Error, Result};
 use crate::fault;
 use crate::hot::SlotRef;
 
-/// Entries of a map batch ([`Store::put_entries`]) whose slots are brought into the caches
-/// together ([`crate::hot::HotTable::warm`]) before they are written.
-const WARM_BATCH: usize = 16;
+/// Entries of a batch (a map's [`Store::put_entries`], a caller's run of writes) whose slots are
+/// brought into the caches together ([`crate::hot::HotTable::warm`], [`Store::warm`]) before
+/// they are applied one by one.
+pub const WARM_BATCH: usize = 16;
 
 /// The first length-prefixed field of `bytes` (4-byte big-endian length) and what follows it.
 fn split_field(bytes: &[u8]) -> Result<(&[u8], &[u8])> {
@@ -219,6 +220,20 @@ impl Store {
             self.account(state);
         }
         Ok(())
+    }
+
+    /// Brings the hot-tier slots of `keys` (state, key; at most [`WARM_BATCH`] or so) into the
+    /// CPU's caches before a caller answers or writes them one by one: their lookups run back to
+    /// back, so the CPU overlaps their cache misses (see [`crate::hot::HotTable::warm`]). Changes
+    /// nothing; an unknown state is skipped (the access itself reports it).
+    pub fn warm<'k>(&self, keys: impl IntoIterator<Item = (u32, &'k [u8])>) {
+        let mut answered = 0usize;
+        for (state, key) in keys {
+            if let Ok(st) = self.state(state) {
+                answered += st.hot.answers(key) as usize;
+            }
+        }
+        std::hint::black_box(answered);
     }
 
     /// True when `key` holds a value.

@@ -22,7 +22,7 @@ pub use sets::SET_BATCH_BYTES;
 mod writeback;
 pub use writeback::INGEST_MIN_DIRTY;
 
-pub use access::Read;
+pub use access::{Read, WARM_BATCH};
 pub(crate) use options::open_read_only;
 pub use options::StoreOptions;
 pub use registry::StateKind;
