@@ -602,6 +602,10 @@ impl HotTable {
             keys.hashes.push(self.hash(&keys.bytes[at..end]));
             at = end;
         }
+        // Every hash first, then the lookups, so the lookup loop does nothing else. One loop that
+        // hashes and looks up each key in turn (as `Store::warm` does for keys of several
+        // states) measured the same in the engine alone: either shape lets the CPU overlap the
+        // lookups' misses, which a write between two lookups does not.
         let mut found = 0usize;
         let mut at = 0;
         for (&end, &hash) in keys.ends.iter().zip(&keys.hashes) {
